@@ -1,0 +1,221 @@
+"""Database access: engines, the schema and its upgrades, named SQL, and the ingestion lock.
+
+The only module that builds engines. SQLite (a file, WAL) and MySQL/MariaDB (PyMySQL) run
+the same code; where their SQL differs, the variants sit side by side in ``sql/``.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import logging
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be used: bad URL, unreachable server, unsupported backend."""
+
+
+def dialect(engine_or_conn) -> str:
+    """Returns 'sqlite' or 'mysql'."""
+    name = engine_or_conn.dialect.name
+    return "mysql" if name in ("mysql", "mariadb") else name
+
+
+@functools.lru_cache(maxsize=None)
+def make_engine(url: str) -> Engine:
+    """Returns the one engine of this process for ``url`` (created on first use)."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # ArgumentError for garbage
+        raise DatabaseError(f"not a database URL: {url!r} ({exc})") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed, connect_args={"timeout": 60})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    elif backend in ("mysql", "mariadb"):
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+        engine = sa.create_engine(parsed, pool_pre_ping=True, pool_recycle=3600,
+                                  connect_args={"connect_timeout": 5})
+    else:
+        raise DatabaseError(f"unsupported database {backend!r}: use sqlite:/// or mysql+pymysql://")
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=60000")
+    cur.close()
+
+
+def describe_url(url: str) -> str:
+    """Returns the URL with its password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable URL>"
+
+
+@functools.lru_cache(maxsize=None)
+def load_sql(name: str, dialect_name: str | None = None) -> sa.TextClause:
+    """Returns ``sql/queries/<name>.sql`` (or its ``<name>.<dialect>.sql`` variant) as text()."""
+    base = SQL_DIR / "queries"
+    path = base / f"{name}.{dialect_name}.sql" if dialect_name else None
+    if path is None or not path.exists():
+        path = base / f"{name}.sql"
+    return sa.text(path.read_text(encoding="utf-8"))
+
+
+# --- schema ------------------------------------------------------------------------------
+
+_MIGRATION = re.compile(r"^(\d{3})_[a-z0-9_]+\.(sqlite|mysql)\.sql$")
+
+
+def migrations(dialect_name: str) -> list[tuple[int, Path]]:
+    """Returns (version, file) of every migration for the dialect, in order."""
+    found = []
+    for path in (SQL_DIR / "migrations").iterdir():
+        m = _MIGRATION.match(path.name)
+        if m and m.group(2) == dialect_name:
+            found.append((int(m.group(1)), path))
+    return sorted(found)
+
+
+def _statements(sql: str) -> list[str]:
+    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+def schema_version(conn) -> int:
+    """Returns the applied schema version (0 for an empty database)."""
+    if not sa.inspect(conn).has_table("schema_version"):
+        return 0
+    return conn.execute(sa.text("SELECT MAX(version) FROM schema_version")).scalar() or 0
+
+
+def migrate(engine: Engine) -> int:
+    """Creates or upgrades the schema in place; returns the version now in force."""
+    d = dialect(engine)
+    with exclusive(engine, "migrate", wait=True):
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            current = schema_version(conn)
+        collation = None
+        for version, path in migrations(d):
+            if version <= current:
+                continue
+            if d == "mysql" and collation is None:
+                collation = _mysql_bin_collation(engine)
+            sql = path.read_text(encoding="utf-8").replace("{BIN}", collation or "")
+            log.info("Applying schema migration. version=%d file=%s", version, path.name)
+            with engine.begin() as conn:
+                for stmt in _statements(sql):
+                    conn.exec_driver_sql(stmt)
+                conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": version})
+            current = version
+    return current
+
+
+def _mysql_bin_collation(engine: Engine) -> str:
+    with engine.connect() as conn:
+        version = conn.exec_driver_sql("SELECT VERSION()").scalar() or ""
+    return "utf8mb4_nopad_bin" if "mariadb" in version.lower() else "utf8mb4_0900_bin"
+
+
+def connect_checked(url: str) -> Engine:
+    """Returns a migrated engine, or raises DatabaseError with a one-line reason."""
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseError(f"cannot use the database at {describe_url(url)}: {reason}") from None
+    return engine
+
+
+# --- the lock: one ingestion pass at a time, across threads and processes ------------------
+
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+class Busy(Exception):
+    """Another ingestion pass holds the lock."""
+
+
+def _thread_lock(key: str) -> threading.Lock:
+    with _thread_locks_guard:
+        return _thread_locks.setdefault(key, threading.Lock())
+
+
+@contextlib.contextmanager
+def exclusive(engine: Engine, name: str, wait: bool) -> Iterator[None]:
+    """Holds the named lock for this database, across threads and processes; raises Busy.
+
+    SQLite: flock() on a file beside the database. MySQL/MariaDB: GET_LOCK() on a dedicated
+    connection. Both are released by the operating system or the server if the process dies.
+    """
+    key = f"{engine.url}|{name}"
+    tlock = _thread_lock(key)
+    if not tlock.acquire(blocking=wait):
+        raise Busy(name)
+    try:
+        if dialect(engine) == "sqlite":
+            with _flock(engine, name, wait):
+                yield
+        else:
+            with _mysql_lock(engine, name, wait):
+                yield
+    finally:
+        tlock.release()
+
+
+@contextlib.contextmanager
+def _flock(engine: Engine, name: str, wait: bool) -> Iterator[None]:
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    fd = os.open(f"{database}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise Busy(name) from None
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+@contextlib.contextmanager
+def _mysql_lock(engine: Engine, name: str, wait: bool) -> Iterator[None]:
+    with engine.connect() as conn:
+        lock_name = conn.execute(sa.text("SELECT CONCAT('sftpgo_dash.', :n, '.', DATABASE())"),
+                                 {"n": name}).scalar()
+        got = conn.execute(sa.text("SELECT GET_LOCK(:n, :t)"),
+                           {"n": lock_name, "t": 600 if wait else 0}).scalar()
+        conn.commit()
+        if got != 1:
+            raise Busy(name)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                conn.execute(sa.text("SELECT RELEASE_LOCK(:n)"), {"n": lock_name})
+                conn.commit()

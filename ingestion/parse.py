@@ -1,0 +1,158 @@
+"""Classify one physical line: an event row, not an event, or malformed (with a reason).
+
+Pure: no I/O. The rules are docs/counting-rules.md (in ../shared), first match wins.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import orjson
+
+# Reasons a line is kept as malformed. A short, fixed vocabulary.
+EMPTY = "empty"
+NOT_JSON = "not_json"
+NOT_OBJECT = "not_object"
+NUL_RUN = "nul_run"
+BAD_TIME = "bad_time"
+TOO_LONG = "too_long"
+TORN_TAIL = "torn_tail"
+
+TRANSFERS = {"Upload": "upload", "Download": "download"}
+FILE_OPS = frozenset({"Rename", "Rmdir", "Mkdir", "Symlink", "Remove", "Chmod", "Chown",
+                      "Chtimes", "Truncate", "Copy", "SSHCommand"})
+KINDS = ("upload", "download", "file_op", "login", "login_failed")
+
+# Column limits shared with the schema (MySQL VARCHAR lengths count characters).
+MAX_USERNAME = 255
+MAX_ACTION = 64
+MAX_IP = 64
+MAX_PROTOCOL = 16
+MAX_PATH = 16000
+
+_QUOTED_USER = re.compile(r'^User "((?:[^"\\]|\\.)*)"')
+_USERNAME_FIELD = re.compile(r'username: "((?:[^"\\]|\\.)*)"')
+
+_loads = orjson.loads
+_JSONError = orjson.JSONDecodeError
+
+# An event is a tuple in this column order (see store.EVENT_COLUMNS, after the position):
+# ts, day, kind, username, size_bytes, failed, action, remote_ip, protocol, file_path
+
+
+def classify(data: bytes):
+    """Returns an event tuple, None for a line that is not an event, or a malformed reason.
+
+    ``data`` is the line without its newline. Leading NUL bytes (the hole a writer leaves
+    after an external truncate) are skipped; a line of NULs only is malformed ``nul_run``.
+    """
+    try:
+        obj = _loads(data)
+    except _JSONError:
+        return _rescue(data)
+    if type(obj) is not dict:
+        return NOT_OBJECT
+    sender = obj.get("sender")
+    kind = TRANSFERS.get(sender) if type(sender) is str else None
+    if kind is not None:
+        if "size_bytes" not in obj:
+            return None
+        size = obj["size_bytes"]
+        if type(size) is not int:
+            size = _as_int(size)
+        return _event(obj, kind, sender, size, 1 if obj.get("error") else 0)
+    if sender in FILE_OPS:
+        return _event(obj, "file_op", sender, None, 0) if "file_path" in obj else None
+    if sender == "login":
+        return _event(obj, "login", sender, None, 0)
+    if sender == "connection_failed":
+        return _event(obj, "login_failed", sender, None, 0)
+    message = obj.get("message")
+    if type(message) is str and message.startswith("User ") and " logged in with" in message:
+        return _event(obj, "login", sender, None, 0, _login_name(message))
+    return None
+
+
+def _rescue(data: bytes):
+    if data[:1] == b"\0":
+        stripped = data.lstrip(b"\0")
+        return classify(stripped) if stripped else NUL_RUN
+    if not data.strip():
+        return EMPTY
+    return NOT_JSON
+
+
+def _as_int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _text(value, limit: int):
+    if value is None:
+        return None
+    if type(value) is not str:
+        value = str(value)
+    return value if len(value) <= limit else value[:limit]
+
+
+def _event(obj: dict, kind: str, sender, size, failed: int, username=None):
+    ts = normalize_time(obj.get("time"))
+    if ts is None:
+        return BAD_TIME
+    if username is None:
+        username = obj.get("username")
+    username = _text(username, MAX_USERNAME) or ""
+    path = obj.get("file_path")
+    return (ts, ts[:10], kind, username, size, failed, _text(sender, MAX_ACTION),
+            client_ip(obj), _text(obj.get("protocol"), MAX_PROTOCOL),
+            _text(path, MAX_PATH) if path is not None else None)
+
+
+def normalize_time(value) -> str | None:
+    """Returns 'YYYY-MM-DD HH:MM:SS.mmm' for an SFTPGo ``time``, or None when it is not one."""
+    if type(value) is not str or len(value) < 19:
+        return None
+    if len(value) == 23 and value[10] == "T" and value[19] == ".":
+        ts = value[:10] + " " + value[11:]
+    else:
+        ts = value[:10] + " " + value[11:]
+        if len(ts) >= 19 and ts[16] == ".":   # pre-0.9.5 layout 15:04.05.000
+            ts = ts[:16] + ":" + ts[17:]
+        if len(ts) == 19:
+            ts += ".000"
+        ts = ts[:23]
+    try:
+        parsed = datetime.fromisoformat(ts)
+    except ValueError:
+        return None
+    if parsed.year < 1000 or len(ts) != 23 or ts[19] != ".":
+        return None
+    return ts
+
+
+def client_ip(obj: dict):
+    """Returns the client IP without port, from remote_addr, ip or client_ip."""
+    addr = obj.get("remote_addr") or obj.get("ip") or obj.get("client_ip")
+    if type(addr) is not str or not addr:
+        return None
+    if addr.startswith("["):
+        end = addr.find("]")
+        addr = addr[1:end] if end > 0 else addr[1:]
+    elif addr.count(":") == 1:
+        addr = addr.split(":", 1)[0]
+    return addr[:MAX_IP]
+
+
+def _login_name(message: str) -> str:
+    m = _QUOTED_USER.match(message) or _USERNAME_FIELD.search(message)
+    if not m:
+        return ""
+    raw = m.group(1)
+    if "\\" not in raw:
+        return raw
+    try:  # Go %q quoting is JSON-compatible for the escapes a username can carry
+        return orjson.loads(b'"' + raw.encode("utf-8") + b'"')
+    except _JSONError:
+        return raw

@@ -1,0 +1,70 @@
+"""Settings: every knob of the dashboard and the ingester, declared once.
+
+A value comes from the command line, else from the environment, else from the default,
+in that order. ``from_env()`` is the only place in the project that reads ``os.environ``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def _setting(default, env: str, help: str):
+    return field(default=default, metadata={"env": env, "help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    log_dir: str = _setting("logs", "SFTPGO_LOG_DIR",
+                            "folder holding sftpgo.log and its rotated backups (searched recursively)")
+    db_url: str = _setting("sqlite:///data/dashboard.db", "DATABASE_URL",
+                           "SQLAlchemy URL: sqlite:///file.db or mysql+pymysql://user:pw@host/db")
+    host: str = _setting("127.0.0.1", "DASHBOARD_HOST", "address the dashboard binds to")
+    port: int = _setting(8050, "DASHBOARD_PORT", "port the dashboard listens on")
+    interval_s: float = _setting(10.0, "DASHBOARD_INTERVAL", "seconds between live refresh ticks")
+    tick_budget_s: float = _setting(2.0, "INGEST_TICK_SECONDS",
+                                    "time one dashboard tick may spend ingesting")
+    tick_budget_bytes: int = _setting(64 * 1024 * 1024, "INGEST_TICK_BYTES",
+                                      "bytes one dashboard tick may ingest")
+    batch_bytes: int = _setting(4 * 1024 * 1024, "INGEST_BATCH_BYTES",
+                                "bytes read per committed batch (one transaction)")
+    max_line_bytes: int = _setting(8 * 1024 * 1024, "INGEST_MAX_LINE_BYTES",
+                                   "longer lines are kept as malformed 'too_long' and skipped")
+    log_name: str = _setting("sftpgo", "SFTPGO_LOG_NAME",
+                             "base name of the log: <name>.log, <name>-<time>.log[.gz]")
+    top_users: int = _setting(15, "DASHBOARD_TOP_USERS",
+                              "users shown by name in the graphs; the rest are grouped as 'others'")
+    default_start: str = _setting("2022-01-01", "DASHBOARD_DEFAULT_START",
+                                  "first day of the default date range")
+    auth_user: str = _setting("", "DASHBOARD_USER", "HTTP basic auth user (with DASHBOARD_PASSWORD)")
+    auth_password: str = _setting("", "DASHBOARD_PASSWORD", "HTTP basic auth password")
+
+    def replace(self, **changes) -> "Settings":
+        """Returns a copy with the non-None values of ``changes`` applied."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def describe() -> list[tuple[str, str, object, str]]:
+    """Returns (field, env var, default, help) for every setting, for docs and --help."""
+    return [(f.name, f.metadata["env"], f.default, f.metadata["help"])
+            for f in dataclasses.fields(Settings)]
+
+
+def from_env(environ=None) -> Settings:
+    """Returns Settings with values from the environment over the defaults."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for f in dataclasses.fields(Settings):
+        raw = environ.get(f.metadata["env"])
+        if raw is None or raw == "":
+            continue
+        try:
+            values[f.name] = type(f.default)(raw)
+        except ValueError:
+            raise ConfigError(f"{f.metadata['env']}={raw!r} is not a valid {type(f.default).__name__}")
+    return Settings(**values)
