@@ -21,9 +21,9 @@ CREATE TABLE checkpoints (
     file_id          BIGINT NOT NULL PRIMARY KEY,
     committed_offset BIGINT NOT NULL,
     marker           VARBINARY(64) NOT NULL,
-    lines            BIGINT NOT NULL DEFAULT 0,
-    events           BIGINT NOT NULL DEFAULT 0,
-    malformed        BIGINT NOT NULL DEFAULT 0,
+    line_count       BIGINT NOT NULL DEFAULT 0,
+    event_count      BIGINT NOT NULL DEFAULT 0,
+    malformed_count  BIGINT NOT NULL DEFAULT 0,
     updated_at       VARCHAR(26) NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={BIN};
 CREATE TABLE events (

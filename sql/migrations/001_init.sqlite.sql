@@ -20,9 +20,9 @@ CREATE TABLE checkpoints (
     file_id          INTEGER PRIMARY KEY,
     committed_offset INTEGER NOT NULL,       -- end of the last complete line consumed
     marker           BLOB    NOT NULL,       -- the bytes just before committed_offset
-    lines            INTEGER NOT NULL DEFAULT 0,
-    events           INTEGER NOT NULL DEFAULT 0,
-    malformed        INTEGER NOT NULL DEFAULT 0,
+    line_count       INTEGER NOT NULL DEFAULT 0,
+    event_count      INTEGER NOT NULL DEFAULT 0,
+    malformed_count  INTEGER NOT NULL DEFAULT 0,
     updated_at       TEXT    NOT NULL
 );
 CREATE TABLE events (

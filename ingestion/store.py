@@ -1,0 +1,164 @@
+"""Write a batch: its events, malformed lines, daily rollups and checkpoint, in one transaction.
+
+The checkpoint moves only inside the transaction that stores the rows it covers, and only
+from the offset this pass started from (optimistic check), so a crash at any instant, or a
+second writer, can neither lose nor duplicate a line. The unique key (file_id,
+start_offset) backs that up: a replay fails loudly instead of storing twice.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from .identity import Generation
+
+EVENT_COLUMNS = ("file_id", "start_offset", "end_offset", "ts", "day", "kind", "username",
+                 "size_bytes", "failed", "action", "remote_ip", "protocol", "file_path", "partial")
+MALFORMED_COLUMNS = ("file_id", "start_offset", "end_offset", "reason", "sample")
+DAILY_COLUMNS = ("day", "kind", "username", "events", "bytes", "failed")
+
+
+class CheckpointMoved(RuntimeError):
+    """The checkpoint is not where this pass found it: someone else wrote; retry later."""
+
+
+def _placeholders(dialect: str, n: int) -> str:
+    return ", ".join(["?" if dialect == "sqlite" else "%s"] * n)
+
+
+def _insert(table: str, columns: tuple, dialect: str) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_placeholders(dialect, len(columns))})"
+
+
+_SQL = {
+    d: {
+        "events": _insert("events", EVENT_COLUMNS, d),
+        "malformed": _insert("malformed_lines", MALFORMED_COLUMNS, d),
+        "daily": _insert("daily_stats", DAILY_COLUMNS, d) + (
+            " ON CONFLICT (day, kind, username) DO UPDATE SET events = events + excluded.events,"
+            " bytes = bytes + excluded.bytes, failed = failed + excluded.failed"
+            if d == "sqlite" else
+            " ON DUPLICATE KEY UPDATE events = events + VALUES(events),"
+            " bytes = bytes + VALUES(bytes), failed = failed + VALUES(failed)"),
+    }
+    for d in ("sqlite", "mysql")
+}
+
+_ADVANCE = sa.text(
+    "UPDATE checkpoints SET committed_offset = :new, marker = :marker,"
+    " line_count = line_count + :lines, event_count = event_count + :events,"
+    " malformed_count = malformed_count + :malformed, updated_at = :now"
+    " WHERE file_id = :file_id AND committed_offset = :old")
+
+
+def now_text() -> str:
+    """Returns the wall-clock time as 'YYYY-MM-DD HH:MM:SS.ffffff' (local time)."""
+    return datetime.now().isoformat(sep=" ", timespec="microseconds")
+
+
+def rollup_rows(events: list[tuple]) -> list[tuple]:
+    """Returns daily_stats increments (day, kind, username, events, bytes, failed) for rows."""
+    acc: dict[tuple, list] = {}
+    for row in events:   # row in EVENT_COLUMNS order
+        kind = row[5]
+        key = (row[4], kind, "" if kind == "login_failed" else row[6])
+        cur = acc.get(key)
+        if cur is None:
+            cur = acc[key] = [0, 0, 0]
+        cur[0] += 1
+        if row[7] is not None:
+            cur[1] += row[7]
+        cur[2] += row[8]
+    return [k + tuple(v) for k, v in acc.items()]
+
+
+def store_batch(conn, dialect: str, gen: Generation, new_offset: int, marker: bytes,
+                events: list[tuple], rejects: list[tuple], lines: int) -> None:
+    """Stores one batch and moves the checkpoint of ``gen`` from gen.offset to new_offset."""
+    sql = _SQL[dialect]
+    if events:
+        conn.exec_driver_sql(sql["events"], events)
+        conn.exec_driver_sql(sql["daily"], rollup_rows(events))
+    if rejects:
+        conn.exec_driver_sql(sql["malformed"], rejects)
+    moved = conn.execute(_ADVANCE, {
+        "new": new_offset, "marker": marker, "lines": lines, "events": len(events),
+        "malformed": len(rejects), "now": now_text(), "file_id": gen.id, "old": gen.offset})
+    if moved.rowcount != 1:
+        raise CheckpointMoved(f"file_id={gen.id} expected offset {gen.offset}")
+
+
+# --- generations ---------------------------------------------------------------------------
+
+_LOAD = sa.text(
+    "SELECT f.id, f.head, f.dev, f.ino, f.path, f.compressed, f.state, f.size_seen, f.first_ts,"
+    " f.bytes_lost, c.committed_offset, c.marker, c.line_count, c.event_count, c.malformed_count"
+    " FROM log_files f LEFT JOIN checkpoints c ON c.file_id = f.id ORDER BY f.id")
+
+
+def load_generations(conn) -> list[Generation]:
+    """Returns every known generation; a lost checkpoint is rebuilt from the stored rows."""
+    gens = []
+    for r in conn.execute(_LOAD):
+        offset, marker = r.committed_offset, r.marker
+        if offset is None:
+            offset = _recover_offset(conn, r.id)
+            marker = None
+        gens.append(Generation(r.id, bytes(r.head), r.dev, r.ino, r.path, bool(r.compressed),
+                               r.state, r.size_seen, r.first_ts, r.bytes_lost, offset,
+                               bytes(marker) if marker is not None else None,
+                               r.line_count or 0, r.event_count or 0, r.malformed_count or 0))
+    return gens
+
+
+def _recover_offset(conn, file_id: int) -> int:
+    """Returns the end of the last stored row of a file: where a lost checkpoint must be."""
+    q = sa.text("SELECT MAX(end_offset) FROM events WHERE file_id = :f"
+                " UNION ALL SELECT MAX(end_offset) FROM malformed_lines WHERE file_id = :f")
+    ends = [v for (v,) in conn.execute(q, {"f": file_id}) if v is not None]
+    return max(ends, default=0)
+
+
+def create_generation(conn, head: bytes, dev: int, ino: int, path: str, compressed: bool,
+                      size: int, first_ts: str | None) -> int:
+    """Inserts a new generation read from offset 0; returns its id."""
+    now = now_text()
+    res = conn.execute(sa.text(
+        "INSERT INTO log_files (head, dev, ino, path, first_path, compressed, state, size_seen,"
+        " first_ts, bytes_lost, created_at, updated_at) VALUES (:head, :dev, :ino, :path, :path,"
+        " :compressed, 'active', :size, :first_ts, 0, :now, :now)"),
+        {"head": head, "dev": dev, "ino": ino, "path": path, "compressed": int(compressed),
+         "size": size, "first_ts": first_ts, "now": now})
+    file_id = res.lastrowid
+    conn.execute(sa.text("INSERT INTO checkpoints (file_id, committed_offset, marker, updated_at)"
+                         " VALUES (:f, 0, :m, :now)"), {"f": file_id, "m": b"", "now": now})
+    return file_id
+
+
+def restore_checkpoint(conn, gen: Generation, marker: bytes) -> None:
+    """Recreates a missing checkpoint row at gen.offset (recovered from the stored rows)."""
+    conn.execute(sa.text("DELETE FROM checkpoints WHERE file_id = :f"), {"f": gen.id})
+    conn.execute(sa.text("INSERT INTO checkpoints (file_id, committed_offset, marker, updated_at)"
+                         " VALUES (:f, :o, :m, :now)"),
+                 {"f": gen.id, "o": gen.offset, "m": marker, "now": now_text()})
+
+
+def update_generation(conn, file_id: int, **fields) -> None:
+    """Updates columns of a log_files row (names are this module's own, values are bound)."""
+    allowed = {"head", "dev", "ino", "path", "compressed", "state", "size_seen", "first_ts",
+               "bytes_lost", "error"}
+    assert set(fields) <= allowed, fields
+    sets = ", ".join(f"{k} = :{k}" for k in fields)
+    conn.execute(sa.text(f"UPDATE log_files SET {sets}, updated_at = :now WHERE id = :id"),
+                 {**fields, "now": now_text(), "id": file_id})
+
+
+def record_pass(conn, error: str | None) -> None:
+    """Stamps the time of the last pass, and its error if it had one."""
+    now = now_text()
+    if error is None:
+        conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = :now WHERE id = 1"), {"now": now})
+    else:
+        conn.execute(sa.text("UPDATE ingest_status SET last_error = :e, last_error_at = :now"
+                             " WHERE id = 1"), {"e": error[:2000], "now": now})
