@@ -85,8 +85,16 @@ def continues(gen: Generation, look: Look, span: SpanReader) -> bool:
         return True                                  # the head comparison covered it
     if look.content_size < gen.offset:
         return False                                 # shrank: truncated or replaced
+    if gen.marker is None:
+        return True                                  # checkpoint lost: head and size decide
     n = len(gen.marker)
     return span(look, gen.offset - n, n) == gen.marker
+
+
+def _same_gzip(gen: Generation, look: Look) -> bool:
+    """A gzip file never changes in place: the same inode and head is the same file."""
+    return (gen.compressed and look.cand.compressed and heads_compatible(gen.head, look.head)
+            and look.content_size >= gen.offset)
 
 
 def assign(looks: list[Look], gens: list[Generation], span: SpanReader,
@@ -98,7 +106,8 @@ def assign(looks: list[Look], gens: list[Generation], span: SpanReader,
     rest = []
     for look in looks:                               # 1. the same inode, still the same bytes
         g = by_inode.get((look.cand.dev, look.cand.ino))
-        if g is not None and g.id not in out.claims and continues(g, look, span):
+        if g is not None and g.id not in out.claims and (
+                _same_gzip(g, look) or continues(g, look, span)):
             out.claims[g.id] = look
         else:
             if g is not None:

@@ -127,6 +127,9 @@ class LineReader:
         if last_nl < 0:
             return self._long_line(start, data)
         lines = data[:last_nl].split(b"\n")
+        if last_nl > self.max_line_bytes:
+            limit = self.max_line_bytes
+            lines = [TooLong(x[:SAMPLE_BYTES], len(x)) if len(x) > limit else x for x in lines]
         end = start + last_nl + 1
         self._carry = data[last_nl + 1:]
         self.offset = end

@@ -74,14 +74,19 @@ def rollup_rows(events: list[tuple]) -> list[tuple]:
 
 
 def store_batch(conn, dialect: str, gen: Generation, new_offset: int, marker: bytes,
-                events: list[tuple], rejects: list[tuple], lines: int) -> None:
-    """Stores one batch and moves the checkpoint of ``gen`` from gen.offset to new_offset."""
+                events: list[tuple], rejects: list[tuple], lines: int, between=None) -> None:
+    """Stores one batch and moves the checkpoint of ``gen`` from gen.offset to new_offset.
+
+    ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
+    """
     sql = _SQL[dialect]
     if events:
         conn.exec_driver_sql(sql["events"], events)
         conn.exec_driver_sql(sql["daily"], rollup_rows(events))
     if rejects:
         conn.exec_driver_sql(sql["malformed"], rejects)
+    if between is not None:
+        between()
     moved = conn.execute(_ADVANCE, {
         "new": new_offset, "marker": marker, "lines": lines, "events": len(events),
         "malformed": len(rejects), "now": now_text(), "file_id": gen.id, "old": gen.offset})

@@ -1,0 +1,160 @@
+"""Ingest an SFTPGo log folder into the database: python ingest.py [--log-dir DIR] [--db URL] [--follow]
+
+A plain run ingests every complete line that is new and exits 0. --follow keeps tailing
+until SIGINT/SIGTERM, then finishes or rolls back its batch and exits. Settings come from
+flags, else the environment (SFTPGO_LOG_DIR, DATABASE_URL, ...), else the defaults.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+
+import sqlalchemy as sa
+
+import db
+import rollups
+import settings as settings_mod
+from ingestion import discover
+from ingestion.run import Ingester, Progress
+
+log = logging.getLogger("ingest")
+EXIT_USAGE = 2
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="ingest.py", description=__doc__.splitlines()[0])
+    p.add_argument("--log-dir", help="log folder [env SFTPGO_LOG_DIR, default ./logs]")
+    p.add_argument("--db", dest="db_url", help="database URL [env DATABASE_URL, "
+                   "default sqlite:///data/dashboard.db]")
+    p.add_argument("--follow", action="store_true", help="keep tailing until SIGINT/SIGTERM")
+    p.add_argument("--max-seconds", type=float, help="stop after about this many seconds")
+    p.add_argument("--rebuild-rollups", action="store_true",
+                   help="recompute daily_stats from the events table, then exit")
+    p.add_argument("--check-rollups", action="store_true",
+                   help="compare daily_stats with the events table; exit 1 if they differ")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--verbose", action="store_true", help="log file lifecycle events")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = settings_mod.from_env().replace(log_dir=args.log_dir, db_url=args.db_url)
+        engine = db.connect_checked(cfg.db_url)
+        if args.rebuild_rollups or args.check_rollups:
+            return _rollup_command(engine, args)
+        discover.candidate_paths(cfg.log_dir, cfg.log_name)   # fail early on a missing folder
+    except (settings_mod.ConfigError, db.DatabaseError, discover.LogDirMissing) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    ingester = Ingester(engine, cfg)
+    stop = _StopFlag()
+    if args.follow:
+        signal.signal(signal.SIGINT, stop.set)
+        signal.signal(signal.SIGTERM, stop.set)
+        ingester.follow(stop, on_pass=None if args.quiet else _follow_reporter())
+        return 0
+    return _run_to_end(ingester, args, stop)
+
+
+class _StopFlag:
+    def __init__(self):
+        self.stopped = False
+
+    def set(self, *_):
+        self.stopped = True
+
+    def __call__(self) -> bool:
+        return self.stopped
+
+
+def _run_to_end(ingester: Ingester, args, stop: _StopFlag) -> int:
+    signal.signal(signal.SIGTERM, stop.set)
+    started = time.monotonic()
+    total = Progress()
+    bar = _bar() if sys.stderr.isatty() and not args.quiet else None
+    deadline = started + args.max_seconds if args.max_seconds else None
+    try:
+        while not stop():
+            left = deadline - time.monotonic() if deadline else None
+            prog = ingester.run_pass(max_seconds=left, should_stop=stop,
+                                     on_batch=(lambda p: _bar_update(bar, total, p)) if bar else None)
+            if prog.busy:
+                time.sleep(0.2)
+                continue
+            _add(total, prog)
+            if prog.complete or prog.bytes_done == 0 or (deadline and time.monotonic() >= deadline):
+                break
+    except KeyboardInterrupt:
+        pass
+    except sa.exc.DBAPIError as exc:
+        print(f"error: database failed: {str(exc.orig or exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    finally:
+        if bar is not None:
+            bar.close()
+    secs = time.monotonic() - started
+    if not args.quiet:
+        mb = total.bytes_done / 1e6
+        print(f"files={total.files} lines={total.lines} events={total.events} "
+              f"malformed={total.malformed} bytes={total.bytes_done} pending={total.bytes_pending} "
+              f"lost={total.bytes_lost} seconds={secs:.2f} rate={mb / secs if secs else 0:.1f}MB/s")
+    return 0
+
+
+def _add(total: Progress, p: Progress) -> None:
+    total.files = p.files
+    total.files_pending = p.files_pending
+    total.bytes_pending = p.bytes_pending
+    total.bytes_lost = p.bytes_lost
+    total.bytes_done += p.bytes_done
+    total.lines += p.lines
+    total.events += p.events
+    total.malformed += p.malformed
+
+
+def _bar():
+    from tqdm import tqdm
+    return tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc="ingest", dynamic_ncols=True)
+
+
+def _bar_update(bar, total: Progress, p: Progress) -> None:
+    done = total.bytes_done + p.bytes_done
+    bar.total = done + p.bytes_pending
+    bar.n = done
+    bar.set_postfix(files=p.files, pending_files=p.files_pending, events=total.events + p.events,
+                    refresh=False)
+    bar.refresh()
+
+
+def _follow_reporter():
+    def report(p: Progress) -> None:
+        if p.bytes_done:
+            print(f"lines={p.lines} events={p.events} malformed={p.malformed} "
+                  f"pending={p.bytes_pending}", flush=True)
+    return report
+
+
+def _rollup_command(engine, args) -> int:
+    if args.rebuild_rollups:
+        n = rollups.rebuild(engine)
+        print(f"daily_stats rebuilt: {n} rows")
+        return 0
+    diff = rollups.check(engine)
+    if diff:
+        for row in diff[:20]:
+            print("differs:", row)
+        print(f"daily_stats differs from events in {len(diff)} rows", file=sys.stderr)
+        return 1
+    print("daily_stats matches events")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,520 @@
+"""The failure checklist of ingestion-bar.md section 4 (groups A, B, C, E, F), on both backends.
+
+Each test writes real files (real renames, real gzip), ingests, and compares the database
+with the lines written: every complete line exactly once, identical lines included.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import time
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from ingestion import run as run_mod
+from tests.ingestion.support import (LogWriter, db_events, event_line, expected_events,
+                                     gzip_file, ingester, noise_line, run_all, run_cli, scalar,
+                                     total_lines)
+
+
+def assert_exactly_once(engine, writer: LogWriter) -> None:
+    assert db_events(engine) == expected_events(writer.written)
+    assert total_lines(engine) == len(writer.written)
+
+
+def mixed(start: int, n: int) -> list[bytes]:
+    return [event_line(i) if i % 3 else noise_line(i) for i in range(start, start + n)]
+
+
+# --- A. crash and restart ------------------------------------------------------------------
+
+@pytest.mark.parametrize("point", ["after_read", "after_insert_before_checkpoint",
+                                   "after_checkpoint_before_commit", "after_commit"])
+def test_kill_at_every_commit_phase_loses_and_duplicates_nothing(db_url, engine, log_dir, point):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 3000))
+    env = {"SFTPGO_DASH_CRASH_AT": point, "SFTPGO_DASH_CRASH_AFTER_BATCHES": "1",
+           "INGEST_BATCH_BYTES": "40000"}
+    killed = run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet", env=env)
+    assert killed.returncode == -9, killed.stderr
+    done = run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert_exactly_once(engine, w)
+
+
+def test_resumes_from_checkpoint_after_restart(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 100))
+    run_all(engine, log_dir)
+    w.write(*mixed(100, 50))
+    run_all(engine, log_dir)         # a new Ingester: nothing carried over in memory
+    assert_exactly_once(engine, w)
+
+
+def test_sigterm_in_follow_mode_commits_and_exits_promptly(db_url, engine, log_dir):
+    import signal
+    import subprocess
+    import sys
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 2000))
+    proc = subprocess.Popen([sys.executable, "ingest.py", "--log-dir", str(log_dir), "--db",
+                             db_url, "--follow", "--quiet"], cwd=run_mod.__file__.rsplit("/", 2)[0])
+    deadline = time.monotonic() + 30
+    while total_lines(engine) < 2000 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    w.write(*mixed(2000, 10))
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    run_all(engine, log_dir)
+    assert_exactly_once(engine, w)
+
+
+def test_lost_checkpoint_is_rebuilt_from_rows(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*[event_line(i) for i in range(50)])
+    run_all(engine, log_dir)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM checkpoints"))
+    w.write(*[event_line(i) for i in range(50, 60)])
+    run_all(engine, log_dir)
+    assert db_events(engine) == expected_events(w.written)
+
+
+def test_second_pass_while_one_holds_the_lock_is_refused(engine, log_dir):
+    import db
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 10))
+    with db.exclusive(engine, "ingest", wait=False):
+        assert ingester(engine, log_dir).run_pass().busy
+        with pytest.raises(db.Busy):
+            with db.exclusive(engine, "ingest", wait=False):
+                pass
+    assert not ingester(engine, log_dir).run_pass().busy
+    assert_exactly_once(engine, w)
+
+
+def test_two_processes_at_once_never_double_insert(db_url, engine, log_dir):
+    import subprocess
+    import sys
+    w = LogWriter(log_dir)
+    for k in range(4):
+        w.write(*mixed(k * 3000, 3000))
+        w.rotate()
+    w.write(*mixed(99000, 500))
+    root = run_mod.__file__.rsplit("/", 2)[0]
+    procs = [subprocess.Popen([sys.executable, "ingest.py", "--log-dir", str(log_dir), "--db",
+                               db_url, "--quiet"], cwd=root,
+                              env={**os.environ, "INGEST_BATCH_BYTES": "65536"})
+             for _ in range(3)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    run_all(engine, log_dir)
+    assert_exactly_once(engine, w)
+
+
+def test_database_outage_blocks_and_retries_without_advancing(sqlite_url, log_dir):
+    import db
+    engine = db.connect_checked(sqlite_url)
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 100))
+    path = engine.url.database
+    # Hold SQLite's write lock from another connection: the ingester must fail, not advance.
+    import sqlite3
+    blocker = sqlite3.connect(path, timeout=1)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        eng2 = sa.create_engine(sqlite_url, connect_args={"timeout": 0.5})
+        ing = ingester(eng2, log_dir)
+        with pytest.raises(sa.exc.OperationalError):
+            ing.run_pass()
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert scalar(engine, "SELECT COUNT(*) FROM events") == 0
+    run_all(engine, log_dir)
+    assert_exactly_once(engine, w)
+
+
+# --- B. rotation of the live file ------------------------------------------------------------
+
+def test_follows_rename_rotation_and_drains_the_backup(engine, log_dir):
+    w = LogWriter(log_dir)
+    ing = ingester(engine, log_dir)
+    w.write(*mixed(0, 100))
+    ing.run_pass()
+    w.write(*mixed(100, 20))         # written just before the rename, not yet read
+    w.rotate()
+    w.write(*mixed(120, 20))
+    ing.run_pass()
+    assert_exactly_once(engine, w)
+    assert scalar(engine, "SELECT COUNT(*) FROM log_files") == 2
+
+
+@pytest.mark.parametrize("rotations", [1, 3, 6])
+def test_rotations_while_down_are_all_read(engine, log_dir, rotations):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 30))
+    run_all(engine, log_dir)
+    for k in range(rotations):
+        w.write(*mixed(100 * (k + 1), 30))
+        w.rotate()
+    w.write(*mixed(5000, 5))
+    run_all(engine, log_dir)
+    assert_exactly_once(engine, w)
+
+
+def test_pruned_undrained_backup_is_reported_lost(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 30))
+    run_all(engine, log_dir)
+    w.write(*mixed(30, 30))
+    size = os.path.getsize(w.live)
+    seen = scalar(engine, "SELECT committed_offset FROM checkpoints")
+    ingester(engine, log_dir).run_pass(max_bytes=0)    # looks at the file: records its size
+    backup = w.rotate()
+    os.remove(backup)                                   # MaxBackups pruned it before we read it
+    w.write(*mixed(60, 5))
+    p = run_all(engine, log_dir)
+    lost = scalar(engine, "SELECT SUM(bytes_lost) FROM log_files")
+    assert size - seen > 0 and lost > 0
+    assert p.bytes_lost == lost
+
+
+def test_kill_during_rotation_still_drains_backup(db_url, engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 50))
+    assert run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet").returncode == 0
+    w.write(*mixed(50, 50))
+    w.rotate(create=False)           # renamed, new file not created yet
+    killed = run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet",
+                     env={"SFTPGO_DASH_CRASH_AT": "after_read"})
+    assert killed.returncode == -9
+    w.live.touch()
+    w.write(*mixed(100, 10))
+    assert run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet").returncode == 0
+    assert_exactly_once(engine, w)
+
+
+def test_writer_restart_appends_to_the_same_generation(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 10))
+    run_all(engine, log_dir)
+    w.write(*mixed(10, 10))          # SFTPGo restarted: O_APPEND on the same file
+    run_all(engine, log_dir)
+    assert scalar(engine, "SELECT COUNT(*) FROM log_files") == 1
+    assert_exactly_once(engine, w)
+
+
+def test_empty_new_file_window_creates_no_generation(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 10))
+    run_all(engine, log_dir)
+    w.rotate()                       # sftpgo.log exists at 0 bytes
+    assert os.path.getsize(w.live) == 0
+    p = ingester(engine, log_dir).run_pass()
+    assert not p.busy
+    assert scalar(engine, "SELECT COUNT(*) FROM log_files") == 1
+    w.write(event_line(999))
+    run_all(engine, log_dir)
+    assert_exactly_once(engine, w)
+
+
+def test_two_rotations_within_one_poll(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 10))
+    run_all(engine, log_dir)
+    w.write(*mixed(10, 10))
+    w.rotate()
+    w.write(*mixed(20, 10))
+    w.rotate()
+    w.write(*mixed(30, 10))
+    run_all(engine, log_dir)
+    assert scalar(engine, "SELECT COUNT(*) FROM log_files") == 3
+    assert_exactly_once(engine, w)
+
+
+# --- C. rotated folder and compression ----------------------------------------------------
+
+def test_gzip_of_a_read_backup_inserts_nothing(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 200))
+    backup = w.rotate()
+    run_all(engine, log_dir)
+    before = db_events(engine)
+    gz = gzip_file(backup)
+    assert os.stat(gz).st_ino != os.stat(log_dir).st_ino and not backup.exists()
+    run_all(engine, log_dir)
+    assert db_events(engine) == before
+    assert scalar(engine, "SELECT compressed FROM log_files WHERE path LIKE '%.gz'") == 1
+
+
+def test_gzip_of_a_partly_read_backup_resumes_at_the_offset(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 3000))
+    ingester(engine, log_dir, batch_bytes=30000).run_pass(max_bytes=30000)
+    done = scalar(engine, "SELECT committed_offset FROM checkpoints")
+    assert 0 < done < os.path.getsize(w.live)
+    backup = w.rotate()
+    gzip_file(backup)
+    run_all(engine, log_dir)
+    assert_exactly_once(engine, w)
+
+
+def test_truncated_gzip_is_not_accepted_until_complete(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 2000))
+    backup = w.rotate()
+    gz = gzip_file(backup)
+    data = gz.read_bytes()
+    gz.write_bytes(data[: len(data) // 2])           # the mill is still writing it
+    w.write(*mixed(5000, 5))
+    run_all(engine, log_dir)
+    assert db_events(engine) == expected_events(w.written[-5:])
+    gz.write_bytes(data)
+    run_all(engine, log_dir)
+    assert_exactly_once(engine, w)
+
+
+def test_preexisting_folder_with_log_and_gz_twin_is_read_once(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 100))
+    b1 = w.rotate()
+    w.write(*mixed(100, 100))
+    b2 = w.rotate()
+    gzip_file(b1)
+    gzip_file(b2, remove=False)      # compression in progress: .log and .log.gz both present
+    sub = log_dir / "old-server"
+    sub.mkdir()
+    w2 = LogWriter(sub)
+    w2.write(*mixed(9000, 50))
+    w2.rotate()
+    w.write(*mixed(200, 10))
+    run_all(engine, log_dir)
+    assert db_events(engine) == expected_events(w.written + w2.written)
+    os.remove(b2)                    # the mill finishes: only the .gz is left
+    run_all(engine, log_dir)
+    assert db_events(engine) == expected_events(w.written + w2.written)
+
+
+def test_folder_of_archives_added_later_and_copied_twice(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 20))
+    run_all(engine, log_dir)
+    archive = log_dir.parent / "archive"
+    a = LogWriter(archive)
+    a.write(*mixed(7000, 300))
+    gz = gzip_file(a.rotate())
+    new_folder = log_dir / "2023"
+    new_folder.mkdir()
+    (new_folder / gz.name).write_bytes(gz.read_bytes())
+    run_all(engine, log_dir)
+    copy2 = log_dir / "2023-again"
+    copy2.mkdir()
+    (copy2 / gz.name).write_bytes(gz.read_bytes())
+    run_all(engine, log_dir)
+    assert db_events(engine) == expected_events(w.written + a.written)
+
+
+def test_backup_deleted_while_down_records_bytes_lost(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 100))
+    ingester(engine, log_dir, batch_bytes=2000).run_pass(max_bytes=2000)
+    backup = w.rotate()
+    os.remove(backup)
+    w.write(*mixed(100, 5))
+    run_all(engine, log_dir)
+    assert scalar(engine, "SELECT SUM(bytes_lost) FROM log_files") > 0
+
+
+# --- E. partial lines and content edge cases --------------------------------------------
+
+def test_partial_line_waits_for_newline(engine, log_dir):
+    w = LogWriter(log_dir)
+    line = event_line(1)
+    w.write_raw(line[:40])
+    run_all(engine, log_dir)
+    assert scalar(engine, "SELECT COUNT(*) FROM events") == 0
+    assert scalar(engine, "SELECT committed_offset FROM checkpoints") == 0
+    w.write_raw(line[40:])
+    w.written.append(line)
+    run_all(engine, log_dir)
+    assert_exactly_once(engine, w)
+
+
+def test_partial_line_across_restart_is_completed_once(db_url, engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 10))
+    line = event_line(77)
+    w.write_raw(line[:25])
+    assert run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet").returncode == 0
+    w.write_raw(line[25:])
+    w.written.append(line)
+    assert run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet").returncode == 0
+    assert_exactly_once(engine, w)
+
+
+def test_torn_tail_of_a_rotated_file_is_stored_once_flagged(engine, log_dir, monkeypatch):
+    monkeypatch.setattr(run_mod, "TAIL_GRACE_S", 0.0)
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 10))
+    last = event_line(500)
+    w.write_raw(last[:-1])                 # the writer crashed before the newline
+    backup = w.rotate()
+    run_all(engine, log_dir)
+    assert scalar(engine, "SELECT COUNT(*) FROM events WHERE partial = 1") == 1
+    gzip_file(backup)
+    run_all(engine, log_dir)
+    assert db_events(engine) == expected_events(w.written + [last])
+
+
+def test_identical_lines_are_all_kept(engine, log_dir):
+    w = LogWriter(log_dir)
+    same = event_line(1, ms=5)
+    w.write(*[same] * 1000)
+    w.rotate()
+    w.write(same, same)
+    run_all(engine, log_dir)
+    assert db_events(engine)[next(iter(expected_events([same])))] == 1002
+    assert_exactly_once(engine, w)
+
+
+def test_empty_lines_crlf_invalid_utf8_and_multibyte_keep_exact_offsets(engine, log_dir):
+    w = LogWriter(log_dir)
+    lines = [b"\n", event_line(1).replace(b"\n", b"\r\n"), b'{"level":"info","ti\xff\xfe"}\n',
+             event_line(2, user="j\u00fcrgen-\u6587\u4ef6-\U0001F600"),
+             b"\x00\x00\x00" + event_line(3), b"\x00\x00\n"]
+    w.write(*lines)
+    run_all(engine, log_dir, batch_bytes=64)       # tiny reads: lines straddle the buffer
+    assert db_events(engine) == expected_events(w.written)
+    with engine.connect() as conn:
+        starts = [r[0] for r in conn.execute(sa.text(
+            "SELECT start_offset FROM events UNION ALL SELECT start_offset FROM malformed_lines"
+            " ORDER BY 1"))]
+    offsets, pos = [], 0
+    for line in lines:
+        offsets.append(pos)
+        pos += len(line)
+    assert starts == offsets
+    reasons = Counter(r for (r,) in engine.connect().execute(sa.text(
+        "SELECT reason FROM malformed_lines")))
+    assert reasons == Counter({"empty": 1, "not_json": 1, "nul_run": 1})
+
+
+def test_over_long_line_is_kept_as_malformed_and_never_stalls(engine, log_dir):
+    w = LogWriter(log_dir)
+    huge = b'{"level":"debug","message":"' + b"x" * (5 * 1024 * 1024) + b'"}\n'
+    w.write(event_line(1), huge, event_line(2))
+    run_all(engine, log_dir, max_line_bytes=1024 * 1024)
+    assert db_events(engine) == expected_events([event_line(1), event_line(2)])
+    row = engine.connect().execute(sa.text(
+        "SELECT reason, start_offset, end_offset, sample FROM malformed_lines")).one()
+    start = len(event_line(1))
+    assert (row[0], row[1], row[2]) == ("too_long", start, start + len(huge))
+    assert bytes(row[3]) == huge[:1024]
+
+
+def test_five_megabyte_json_line_within_the_limit_is_parsed(engine, log_dir):
+    w = LogWriter(log_dir)
+    big = event_line(1).replace(b'"/srv', b'"/' + b"p" * (5 * 1024 * 1024) + b"/srv")
+    w.write(big, event_line(2))
+    run_all(engine, log_dir)
+    assert scalar(engine, "SELECT COUNT(*) FROM events") == 2
+    assert total_lines(engine) == 2
+
+
+# --- F. identity and inode reuse -------------------------------------------------------
+
+def test_inode_reuse_reads_the_new_file_from_zero(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 50))
+    run_all(engine, log_dir)
+    ino = os.stat(w.live).st_ino
+    os.remove(w.live)
+    w.write(*mixed(1000, 60))
+    new_ino = os.stat(w.live).st_ino
+    if new_ino != ino:   # the filesystem chose another inode: make the stored one collide
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE log_files SET ino = :i"), {"i": new_ino})
+    assert scalar(engine, "SELECT ino FROM log_files") == os.stat(w.live).st_ino
+    run_all(engine, log_dir)
+    assert_exactly_once(engine, w)
+
+
+def test_truncated_live_file_is_a_new_generation(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 50))
+    run_all(engine, log_dir)
+    size = os.path.getsize(w.live)
+    with open(w.live, "r+b") as f:
+        f.truncate(0)
+    assert os.path.getsize(w.live) < size
+    w.write(*mixed(500, 5))
+    run_all(engine, log_dir)
+    assert_exactly_once(engine, w)
+
+
+def test_truncated_while_down_and_regrown_past_offset(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 20))
+    run_all(engine, log_dir)
+    size = os.path.getsize(w.live)
+    with open(w.live, "r+b") as f:
+        f.truncate(0)
+    assert os.path.getsize(w.live) == 0 < size
+    w.write(*mixed(100, 60))
+    assert os.path.getsize(w.live) > size
+    run_all(engine, log_dir)
+    assert_exactly_once(engine, w)
+
+
+def test_same_head_different_files_are_two_generations(engine, log_dir):
+    banner = b"".join(noise_line(i) for i in range(10))   # > 1 KiB identical start
+    assert len(banner) > 1024
+    a, b = LogWriter(log_dir / "a"), LogWriter(log_dir / "b")
+    a.write(banner, *mixed(100, 20))
+    b.write(banner, *mixed(200, 20))
+    a.rotate(create=False)
+    b.rotate(create=False)
+    run_all(engine, log_dir)
+    assert scalar(engine, "SELECT COUNT(*) FROM log_files") == 2
+    assert db_events(engine) == expected_events(a.written + b.written)
+
+
+def test_short_head_grows_without_reingestion(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(b'{"a":1}\n')
+    run_all(engine, log_dir)
+    w.write(*mixed(0, 30))
+    run_all(engine, log_dir)
+    assert scalar(engine, "SELECT COUNT(*) FROM log_files") == 1
+    assert scalar(engine, "SELECT LENGTH(head) FROM log_files") == 1024
+    assert_exactly_once(engine, w)
+
+
+def test_rename_outside_the_glob_and_back_is_not_reread(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 30))
+    run_all(engine, log_dir)
+    hidden = log_dir / "elsewhere.txt"
+    os.rename(w.live, hidden)
+    run_all(engine, log_dir)
+    os.rename(hidden, w.live)
+    w.write(*mixed(30, 5))
+    run_all(engine, log_dir)
+    assert scalar(engine, "SELECT COUNT(*) FROM log_files") == 1
+    assert_exactly_once(engine, w)
+
+
+def test_head_length_change_between_runs_causes_no_reingestion(engine, log_dir, monkeypatch):
+    from ingestion import reader
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 50))
+    monkeypatch.setattr(reader, "HEAD_BYTES", 256)
+    run_all(engine, log_dir)
+    monkeypatch.setattr(reader, "HEAD_BYTES", 1024)
+    w.write(*mixed(50, 5))
+    run_all(engine, log_dir)
+    assert scalar(engine, "SELECT COUNT(*) FROM log_files") == 1
+    assert_exactly_once(engine, w)
