@@ -114,7 +114,7 @@ def normalize_time(value) -> str | None:
     """Returns 'YYYY-MM-DD HH:MM:SS.mmm' for an SFTPGo ``time``, or None when it is not one."""
     if type(value) is not str or len(value) < 19:
         return None
-    if len(value) == 23 and value[10] == "T" and value[19] == ".":
+    if len(value) == 23 and value[10] == "T" and value[19] == "." and value[16] == ":":
         ts = value[:10] + " " + value[11:]
     else:
         ts = value[:10] + " " + value[11:]

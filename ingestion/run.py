@@ -280,7 +280,7 @@ class Ingester:
                 prog.bytes_done += pos - g.offset
                 prog.lines += len(lines)
                 prog.events += len(events)
-                prog.malformed += len(rejects)
+                prog.malformed += store.malformed_count(rejects)
                 g.offset, g.marker = pos, marker
                 if on_batch is not None:
                     prog.bytes_pending = max(prog.bytes_pending - (pos - batch.start), 0)

@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from .identity import Generation
+from .parse import BAD_TIME
 
 EVENT_COLUMNS = ("file_id", "start_offset", "end_offset", "ts", "day", "kind", "username",
                  "size_bytes", "failed", "action", "remote_ip", "protocol", "file_path", "partial")
@@ -73,6 +74,15 @@ def rollup_rows(events: list[tuple]) -> list[tuple]:
     return [k + tuple(v) for k, v in acc.items()]
 
 
+def malformed_count(rejects: list[tuple]) -> int:
+    """Returns how many kept lines are malformed (not a JSON object).
+
+    A JSON object that would be an event but has no usable ``time`` is kept too, for
+    inspection, with reason ``bad_time``; it is not malformed under the contract.
+    """
+    return sum(1 for r in rejects if r[3] != BAD_TIME)
+
+
 def store_batch(conn, dialect: str, gen: Generation, new_offset: int, marker: bytes,
                 events: list[tuple], rejects: list[tuple], lines: int, between=None) -> None:
     """Stores one batch and moves the checkpoint of ``gen`` from gen.offset to new_offset.
@@ -89,7 +99,7 @@ def store_batch(conn, dialect: str, gen: Generation, new_offset: int, marker: by
         between()
     moved = conn.execute(_ADVANCE, {
         "new": new_offset, "marker": marker, "lines": lines, "events": len(events),
-        "malformed": len(rejects), "now": now_text(), "file_id": gen.id, "old": gen.offset})
+        "malformed": malformed_count(rejects), "now": now_text(), "file_id": gen.id, "old": gen.offset})
     if moved.rowcount != 1:
         raise CheckpointMoved(f"file_id={gen.id} expected offset {gen.offset}")
 
