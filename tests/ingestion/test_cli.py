@@ -1,0 +1,52 @@
+"""ingest.py as a user runs it: exit codes, one-line errors, the summary line."""
+from __future__ import annotations
+
+import re
+
+from tests.ingestion.support import LogWriter, event_line, run_cli
+
+
+def test_plain_run_ingests_and_prints_one_summary_line(sqlite_url, log_dir):
+    LogWriter(log_dir).write(*[event_line(i) for i in range(20)])
+    r = run_cli("--log-dir", str(log_dir), "--db", sqlite_url)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 1
+    assert re.match(r"files=1 lines=20 events=20 malformed=0 bytes=\d+ .* rate=[\d.]+MB/s", lines[0])
+    again = run_cli("--log-dir", str(log_dir), "--db", sqlite_url)
+    assert "lines=0 events=0" in again.stdout
+
+
+def test_settings_come_from_the_environment(sqlite_url, log_dir):
+    LogWriter(log_dir).write(event_line(1))
+    r = run_cli(env={"SFTPGO_LOG_DIR": str(log_dir), "DATABASE_URL": sqlite_url})
+    assert r.returncode == 0 and "events=1" in r.stdout
+
+
+def test_missing_folder_is_a_one_line_error_with_exit_2(sqlite_url, tmp_path):
+    r = run_cli("--log-dir", str(tmp_path / "nope"), "--db", sqlite_url)
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"error: log folder not found: {tmp_path / 'nope'}"
+
+
+def test_bad_database_url_is_a_one_line_error_with_exit_2(log_dir):
+    for url in ("not a url", "postgresql+nothing://x/y", "mysql+pymysql://u:secret@127.0.0.1:1/db"):
+        r = run_cli("--log-dir", str(log_dir), "--db", url)
+        assert r.returncode == 2, (url, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: ")
+        assert "secret" not in r.stderr and "Traceback" not in r.stderr
+
+
+def test_rollup_check_and_rebuild(sqlite_url, log_dir):
+    LogWriter(log_dir).write(*[event_line(i, user=f"u{i % 3}") for i in range(30)])
+    assert run_cli("--log-dir", str(log_dir), "--db", sqlite_url).returncode == 0
+    ok = run_cli("--db", sqlite_url, "--check-rollups")
+    assert ok.returncode == 0 and "matches" in ok.stdout
+    import sqlalchemy as sa
+    import db
+    with db.make_engine(sqlite_url).begin() as conn:
+        conn.execute(sa.text("UPDATE daily_stats SET events = events + 1 WHERE username = 'u1'"))
+    bad = run_cli("--db", sqlite_url, "--check-rollups")
+    assert bad.returncode == 1 and "differs" in bad.stderr
+    assert run_cli("--db", sqlite_url, "--rebuild-rollups").returncode == 0
+    assert run_cli("--db", sqlite_url, "--check-rollups").returncode == 0
