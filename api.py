@@ -1,0 +1,90 @@
+"""The JSON API, on the dashboard's own Flask server: /api/stats and /api/status.
+
+Shapes are the contract's (counting-rules.md). Every answer is JSON, errors included: a bad
+parameter is a 400 with {"error": ...}, an unreachable database a 503, and anything else a
+500 with a one-line message; never a stack trace.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+
+from flask import Blueprint, Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+import queries
+from services import DB_ERRORS, Services, db_reason
+
+log = logging.getLogger(__name__)
+
+STATUS_KEYS = ("files_known", "files_active", "files_missing", "files_in_error", "bytes_read",
+               "bytes_pending", "bytes_lost", "lines_read", "lines_pending", "events_read",
+               "malformed_lines", "newest_event", "last_ingest_at", "last_error", "last_error_at")
+
+
+def _json(body: dict, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def stats_response(services: Services, args, today: date) -> Response:
+    """Returns the /api/stats answer for the query arguments ``args``."""
+    try:
+        start, end = queries.parse_range(args.get("start"), args.get("end"), today,
+                                         services.default_start())
+    except queries.RangeError as exc:
+        return _json({"error": str(exc)}, 400)
+    try:
+        return _json(queries.stats(services.engine(), start, end))
+    except DB_ERRORS as exc:
+        return _json({"error": f"database unreachable: {db_reason(exc)}"}, 503)
+
+
+def status_body(st: dict | None, dialect: str, error: str | None = None) -> dict:
+    """Returns the /api/status body from a queries.status() dict (None when unreachable)."""
+    body = {"database_reachable": st is not None, "database": dialect, "error": error}
+    body.update(dict.fromkeys(STATUS_KEYS))
+    if st is not None:
+        body.update({k: st[k] for k in STATUS_KEYS if k in st})
+        body["lines_pending"] = queries.lines_pending(st)
+        body["last_ingest_at"] = st["last_pass_at"]
+    return body
+
+
+def status_response(services: Services) -> Response:
+    """Returns the /api/status answer: 200 when the database answers, else 503."""
+    dialect = services.settings.db_url.split(":", 1)[0].split("+", 1)[0]
+    try:
+        st = queries.status(services.engine())
+    except DB_ERRORS as exc:
+        return _json(status_body(None, dialect, f"database unreachable: {db_reason(exc)}"), 503)
+    return _json(status_body(st, dialect))
+
+
+def register_api(server: Flask, services: Services) -> None:
+    """Adds the /api routes to ``server``."""
+    bp = Blueprint("api", __name__, url_prefix="/api")
+
+    @bp.get("/stats")
+    def stats():
+        return stats_response(services, request.args, date.today())
+
+    @bp.get("/status")
+    def status():
+        return status_response(services)
+
+    @bp.route("/<path:_rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    def unknown(_rest):
+        return _json({"error": f"no such endpoint: {request.path}"}, 404)
+
+    @bp.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return _json({"error": exc.description or exc.name}, exc.code or 500)
+
+    @bp.errorhandler(Exception)
+    def internal_error(exc: Exception):
+        log.error("API request failed. path=%s", request.path, exc_info=exc)
+        return _json({"error": "internal error (details are in the server log)"}, 500)
+
+    server.register_blueprint(bp)
+

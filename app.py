@@ -1,0 +1,178 @@
+"""The dashboard: python app.py [--log-dir DIR] [--db URL] [--host H] [--port P] [--interval S]
+[--kiosk] [--demo]
+
+``create_app(settings)`` builds the Dash app; ``wsgi()`` (or the lazy module attribute
+``server``) is the WSGI entry for gunicorn: ``gunicorn -w 4 'app:wsgi()'``. Settings come
+from flags, else the environment (settings.from_env), else the defaults.
+"""
+from __future__ import annotations
+
+import argparse
+import atexit
+import hmac
+import logging
+import sys
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import flask
+from dash import Dash
+
+import api
+import callbacks
+import db
+import settings as settings_mod
+from components.layout import page
+from services import Services
+from settings import ConfigError, Settings
+
+log = logging.getLogger("app")
+ROOT = Path(__file__).resolve().parent
+EXIT_USAGE = 2
+
+# Bootstrap 5 + the dark Bootswatch "slate" theme, from the installed bootstrap-flask
+# package: no CDN, so the page looks right offline. (slate imports no web fonts.)
+THEME_FILE = (Path(flask.__file__).resolve().parents[1] / "flask_bootstrap" / "static"
+              / "bootstrap5" / "css" / "bootswatch" / "slate" / "bootstrap.min.css")
+THEME_URL = "/vendor/bootstrap-slate.min.css"
+
+
+def create_app(settings: Settings, kiosk: bool = False) -> Dash:
+    """Returns the Dash app for ``settings`` (``kiosk``: the wall display is the default view).
+
+    Nothing here touches the database: the page comes up, with a banner, while it is down.
+    """
+    _check(settings)
+    services = Services(settings, kiosk=kiosk)
+    app = Dash(__name__, title="SFTPGo activity", update_title=None,
+               assets_folder=str(ROOT / "assets"), external_stylesheets=[THEME_URL],
+               serve_locally=True)
+    app.layout = lambda: _layout(services)
+    _serve_theme(app.server)
+    callbacks.register(app, services)
+    api.register_api(app.server, services)
+    if settings.auth_user:
+        _require_basic_auth(app.server, settings.auth_user, settings.auth_password)
+    return app
+
+
+def _check(settings: Settings) -> None:
+    try:
+        date.fromisoformat(settings.default_start)
+    except ValueError:
+        raise ConfigError(f"DASHBOARD_DEFAULT_START={settings.default_start!r} is not a "
+                          "YYYY-MM-DD date") from None
+    if bool(settings.auth_user) != bool(settings.auth_password):
+        raise ConfigError("set both DASHBOARD_USER and DASHBOARD_PASSWORD, or neither")
+    if settings.interval_s <= 0:
+        raise ConfigError(f"the refresh interval must be positive, not {settings.interval_s}")
+
+
+def _layout(services: Services):
+    """Returns a fresh page: the default range ends today (layout functions run per load)."""
+    today = date.today()
+    start = today - timedelta(days=29) if services.kiosk else services.default_start()
+    return page(min(start, today), today, services.settings.interval_s, services.kiosk)
+
+
+def _serve_theme(server: flask.Flask) -> None:
+    @server.get(THEME_URL)
+    def _theme():
+        return flask.send_file(THEME_FILE, mimetype="text/css", max_age=86400)
+
+
+def _require_basic_auth(server: flask.Flask, user: str, password: str) -> None:
+    expected = (user.encode("utf-8"), password.encode("utf-8"))
+
+    @server.before_request
+    def _check_credentials():
+        auth = flask.request.authorization
+        if auth is not None and auth.type == "basic":
+            given = ((auth.username or "").encode("utf-8"), (auth.password or "").encode("utf-8"))
+            if hmac.compare_digest(given[0], expected[0]) & hmac.compare_digest(given[1], expected[1]):
+                return None
+        return flask.Response("Authentication required.\n", 401,
+                              {"WWW-Authenticate": 'Basic realm="SFTPGo dashboard"'})
+
+
+# --- WSGI --------------------------------------------------------------------------------
+
+def wsgi() -> flask.Flask:
+    """Returns the Flask server of an app built from the environment (gunicorn 'app:wsgi()')."""
+    return create_app(settings_mod.from_env()).server
+
+
+def __getattr__(name: str):
+    """Builds ``app.server`` on first access, so `gunicorn app:server` works too."""
+    if name == "server":
+        server = wsgi()
+        globals()["server"] = server
+        return server
+    raise AttributeError(name)
+
+
+# --- command line ------------------------------------------------------------------------
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="app.py", description="SFTPGo activity dashboard.")
+    p.add_argument("--log-dir", help="SFTPGo log folder [env SFTPGO_LOG_DIR, default ./logs]")
+    p.add_argument("--db", dest="db_url", help="database URL [env DATABASE_URL, "
+                   "default sqlite:///data/dashboard.db]")
+    p.add_argument("--host", help="address to bind [env DASHBOARD_HOST, default 127.0.0.1]")
+    p.add_argument("--port", type=int, help="port [env DASHBOARD_PORT, default 8050]")
+    p.add_argument("--interval", dest="interval_s", type=float,
+                   help="seconds between live refresh ticks [env DASHBOARD_INTERVAL, default 10]")
+    p.add_argument("--kiosk", action="store_true",
+                   help="wall display by default: no controls, large type, last 30 days")
+    p.add_argument("--demo", action="store_true",
+                   help="run the built-in SFTPGo log simulator and show its activity")
+    p.add_argument("--verbose", action="store_true", help="log every request and tick")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    try:
+        cfg = settings_mod.from_env().replace(log_dir=args.log_dir, db_url=args.db_url,
+                                              host=args.host, port=args.port,
+                                              interval_s=args.interval_s)
+        if args.demo:
+            cfg = _start_demo(cfg)
+        app = create_app(cfg, kiosk=args.kiosk)
+        db.make_engine(cfg.db_url)           # a malformed URL stops here, with its reason
+    except (ConfigError, db.DatabaseError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _say_where(cfg)
+    app.run(host=cfg.host, port=cfg.port, debug=False)
+    return 0
+
+
+def _start_demo(cfg: Settings) -> Settings:
+    from demo import start_demo
+
+    handle = start_demo()
+    atexit.register(handle.stop)
+    changes = {"log_dir": str(handle.log_dir)}
+    if cfg.db_url == Settings().db_url:      # keep simulated events out of the real database
+        changes["db_url"] = f"sqlite:///{tempfile.mkdtemp(prefix='sftpgo-demo-')}/demo.db"
+    log.info("Demo mode. log_dir=%s db=%s", changes["log_dir"], changes.get("db_url", cfg.db_url))
+    return cfg.replace(**changes)
+
+
+def _say_where(cfg: Settings) -> None:
+    try:
+        db.connect_checked(cfg.db_url)
+    except db.DatabaseError as exc:
+        log.warning("%s. The dashboard starts anyway and shows a banner until it answers.", exc)
+    url = f"http://{cfg.host}:{cfg.port}/"
+    log.info("Dashboard at %s (wall display: %s?kiosk=1). log_dir=%s db=%s", url, url,
+             cfg.log_dir, db.describe_url(cfg.db_url))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""Callbacks: read the inputs, ask ``queries``, hand the rows to ``figures``/``components``.
+
+Each module has plain functions (called directly by the tests) and ``register(app,
+services)``, which binds them to one app. We do not use the global ``dash.callback``
+registry: the first Dash app of a process takes its entries, so a second app (a test, a
+gunicorn reload) would start without callbacks.
+"""
+from __future__ import annotations
+
+from . import graphs, live, mode, range as range_
+
+
+def register(app, services) -> None:
+    """Binds every callback of the page to ``app``."""
+    for module in (mode, live, range_, graphs):
+        module.register(app, services)

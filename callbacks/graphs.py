@@ -1,0 +1,82 @@
+"""Redraw: the range (and the data version) -> stats -> headline, four graphs, users table."""
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from dash import Input, Output, State, no_update
+
+import figures
+import queries
+from components import ids
+from components.headline import FIGURES, headline_values
+from components.users_table import users_table
+from services import DB_ERRORS, db_reason
+
+log = logging.getLogger(__name__)
+
+GRAPH_KEYS = ("transfers", "bytes", "average", "days")
+HEADLINE_KEYS = tuple(value_id for value_id, _caption, _tone in FIGURES)
+
+
+def range_title(start: date, end: date, today: date) -> str:
+    """Returns the range in words: 'Last 30 days', or '2022-01-01 → 2024-09-30 (1,004 days)'."""
+    days = (end - start).days + 1
+    if end == today and days in (7, 30):
+        return f"Last {days} days · {start.isoformat()} → {end.isoformat()}"
+    return f"{start.isoformat()} → {end.isoformat()} ({figures.count(days)} days)"
+
+
+def _unchanged(message=no_update, message_open=no_update) -> dict:
+    out = {key: no_update for key in GRAPH_KEYS + HEADLINE_KEYS + ("table", "title")}
+    out.update(message=message, message_open=message_open)
+    return out
+
+
+def redraw(services, start: str | None, end: str | None, log_y: bool, mode: dict | None,
+           today: date | None = None) -> dict:
+    """Returns every output of the redraw; a bad range or a database outage keeps the figures."""
+    today = today or date.today()
+    try:
+        first, last = queries.parse_range((start or "")[:10], (end or "")[:10], today,
+                                          services.default_start())
+    except queries.RangeError as exc:
+        return _unchanged(message=str(exc), message_open=True)
+    try:
+        data = queries.stats(services.engine(), first, last)
+    except DB_ERRORS as exc:
+        log.warning("Redraw skipped: database unreachable. error=%s", db_reason(exc))
+        return _unchanged(message_open=False)
+    kiosk = bool(mode and mode.get("kiosk"))
+    top = services.settings.top_users
+    users = data["users"]
+    out = {
+        "transfers": figures.user_transfers(users, top, log_y=bool(log_y), kiosk=kiosk),
+        "bytes": figures.user_bytes(users, top, kiosk=kiosk),
+        "average": figures.user_average(users, top, kiosk=kiosk),
+        "days": figures.activities_by_day(data["days"], kiosk=kiosk),
+        "table": users_table(users),
+        "title": range_title(first, last, today),
+        "message": None, "message_open": False,
+    }
+    out.update(zip(HEADLINE_KEYS, headline_values(data["totals"])))
+    return out
+
+
+def register(app, services) -> None:
+    graph_ids = (ids.GRAPH_TRANSFERS, ids.GRAPH_BYTES, ids.GRAPH_AVERAGE, ids.GRAPH_DAYS)
+    output = {key: Output(graph_id, "figure") for key, graph_id in zip(GRAPH_KEYS, graph_ids)}
+    output.update({key: Output(key, "children") for key in HEADLINE_KEYS})
+    output.update(table=Output(ids.USERS_TABLE, "children"),
+                  title=Output(ids.RANGE_TITLE, "children"),
+                  message=Output(ids.RANGE_MESSAGE, "children"),
+                  message_open=Output(ids.RANGE_MESSAGE, "is_open"))
+
+    @app.callback(output=output,
+                  inputs={"start": Input(ids.RANGE_PICKER, "start_date"),
+                          "end": Input(ids.RANGE_PICKER, "end_date"),
+                          "log_y": Input(ids.GRAPH_TRANSFERS_LOG, "value"),
+                          "version": Input(ids.LIVE_VERSION, "data"),
+                          "mode": Input(ids.MODE_STORE, "data")})
+    def _redraw(start, end, log_y, version, mode):
+        return redraw(services, start, end, log_y, mode)

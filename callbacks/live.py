@@ -1,0 +1,102 @@
+"""The live tick: one bounded ingestion pass, then the freshness line and the data version.
+
+Every tab ticks; the engine's lock lets one pass run at a time (the others get busy=True
+and do nothing), so many tabs or gunicorn workers stay correct. Figures are redrawn by
+``graphs.redraw`` only when the data version changes.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date
+
+from dash import Input, Output, State, no_update
+
+import queries
+from components import ids
+from components.banner import db_banner_text, ingest_warning_text
+from components.freshness import freshness
+from services import DB_ERRORS, db_reason
+
+log = logging.getLogger(__name__)
+
+
+def ingest(services) -> str | None:
+    """Runs one bounded pass; returns a warning for a non-database failure, else None.
+
+    Database errors propagate: the caller shows the outage banner.
+    """
+    cfg = services.settings
+    try:
+        progress = services.ingester().run_pass(max_bytes=cfg.tick_budget_bytes,
+                                                max_seconds=cfg.tick_budget_s)
+    except DB_ERRORS:
+        raise
+    except Exception as exc:     # a missing folder, a bug: say so, keep the page alive
+        log.warning("Ingestion pass failed. error=%s", exc, exc_info=True)
+        return f"{type(exc).__name__}: {exc}"
+    if not progress.busy and progress.events:
+        log.debug("Tick ingested. events=%d bytes=%d", progress.events, progress.bytes_done)
+    return None
+
+
+def update_rate(previous: dict | None, bytes_read: int, now: float) -> dict:
+    """Returns the rate store: bytes read per second lately (smoothed), from two looks."""
+    rate = None
+    if previous and now > previous["at"]:
+        recent = (bytes_read - previous["bytes_read"]) / (now - previous["at"])
+        if recent < 0:                 # files were replaced: start over
+            rate = None
+        elif previous.get("rate") is None:
+            rate = recent or None
+        else:
+            rate = 0.5 * previous["rate"] + 0.5 * recent or None
+    return {"bytes_read": bytes_read, "at": now, "rate": rate}
+
+
+def next_today(store: dict | None, today: date):
+    """Returns the day store moved to ``today`` (remembering the day before), or no_update."""
+    if store and store.get("today") == today.isoformat():
+        return no_update
+    return {"today": today.isoformat(), "previous": (store or {}).get("today")}
+
+
+def tick(services, version, today_store, rate_store, today: date | None = None,
+         now: float | None = None) -> dict:
+    """Returns the outputs of one tick (see ``register`` for their targets)."""
+    today = today or date.today()
+    now = time.time() if now is None else now
+    try:
+        warning = ingest(services)
+        st = queries.status(services.engine())
+    except DB_ERRORS as exc:
+        log.warning("Database unreachable. db=%s error=%s", services.describe_db(), db_reason(exc))
+        return {"freshness": no_update, "banner": db_banner_text(db_reason(exc),
+                                                                 services.settings.interval_s),
+                "banner_open": True, "banner_color": "danger",
+                "version": None if version is not None else no_update,
+                "today": next_today(today_store, today), "rate": no_update}
+    rate = update_rate(rate_store, st["bytes_read"], now)
+    new_version = queries.data_version(st)
+    return {"freshness": freshness(st, rate["rate"]),
+            "banner": ingest_warning_text(warning) if warning else None,
+            "banner_open": bool(warning), "banner_color": "warning" if warning else "danger",
+            "version": new_version if new_version != version else no_update,
+            "today": next_today(today_store, today), "rate": rate}
+
+
+def register(app, services) -> None:
+    @app.callback(
+        output={"freshness": Output(ids.LIVE_FRESHNESS, "children"),
+                "banner": Output(ids.LIVE_BANNER, "children"),
+                "banner_open": Output(ids.LIVE_BANNER, "is_open"),
+                "banner_color": Output(ids.LIVE_BANNER, "color"),
+                "version": Output(ids.LIVE_VERSION, "data"),
+                "today": Output(ids.LIVE_TODAY, "data"),
+                "rate": Output(ids.LIVE_RATE, "data")},
+        inputs={"n": Input(ids.LIVE_INTERVAL, "n_intervals")},
+        state={"version": State(ids.LIVE_VERSION, "data"),
+               "today_store": State(ids.LIVE_TODAY, "data"),
+               "rate_store": State(ids.LIVE_RATE, "data")})
+    def _tick(n, version, today_store, rate_store):
+        return tick(services, version, today_store, rate_store)

@@ -1,0 +1,1 @@
+"""Pure layout builders, one module per panel; ``layout.page()`` assembles them."""

@@ -1,0 +1,27 @@
+"""The date range: a picker, four presets, and the message shown for a range that cannot be."""
+from __future__ import annotations
+
+from datetime import date
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from . import ids
+
+PRESETS = ((ids.RANGE_PRESET_7, "Last 7 days"), (ids.RANGE_PRESET_30, "Last 30 days"),
+           (ids.RANGE_PRESET_YEAR, "This year"), (ids.RANGE_PRESET_ALL, "Everything"))
+
+
+def range_controls(start: date, end: date) -> html.Div:
+    """Returns the picker (showing start..end) with its preset buttons and message slot."""
+    picker = dcc.DatePickerRange(
+        id=ids.RANGE_PICKER, start_date=start.isoformat(), end_date=end.isoformat(),
+        display_format="YYYY-MM-DD", first_day_of_week=1, minimum_nights=0,
+        updatemode="bothdates", className="range-picker")
+    presets = dbc.ButtonGroup([dbc.Button(text, id=button_id, color="secondary", outline=True,
+                                          size="sm", n_clicks=0)
+                               for button_id, text in PRESETS], className="range-presets")
+    message = dbc.Alert(id=ids.RANGE_MESSAGE, color="warning", is_open=False,
+                        className="range-message")
+    return html.Div([html.Div([picker, presets], className="range-row"), message],
+                    className="controls control")

@@ -1,0 +1,63 @@
+"""The freshness line: newest event, lines waiting, and a progress bar during a backfill."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from figures import count, human_bytes
+from queries import lines_pending
+
+from . import ids
+
+BACKFILL_BYTES = 1_000_000     # more than this waiting: show the progress bar
+
+
+def _when(ts: str | None) -> str:
+    return ts[:19].replace("T", " ") if ts else "never"
+
+
+def eta_text(seconds: float) -> str:
+    """Returns a rough duration: 'under a minute', 'about 4 min', 'about 2 h 10 min'."""
+    if seconds < 60:
+        return "under a minute left"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min left"
+    return f"about {minutes // 60} h {minutes % 60:02d} min left"
+
+
+def freshness(st: dict, rate: float | None) -> list:
+    """Returns the freshness line for status ``st``; ``rate`` is bytes read per second lately."""
+    waiting = lines_pending(st)
+    parts = [
+        html.Span(["Newest event ", html.B(_when(st["newest_event"]))], className="fresh-newest"),
+        html.Span("all lines read" if waiting == 0 else
+                  f"≈ {count(waiting)} lines waiting ({human_bytes(st['bytes_pending'])})",
+                  id=ids.LIVE_WAITING, className="fresh-waiting"),
+        html.Span(f"last read {_when(st['last_pass_at'])}", className="fresh-pass"),
+    ]
+    if st["malformed_lines"]:
+        parts.append(html.Span(f"{count(st['malformed_lines'])} malformed lines",
+                               className="fresh-malformed"))
+    if st["bytes_lost"]:
+        parts.append(html.Span(f"{human_bytes(st['bytes_lost'])} lost to rotation",
+                               className="fresh-lost"))
+    if st["last_error"]:
+        parts.append(html.Span(f"last error: {st['last_error']}", className="fresh-error",
+                               title=st["last_error_at"] or ""))
+    line = html.Div(parts, className="fresh-line")
+    if st["bytes_pending"] <= BACKFILL_BYTES:
+        return [line]
+    return [line, backfill_bar(st, rate)]
+
+
+def backfill_bar(st: dict, rate: float | None) -> html.Div:
+    """Returns the backfill progress bar with percent done and an estimate of the rest."""
+    total = st["bytes_read"] + st["bytes_pending"]
+    pct = 100.0 * st["bytes_read"] / total if total else 100.0
+    estimate = eta_text(st["bytes_pending"] / rate) if rate else "estimating…"
+    return html.Div([
+        dbc.Progress(value=pct, label=f"{pct:.0f} %", striped=True, animated=True,
+                     id=ids.LIVE_PROGRESS, className="backfill-bar"),
+        html.Span(f"Backfill: {pct:.1f} % read, {estimate}", className="backfill-text"),
+    ], className="backfill")

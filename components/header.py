@@ -1,0 +1,15 @@
+"""The title bar: the name, the range in words, and the freshness line."""
+from __future__ import annotations
+
+from dash import html
+
+from . import ids
+
+
+def header() -> html.Header:
+    """Returns the page header; the range title and freshness line are filled by callbacks."""
+    return html.Header([
+        html.Div([html.H1("SFTPGo activity", className="title"),
+                  html.Div(id=ids.RANGE_TITLE, className="range-title")], className="brand"),
+        html.Div(id=ids.LIVE_FRESHNESS, className="freshness"),
+    ], className="page-header")

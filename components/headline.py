@@ -1,0 +1,45 @@
+"""The row of headline figures: users, transfers, bytes up/down, failed transfers and logins."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from figures import count, human_bytes
+
+from . import ids
+
+# (value id, caption, tone)
+FIGURES = (
+    (ids.HEADLINE_USERS, "Users", ""),
+    (ids.HEADLINE_TRANSFERS, "Transfers", ""),
+    (ids.HEADLINE_UPLOADED, "Uploaded", "up"),
+    (ids.HEADLINE_DOWNLOADED, "Downloaded", "down"),
+    (ids.HEADLINE_FAILED_TRANSFERS, "Failed transfers", "bad"),
+    (ids.HEADLINE_FAILED_LOGINS, "Failed logins", "bad"),
+)
+
+
+def headline_row() -> dbc.Row:
+    """Returns the row of figure tiles, their values still empty ('…')."""
+    return dbc.Row([dbc.Col(_tile(value_id, caption, tone), xs=6, md=4, xl=2)
+                    for value_id, caption, tone in FIGURES], className="headline g-3")
+
+
+def _tile(value_id: str, caption: str, tone: str) -> html.Div:
+    return html.Div([html.Div("…", id=value_id, className="headline-value"),
+                     html.Div(caption, className="headline-caption")],
+                    className=f"headline-tile {tone}".strip())
+
+
+def headline_values(totals: dict) -> list:
+    """Returns the value of each tile, in FIGURES order; bytes carry the exact count as a tip."""
+    def exact(n: int) -> html.Span:
+        return html.Span(human_bytes(n), title=f"{count(n)} bytes")
+    return [
+        count(totals["users"]),
+        count(totals["transfers"]),
+        exact(totals["bytes_uploaded"]),
+        exact(totals["bytes_downloaded"]),
+        count(totals["failed_transfers"]),
+        count(totals["login_failures"]),
+    ]

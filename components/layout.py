@@ -1,0 +1,37 @@
+"""The whole page: header, banner, range controls, headline figures, graphs and table."""
+from __future__ import annotations
+
+from datetime import date
+
+from dash import dcc, html
+
+from . import ids
+from .banner import db_banner
+from .controls import range_controls
+from .graphs import graphs_grid
+from .header import header
+from .headline import headline_row
+from .users_table import users_panel
+
+
+def page(start: date, end: date, interval_s: float, kiosk: bool) -> html.Div:
+    """Returns the page for the range start..end; ``kiosk`` is the mode before the URL says."""
+    return html.Div([
+        dcc.Location(id=ids.URL, refresh=False),
+        dcc.Store(id=ids.MODE_STORE, data={"kiosk": kiosk}),
+        dcc.Store(id=ids.LIVE_VERSION),
+        dcc.Store(id=ids.LIVE_TODAY, data={"today": end.isoformat(), "previous": None}),
+        dcc.Store(id=ids.LIVE_RATE),
+        dcc.Interval(id=ids.LIVE_INTERVAL, interval=int(interval_s * 1000)),
+        header(),
+        db_banner(),
+        range_controls(start, end),
+        headline_row(),
+        graphs_grid(),
+        users_panel(),
+    ], id=ids.ROOT, className=root_class(kiosk))
+
+
+def root_class(kiosk: bool) -> str:
+    """Returns the class of the page root: 'kiosk' hides the controls and enlarges the type."""
+    return "dashboard kiosk" if kiosk else "dashboard"

@@ -1,0 +1,41 @@
+"""The per-user table under the graphs (every user of the range, busiest first)."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from figures import count, human_bytes
+
+from . import ids
+from .common import panel
+
+MAX_ROWS = 100
+_COLUMNS = ("User", "Uploads", "Downloads", "Failed", "Uploaded", "Downloaded",
+            "Avg / transfer", "File ops", "Logins")
+
+
+def users_panel() -> html.Div:
+    """Returns the panel; its table is filled by a callback."""
+    return html.Div(panel("Users", html.Div(id=ids.USERS_TABLE, className="users-table")),
+                    className="users-panel control")
+
+
+def users_table(users: list[dict]):
+    """Returns a table of ``users`` (names as plain text: Dash never renders them as HTML)."""
+    if not users:
+        return html.P("No user activity in this range.", className="empty-note")
+    body = [html.Tr([
+        html.Td(u["username"], className="username"),
+        html.Td(count(u["uploads"])), html.Td(count(u["downloads"])),
+        html.Td(count(u["failed_transfers"])),
+        html.Td(human_bytes(u["bytes_uploaded"])), html.Td(human_bytes(u["bytes_downloaded"])),
+        html.Td(human_bytes(u["avg_bytes_per_transfer"])
+                if u["avg_bytes_per_transfer"] is not None else "–"),
+        html.Td(count(u["file_ops"])), html.Td(count(u["logins"])),
+    ]) for u in users[:MAX_ROWS]]
+    table = dbc.Table([html.Thead(html.Tr([html.Th(c) for c in _COLUMNS])), html.Tbody(body)],
+                      size="sm", hover=True, responsive=True, className="table-dark")
+    if len(users) <= MAX_ROWS:
+        return table
+    return [table, html.P(f"and {len(users) - MAX_ROWS} more users: see /api/stats",
+                          className="empty-note")]

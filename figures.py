@@ -1,0 +1,202 @@
+"""Stats -> plotly figures, and the number formats the page shares. Pure: no dash, no SQL.
+
+Plotly renders a little HTML in tick labels and hovers, so every username goes through
+``label()`` (HTML-escaped) before it reaches a figure: a name like ``<img src=x>`` is drawn
+as those characters, never as markup.
+"""
+from __future__ import annotations
+
+import html
+from datetime import datetime, timedelta
+
+import plotly.graph_objects as go
+
+KIND_NAMES = {"upload": "Uploads", "download": "Downloads", "file_op": "File operations",
+              "login": "Logins", "login_failed": "Failed logins"}
+COLORS = {"upload": "#3fb68b", "download": "#4a90e2", "file_op": "#f0ad4e",
+          "login": "#a779e9", "login_failed": "#e0525a"}
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+_UNITS = ("B", "KB", "MB", "GB", "TB", "PB", "EB")
+_TICK_CHARS = 18
+
+
+# --- formats -----------------------------------------------------------------------------
+
+def human_bytes(n: float) -> str:
+    """Returns a byte count in decimal units: '999 B', '1.5 KB', '23.4 MB', '1.41 GB'."""
+    n = float(n)
+    unit = 0
+    while abs(n) >= 1000 and unit < len(_UNITS) - 1:
+        n /= 1000
+        unit += 1
+    if unit == 0:
+        return f"{int(n)} B"
+    digits = 2 if abs(n) < 10 else 1 if abs(n) < 100 else 0
+    return f"{n:.{digits}f} {_UNITS[unit]}"
+
+
+def count(n: int) -> str:
+    """Returns an integer with thousands separators: '12,345'."""
+    return f"{int(n):,}"
+
+
+def label(name: str, limit: int | None = None) -> str:
+    """Returns ``name`` escaped for a plotly label (optionally shortened to ``limit`` chars)."""
+    if limit is not None and len(name) > limit:
+        name = name[:limit - 1] + "…"
+    return html.escape(name, quote=False)
+
+
+def byte_ticks(top: float, steps: int = 5) -> tuple[list[float], list[str]]:
+    """Returns tick values and their human labels for a bytes axis from 0 to ``top``."""
+    if top <= 0:
+        return [0], ["0 B"]
+    raw = top / steps
+    magnitude = 10 ** (len(str(int(raw))) - 1) if raw >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    values = [i * step for i in range(int(top // step) + 2)]
+    return values, [human_bytes(v) for v in values]
+
+
+# --- users: who is drawn -----------------------------------------------------------------
+
+def top_users(users: list[dict], limit: int) -> list[dict]:
+    """Returns the users with transfers, the busiest first; past ``limit``, one 'others' row.
+
+    The 'others' row has ``others`` = how many users it holds and sums their figures.
+    """
+    movers = [u for u in users if u["transfers"] > 0]
+    if len(movers) <= limit:
+        return movers
+    shown, rest = movers[:limit], movers[limit:]
+    others = {"username": f"others ({len(rest)} users)", "others": len(rest)}
+    for key in ("uploads", "downloads", "transfers", "failed_transfers",
+                "bytes_uploaded", "bytes_downloaded"):
+        others[key] = sum(u[key] for u in rest)
+    volume = others["bytes_uploaded"] + others["bytes_downloaded"]
+    others["avg_bytes_per_transfer"] = round(volume / others["transfers"], 2)
+    return shown + [others]
+
+
+def _categories(rows: list[dict]) -> tuple[list[str], list[str]]:
+    """Returns (full escaped names, shortened escaped tick labels) in row order."""
+    full = [label(r["username"]) for r in rows]
+    ticks = [f"<i>{label(r['username'])}</i>" if r.get("others")
+             else label(r["username"], _TICK_CHARS) for r in rows]
+    return full, ticks
+
+
+# --- figures -----------------------------------------------------------------------------
+
+def _base(fig: go.Figure, kiosk: bool, legend: bool = True) -> go.Figure:
+    size = 20 if kiosk else 13
+    fig.update_layout(
+        template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        font={"family": FONT, "size": size, "color": "#e9ecef"},
+        margin={"l": 70 if kiosk else 60, "r": 16, "t": 16, "b": 16},
+        showlegend=legend,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1,
+                "font": {"size": size}, "bgcolor": "rgba(0,0,0,0)"},
+        hoverlabel={"font": {"size": size, "family": FONT}},
+        uirevision="keep",        # a refresh keeps the user's zoom and legend clicks
+    )
+    fig.update_yaxes(gridcolor="rgba(255,255,255,0.08)", zerolinecolor="rgba(255,255,255,0.2)")
+    return fig
+
+
+def empty(message: str, kiosk: bool = False) -> go.Figure:
+    """Returns a blank figure that says ``message`` in its middle."""
+    fig = _base(go.Figure(), kiosk, legend=False)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.add_annotation(text=label(message), showarrow=False, x=0.5, y=0.5, xref="paper",
+                       yref="paper", font={"size": 22 if kiosk else 15, "color": "#aab0b6"})
+    return fig
+
+
+def _user_axis(fig: go.Figure, full: list[str], ticks: list[str]) -> None:
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=full,
+                     tickmode="array", tickvals=full, ticktext=ticks, tickangle=-30)
+
+
+def user_transfers(users: list[dict], limit: int, log_y: bool = False,
+                   kiosk: bool = False) -> go.Figure:
+    """Returns stacked bars of uploads and downloads per user (optionally on a log axis)."""
+    rows = top_users(users, limit)
+    if not rows:
+        return empty("No transfers in this range", kiosk)
+    full, ticks = _categories(rows)
+    fig = go.Figure()
+    for kind, key in (("upload", "uploads"), ("download", "downloads")):
+        fig.add_bar(name=KIND_NAMES[kind], x=full, y=[r[key] for r in rows],
+                    marker_color=COLORS[kind],
+                    customdata=[[count(r[key]), count(r["failed_transfers"])] for r in rows],
+                    hovertemplate=f"<b>%{{x}}</b><br>{KIND_NAMES[kind]}: %{{customdata[0]}}"
+                                  "<br>failed transfers (both ways): %{customdata[1]}"
+                                  "<extra></extra>")
+    _base(fig, kiosk).update_layout(barmode="stack")
+    _user_axis(fig, full, ticks)
+    fig.update_yaxes(type="log" if log_y else "linear", title_text="transfers")
+    return fig
+
+
+def user_bytes(users: list[dict], limit: int, kiosk: bool = False) -> go.Figure:
+    """Returns grouped bars of bytes uploaded vs downloaded per user, in human units."""
+    rows = top_users(users, limit)
+    if not rows:
+        return empty("No transfers in this range", kiosk)
+    full, ticks = _categories(rows)
+    fig = go.Figure()
+    for kind, key in (("upload", "bytes_uploaded"), ("download", "bytes_downloaded")):
+        fig.add_bar(name=KIND_NAMES[kind], x=full, y=[r[key] for r in rows],
+                    marker_color=COLORS[kind],
+                    customdata=[human_bytes(r[key]) for r in rows],
+                    hovertemplate=f"<b>%{{x}}</b><br>{KIND_NAMES[kind]}: %{{customdata}}"
+                                  "<extra></extra>")
+    _base(fig, kiosk).update_layout(barmode="group")
+    _user_axis(fig, full, ticks)
+    top = max(max(r["bytes_uploaded"], r["bytes_downloaded"]) for r in rows)
+    values, texts = byte_ticks(top)
+    fig.update_yaxes(tickmode="array", tickvals=values, ticktext=texts, range=[0, top * 1.05])
+    return fig
+
+
+def user_average(users: list[dict], limit: int, kiosk: bool = False) -> go.Figure:
+    """Returns bars of the average bytes per transfer of each user, in human units."""
+    rows = top_users(users, limit)
+    if not rows:
+        return empty("No transfers in this range", kiosk)
+    full, ticks = _categories(rows)
+    averages = [r["avg_bytes_per_transfer"] for r in rows]
+    fig = go.Figure(go.Bar(
+        x=full, y=averages, marker_color="#5bc0de", name="average",
+        customdata=[[human_bytes(a), count(r["transfers"])] for a, r in zip(averages, rows)],
+        hovertemplate="<b>%{x}</b><br>%{customdata[0]} per transfer"
+                      "<br>over %{customdata[1]} transfers<extra></extra>"))
+    _base(fig, kiosk, legend=False)
+    _user_axis(fig, full, ticks)
+    top = max(averages)
+    values, texts = byte_ticks(top)
+    fig.update_yaxes(tickmode="array", tickvals=values, ticktext=texts, range=[0, top * 1.05])
+    return fig
+
+
+def activities_by_day(days: list[dict], kiosk: bool = False) -> go.Figure:
+    """Returns stacked bars of events per kind for every day (zeros stay as empty days)."""
+    dates = [d["date"] for d in days]
+    fig = go.Figure()
+    for kind, name in KIND_NAMES.items():
+        fig.add_bar(name=name, x=dates, y=[d[kind] for d in days], marker_color=COLORS[kind],
+                    marker_line_width=0, hovertemplate=f"{name}: %{{y:,}}<extra></extra>")
+    _base(fig, kiosk).update_layout(barmode="stack", bargap=0.15, hovermode="x unified")
+    # One slot per day, on a date axis: a day without events is a gap, never bridged.
+    fig.update_xaxes(type="date", range=[_shift(dates[0], -0.5), _shift(dates[-1], 0.5)],
+                     hoverformat="%a %Y-%m-%d")
+    fig.update_yaxes(title_text="events", rangemode="tozero")
+    return fig
+
+
+def _shift(day: str, days: float) -> str:
+    """Returns ``day`` moved by a (fractional) number of days, as a plotly date string."""
+    moment = datetime.fromisoformat(day) + timedelta(days=days)
+    return moment.strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,198 @@
+"""The dashboard's reads: one function per sql/queries/*.sql, returning plain data.
+
+Every figure comes from the ``daily_stats`` rollup (days x kinds x users), never from
+grouping the raw events, so a refresh costs the same with 1 000 or 100 million events.
+The shapes are the contract's (../shared/docs/counting-rules.md): ``stats()`` is exactly
+the body of ``GET /api/stats``.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+from datetime import date, timedelta
+from typing import Iterator
+
+import sqlalchemy as sa
+
+import db
+
+KINDS = ("upload", "download", "file_op", "login", "login_failed")
+DEFAULT_START = date(2022, 1, 1)
+MAX_RANGE_DAYS = 36_600          # a century: bounds the work of one request
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class RangeError(ValueError):
+    """A date range that cannot be used; the message says what is wrong."""
+
+
+# --- date ranges -------------------------------------------------------------------------
+
+def parse_date(text: str, name: str) -> date:
+    """Returns the date in ``text`` ('YYYY-MM-DD'), or raises RangeError naming ``name``."""
+    if not isinstance(text, str) or not _DATE.match(text):
+        raise RangeError(f"{name} must be a date written YYYY-MM-DD, not {text!r}")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise RangeError(f"{name} {text!r} is not a day of the calendar") from None
+
+
+def parse_range(start_str: str | None, end_str: str | None, today: date,
+                default_start: date = DEFAULT_START) -> tuple[date, date]:
+    """Returns (start, end) from optional 'YYYY-MM-DD' strings; raises RangeError.
+
+    A missing or empty bound takes the dashboard's default: ``default_start`` to ``today``.
+    """
+    start = parse_date(start_str, "start") if start_str else default_start
+    end = parse_date(end_str, "end") if end_str else today
+    if start > end:
+        raise RangeError(f"start {start.isoformat()} is after end {end.isoformat()}: "
+                         "pick a start on or before the end")
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise RangeError(f"the range {start.isoformat()}..{end.isoformat()} is longer than "
+                         f"{MAX_RANGE_DAYS} days")
+    return start, end
+
+
+def days_between(start: date, end: date) -> list[str]:
+    """Returns every day of start..end (inclusive) as 'YYYY-MM-DD'."""
+    return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+
+
+# --- reads -------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _connection(conn_or_engine) -> Iterator[sa.Connection]:
+    if isinstance(conn_or_engine, sa.Engine):
+        with conn_or_engine.connect() as conn:
+            yield conn
+    else:
+        yield conn_or_engine
+
+
+def _day(value) -> str:
+    return str(value)[:10]
+
+
+def stats(conn_or_engine, start: date, end: date) -> dict:
+    """Returns the figures of start..end in the contract's JSON shape (totals, users, days)."""
+    bounds = {"start": start.isoformat(), "end": end.isoformat()}
+    with _connection(conn_or_engine) as conn:
+        d = db.dialect(conn)
+        day_rows = conn.execute(db.load_sql("stats_by_day", d), bounds).all()
+        user_rows = conn.execute(db.load_sql("stats_by_user", d), bounds).all()
+    return assemble_stats(start, end, day_rows, user_rows)
+
+
+def assemble_stats(start: date, end: date, day_rows, user_rows) -> dict:
+    """Returns the stats dict from (day, kind, events, bytes, failed) and
+    (username, kind, events, bytes, failed) rows."""
+    days = {d: dict.fromkeys(KINDS, 0) for d in days_between(start, end)}
+    by_kind = {k: [0, 0, 0] for k in KINDS}          # events, bytes, failed
+    for day, kind, events, nbytes, failed in day_rows:
+        if kind not in by_kind:
+            continue
+        days[_day(day)][kind] += int(events)
+        total = by_kind[kind]
+        total[0] += int(events)
+        total[1] += int(nbytes or 0)
+        total[2] += int(failed or 0)
+    users = _users(user_rows)
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "totals": {
+            "users": len(users),
+            "uploads": by_kind["upload"][0],
+            "downloads": by_kind["download"][0],
+            "transfers": by_kind["upload"][0] + by_kind["download"][0],
+            "failed_transfers": by_kind["upload"][2] + by_kind["download"][2],
+            "bytes_uploaded": by_kind["upload"][1],
+            "bytes_downloaded": by_kind["download"][1],
+            "file_ops": by_kind["file_op"][0],
+            "logins": by_kind["login"][0],
+            "login_failures": by_kind["login_failed"][0],
+        },
+        "users": users,
+        "days": [{"date": d, **counts, "total": sum(counts.values())}
+                 for d, counts in days.items()],
+    }
+
+
+def _users(user_rows) -> list[dict]:
+    """Returns one dict per user, the busiest (bytes, then transfers) first."""
+    acc: dict[str, dict] = {}
+    for username, kind, events, nbytes, failed in user_rows:
+        u = acc.setdefault(username, {"uploads": 0, "downloads": 0, "failed_transfers": 0,
+                                      "bytes_uploaded": 0, "bytes_downloaded": 0,
+                                      "file_ops": 0, "logins": 0})
+        events, nbytes, failed = int(events), int(nbytes or 0), int(failed or 0)
+        if kind == "upload":
+            u["uploads"] += events
+            u["bytes_uploaded"] += nbytes
+            u["failed_transfers"] += failed
+        elif kind == "download":
+            u["downloads"] += events
+            u["bytes_downloaded"] += nbytes
+            u["failed_transfers"] += failed
+        elif kind == "file_op":
+            u["file_ops"] += events
+        elif kind == "login":
+            u["logins"] += events
+    users = []
+    for name, u in acc.items():
+        transfers = u["uploads"] + u["downloads"]
+        volume = u["bytes_uploaded"] + u["bytes_downloaded"]
+        users.append({
+            "username": name,
+            "uploads": u["uploads"], "downloads": u["downloads"], "transfers": transfers,
+            "failed_transfers": u["failed_transfers"],
+            "bytes_uploaded": u["bytes_uploaded"], "bytes_downloaded": u["bytes_downloaded"],
+            "avg_bytes_per_transfer": round(volume / transfers, 2) if transfers else None,
+            "file_ops": u["file_ops"], "logins": u["logins"],
+        })
+    users.sort(key=lambda u: (-(u["bytes_uploaded"] + u["bytes_downloaded"]),
+                              -u["transfers"], -(u["file_ops"] + u["logins"]), u["username"]))
+    return users
+
+
+def first_day(conn_or_engine) -> date | None:
+    """Returns the earliest day with an event, or None when there is none."""
+    with _connection(conn_or_engine) as conn:
+        value = conn.execute(db.load_sql("first_day", db.dialect(conn))).scalar()
+    return date.fromisoformat(_day(value)) if value is not None else None
+
+
+_STATUS_INTS = ("files_known", "files_active", "files_missing", "files_in_error", "bytes_read",
+                "bytes_pending", "bytes_lost", "lines_read", "events_read", "malformed_lines")
+
+
+def status(engine) -> dict:
+    """Returns what ingestion has done: files, bytes read and pending, lines, last pass/error.
+
+    Raises sqlalchemy errors when the database cannot answer (the caller reports that).
+    """
+    with _connection(engine) as conn:
+        row = conn.execute(db.load_sql("status", db.dialect(conn))).mappings().one()
+    out = {k: int(row[k] or 0) for k in _STATUS_INTS}
+    for k in ("last_pass_at", "last_error", "last_error_at"):
+        out[k] = str(row[k]) if row[k] is not None else None
+    newest = row["newest_event"]
+    out["newest_event"] = str(newest)[:23] if newest is not None else None
+    return out
+
+
+def lines_pending(st: dict) -> int:
+    """Returns an estimate of the lines waiting to be read, from the mean line length so far."""
+    if st["bytes_pending"] <= 0:
+        return 0
+    if st["lines_read"] <= 0 or st["bytes_read"] <= 0:
+        return max(1, st["bytes_pending"] // 200)     # nothing read yet: a typical SFTPGo line
+    return max(1, round(st["bytes_pending"] * st["lines_read"] / st["bytes_read"]))
+
+
+def data_version(st: dict) -> list:
+    """Returns a value that changes whenever ingestion stored something new."""
+    return [st["events_read"], st["lines_read"], st["malformed_lines"], st["files_known"],
+            st["bytes_lost"]]

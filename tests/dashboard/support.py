@@ -1,0 +1,52 @@
+"""Helpers for the dashboard tests: rows written straight into the rollup and status tables."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+NOW = "2024-09-18T12:00:00.000000"
+
+
+def add_stats(engine, rows) -> None:
+    """Inserts daily_stats rows (day, kind, username, events, bytes, failed)."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, events, bytes, failed)"
+                             " VALUES (:d, :k, :u, :e, :b, :f)"),
+                     [{"d": d, "k": k, "u": u, "e": e, "b": b, "f": f} for d, k, u, e, b, f in rows])
+
+
+def add_event(engine, ts: str, kind: str = "upload", username: str = "alice", offset: int = 0,
+              file_id: int = 1) -> None:
+    """Inserts one events row (only the columns the dashboard reads matter)."""
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO events (file_id, start_offset, end_offset, ts, day, kind, username,"
+            " size_bytes, failed, action) VALUES (:f, :o, :o2, :ts, :day, :k, :u, 1, 0, 'Upload')"),
+            {"f": file_id, "o": offset, "o2": offset + 10, "ts": ts, "day": ts[:10], "k": kind,
+             "u": username})
+
+
+def add_file(engine, path: str, state: str = "active", size_seen: int = 0, offset: int | None = 0,
+             lines: int = 0, events: int = 0, malformed: int = 0, bytes_lost: int = 0,
+             error: str | None = None) -> int:
+    """Inserts a log_files row and (unless offset is None) its checkpoint; returns its id."""
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO log_files (head, path, first_path, state, size_seen, bytes_lost, error,"
+            " created_at, updated_at) VALUES (:h, :p, :p, :s, :z, :l, :e, :n, :n)"),
+            {"h": path.encode(), "p": path, "s": state, "z": size_seen, "l": bytes_lost,
+             "e": error, "n": NOW})
+        file_id = conn.execute(sa.text("SELECT MAX(id) FROM log_files")).scalar()
+        if offset is not None:
+            conn.execute(sa.text(
+                "INSERT INTO checkpoints (file_id, committed_offset, marker, line_count,"
+                " event_count, malformed_count, updated_at) VALUES (:f, :o, :m, :l, :e, :x, :n)"),
+                {"f": file_id, "o": offset, "m": b"", "l": lines, "e": events, "x": malformed,
+                 "n": NOW})
+    return file_id
+
+
+def set_ingest_status(engine, last_pass_at=None, last_error=None, last_error_at=None) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = :a, last_error = :e,"
+                             " last_error_at = :t WHERE id = 1"),
+                     {"a": last_pass_at, "e": last_error, "t": last_error_at})
