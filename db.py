@@ -50,7 +50,7 @@ def make_engine(url: str) -> Engine:
         if "charset" not in parsed.query:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
         engine = sa.create_engine(parsed, pool_pre_ping=True, pool_recycle=3600,
-                                  connect_args={"connect_timeout": 5})
+                                  connect_args={"connect_timeout": 5, "local_infile": True})
     else:
         raise DatabaseError(f"unsupported database {backend!r}: use sqlite:/// or mysql+pymysql://")
     return engine

@@ -71,6 +71,7 @@ class Ingester:
         self._looks: dict[tuple, Look] = {}       # (dev, ino, size, mtime) -> Look
         self._gzip_ok: set[tuple] = set()          # verified gzip files, by stat
         self._same: dict[tuple, bool] = {}         # content comparisons of copies
+        self._bulk: bool | None = None             # MySQL/MariaDB LOAD DATA LOCAL usable
 
     # --- the pass --------------------------------------------------------------------------
 
@@ -88,6 +89,9 @@ class Ingester:
         started = time.monotonic()
         deadline = started + max_seconds if max_seconds else None
         work = self._scan()
+        if self._bulk is None:
+            with self.engine.connect() as conn:
+                self._bulk = self.dialect == "mysql" and store.bulk_load_available(conn)
         prog = Progress(files=len(work))
         prog.bytes_pending = sum(self._pending(w) for w in work)
         for w in work:
@@ -273,7 +277,8 @@ class Ingester:
                 with self.engine.begin() as conn:
                     store.store_batch(conn, self.dialect, g, pos, marker, events, rejects,
                                       len(lines),
-                                      between=lambda: _crash_point("after_insert_before_checkpoint"))
+                                      between=lambda: _crash_point("after_insert_before_checkpoint"),
+                                      bulk=self._bulk)
                     _crash_point("after_checkpoint_before_commit")
                 _batches_done += 1
                 _crash_point("after_commit")

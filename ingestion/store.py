@@ -7,6 +7,9 @@ start_offset) backs that up: a replay fails loudly instead of storing twice.
 """
 from __future__ import annotations
 
+import os
+import re
+import tempfile
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -84,14 +87,19 @@ def malformed_count(rejects: list[tuple]) -> int:
 
 
 def store_batch(conn, dialect: str, gen: Generation, new_offset: int, marker: bytes,
-                events: list[tuple], rejects: list[tuple], lines: int, between=None) -> None:
+                events: list[tuple], rejects: list[tuple], lines: int, between=None,
+                bulk: bool = False) -> None:
     """Stores one batch and moves the checkpoint of ``gen`` from gen.offset to new_offset.
 
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
+    ``bulk`` sends the events to MySQL/MariaDB with LOAD DATA LOCAL (see bulk_load_available).
     """
     sql = _SQL[dialect]
     if events:
-        conn.exec_driver_sql(sql["events"], events)
+        if bulk:
+            _load_events(conn, events)
+        else:
+            conn.exec_driver_sql(sql["events"], events)
         conn.exec_driver_sql(sql["daily"], rollup_rows(events))
     if rejects:
         conn.exec_driver_sql(sql["malformed"], rejects)
@@ -102,6 +110,57 @@ def store_batch(conn, dialect: str, gen: Generation, new_offset: int, marker: by
         "malformed": malformed_count(rejects), "now": now_text(), "file_id": gen.id, "old": gen.offset})
     if moved.rowcount != 1:
         raise CheckpointMoved(f"file_id={gen.id} expected offset {gen.offset}")
+
+
+# --- MySQL/MariaDB bulk path ----------------------------------------------------------------
+# PyMySQL escapes every value in Python, which costs more than parsing the line. LOAD DATA
+# LOCAL takes a tab-separated file instead: data, not SQL, so nothing in it can be run.
+
+_TSV = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0"})
+_SHM = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+_LOAD_EVENTS = ("LOAD DATA LOCAL INFILE %s INTO TABLE events CHARACTER SET utf8mb4 "
+                f"({', '.join(EVENT_COLUMNS)})")
+
+
+def bulk_load_available(conn) -> bool:
+    """Returns True when the MySQL/MariaDB server accepts LOAD DATA LOCAL."""
+    try:
+        return bool(conn.exec_driver_sql("SELECT @@GLOBAL.local_infile").scalar())
+    except sa.exc.DBAPIError:
+        return False
+
+
+_NEEDS_ESCAPE = re.compile("[\\\\\t\n\r\0]").search
+
+
+def _t(v) -> str:
+    if v is None:
+        return "\\N"
+    return v.translate(_TSV) if _NEEDS_ESCAPE(v) else v
+
+
+def _n(v) -> str:
+    return "\\N" if v is None else str(v)
+
+
+def events_tsv(rows: list[tuple]) -> bytes:
+    """Returns event rows as LOAD DATA's default text format (tab, backslash escapes, \\N)."""
+    return "".join([
+        f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{_t(r[6])}\t"
+        f"{_n(r[7])}\t{r[8]}\t{_t(r[9])}\t{_t(r[10])}\t{_t(r[11])}\t"
+        f"{_t(r[12])}\t{r[13]}\n" for r in rows]).encode("utf-8", "surrogatepass")
+
+
+def _load_events(conn, rows: list[tuple]) -> None:
+    fd, path = tempfile.mkstemp(prefix="sftpgo-dash-", suffix=".tsv", dir=_SHM)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(events_tsv(rows))
+        loaded = conn.exec_driver_sql(_LOAD_EVENTS, (path,)).rowcount
+    finally:
+        os.unlink(path)
+    if loaded != len(rows):   # LOCAL turns duplicate keys into warnings: refuse them here
+        raise CheckpointMoved(f"LOAD DATA stored {loaded} of {len(rows)} rows")
 
 
 # --- generations ---------------------------------------------------------------------------

@@ -518,3 +518,16 @@ def test_head_length_change_between_runs_causes_no_reingestion(engine, log_dir, 
     run_all(engine, log_dir)
     assert scalar(engine, "SELECT COUNT(*) FROM log_files") == 1
     assert_exactly_once(engine, w)
+
+
+def test_odd_strings_round_trip_byte_for_byte(engine, log_dir):
+    names = ["tab\there", "back\\slash", "new\nline", "nul\x00byte", "cr\rlf", "quote\"s'",
+             "\\N", "emoji-\U0001F600", "trailing ", "Trailing "]
+    w = LogWriter(log_dir)
+    w.write(*[event_line(i, user=n) for i, n in enumerate(names)])
+    run_all(engine, log_dir)
+    with engine.connect() as conn:
+        got = sorted(r[0] for r in conn.execute(sa.text("SELECT username FROM events")))
+        paths = {r[0] for r in conn.execute(sa.text("SELECT file_path FROM events"))}
+    assert got == sorted(names)
+    assert f"/srv/sftpgo/data/{names[1]}/f1.bin" in paths

@@ -1,0 +1,42 @@
+"""One measured ingestion in a fresh process: prints a JSON line with time, volume and peak RSS.
+
+    python -m bench.run_one ours|baseline|baseline-batched LOG_DIR DB_URL
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+
+
+def main() -> None:
+    which, log_dir, url = sys.argv[1:4]
+    started = time.perf_counter()
+    if which == "ours":
+        import db
+        from ingestion.run import Ingester
+        from settings import Settings
+        engine = db.connect_checked(url)
+        ing = Ingester(engine, Settings(log_dir=log_dir, db_url=url))
+        lines = bytes_done = 0
+        while True:
+            p = ing.run_pass()
+            lines += p.lines
+            bytes_done += p.bytes_done
+            if p.complete or p.bytes_done == 0:
+                break
+        result = {"lines": lines, "bytes": bytes_done, "events": None}
+    else:
+        from bench.baseline import load_folder
+        paths = sorted(os.path.join(log_dir, n) for n in os.listdir(log_dir) if n.endswith(".log"))
+        paths.sort(key=lambda p: (p.endswith("sftpgo.log"), p))
+        result = load_folder(url, paths, batched=which == "baseline-batched")
+    result["seconds"] = time.perf_counter() - started
+    result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
