@@ -75,6 +75,8 @@ def register_api(server: Flask, services: Services) -> None:
 
     @bp.route("/<path:_rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     def unknown(_rest):
+        if _rest in ("stats", "status"):
+            return _json({"error": f"{request.method} is not allowed here: use GET"}, 405)
         return _json({"error": f"no such endpoint: {request.path}"}, 404)
 
     @bp.errorhandler(HTTPException)

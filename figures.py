@@ -7,6 +7,7 @@ as those characters, never as markup.
 from __future__ import annotations
 
 import html
+import json
 from datetime import datetime, timedelta
 
 import plotly.graph_objects as go
@@ -38,6 +39,14 @@ def human_bytes(n: float) -> str:
 def count(n: int) -> str:
     """Returns an integer with thousands separators: '12,345'."""
     return f"{int(n):,}"
+
+
+def display_name(name: str) -> str:
+    """Returns a username as shown: itself, or JSON-quoted when blanks at its ends or control
+    characters would hide what it is ('admin ' shows as "admin ", next to admin)."""
+    if name and name == name.strip() and name.isprintable():
+        return name
+    return json.dumps(name, ensure_ascii=False)
 
 
 def label(name: str, limit: int | None = None) -> str:
@@ -80,9 +89,10 @@ def top_users(users: list[dict], limit: int) -> list[dict]:
 
 def _categories(rows: list[dict]) -> tuple[list[str], list[str]]:
     """Returns (full escaped names, shortened escaped tick labels) in row order."""
-    full = [label(r["username"]) for r in rows]
+    full = [label(r["username"] if r.get("others") else display_name(r["username"]))
+            for r in rows]
     ticks = [f"<i>{label(r['username'])}</i>" if r.get("others")
-             else label(r["username"], _TICK_CHARS) for r in rows]
+             else label(display_name(r["username"]), _TICK_CHARS) for r in rows]
     return full, ticks
 
 
@@ -95,8 +105,8 @@ def _base(fig: go.Figure, kiosk: bool, legend: bool = True) -> go.Figure:
         font={"family": FONT, "size": size, "color": "#e9ecef"},
         margin={"l": 70 if kiosk else 60, "r": 16, "t": 16, "b": 16},
         showlegend=legend,
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1,
-                "font": {"size": size}, "bgcolor": "rgba(0,0,0,0)"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0,
+                "font": {"size": size}, "bgcolor": "rgba(0,0,0,0)", "traceorder": "normal"},
         hoverlabel={"font": {"size": size, "family": FONT}},
         uirevision="keep",        # a refresh keeps the user's zoom and legend clicks
     )
@@ -116,7 +126,8 @@ def empty(message: str, kiosk: bool = False) -> go.Figure:
 
 def _user_axis(fig: go.Figure, full: list[str], ticks: list[str]) -> None:
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=full,
-                     tickmode="array", tickvals=full, ticktext=ticks, tickangle=-30)
+                     tickmode="array", tickvals=full, ticktext=ticks, tickangle=-30,
+                     automargin=True)
 
 
 def user_transfers(users: list[dict], limit: int, log_y: bool = False,

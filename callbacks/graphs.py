@@ -16,6 +16,7 @@ from services import DB_ERRORS, db_reason
 log = logging.getLogger(__name__)
 
 GRAPH_KEYS = ("transfers", "bytes", "average", "days")
+KIOSK_TOP_USERS = 10      # names readable from across a room
 HEADLINE_KEYS = tuple(value_id for value_id, _caption, _tone in FIGURES)
 
 
@@ -48,7 +49,7 @@ def redraw(services, start: str | None, end: str | None, log_y: bool, mode: dict
         log.warning("Redraw skipped: database unreachable. error=%s", db_reason(exc))
         return _unchanged(message_open=False)
     kiosk = bool(mode and mode.get("kiosk"))
-    top = services.settings.top_users
+    top = min(services.settings.top_users, KIOSK_TOP_USERS) if kiosk else services.settings.top_users
     users = data["users"]
     out = {
         "transfers": figures.user_transfers(users, top, log_y=bool(log_y), kiosk=kiosk),

@@ -7,12 +7,13 @@ from dash import dcc, html
 from . import ids
 from .common import panel
 
-_CONFIG = {"displaylogo": False, "responsive": True,
+_CONFIG = {"displaylogo": False,
            "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 
 
 def _graph(graph_id: str) -> dcc.Graph:
-    return dcc.Graph(id=graph_id, config=_CONFIG, className="graph")
+    # responsive: follows its panel's size (the kiosk's panels share the screen's height)
+    return dcc.Graph(id=graph_id, config=_CONFIG, responsive=True, className="graph")
 
 
 def graphs_grid() -> html.Div:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
-from figures import count, human_bytes
+from figures import count, display_name, human_bytes
 
 from . import ids
 from .common import panel
@@ -25,7 +25,7 @@ def users_table(users: list[dict]):
     if not users:
         return html.P("No user activity in this range.", className="empty-note")
     body = [html.Tr([
-        html.Td(u["username"], className="username"),
+        html.Td(display_name(u["username"]), className="username"),
         html.Td(count(u["uploads"])), html.Td(count(u["downloads"])),
         html.Td(count(u["failed_transfers"])),
         html.Td(human_bytes(u["bytes_uploaded"])), html.Td(human_bytes(u["bytes_downloaded"])),
