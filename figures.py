@@ -23,8 +23,11 @@ _TICK_CHARS = 18
 
 # --- formats -----------------------------------------------------------------------------
 
-def human_bytes(n: float) -> str:
-    """Returns a byte count in decimal units: '999 B', '1.5 KB', '23.4 MB', '1.41 GB'."""
+def human_bytes(n: float, compact: bool = False) -> str:
+    """Returns a byte count in decimal units: '999 B', '1.54 KB', '23.4 MB', '1.41 GB'.
+
+    ``compact`` drops trailing zeros ('2 GB', '2.5 GB'), for axis ticks.
+    """
     n = float(n)
     unit = 0
     while abs(n) >= 1000 and unit < len(_UNITS) - 1:
@@ -33,7 +36,10 @@ def human_bytes(n: float) -> str:
     if unit == 0:
         return f"{int(n)} B"
     digits = 2 if abs(n) < 10 else 1 if abs(n) < 100 else 0
-    return f"{n:.{digits}f} {_UNITS[unit]}"
+    text = f"{n:.{digits}f}"
+    if compact and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} {_UNITS[unit]}"
 
 
 def count(n: int) -> str:
@@ -64,7 +70,7 @@ def byte_ticks(top: float, steps: int = 5) -> tuple[list[float], list[str]]:
     magnitude = 10 ** (len(str(int(raw))) - 1) if raw >= 1 else 1
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     values = [i * step for i in range(int(top // step) + 2)]
-    return values, [human_bytes(v) for v in values]
+    return values, [human_bytes(v, compact=True) for v in values]
 
 
 # --- users: who is drawn -----------------------------------------------------------------

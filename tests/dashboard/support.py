@@ -50,3 +50,11 @@ def set_ingest_status(engine, last_pass_at=None, last_error=None, last_error_at=
         conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = :a, last_error = :e,"
                              " last_error_at = :t WHERE id = 1"),
                      {"a": last_pass_at, "e": last_error, "t": last_error_at})
+
+
+def closed_port() -> int:
+    """Returns a local TCP port nothing listens on (connections are refused at once)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import shutil
-import socket
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -156,14 +155,8 @@ def test_unknown_api_paths_and_methods_answer_json(sqlite_url, log_dir):
     assert wrong.status_code == 405 and "error" in wrong.get_json()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]     # closed again when we return: nothing listens there
-
-
-def test_an_unreachable_database_answers_503_in_json(log_dir):
-    url = f"mysql+pymysql://dash:secret@127.0.0.1:{_closed_port()}/nowhere"
+def test_an_unreachable_database_answers_503_in_json(log_dir, closed_port):
+    url = f"mysql+pymysql://dash:secret@127.0.0.1:{closed_port}/nowhere"
     client = client_for(url, log_dir)
     stats = client.get("/api/stats")
     assert stats.status_code == 503

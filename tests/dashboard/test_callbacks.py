@@ -1,0 +1,153 @@
+"""Callbacks called as plain functions: mode, range, live tick and redraw, on real databases."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from dash import no_update
+from dash.exceptions import PreventUpdate
+
+from callbacks import graphs, live, mode, range as range_
+from components import ids
+from services import Services
+from settings import Settings
+from tests.ingestion.support import event_line
+
+from .support import add_stats
+
+TODAY = date(2024, 9, 18)
+D = date.fromisoformat
+
+
+# --- mode --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("search, default, kiosk", [
+    ("?kiosk=1", False, True), ("?kiosk", False, True), ("?kiosk=true&x=2", False, True),
+    ("?kiosk=0", True, False), ("", True, True), (None, False, False), ("?kiosk=maybe", False, False),
+])
+def test_kiosk_is_asked_for_in_the_query_string(search, default, kiosk):
+    assert mode.kiosk_requested(search, default) is kiosk
+
+
+def test_mode_changes_only_when_the_url_says_something_new():
+    assert mode.set_mode("?kiosk=1", {"kiosk": False}, False) == ({"kiosk": True}, "dashboard kiosk")
+    with pytest.raises(PreventUpdate):
+        mode.set_mode("", {"kiosk": False}, False)
+
+
+# --- range -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("preset, expected", [
+    (ids.RANGE_PRESET_7, ("2024-09-12", "2024-09-18")),
+    (ids.RANGE_PRESET_30, ("2024-08-20", "2024-09-18")),
+    (ids.RANGE_PRESET_YEAR, ("2024-01-01", "2024-09-18")),
+    (ids.RANGE_PRESET_ALL, ("2023-03-04", "2024-09-18")),
+])
+def test_presets(preset, expected):
+    start, end = range_.preset_range(preset, TODAY, D("2023-03-04"))
+    assert (start.isoformat(), end.isoformat()) == expected
+
+
+@pytest.mark.parametrize("start, end, previous, today, expected", [
+    ("2022-01-01", "2024-09-18", "2024-09-18", "2024-09-19", ("2022-01-01", "2024-09-19")),
+    ("2024-09-12", "2024-09-18", "2024-09-18", "2024-09-20", ("2024-09-14", "2024-09-20")),
+    ("2024-08-20", "2024-09-18", "2024-09-18", "2024-09-19", ("2024-08-21", "2024-09-19")),
+    ("2024-01-01", "2024-06-30", "2024-09-18", "2024-09-19", ("2024-01-01", "2024-06-30")),
+])
+def test_an_end_of_today_follows_the_clock(start, end, previous, today, expected):
+    new = range_.follow_clock(D(start), D(end), D(previous), D(today))
+    assert (new[0].isoformat(), new[1].isoformat()) == expected
+
+
+def test_control_range_dispatches_on_its_trigger(engine, db_url):
+    services = Services(Settings(db_url=db_url))
+    add_stats(engine, [("2023-03-04", "login", "alice", 1, 0, 0)])
+    today = {"today": "2024-09-18", "previous": None}
+    assert range_.control_range(services, ids.RANGE_PRESET_ALL, today, None, None, None) == \
+        ("2023-03-04", "2024-09-18")
+    assert range_.control_range(services, ids.MODE_STORE, today, {"kiosk": True}, None, None) == \
+        ("2024-08-20", "2024-09-18")
+    rolled = {"today": "2024-09-19", "previous": "2024-09-18"}
+    assert range_.control_range(services, ids.LIVE_TODAY, rolled, None, "2022-01-01",
+                                "2024-09-18") == ("2022-01-01", "2024-09-19")
+    with pytest.raises(PreventUpdate):
+        range_.control_range(services, ids.LIVE_TODAY, rolled, None, "2022-01-01", "2024-06-30")
+    with pytest.raises(PreventUpdate):
+        range_.control_range(services, ids.MODE_STORE, today, {"kiosk": False}, None, None)
+
+
+# --- redraw ------------------------------------------------------------------------------
+
+def test_redraw_fills_headline_graphs_and_table_from_the_rollup(engine, db_url):
+    add_stats(engine, [("2024-09-17", "upload", "alice", 2, 3_000_000, 1),
+                       ("2024-09-18", "download", "bob", 5, 2_000, 0),
+                       ("2024-09-18", "login_failed", "", 4, 0, 0)])
+    out = graphs.redraw(Services(Settings(db_url=db_url)), "2024-09-01", "2024-09-18", False,
+                        None, today=TODAY)
+    assert out[ids.HEADLINE_USERS] == "2" and out[ids.HEADLINE_TRANSFERS] == "7"
+    assert out[ids.HEADLINE_UPLOADED].children == "3.00 MB"
+    assert out[ids.HEADLINE_UPLOADED].title == "3,000,000 bytes"
+    assert out[ids.HEADLINE_FAILED_TRANSFERS] == "1" and out[ids.HEADLINE_FAILED_LOGINS] == "4"
+    assert len(out["days"].data[0].x) == 18
+    assert out["message_open"] is False
+    assert out["title"] == "2024-09-01 → 2024-09-18 (18 days)"
+
+
+def test_redraw_with_start_after_end_says_so_and_keeps_the_figures(sqlite_url):
+    out = graphs.redraw(Services(Settings(db_url=sqlite_url)), "2024-09-18", "2024-09-01", False,
+                        None, today=TODAY)
+    assert out["message_open"] is True and out["message"].startswith("start 2024-09-18 is after end")
+    assert all(out[k] is no_update for k in graphs.GRAPH_KEYS + graphs.HEADLINE_KEYS)
+
+
+def test_redraw_with_the_database_down_keeps_everything(closed_port):
+    services = Services(Settings(db_url=f"mysql+pymysql://u:p@127.0.0.1:{closed_port}/x"))
+    out = graphs.redraw(services, "2024-09-01", "2024-09-18", False, None, today=TODAY)
+    assert all(out[k] is no_update for k in graphs.GRAPH_KEYS + graphs.HEADLINE_KEYS)
+
+
+# --- live tick ---------------------------------------------------------------------------
+
+def test_tick_ingests_new_lines_and_bumps_the_version_only_on_change(sqlite_url, log_dir):
+    services = Services(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
+    log = log_dir / "sftpgo.log"
+    log.write_bytes(event_line(1))
+    first = live.tick(services, None, None, None, today=TODAY, now=100.0)
+    assert first["version"][0] == 1 and first["banner_open"] is False
+    assert first["today"] == {"today": "2024-09-18", "previous": None}
+    again = live.tick(services, first["version"], first["today"], first["rate"], today=TODAY,
+                      now=110.0)
+    assert again["version"] is no_update and again["today"] is no_update
+    with log.open("ab") as f:
+        f.write(event_line(2))
+    third = live.tick(services, first["version"], first["today"], again["rate"], today=TODAY,
+                      now=120.0)
+    assert third["version"][0] == 2
+    assert third["rate"]["rate"] == pytest.approx(len(event_line(2)) / 10)   # bytes per second
+
+
+def test_tick_with_the_database_down_opens_the_banner(closed_port, log_dir):
+    services = Services(Settings(db_url=f"mysql+pymysql://u:p@127.0.0.1:{closed_port}/x",
+                                 log_dir=str(log_dir)))
+    out = live.tick(services, [1, 1, 0, 1, 0], None, None, today=TODAY)
+    assert out["banner_open"] is True and out["banner_color"] == "danger"
+    assert out["version"] is None and out["freshness"] is no_update
+
+
+def test_tick_with_a_missing_log_folder_warns_but_keeps_going(sqlite_url, tmp_path):
+    services = Services(Settings(db_url=sqlite_url, log_dir=str(tmp_path / "nope")))
+    out = live.tick(services, None, None, None, today=TODAY)
+    assert out["banner_open"] is True and out["banner_color"] == "warning"
+    assert "log folder not found" in str(out["banner"])
+    assert out["version"] == [0, 0, 0, 0, 0]
+
+
+def test_rate_and_day_stores():
+    first = live.update_rate(None, 1000, 10.0)
+    assert first == {"bytes_read": 1000, "at": 10.0, "rate": None}
+    second = live.update_rate(first, 3000, 12.0)
+    assert second["rate"] == 1000.0
+    assert live.update_rate(second, 5000, 14.0)["rate"] == 1000.0
+    assert live.next_today({"today": "2024-09-18"}, TODAY) is no_update
+    assert live.next_today({"today": "2024-09-17"}, TODAY) == {"today": "2024-09-18",
+                                                               "previous": "2024-09-17"}
