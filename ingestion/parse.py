@@ -98,16 +98,44 @@ def _text(value, limit: int):
 
 
 def _event(obj: dict, kind: str, sender, size, failed: int, username=None):
-    ts = normalize_time(obj.get("time"))
-    if ts is None:
-        return BAD_TIME
+    # The hot path of ingestion: plain checks inline, helpers only for unusual values.
+    t = obj.get("time")
+    if type(t) is str and len(t) == 23 and _TIME(t) is not None and _valid_day(t[:10]):
+        ts = t[:10] + " " + t[11:]
+    else:
+        ts = normalize_time(t)
+        if ts is None:
+            return BAD_TIME
     if username is None:
         username = obj.get("username")
-    username = _text(username, MAX_USERNAME) or ""
+    if type(username) is not str or len(username) > MAX_USERNAME:
+        username = _text(username, MAX_USERNAME) or ""
+    if type(sender) is not str or len(sender) > MAX_ACTION:
+        sender = _text(sender, MAX_ACTION)
+    protocol = obj.get("protocol")
+    if protocol is not None and (type(protocol) is not str or len(protocol) > MAX_PROTOCOL):
+        protocol = _text(protocol, MAX_PROTOCOL)
     path = obj.get("file_path")
-    return (ts, ts[:10], kind, username, size, failed, _text(sender, MAX_ACTION),
-            client_ip(obj), _text(obj.get("protocol"), MAX_PROTOCOL),
-            _text(path, MAX_PATH) if path is not None else None)
+    if path is not None and (type(path) is not str or len(path) > MAX_PATH):
+        path = _text(path, MAX_PATH)
+    return (ts, ts[:10], kind, username, size, failed, sender, client_ip(obj), protocol, path)
+
+
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}").fullmatch
+_DAYS: dict[str, bool] = {}
+
+
+def _valid_day(day: str) -> bool:
+    ok = _DAYS.get(day)
+    if ok is None:
+        try:
+            ok = datetime.fromisoformat(day).year >= 1000
+        except ValueError:
+            ok = False
+        if len(_DAYS) > 100_000:
+            _DAYS.clear()
+        _DAYS[day] = ok
+    return ok
 
 
 def normalize_time(value) -> str | None:
@@ -137,7 +165,7 @@ def client_ip(obj: dict):
     addr = obj.get("remote_addr") or obj.get("ip") or obj.get("client_ip")
     if type(addr) is not str or not addr:
         return None
-    if addr.startswith("["):
+    if addr[0] == "[":
         end = addr.find("]")
         addr = addr[1:end] if end > 0 else addr[1:]
     elif addr.count(":") == 1:

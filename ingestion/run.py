@@ -20,6 +20,7 @@ from settings import Settings
 
 from . import discover, identity, parse, reader, store
 from .identity import ACTIVE, MISSING, REPLACED, Generation, Look
+from .writer import Committer
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +223,6 @@ class Ingester:
     # --- reading one generation ------------------------------------------------------------
 
     def _read_generation(self, w: _Work, prog: Progress, max_bytes, deadline, should_stop, on_batch):
-        global _batches_done
         g, look = w.gen, w.look
         if look.cand.compressed and look.cand.dev is not None:
             key = (look.cand.dev, look.cand.ino, look.cand.size, look.cand.mtime)
@@ -239,65 +239,80 @@ class Ingester:
         except reader.UnreadableFile as exc:
             self._file_error(g, str(exc))
             return
-        fid = g.id
-        with rd:
-            while True:
-                batch = rd.read_batch(self.settings.batch_bytes)
-                lines = batch.lines
-                partial = False
-                if batch.eof and batch.tail and self._tail_due(w) and \
-                        batch.end + len(batch.tail) >= look.content_size:
-                    lines = lines + [batch.tail]     # rotated file: its torn last line
-                    partial = True
-                if not lines:
-                    break
-                _crash_point("after_read")
-                events, rejects = [], []
-                pos = batch.start
-                classify = parse.classify
-                for i, data in enumerate(lines):
-                    if type(data) is reader.TooLong:
-                        end = pos + data.length + 1
-                        rejects.append((fid, pos, end, parse.TOO_LONG, data.sample))
-                        pos = end
-                        continue
-                    end = pos + len(data) + 1
-                    r = classify(data)
-                    if r is None:
-                        pass
-                    elif type(r) is tuple:
-                        events.append((fid, pos, end) + r + (0,))
-                    else:
-                        rejects.append((fid, pos, end, r, data[:reader.SAMPLE_BYTES]))
-                    pos = end
-                if partial:
-                    pos -= 1                           # the fragment has no newline
-                    events, rejects = _flag_partial(events, rejects, pos - len(lines[-1]))
-                marker = self._marker_before(look, lines, pos, partial)
-                with self.engine.begin() as conn:
-                    store.store_batch(conn, self.dialect, g, pos, marker, events, rejects,
-                                      len(lines),
-                                      between=lambda: _crash_point("after_insert_before_checkpoint"),
-                                      bulk=self._bulk)
-                    _crash_point("after_checkpoint_before_commit")
-                _batches_done += 1
-                _crash_point("after_commit")
-                prog.bytes_done += pos - g.offset
-                prog.lines += len(lines)
-                prog.events += len(events)
-                prog.malformed += store.malformed_count(rejects)
-                g.offset, g.marker = pos, marker
-                if on_batch is not None:
-                    prog.bytes_pending = max(prog.bytes_pending - (pos - batch.start), 0)
-                    on_batch(prog)
-                if partial or batch.eof or should_stop():
-                    break
-                if max_bytes is not None and prog.bytes_done >= max_bytes:
-                    break
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
+        committer = Committer(self._commit)
+        try:
+            self._read_batches(rd, w, committer, prog, max_bytes, deadline, should_stop, on_batch)
+        except reader.UnreadableFile as exc:
+            self._file_error(g, str(exc))
+        finally:
+            rd.close()
+            committer.close()          # the last batch is committed (or its error raised) here
         if g.offset >= look.content_size and not look.cand.live:
             log.debug("File drained. file_id=%d path=%s", g.id, look.cand.path)
+
+    def _commit(self, job: tuple) -> None:
+        global _batches_done
+        with self.engine.begin() as conn:
+            store.store_batch(conn, self.dialect, *job,
+                              between=lambda: _crash_point("after_insert_before_checkpoint"),
+                              bulk=self._bulk)
+            _crash_point("after_checkpoint_before_commit")
+        _batches_done += 1
+        _crash_point("after_commit")
+
+    def _read_batches(self, rd, w: _Work, committer: Committer, prog: Progress, max_bytes,
+                      deadline, should_stop, on_batch) -> None:
+        g, look = w.gen, w.look
+        fid = g.id
+        while True:
+            batch = rd.read_batch(self.settings.batch_bytes)
+            lines = batch.lines
+            partial = False
+            if batch.eof and batch.tail and self._tail_due(w) and \
+                    batch.end + len(batch.tail) >= look.content_size:
+                lines = lines + [batch.tail]     # rotated file: its torn last line
+                partial = True
+            if not lines:
+                break
+            _crash_point("after_read")
+            events, rejects = [], []
+            pos = batch.start
+            classify = parse.classify
+            append = events.append
+            for data in lines:
+                if type(data) is not bytes:        # reader.TooLong
+                    end = pos + data.length + 1
+                    rejects.append((fid, pos, end, parse.TOO_LONG, data.sample))
+                    pos = end
+                    continue
+                end = pos + len(data) + 1
+                r = classify(data)
+                if r is not None:
+                    if type(r) is tuple:
+                        append((fid, pos, end, *r, 0))
+                    else:
+                        rejects.append((fid, pos, end, r, data[:reader.SAMPLE_BYTES]))
+                pos = end
+            if partial:
+                pos -= 1                           # the fragment has no newline
+                events, rejects = _flag_partial(events, rejects, pos - len(lines[-1]))
+            marker = self._marker_before(look, lines, pos, partial)
+            if not committer.submit((fid, g.offset, pos, marker, events, rejects, len(lines))):
+                break
+            prog.bytes_done += pos - g.offset
+            prog.lines += len(lines)
+            prog.events += len(events)
+            prog.malformed += store.malformed_count(rejects)
+            g.offset, g.marker = pos, marker
+            if on_batch is not None:
+                prog.bytes_pending = max(prog.bytes_pending - (pos - batch.start), 0)
+                on_batch(prog)
+            if partial or batch.eof or should_stop():
+                break
+            if max_bytes is not None and prog.bytes_done >= max_bytes:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
 
     def _marker_before(self, look: Look, lines: list, pos: int, partial: bool) -> bytes:
         """Returns the MARKER_BYTES of content before ``pos``, from the lines just read."""

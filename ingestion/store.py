@@ -86,10 +86,10 @@ def malformed_count(rejects: list[tuple]) -> int:
     return sum(1 for r in rejects if r[3] != BAD_TIME)
 
 
-def store_batch(conn, dialect: str, gen: Generation, new_offset: int, marker: bytes,
-                events: list[tuple], rejects: list[tuple], lines: int, between=None,
-                bulk: bool = False) -> None:
-    """Stores one batch and moves the checkpoint of ``gen`` from gen.offset to new_offset.
+def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: int,
+                marker: bytes, events: list[tuple], rejects: list[tuple], lines: int,
+                between=None, bulk: bool = False) -> None:
+    """Stores one batch and moves the file's checkpoint from old_offset to new_offset.
 
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
     ``bulk`` sends the events to MySQL/MariaDB with LOAD DATA LOCAL (see bulk_load_available).
@@ -107,9 +107,10 @@ def store_batch(conn, dialect: str, gen: Generation, new_offset: int, marker: by
         between()
     moved = conn.execute(_ADVANCE, {
         "new": new_offset, "marker": marker, "lines": lines, "events": len(events),
-        "malformed": malformed_count(rejects), "now": now_text(), "file_id": gen.id, "old": gen.offset})
+        "malformed": malformed_count(rejects), "now": now_text(), "file_id": file_id,
+        "old": old_offset})
     if moved.rowcount != 1:
-        raise CheckpointMoved(f"file_id={gen.id} expected offset {gen.offset}")
+        raise CheckpointMoved(f"file_id={file_id} expected offset {old_offset}")
 
 
 # --- MySQL/MariaDB bulk path ----------------------------------------------------------------
