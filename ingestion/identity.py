@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .discover import Candidate
-from .reader import HEAD_BYTES, MARKER_BYTES
 
 ACTIVE, MISSING, REPLACED = "active", "missing", "replaced"
 
@@ -66,11 +65,6 @@ def heads_compatible(a: bytes, b: bytes) -> bool:
     """Returns True when one head is a prefix of the other (and neither is empty)."""
     n = min(len(a), len(b))
     return n > 0 and a[:n] == b[:n]
-
-
-def marker_of(data_before_offset: bytes) -> bytes:
-    """Returns the marker stored with a checkpoint: the last MARKER_BYTES before it."""
-    return data_before_offset[-MARKER_BYTES:]
 
 
 SpanReader = Callable[[Look, int, int], bytes]

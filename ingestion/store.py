@@ -88,11 +88,12 @@ def malformed_count(rejects: list[tuple]) -> int:
 
 def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: int,
                 marker: bytes, events: list[tuple], rejects: list[tuple], lines: int,
-                between=None, bulk: bool = False) -> None:
+                between=None, bulk: bool = False, rollups: bool = True) -> None:
     """Stores one batch and moves the file's checkpoint from old_offset to new_offset.
 
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
     ``bulk`` sends the events to MySQL/MariaDB with LOAD DATA LOCAL (see bulk_load_available).
+    ``rollups=False`` leaves daily_stats alone: only for measuring what the rollups cost.
     """
     sql = _SQL[dialect]
     if events:
@@ -100,7 +101,8 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
             _load_events(conn, events)
         else:
             conn.exec_driver_sql(sql["events"], events)
-        conn.exec_driver_sql(sql["daily"], rollup_rows(events))
+        if rollups:
+            conn.exec_driver_sql(sql["daily"], rollup_rows(events))
     if rejects:
         conn.exec_driver_sql(sql["malformed"], rejects)
     if between is not None:

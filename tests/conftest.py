@@ -18,15 +18,8 @@ If MariaDB or Chromium cannot start, the tests that need them fail: nothing here
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -35,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 import db
+import throwaway_mariadb
 
 os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
 
@@ -44,8 +38,6 @@ CHROME_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run", "--window-size=1920,1080",
 ]
-MARIADB_START_TIMEOUT_S = 30
-SBIN = "/usr/sbin:/sbin"  # mariadbd lives in /usr/sbin, often not on a normal user's PATH
 
 
 # --- dash_duo: headless Chromium -------------------------------------------------------
@@ -109,38 +101,6 @@ def _identifier(name: str) -> str:
     return name
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name, path=f"{os.environ.get('PATH', '')}:{SBIN}")
-    if path is None:
-        pytest.fail(f"{name} not found: install mariadb-server (./test.sh does it)", pytrace=False)
-    return path
-
-
-def _run(args: list[str], what: str) -> None:
-    done = subprocess.run(args, capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.fail(f"{what} failed (exit {done.returncode}):\n{done.stdout}{done.stderr}",
-                    pytrace=False)
-
-
-def _server_log(base: Path, lines: int = 40) -> str:
-    """The end of the server's error log and of its own output, for failure messages."""
-    parts = []
-    for name in ("error.log", "stdout.log"):
-        try:
-            text = (base / name).read_text(errors="replace").splitlines()[-lines:]
-        except OSError:
-            continue
-        parts.append(f"--- {base / name}\n" + "\n".join(text))
-    return "\n".join(parts) or "(the server wrote no log)"
-
-
 @pytest.fixture(scope="session")
 def mariadb_server():
     """Starts a throwaway MariaDB server for the session (or uses TEST_MARIADB_URL)."""
@@ -149,65 +109,13 @@ def mariadb_server():
         yield server
         server.close()
         return
-
-    # Everything in one short folder under /tmp: a unix socket path must stay under 108 bytes.
-    base = Path(tempfile.mkdtemp(prefix="mariadb-", dir="/tmp"))
-    datadir, sock = base / "data", base / "sock"
-    proc = None
     try:
-        _run([_tool("mariadb-install-db"), "--no-defaults", f"--datadir={datadir}", "--user=root",
-              "--auth-root-authentication-method=socket", "--skip-test-db"],
-             "mariadb-install-db")
-        port = _free_port()
-        with open(base / "stdout.log", "wb") as out:
-            proc = subprocess.Popen(
-                [_tool("mariadbd"), "--no-defaults", f"--datadir={datadir}", "--user=root",
-                 f"--socket={sock}", f"--port={port}", "--bind-address=127.0.0.1",
-                 "--skip-name-resolve", "--innodb-buffer-pool-size=256M",
-                 "--innodb-flush-log-at-trx-commit=2", "--character-set-server=utf8mb4",
-                 "--max-connections=500", "--skip-log-bin", f"--log-error={base}/error.log"],
-                stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-        _wait_for_ping(proc, sock, base)
-
-        password = uuid.uuid4().hex
-        users = ("'dash'@'127.0.0.1'", "'dash'@'localhost'")  # PyMySQL's localhost is TCP
-        sql = "".join(f"CREATE USER {u} IDENTIFIED BY '{password}'; "
-                      f"GRANT ALL PRIVILEGES ON *.* TO {u}; " for u in users)
-        _run([_tool("mariadb"), "--no-defaults", f"--socket={sock}", "-uroot", "-e", sql],
-             "creating the MariaDB user")
-
-        server = MariaDB(sa.URL.create("mysql+pymysql", username="dash", password=password,
-                                       host="127.0.0.1", port=port))
-        yield server
-        server.close()
-    finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: SIGTERM it if pytest dies without tearing down."""
-    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-
-
-def _wait_for_ping(proc: subprocess.Popen, sock: Path, base: Path) -> None:
-    ping = [_tool("mariadb-admin"), "--no-defaults", f"--socket={sock}", "-uroot", "ping"]
-    deadline = time.monotonic() + MARIADB_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"mariadbd exited with code {proc.returncode} at start:\n"
-                        f"{_server_log(base)}", pytrace=False)
-        if subprocess.run(ping, capture_output=True).returncode == 0:
-            return
-        time.sleep(0.1)
-    pytest.fail(f"mariadbd did not answer a ping within {MARIADB_START_TIMEOUT_S} s:\n"
-                f"{_server_log(base)}", pytrace=False)
+        with throwaway_mariadb.running(fast=True) as running:
+            server = MariaDB(make_url(running.url))
+            yield server
+            server.close()
+    except throwaway_mariadb.StartError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 # --- databases ---------------------------------------------------------------------------

@@ -1,0 +1,127 @@
+"""A throwaway MariaDB server on loopback, for the tests and the benchmarks.
+
+    with throwaway_mariadb.running(fast=True) as server:
+        server.url      # mysql+pymysql://dash:<random>@127.0.0.1:<port> (may create databases)
+
+Everything lives in one short folder under /tmp (a unix socket path must stay under 108
+bytes) that is removed at the end. ``fast`` relaxes durability (flush the redo log once a
+second), which suits tests; the benchmarks keep the production default.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+SBIN = "/usr/sbin:/sbin"   # mariadbd lives in /usr/sbin, often not on a user's PATH
+START_TIMEOUT_S = 30
+
+
+class StartError(RuntimeError):
+    """The server could not be installed or started; the message carries its log."""
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    base: Path
+
+
+def tool(name: str) -> str:
+    """Returns the path of a MariaDB program, or raises StartError."""
+    path = shutil.which(name, path=f"{os.environ.get('PATH', '')}:{SBIN}")
+    if path is None:
+        raise StartError(f"{name} not found: install mariadb-server (./test.sh does it)")
+    return path
+
+
+def _run(args: list[str], what: str) -> None:
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StartError(f"{what} failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_log(base: Path, lines: int = 40) -> str:
+    """Returns the end of the server's error log and output, for failure messages."""
+    parts = []
+    for name in ("error.log", "stdout.log"):
+        try:
+            text = (base / name).read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            continue
+        parts.append(f"--- {base / name}\n" + "\n".join(text))
+    return "\n".join(parts) or "(the server wrote no log)"
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it if its parent dies without tearing down."""
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+def _wait_for_ping(proc: subprocess.Popen, sock: Path, base: Path) -> None:
+    ping = [tool("mariadb-admin"), "--no-defaults", f"--socket={sock}", "-uroot", "ping"]
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StartError(f"mariadbd exited with code {proc.returncode} at start:\n"
+                             f"{server_log(base)}")
+        if subprocess.run(ping, capture_output=True).returncode == 0:
+            return
+        time.sleep(0.1)
+    raise StartError(f"mariadbd did not answer a ping within {START_TIMEOUT_S} s:\n"
+                     f"{server_log(base)}")
+
+
+@contextlib.contextmanager
+def running(fast: bool = False, buffer_pool: str = "256M") -> Iterator[Server]:
+    """Installs and starts a server in a temporary folder; stops it and removes the folder."""
+    base = Path(tempfile.mkdtemp(prefix="mariadb-", dir="/tmp"))
+    datadir, sock = base / "data", base / "sock"
+    proc = None
+    try:
+        _run([tool("mariadb-install-db"), "--no-defaults", f"--datadir={datadir}", "--user=root",
+              "--auth-root-authentication-method=socket", "--skip-test-db"], "mariadb-install-db")
+        port = _free_port()
+        args = [tool("mariadbd"), "--no-defaults", f"--datadir={datadir}", "--user=root",
+                f"--socket={sock}", f"--port={port}", "--bind-address=127.0.0.1",
+                "--skip-name-resolve", f"--innodb-buffer-pool-size={buffer_pool}",
+                "--character-set-server=utf8mb4", "--max-connections=500", "--skip-log-bin",
+                f"--log-error={base}/error.log"]
+        if fast:
+            args.append("--innodb-flush-log-at-trx-commit=2")
+        with open(base / "stdout.log", "wb") as out:
+            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                                    preexec_fn=_die_with_parent)
+        _wait_for_ping(proc, sock, base)
+        password = uuid.uuid4().hex
+        users = ("'dash'@'127.0.0.1'", "'dash'@'localhost'")  # PyMySQL's localhost is TCP
+        sql = "".join(f"CREATE USER {u} IDENTIFIED BY '{password}'; "
+                      f"GRANT ALL PRIVILEGES ON *.* TO {u}; " for u in users)
+        _run([tool("mariadb"), "--no-defaults", f"--socket={sock}", "-uroot", "-e", sql],
+             "creating the MariaDB user")
+        yield Server(f"mysql+pymysql://dash:{password}@127.0.0.1:{port}", base)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(base, ignore_errors=True)
