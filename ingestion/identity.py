@@ -36,6 +36,7 @@ class Generation:
     lines: int = 0
     events: int = 0
     malformed: int = 0
+    error: str | None = None      # why the file could not be read at the last try
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ until nothing is pending or the byte/time budget is spent.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -74,6 +75,7 @@ class Ingester:
         self._same: dict[tuple, bool] = {}         # content comparisons of copies
         self._bulk: bool | None = None             # MySQL/MariaDB LOAD DATA LOCAL usable
         self.maintain_rollups = True               # False only in the benchmark's comparison
+        self._skipped: dict[str, str] = {}         # files this pass could not read, and why
 
     # --- the pass --------------------------------------------------------------------------
 
@@ -86,6 +88,12 @@ class Ingester:
                 return self._pass(max_bytes, max_seconds, should_stop or (lambda: False), on_batch)
         except db.Busy:
             return Progress(busy=True)
+        except sa.exc.DBAPIError:
+            raise                        # nowhere to record it: the caller reports the outage
+        except Exception as exc:         # a missing folder, an unreadable one: keep a trace
+            with contextlib.suppress(sa.exc.DBAPIError), self.engine.begin() as conn:
+                store.record_pass(conn, f"{type(exc).__name__}: {exc}")
+            raise
 
     def _pass(self, max_bytes, max_seconds, should_stop, on_batch) -> Progress:
         started = time.monotonic()
@@ -107,6 +115,9 @@ class Ingester:
         prog.files_pending = sum(1 for w in work if self._pending(w) > 0)
         with self.engine.begin() as conn:
             store.record_pass(conn, None)
+            if self._skipped:
+                store.record_pass(conn, "not readable now, will retry: "
+                                  + "; ".join(sorted(self._skipped.values())))
             prog.bytes_lost = conn.execute(sa.text(
                 "SELECT COALESCE(SUM(bytes_lost), 0) FROM log_files")).scalar() or 0
         prog.seconds = time.monotonic() - started
@@ -125,6 +136,7 @@ class Ingester:
 
     def _scan(self) -> list[_Work]:
         cands = discover.candidate_paths(self.settings.log_dir, self.settings.log_name)
+        self._skipped: dict[str, str] = {}
         with self.engine.begin() as conn:
             gens = store.load_generations(conn)
         by_id = {g.id: g for g in gens}
@@ -201,6 +213,7 @@ class Ingester:
             size = reader.gzip_size(c.path) if c.compressed else c.size
         except (reader.UnreadableFile, OSError) as exc:
             log.warning("File skipped for now. path=%s reason=%s", c.path, exc)
+            self._skipped[c.path] = str(exc) if c.path in str(exc) else f"{c.path}: {exc}"
             return None
         if not head:
             return None
@@ -245,6 +258,9 @@ class Ingester:
             self._read_batches(rd, w, committer, prog, max_bytes, deadline, should_stop, on_batch)
         except reader.UnreadableFile as exc:
             self._file_error(g, str(exc))
+        else:
+            if g.error:                # readable again (a gzip that is complete now)
+                self._file_error(g, None)
         finally:
             rd.close()
             committer.close()          # the last batch is committed (or its error raised) here
@@ -331,10 +347,13 @@ class Ingester:
                 return data[-min(n, pos):]
         return self._span(look, max(pos - n, 0), min(n, pos)) or b""
 
-    def _file_error(self, g: Generation, message: str) -> None:
-        log.warning("File not readable now, will retry. file_id=%d reason=%s", g.id, message)
+    def _file_error(self, g: Generation, message: str | None) -> None:
+        """Records why a file cannot be read now (None: it can again)."""
+        if message:
+            log.warning("File not readable now, will retry. file_id=%d reason=%s", g.id, message)
         with self.engine.begin() as conn:
-            store.update_generation(conn, g.id, error=message[:2000])
+            store.update_generation(conn, g.id, error=message[:2000] if message else None)
+        g.error = message
 
     # --- follow ----------------------------------------------------------------------------
 

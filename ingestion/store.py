@@ -170,7 +170,8 @@ def _load_events(conn, rows: list[tuple]) -> None:
 
 _LOAD = sa.text(
     "SELECT f.id, f.head, f.dev, f.ino, f.path, f.compressed, f.state, f.size_seen, f.first_ts,"
-    " f.bytes_lost, c.committed_offset, c.marker, c.line_count, c.event_count, c.malformed_count"
+    " f.bytes_lost, c.committed_offset, c.marker, c.line_count, c.event_count, c.malformed_count,"
+    " f.error"
     " FROM log_files f LEFT JOIN checkpoints c ON c.file_id = f.id ORDER BY f.id")
 
 
@@ -185,7 +186,8 @@ def load_generations(conn) -> list[Generation]:
         gens.append(Generation(r.id, bytes(r.head), r.dev, r.ino, r.path, bool(r.compressed),
                                r.state, r.size_seen, r.first_ts, r.bytes_lost, offset,
                                bytes(marker) if marker is not None else None,
-                               r.line_count or 0, r.event_count or 0, r.malformed_count or 0))
+                               r.line_count or 0, r.event_count or 0, r.malformed_count or 0,
+                               r.error or None))
     return gens
 
 

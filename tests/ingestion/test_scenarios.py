@@ -272,6 +272,7 @@ def test_truncated_gzip_is_not_accepted_until_complete(engine, log_dir):
     w.write(*mixed(5000, 5))
     run_all(engine, log_dir)
     assert db_events(engine) == expected_events(w.written[-5:])
+    assert gz.name in scalar(engine, "SELECT last_error FROM ingest_status")
     gz.write_bytes(data)
     run_all(engine, log_dir)
     assert_exactly_once(engine, w)
