@@ -94,7 +94,10 @@ def top_users(users: list[dict], limit: int) -> list[dict]:
 
 
 def _categories(rows: list[dict]) -> tuple[list[str], list[str]]:
-    """Returns (full escaped names, shortened escaped tick labels) in row order."""
+    """Returns (full escaped names, shortened escaped tick labels) in row order.
+
+    Hovers name the user from customdata: plotly's %{x} would show the shortened tick.
+    """
     full = [label(r["username"] if r.get("others") else display_name(r["username"]))
             for r in rows]
     ticks = [f"<i>{label(r['username'])}</i>" if r.get("others")
@@ -147,10 +150,11 @@ def user_transfers(users: list[dict], limit: int, log_y: bool = False,
     for kind, key in (("upload", "uploads"), ("download", "downloads")):
         fig.add_bar(name=KIND_NAMES[kind], x=full, y=[r[key] for r in rows],
                     marker_color=COLORS[kind],
-                    customdata=[[count(r[key]), count(r["failed_transfers"])] for r in rows],
-                    hovertemplate=f"<b>%{{x}}</b><br>{KIND_NAMES[kind]}: %{{customdata[0]}}"
-                                  "<br>failed transfers (both ways): %{customdata[1]}"
-                                  "<extra></extra>")
+                    customdata=[[name, count(r[key]), count(r["failed_transfers"])]
+                                for name, r in zip(full, rows)],
+                    hovertemplate=f"<b>%{{customdata[0]}}</b><br>{KIND_NAMES[kind]}: "
+                                  "%{customdata[1]}<br>failed transfers (both ways): "
+                                  "%{customdata[2]}<extra></extra>")
     _base(fig, kiosk).update_layout(barmode="stack")
     _user_axis(fig, full, ticks)
     fig.update_yaxes(type="log" if log_y else "linear", title_text="transfers")
@@ -167,9 +171,9 @@ def user_bytes(users: list[dict], limit: int, kiosk: bool = False) -> go.Figure:
     for kind, key in (("upload", "bytes_uploaded"), ("download", "bytes_downloaded")):
         fig.add_bar(name=KIND_NAMES[kind], x=full, y=[r[key] for r in rows],
                     marker_color=COLORS[kind],
-                    customdata=[human_bytes(r[key]) for r in rows],
-                    hovertemplate=f"<b>%{{x}}</b><br>{KIND_NAMES[kind]}: %{{customdata}}"
-                                  "<extra></extra>")
+                    customdata=[[name, human_bytes(r[key])] for name, r in zip(full, rows)],
+                    hovertemplate=f"<b>%{{customdata[0]}}</b><br>{KIND_NAMES[kind]}: "
+                                  "%{customdata[1]}<extra></extra>")
     _base(fig, kiosk).update_layout(barmode="group")
     _user_axis(fig, full, ticks)
     top = max(max(r["bytes_uploaded"], r["bytes_downloaded"]) for r in rows)
@@ -187,9 +191,10 @@ def user_average(users: list[dict], limit: int, kiosk: bool = False) -> go.Figur
     averages = [r["avg_bytes_per_transfer"] for r in rows]
     fig = go.Figure(go.Bar(
         x=full, y=averages, marker_color="#5bc0de", name="average",
-        customdata=[[human_bytes(a), count(r["transfers"])] for a, r in zip(averages, rows)],
-        hovertemplate="<b>%{x}</b><br>%{customdata[0]} per transfer"
-                      "<br>over %{customdata[1]} transfers<extra></extra>"))
+        customdata=[[name, human_bytes(a), count(r["transfers"])]
+                    for name, a, r in zip(full, averages, rows)],
+        hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]} per transfer"
+                      "<br>over %{customdata[2]} transfers<extra></extra>"))
     _base(fig, kiosk, legend=False)
     _user_axis(fig, full, ticks)
     top = max(averages)

@@ -17,7 +17,7 @@ def range_controls(start: date, end: date) -> html.Div:
     picker = dcc.DatePickerRange(
         id=ids.RANGE_PICKER, start_date=start.isoformat(), end_date=end.isoformat(),
         display_format="YYYY-MM-DD", first_day_of_week=1, minimum_nights=0,
-        updatemode="bothdates", className="range-picker")
+        className="range-picker")
     presets = dbc.ButtonGroup([dbc.Button(text, id=button_id, color="secondary", outline=True,
                                           size="sm", n_clicks=0)
                                for button_id, text in PRESETS], className="range-presets")

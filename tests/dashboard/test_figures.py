@@ -79,7 +79,7 @@ def test_user_figures_never_carry_raw_markup(build):
              _user("admin")]
     fig = build(users).to_plotly_json()
     texts = list(_strings(fig["data"])) + list(_strings(fig["layout"]["xaxis"]))
-    assert "&lt;img src=x onerror=alert(1)&gt;" in texts
+    assert "&lt;img src=x onerror=alert(1)&gt;" in texts          # the full name, for hovers
     assert not any("<img" in t for t in texts)
     assert fig["layout"]["xaxis"]["type"] == "category"        # '2024', '1e3' stay names
     assert '"admin "' in fig["layout"]["xaxis"]["ticktext"]
@@ -97,7 +97,8 @@ def test_user_transfers_stack_uploads_and_downloads_on_an_optional_log_axis():
 def test_user_bytes_axis_speaks_human_units():
     fig = figures.user_bytes([_user("a", bu=3_000_000_000, bd=1_200_000_000)], 15)
     assert fig.layout.yaxis.ticktext[:2] == ("0 B", "1 GB")
-    assert list(fig.data[0].customdata) == ["3.00 GB"] and list(fig.data[1].customdata) == ["1.20 GB"]
+    assert [list(c) for c in fig.data[0].customdata] == [["a", "3.00 GB"]]
+    assert [list(c) for c in fig.data[1].customdata] == [["a", "1.20 GB"]]
 
 
 def test_activities_by_day_draw_every_day_stacked_with_zeros():

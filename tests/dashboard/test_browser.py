@@ -1,0 +1,269 @@
+"""The page in headless Chromium (dash_duo): load, range, live ticks, kiosk, hostile names,
+and a real database outage."""
+from __future__ import annotations
+
+import gzip
+import shutil
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from selenium.webdriver.common.keys import Keys
+
+import db
+import figures
+from app import create_app
+from components import ids
+from settings import Settings
+
+from .support import PrivateMariaDB, sftpgo_line
+
+TICK_S = 1.0
+HOSTILE = "<img src=x onerror=alert(1)>"
+GRAPHS = (ids.GRAPH_TRANSFERS, ids.GRAPH_BYTES, ids.GRAPH_AVERAGE, ids.GRAPH_DAYS)
+HEADLINES = (ids.HEADLINE_USERS, ids.HEADLINE_TRANSFERS, ids.HEADLINE_UPLOADED,
+             ids.HEADLINE_DOWNLOADED, ids.HEADLINE_FAILED_TRANSFERS, ids.HEADLINE_FAILED_LOGINS)
+
+
+def history() -> bytes:
+    """Returns 20 days of activity: three users, uploads, downloads, failures, logins."""
+    lines = []
+    for day in range(1, 21):
+        ts = f"2024-09-{day:02d}T10:00:{{:02d}}.000"
+        lines.append(sftpgo_line(ts.format(1), "login", "alice"))
+        lines.append(sftpgo_line(ts.format(2), "Upload", "alice", size=1_000_000 * day))
+        lines.append(sftpgo_line(ts.format(3), "Download", "backups", size=50_000_000 + day))
+        if day % 3 == 0:
+            lines.append(sftpgo_line(ts.format(4), "Download", "carol", size=700, error="EOF"))
+            lines.append(sftpgo_line(ts.format(5), "connection_failed", ""))
+            lines.append(sftpgo_line(ts.format(6), "Rename", "carol"))
+    return b"".join(lines)
+
+
+@pytest.fixture
+def start(dash_duo, log_dir, sqlite_url):
+    """Starts the dashboard on ``log_dir`` (and SQLite unless told) in the browser."""
+    def run(db_url: str = sqlite_url, path: str = "/", kiosk: bool = False, **changes):
+        db.migrate(db.make_engine(db_url))      # so the tests' own reads work from the start
+        app = create_app(Settings(db_url=db_url, log_dir=str(log_dir), interval_s=TICK_S,
+                                  **changes), kiosk=kiosk)
+        dash_duo.start_server(app)
+        if path != "/":
+            dash_duo.wait_for_page(url=dash_duo.server_url + path)
+        return dash_duo
+    yield run
+    quiesce(dash_duo)
+
+
+def quiesce(duo, timeout: float = 15) -> None:
+    """Stops the page's ticks and waits for requests in flight to end.
+
+    dash's threaded runner stops the server by raising SystemExit in every thread it
+    started: a request still running then would die mid-way (and pytest reports it).
+    """
+    duo.driver.get("about:blank")
+    deadline = time.monotonic() + timeout
+    while any("process_request_thread" in t.name for t in threading.enumerate()):
+        if time.monotonic() > deadline:
+            raise AssertionError("the dashboard still serves requests after the page closed")
+        time.sleep(0.05)
+
+
+def until(condition, timeout: float, msg=None):
+    """Waits for ``condition()`` to be true; ``msg()`` describes the failure."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(msg() if msg else "condition not met in time")
+        time.sleep(0.1)
+
+
+def text(duo, element_id: str) -> str:
+    return duo.driver.execute_script(f"return document.getElementById('{element_id}').textContent")
+
+
+def graph(duo, graph_id: str) -> list[dict]:
+    """Returns the traces a graph draws now (name, x, y), read from plotly in the page."""
+    return duo.driver.execute_script(
+        "const gd = document.querySelector(arguments[0] + ' .js-plotly-plot');"
+        "return gd && gd.data ? gd.data.map(t => ({name: t.name || '', x: t.x || [], y: t.y || []})) : null;",
+        f"#{graph_id}")
+
+
+def wait_text(duo, element_id: str, expected: str, timeout: float = 10) -> None:
+    until(lambda: text(duo, element_id) == expected, timeout,
+          msg=lambda: f"#{element_id} shows {text(duo, element_id)!r}, not {expected!r}")
+
+
+def expected_headline(db_url: str, start: str, end: str) -> list[str]:
+    """Returns the six headline texts, computed from the raw events table (not the rollup)."""
+    engine = db.make_engine(db_url)
+    q = sa.text("SELECT kind, COUNT(*), COALESCE(SUM(size_bytes), 0), COALESCE(SUM(failed), 0),"
+                " COUNT(DISTINCT CASE WHEN kind <> 'login_failed' AND username <> ''"
+                " THEN username END) FROM events WHERE day BETWEEN :s AND :e GROUP BY kind")
+    with engine.connect() as conn:
+        rows = {r[0]: r[1:] for r in conn.execute(q, {"s": start, "e": end})}
+        users = conn.execute(sa.text(
+            "SELECT COUNT(DISTINCT username) FROM events WHERE day BETWEEN :s AND :e"
+            " AND kind <> 'login_failed' AND username <> ''"), {"s": start, "e": end}).scalar()
+    get = lambda kind, i: int(rows.get(kind, (0, 0, 0))[i])
+    return [figures.count(users), figures.count(get("upload", 0) + get("download", 0)),
+            figures.human_bytes(get("upload", 1)), figures.human_bytes(get("download", 1)),
+            figures.count(get("upload", 2) + get("download", 2)), figures.count(get("login_failed", 0))]
+
+
+def headline(duo) -> list[str]:
+    return [text(duo, i) for i in HEADLINES]
+
+
+def set_range(duo, start: str | None, end: str | None) -> None:
+    """Types the dates into the picker's inputs (None leaves that one as it is)."""
+    for element_id, value in ((ids.RANGE_PICKER, start), (ids.RANGE_PICKER + "-end-date", end)):
+        if value is None:
+            continue
+        box = duo.find_element(f"#{element_id}")
+        box.click()
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(value, Keys.ENTER)
+    duo.find_element(".title").click()                # close the calendar
+
+
+def test_page_loads_with_no_console_errors(start, log_dir, sqlite_url):
+    (log_dir / "sftpgo.log").write_bytes(history())
+    duo = start()
+    until(lambda: headline(duo) == expected_headline(sqlite_url, "2022-01-01",
+                                                     date.today().isoformat()), 10)
+    until(lambda: all(graph(duo, g) for g in GRAPHS), 10)
+    assert duo.find_element(".page-header .title").text == "SFTPGo activity"
+    assert "Newest event 2024-09-20 10:00:03" in text(duo, ids.LIVE_FRESHNESS)
+    assert duo.driver.execute_script(            # the theme came from our own server
+        "return getComputedStyle(document.body).backgroundColor") == "rgb(39, 43, 48)"
+    assert duo.get_logs() == []
+
+
+def test_picking_a_range_updates_headline_and_all_four_graphs(start, log_dir, sqlite_url):
+    (log_dir / "sftpgo.log").write_bytes(history())
+    duo = start()
+    wait_text(duo, ids.HEADLINE_TRANSFERS, "46")
+    before = {g: graph(duo, g) for g in GRAPHS}
+
+    set_range(duo, "2024-09-05", "2024-09-09")
+    want = expected_headline(sqlite_url, "2024-09-05", "2024-09-09")
+    until(lambda: headline(duo) == want, 10, msg=lambda: f"{headline(duo)} != {want}")
+    assert want == ["3", "12", "35.0 MB", "250 MB", "2", "2"]
+    until(lambda: all(graph(duo, g) != before[g] for g in GRAPHS), 10)
+
+    transfers = graph(duo, ids.GRAPH_TRANSFERS)
+    assert transfers[0]["x"] == ["backups", "alice", "carol"]           # by volume
+    assert [t["y"] for t in transfers] == [[0, 5, 0], [5, 0, 2]]        # uploads, downloads
+    up, down = graph(duo, ids.GRAPH_BYTES)
+    assert up["y"] == [0, 35_000_000, 0] and down["y"] == [250_000_035, 0, 1400]
+    assert graph(duo, ids.GRAPH_AVERAGE)[0]["y"] == [50_000_007, 7_000_000, 700]
+    days = graph(duo, ids.GRAPH_DAYS)
+    assert days[0]["x"] == [f"2024-09-0{d}" for d in range(5, 10)]
+    assert [sum(t["y"][i] for t in days) for i in range(5)] == [3, 6, 3, 3, 6]
+    assert text(duo, ids.RANGE_TITLE) == "2024-09-05 → 2024-09-09 (5 days)"
+
+    set_range(duo, None, "2024-09-01")                   # start after end: a message, no error
+    until(lambda: text(duo, ids.RANGE_MESSAGE) == "start 2024-09-05 is after end 2024-09-01:"
+          " pick a start on or before the end", 10)
+    assert headline(duo) == want                         # the figures stay as they were
+    assert duo.get_logs() == []
+
+
+def test_an_appended_line_a_rotation_and_a_folder_of_archives_show_up_within_a_tick(
+        start, log_dir):
+    live = log_dir / "sftpgo.log"
+    live.write_bytes(history())
+    duo = start()
+    wait_text(duo, ids.HEADLINE_TRANSFERS, "46")
+    one_tick = TICK_S + 3.0                      # the tick, plus its pass and the redraw
+
+    with live.open("ab") as f:
+        f.write(sftpgo_line("2024-09-20T11:00:00.000", "Upload", "alice", size=5))
+    wait_text(duo, ids.HEADLINE_TRANSFERS, "47", timeout=one_tick)
+
+    live.rename(log_dir / "sftpgo-2024-09-20T11-00-00.000.log")          # lumberjack's rotation
+    live.write_bytes(sftpgo_line("2024-09-20T11:00:01.000", "Upload", "dave", size=9))
+    wait_text(duo, ids.HEADLINE_TRANSFERS, "48", timeout=one_tick)
+    until(lambda: "dave" in graph(duo, ids.GRAPH_TRANSFERS)[0]["x"], one_tick)
+
+    archive = log_dir / "2023"
+    archive.mkdir()
+    with gzip.open(archive / "sftpgo-2023-12-31T23-00-00.000.log.gz", "wb") as f:
+        f.write(sftpgo_line("2023-12-31T22:59:59.000", "Download", "erin", size=1))
+    wait_text(duo, ids.HEADLINE_TRANSFERS, "49", timeout=one_tick)
+    assert duo.get_logs() == []
+
+
+def test_kiosk_mode_renders_large_without_controls(start, log_dir):
+    today = date.today().isoformat()
+    (log_dir / "sftpgo.log").write_bytes(sftpgo_line(f"{today}T08:00:00.000", "Upload", "alice",
+                                                     size=2_000_000))
+    duo = start(path="/?kiosk=1")
+    until(lambda: "kiosk" in duo.find_element(f"#{ids.ROOT}").get_attribute("class"), 10)
+    until(lambda: text(duo, ids.RANGE_TITLE).startswith("Last 30 days"), 10)
+    wait_text(duo, ids.HEADLINE_TRANSFERS, "1")
+    assert not duo.find_element(f"#{ids.RANGE_PICKER}").is_displayed()
+    assert not duo.find_element(f"#{ids.RANGE_PRESET_7}").is_displayed()
+    assert not duo.find_element(f"#{ids.USERS_TABLE}").is_displayed()
+    size = duo.driver.execute_script(
+        "return parseFloat(getComputedStyle(document.querySelector('.headline-value')).fontSize)")
+    assert size >= 48
+    until(lambda: all(graph(duo, g) for g in GRAPHS), 10)
+    assert duo.get_logs() == []
+
+
+def test_a_hostile_username_renders_as_literal_text(start, log_dir):
+    (log_dir / "sftpgo.log").write_bytes(
+        sftpgo_line("2024-09-18T10:00:00.000", "Upload", HOSTILE, size=1234,
+                    path='/data/"quoted" \'path\' <b>bold</b>')
+        + sftpgo_line("2024-09-18T10:00:01.000", "Download", 'o"brien', size=99))
+    duo = start()
+    wait_text(duo, ids.HEADLINE_TRANSFERS, "2")
+    until(lambda: HOSTILE in duo.find_element(f"#{ids.USERS_TABLE}").text, 10)
+    assert duo.driver.execute_script("return document.querySelectorAll('img').length") == 0
+    assert duo.driver.execute_script("return document.querySelectorAll('#%s b').length"
+                                     % ids.GRAPH_TRANSFERS) == 0
+    ticks = duo.driver.execute_script(
+        "return [...document.querySelectorAll('#%s .xtick text')].map(t => t.textContent)"
+        % ids.GRAPH_BYTES)
+    assert ticks[:2] == ["<img src=x onerror…", 'o"brien'] or HOSTILE[:17] in ticks[0]
+    hover = duo.driver.execute_script(
+        "const gd = document.querySelector('#%s .js-plotly-plot');"
+        "Plotly.Fx.hover(gd, [{curveNumber: 0, pointNumber: 0}]);"
+        "return document.querySelector('#%s .hoverlayer').textContent;"
+        % (ids.GRAPH_TRANSFERS, ids.GRAPH_TRANSFERS))
+    assert HOSTILE in hover
+    assert duo.driver.execute_script("return document.querySelectorAll('img').length") == 0
+    assert duo.get_logs() == []
+
+
+def test_a_database_outage_shows_a_banner_keeps_the_figures_and_recovers(start, log_dir, tmp_path):
+    server = PrivateMariaDB(Path(tmp_path))
+    url = server.install()
+    try:
+        (log_dir / "sftpgo.log").write_bytes(history())
+        duo = start(db_url=url)
+        wait_text(duo, ids.HEADLINE_TRANSFERS, "46")
+        shown = headline(duo)
+        banner = f"#{ids.LIVE_BANNER}"
+
+        server.stop()
+        until(lambda: "Database unreachable" in duo.find_element(banner).text, 10)
+        time.sleep(2 * TICK_S)                               # ticks keep failing...
+        assert headline(duo) == shown                        # ...and the figures stay
+        assert all(graph(duo, g) for g in GRAPHS)
+
+        server.start()
+        with (log_dir / "sftpgo.log").open("ab") as f:       # and the app catches up by itself
+            f.write(sftpgo_line("2024-09-20T12:00:00.000", "Upload", "alice", size=5))
+        until(lambda: not duo.driver.find_elements("css selector", banner), 15)
+        wait_text(duo, ids.HEADLINE_TRANSFERS, "47")
+        assert duo.get_logs() == []
+    finally:
+        server.stop()
+        shutil.rmtree(tmp_path / "data", ignore_errors=True)
