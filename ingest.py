@@ -84,7 +84,7 @@ def _run_to_end(ingester: Ingester, args, stop: _StopFlag) -> int:
         while not stop():
             left = deadline - time.monotonic() if deadline else None
             prog = ingester.run_pass(max_seconds=left, should_stop=stop,
-                                     on_batch=(lambda p: _bar_update(bar, total, p)) if bar else None)
+                                     on_batch=None if bar is None else (lambda p: _bar_update(bar, total, p)))
             if prog.busy:
                 time.sleep(0.2)
                 continue
@@ -95,6 +95,9 @@ def _run_to_end(ingester: Ingester, args, stop: _StopFlag) -> int:
         pass
     except sa.exc.DBAPIError as exc:
         print(f"error: database failed: {str(exc.orig or exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    except (discover.LogDirMissing, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
         if bar is not None:

@@ -103,7 +103,8 @@ class Ingester:
             with self.engine.connect() as conn:
                 self._bulk = self.dialect == "mysql" and store.bulk_load_available(conn)
         prog = Progress(files=len(work))
-        prog.bytes_pending = sum(self._pending(w) for w in work)
+        prog.bytes_pending = sum(max(self._pending(w), 0) for w in work)
+        prog.files_pending = sum(1 for w in work if self._pending(w) > 0)
         for w in work:
             if self._pending(w) <= 0 and not self._tail_due(w):
                 continue
@@ -366,6 +367,9 @@ class Ingester:
                 prog = self.run_pass(should_stop=should_stop)
             except sa.exc.DBAPIError as exc:
                 log.error("Database error, retrying. reason=%s", str(exc.orig or exc).splitlines()[0])
+                prog = None
+            except (discover.LogDirMissing, OSError) as exc:
+                log.error("Log folder not readable, retrying. reason=%s", exc)
                 prog = None
             if on_pass is not None and prog is not None:
                 on_pass(prog)

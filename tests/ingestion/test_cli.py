@@ -50,3 +50,36 @@ def test_rollup_check_and_rebuild(sqlite_url, log_dir):
     assert bad.returncode == 1 and "differs" in bad.stderr
     assert run_cli("--db", sqlite_url, "--rebuild-rollups").returncode == 0
     assert run_cli("--db", sqlite_url, "--check-rollups").returncode == 0
+
+
+def test_on_a_terminal_it_shows_a_progress_bar(sqlite_url, log_dir):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    from tests.ingestion.support import ROOT
+    LogWriter(log_dir).write(*[event_line(i) for i in range(5000)])
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))
+    proc = subprocess.Popen([sys.executable, "ingest.py", "--log-dir", str(log_dir), "--db",
+                             sqlite_url], cwd=ROOT, stdin=slave, stdout=subprocess.PIPE,
+                            stderr=slave, env={**os.environ, "INGEST_BATCH_BYTES": "65536"})
+    os.close(slave)
+    out, _ = proc.communicate(timeout=60)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"ingest: 100%" in screen and b"events=5000" in screen
+    assert b"events=5000" in out
