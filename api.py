@@ -40,9 +40,10 @@ def stats_response(services: Services, args, today: date) -> Response:
         return _json({"error": f"database unreachable: {db_reason(exc)}"}, 503)
 
 
-def status_body(st: dict | None, dialect: str, error: str | None = None) -> dict:
+def status_body(st: dict | None, backend: str, error: str | None = None) -> dict:
     """Returns the /api/status body from a queries.status() dict (None when unreachable)."""
-    body = {"database_reachable": st is not None, "database": dialect, "error": error}
+    body = {"database": "ok" if st is not None else "unreachable",
+            "database_reachable": st is not None, "backend": backend, "error": error}
     body.update(dict.fromkeys(STATUS_KEYS))
     if st is not None:
         body.update({k: st[k] for k in STATUS_KEYS if k in st})
@@ -53,12 +54,12 @@ def status_body(st: dict | None, dialect: str, error: str | None = None) -> dict
 
 def status_response(services: Services) -> Response:
     """Returns the /api/status answer: 200 when the database answers, else 503."""
-    dialect = services.settings.db_url.split(":", 1)[0].split("+", 1)[0]
+    backend = services.settings.db_url.split(":", 1)[0].split("+", 1)[0]
     try:
         st = queries.status(services.engine())
     except DB_ERRORS as exc:
-        return _json(status_body(None, dialect, f"database unreachable: {db_reason(exc)}"), 503)
-    return _json(status_body(st, dialect))
+        return _json(status_body(None, backend, f"database unreachable: {db_reason(exc)}"), 503)
+    return _json(status_body(st, backend))
 
 
 def register_api(server: Flask, services: Services) -> None:

@@ -77,9 +77,12 @@ def _layout(services: Services):
 
 
 def _serve_theme(server: flask.Flask) -> None:
+    css = THEME_FILE.read_bytes()       # 240 KB, read once per app
+
     @server.get(THEME_URL)
     def _theme():
-        return flask.send_file(THEME_FILE, mimetype="text/css", max_age=86400)
+        return flask.Response(css, mimetype="text/css",
+                              headers={"Cache-Control": "public, max-age=86400"})
 
 
 def _require_basic_auth(server: flask.Flask, user: str, password: str) -> None:
@@ -131,15 +134,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def build_settings(args: argparse.Namespace, environ=None) -> Settings:
+    """Returns the settings: flags over the environment over the defaults."""
+    return settings_mod.from_env(environ).replace(log_dir=args.log_dir, db_url=args.db_url,
+                                                  host=args.host, port=args.port,
+                                                  interval_s=args.interval_s)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.verbose:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
-        cfg = settings_mod.from_env().replace(log_dir=args.log_dir, db_url=args.db_url,
-                                              host=args.host, port=args.port,
-                                              interval_s=args.interval_s)
+        cfg = build_settings(args)
         if args.demo:
             cfg = _start_demo(cfg)
         app = create_app(cfg, kiosk=args.kiosk)

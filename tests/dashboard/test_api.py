@@ -113,7 +113,8 @@ def test_status_reports_what_was_read(engine, db_url, log_dir):
     assert answer.status_code == 200
     st = answer.get_json()
     lines = reference.physical_lines(data)
-    assert st["database_reachable"] is True and st["error"] is None
+    assert st["database"] == "ok" and st["database_reachable"] is True and st["error"] is None
+    assert st["backend"] in ("sqlite", "mysql")
     assert st["files_known"] == 1 and st["files_active"] == 1
     assert st["bytes_read"] == len(data)
     assert st["bytes_pending"] == len(b'{"level":"info","time":"2024-09-18T')
@@ -164,7 +165,8 @@ def test_an_unreachable_database_answers_503_in_json(log_dir, closed_port):
     status = client.get("/api/status")
     assert status.status_code == 503
     body = status.get_json()
-    assert body["database_reachable"] is False and body["files_known"] is None
+    assert body["database"] == "unreachable" and body["database_reachable"] is False
+    assert body["files_known"] is None and body["backend"] == "mysql"
     assert "secret" not in status.get_data(as_text=True)
 
 

@@ -1,19 +1,26 @@
 """Callbacks called as plain functions: mode, range, live tick and redraw, on real databases."""
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+import time
 from datetime import date
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from dash import no_update
 from dash.exceptions import PreventUpdate
 
+import queries
 from callbacks import graphs, live, mode, range as range_
 from components import ids
 from services import Services
 from settings import Settings
 from tests.ingestion.support import event_line
 
-from .support import add_stats
+from .support import add_stats, sftpgo_line
 
 TODAY = date(2024, 9, 18)
 D = date.fromisoformat
@@ -151,3 +158,61 @@ def test_rate_and_day_stores():
     assert live.next_today({"today": "2024-09-18"}, TODAY) is no_update
     assert live.next_today({"today": "2024-09-17"}, TODAY) == {"today": "2024-09-18",
                                                                "previous": "2024-09-17"}
+
+
+# --- several tabs and workers at once ----------------------------------------------------
+
+WORKER = """
+import sys, time
+import queries
+from callbacks import live
+from services import Services
+from settings import Settings
+services = Services(Settings(db_url=sys.argv[1], log_dir=sys.argv[2], tick_budget_bytes=20_000,
+                             batch_bytes=16_000))
+services.engine()
+open(sys.argv[3], "w").close()          # ready: the tabs start ticking now
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    live.tick(services, None, None, None)
+    if queries.status(services.engine())["bytes_pending"] == 0:
+        break
+"""
+
+
+def test_tabs_and_worker_processes_ticking_at_once_read_each_line_once(db_url, engine, log_dir):
+    lines = [sftpgo_line(f"2024-09-{1 + i % 20:02d}T10:00:00.000", "Upload", f"u{i % 7}", size=i)
+             for i in range(2000)]         # 600 KB: 30 passes of 20 KB, fought over by 4
+    (log_dir / "sftpgo.log").write_bytes(b"".join(lines))
+    ready = log_dir.parent / "worker-ready"
+    other = subprocess.Popen([sys.executable, "-c", WORKER, db_url, str(log_dir), str(ready)],
+                             cwd=Path(__file__).resolve().parents[2])
+    while not ready.exists():
+        assert other.poll() is None, "the worker process died"
+        time.sleep(0.01)
+    tabs = [Services(Settings(db_url=db_url, log_dir=str(log_dir), tick_budget_bytes=20_000,
+                             batch_bytes=16_000))
+            for _ in range(3)]                     # three tabs, each a worker of its own
+    errors = []
+
+    def tab(services):
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                live.tick(services, None, None, None)
+                if queries.status(services.engine())["bytes_pending"] == 0:
+                    break
+        except Exception as exc:                   # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tab, args=(s,)) for s in tabs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert other.wait(timeout=300) == 0 and errors == []
+    with engine.connect() as conn:
+        events = conn.execute(sa.text("SELECT COUNT(*), SUM(size_bytes) FROM events")).one()
+        rollup = conn.execute(sa.text("SELECT SUM(events), SUM(bytes) FROM daily_stats")).one()
+    assert (int(events[0]), int(events[1])) == (2000, sum(range(2000)))
+    assert (int(rollup[0]), int(rollup[1])) == (2000, sum(range(2000)))

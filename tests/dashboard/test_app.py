@@ -1,0 +1,114 @@
+"""app: the page shell, settings and flags, the theme served locally, the WSGI entry."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+import app as app_module
+from app import build_settings, create_app, parse_args
+from components import ids
+from settings import ConfigError, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def layout(client) -> dict:
+    return json.loads(client.get("/_dash-layout").get_data())
+
+
+def find(node, component_id: str):
+    """Returns the props of the component with ``component_id`` in a layout tree."""
+    if isinstance(node, dict):
+        props = node.get("props", {})
+        if props.get("id") == component_id:
+            return props
+        for value in props.values():
+            found = find(value, component_id)
+            if found is not None:
+                return found
+    elif isinstance(node, list):
+        for item in node:
+            found = find(item, component_id)
+            if found is not None:
+                return found
+    return None
+
+
+def test_the_default_range_runs_from_2022_to_today(sqlite_url):
+    client = create_app(Settings(db_url=sqlite_url)).server.test_client()
+    picker = find(layout(client), ids.RANGE_PICKER)
+    assert (picker["start_date"], picker["end_date"]) == ("2022-01-01", date.today().isoformat())
+    assert "kiosk" not in find(layout(client), ids.ROOT)["className"]
+
+
+def test_the_kiosk_flag_makes_the_wall_display_the_default(sqlite_url):
+    client = create_app(Settings(db_url=sqlite_url), kiosk=True).server.test_client()
+    tree = layout(client)
+    assert find(tree, ids.ROOT)["className"] == "dashboard kiosk"
+    picker = find(tree, ids.RANGE_PICKER)
+    assert picker["start_date"] == (date.today() - timedelta(days=29)).isoformat()
+    assert find(tree, ids.LIVE_INTERVAL)["interval"] == 10_000
+
+
+def test_every_component_id_is_in_the_layout(sqlite_url):
+    tree = layout(create_app(Settings(db_url=sqlite_url)).server.test_client())
+    missing = [v for k, v in vars(ids).items()
+               if k.isupper() and not k.startswith("RANGE_PICKER") and find(tree, v) is None
+               and v not in (ids.LIVE_PROGRESS, ids.LIVE_WAITING)]   # drawn by the tick
+    assert missing == []
+
+
+def test_the_page_loads_nothing_from_the_internet(sqlite_url):
+    client = create_app(Settings(db_url=sqlite_url)).server.test_client()
+    index = client.get("/").get_data(as_text=True)
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", index)
+    assert app_module.THEME_URL in index
+    theme = client.get(app_module.THEME_URL)
+    assert theme.status_code == 200 and theme.mimetype == "text/css"
+    assert b"Theme: slate" in theme.data and b"@import" not in theme.data
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"auth_user": "ops"}, "set both DASHBOARD_USER and DASHBOARD_PASSWORD, or neither"),
+    ({"default_start": "2022-13-01"},
+     "DASHBOARD_DEFAULT_START='2022-13-01' is not a YYYY-MM-DD date"),
+    ({"interval_s": 0.0}, "the refresh interval must be positive, not 0.0"),
+])
+def test_unusable_settings_are_refused_with_a_reason(changes, message):
+    with pytest.raises(ConfigError) as err:
+        create_app(Settings(**changes))
+    assert str(err.value) == message
+
+
+def test_flags_beat_the_environment_which_beats_the_defaults():
+    env = {"DATABASE_URL": "sqlite:///env.db", "DASHBOARD_PORT": "9000",
+           "DASHBOARD_INTERVAL": "30", "SFTPGO_LOG_DIR": "/env/logs"}
+    cfg = build_settings(parse_args(["--port", "8123", "--log-dir", "/flag/logs"]), env)
+    assert (cfg.db_url, cfg.port, cfg.interval_s, cfg.log_dir, cfg.host) == \
+        ("sqlite:///env.db", 8123, 30.0, "/flag/logs", "127.0.0.1")
+
+
+def test_wsgi_entry_points(monkeypatch, sqlite_url):
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    server = app_module.wsgi()
+    assert server.test_client().get("/api/status").status_code == 200
+    monkeypatch.delitem(vars(app_module), "server", raising=False)
+    assert app_module.server.test_client().get("/").status_code == 200   # gunicorn app:server
+
+
+def test_the_command_line_says_what_is_wrong_and_exits_2():
+    done = subprocess.run([sys.executable, "app.py", "--db", "postgres://x/y"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("error: unsupported database 'postgres': use sqlite:/// "
+                                   "or mysql+pymysql://")
+    help_text = subprocess.run([sys.executable, "app.py", "--help"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=60).stdout
+    for flag in ("--log-dir", "--db", "--host", "--port", "--interval", "--kiosk", "--demo"):
+        assert flag in help_text
