@@ -12,8 +12,10 @@ _CONFIG = {"displaylogo": False,
 
 
 def _graph(graph_id: str) -> dcc.Graph:
-    # responsive: follows its panel's size (the kiosk's panels share the screen's height)
-    return dcc.Graph(id=graph_id, config=_CONFIG, responsive=True, className="graph")
+    # responsive: redraws when its box changes size (the kiosk's panels share the screen's
+    # height). Its box height comes from the CSS variable, set per mode in assets/.
+    return dcc.Graph(id=graph_id, config=_CONFIG, responsive=True, className="graph",
+                     style={"height": "var(--graph-height)"})
 
 
 def graphs_grid() -> html.Div:

@@ -115,6 +115,13 @@ def expected_headline(db_url: str, start: str, end: str) -> list[str]:
             figures.count(get("upload", 2) + get("download", 2)), figures.count(get("login_failed", 0))]
 
 
+def graph_boxes(duo) -> list[dict]:
+    """Returns the on-screen box (top, bottom, height) of each graph."""
+    return duo.driver.execute_script(
+        "return [...document.querySelectorAll('.graph')].map(e => e.getBoundingClientRect())"
+        ".map(r => ({top: r.top, bottom: r.bottom, height: r.height}))")
+
+
 def headline(duo) -> list[str]:
     return [text(duo, i) for i in HEADLINES]
 
@@ -137,6 +144,7 @@ def test_page_loads_with_no_console_errors(start, log_dir, sqlite_url):
     until(lambda: headline(duo) == expected_headline(sqlite_url, "2022-01-01",
                                                      date.today().isoformat()), 10)
     until(lambda: all(graph(duo, g) for g in GRAPHS), 10)
+    assert [box["height"] for box in graph_boxes(duo)] == [380] * 4
     assert duo.find_element(".page-header .title").text == "SFTPGo activity"
     assert "Newest event 2024-09-20 10:00:03" in text(duo, ids.LIVE_FRESHNESS)
     assert duo.driver.execute_script(            # the theme came from our own server
@@ -214,6 +222,11 @@ def test_kiosk_mode_renders_large_without_controls(start, log_dir):
         "return parseFloat(getComputedStyle(document.querySelector('.headline-value')).fontSize)")
     assert size >= 48
     until(lambda: all(graph(duo, g) for g in GRAPHS), 10)
+    viewport = duo.driver.execute_script("return innerHeight")
+    boxes = graph_boxes(duo)                     # the four graphs share the screen's height
+    assert all(b["height"] >= 200 for b in boxes), boxes
+    assert max(b["bottom"] for b in boxes) <= viewport
+    assert duo.driver.execute_script("return document.documentElement.scrollHeight") <= viewport
     assert duo.get_logs() == []
 
 
