@@ -1,0 +1,99 @@
+"""components: the pure builders of the freshness line, headline, table and banner."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import pytest
+from dash import html
+
+from components.banner import db_banner_text
+from components.freshness import BACKFILL_BYTES, eta_text, freshness
+from components.headline import headline_values
+from components.users_table import users_table
+
+STATUS = {"files_known": 2, "files_active": 1, "files_missing": 1, "files_in_error": 0,
+          "bytes_read": 3_000_000, "bytes_pending": 0, "bytes_lost": 0, "lines_read": 10_000,
+          "events_read": 4000, "malformed_lines": 0, "last_pass_at": "2024-09-18T12:00:01.5",
+          "last_error": None, "last_error_at": None, "newest_event": "2024-09-18 11:59:58.125"}
+
+
+def flatten(node) -> str:
+    """Returns the text a component tree shows."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, (list, tuple)):
+        return "".join(flatten(n) for n in node)
+    children = getattr(node, "children", None)
+    return flatten(children) if children is not None else ""
+
+
+def find_all(node, kind):
+    if isinstance(node, kind):
+        yield node
+    children = node if isinstance(node, (list, tuple)) else getattr(node, "children", None)
+    if isinstance(children, (list, tuple)):
+        for child in children:
+            yield from find_all(child, kind)
+    elif children is not None and not isinstance(children, str):
+        yield from find_all(children, kind)
+
+
+def test_freshness_when_everything_is_read():
+    text = flatten(freshness(STATUS, None))      # the " · " separators come from the CSS
+    assert text == "Newest event 2024-09-18 11:59:58all lines readlast read 2024-09-18 12:00:01"
+    assert not list(find_all(freshness(STATUS, None), dbc.Progress))
+
+
+def test_freshness_during_a_backfill_shows_percent_and_estimate():
+    st = {**STATUS, "bytes_read": 1_000_000, "bytes_pending": 3_000_000, "malformed_lines": 7,
+          "bytes_lost": 2_000, "last_error": "gzip still being written"}
+    out = freshness(st, rate=25_000.0)
+    text = flatten(out)
+    assert "≈ 30,000 lines waiting (3.00 MB)" in text      # 300 bytes a line so far
+    assert "Backfill: 25.0 % read, about 2 min left" in text
+    assert "7 malformed lines" in text and "2.00 KB lost to rotation" in text
+    assert "last error: gzip still being written" in text
+    bar, = find_all(out, dbc.Progress)
+    assert bar.value == 25.0 and bar.label == "25 %"
+    assert "estimating…" in flatten(freshness(st, rate=None))
+
+
+def test_a_little_waiting_is_not_a_backfill():
+    st = {**STATUS, "bytes_pending": BACKFILL_BYTES}
+    assert not list(find_all(freshness(st, 1.0), dbc.Progress))
+
+
+@pytest.mark.parametrize("seconds, text", [
+    (5, "under a minute left"), (61, "about 1 min left"), (3569, "about 59 min left"), (3599, "about 1 h 00 min left"),
+    (3 * 3600 + 7 * 60, "about 3 h 07 min left"),
+])
+def test_eta_text(seconds, text):
+    assert eta_text(seconds) == text
+
+
+def test_headline_values_in_tile_order_with_exact_bytes_as_tips():
+    values = headline_values({"users": 4, "transfers": 2048, "bytes_uploaded": 147947367,
+                              "bytes_downloaded": 1886270174, "failed_transfers": 13,
+                              "login_failures": 3, "uploads": 147, "downloads": 1901,
+                              "file_ops": 278, "logins": 101})
+    assert values[:2] == ["4", "2,048"] and values[4:] == ["13", "3"]
+    assert (values[2].children, values[2].title) == ("148 MB", "147,947,367 bytes")
+    assert values[3].children == "1.89 GB"
+
+
+def test_users_table_shows_names_as_plain_text():
+    users = [{"username": "<img src=x onerror=alert(1)>", "uploads": 1, "downloads": 0,
+              "transfers": 1, "failed_transfers": 0, "bytes_uploaded": 5, "bytes_downloaded": 0,
+              "avg_bytes_per_transfer": 5.0, "file_ops": 0, "logins": 0},
+             {"username": "admin ", "uploads": 0, "downloads": 0, "transfers": 0,
+              "failed_transfers": 0, "bytes_uploaded": 0, "bytes_downloaded": 0,
+              "avg_bytes_per_transfer": None, "file_ops": 2, "logins": 1}]
+    cells = [td.children for td in find_all(users_table(users), html.Td)]
+    assert cells[0] == "<img src=x onerror=alert(1)>"       # React renders it as text
+    assert cells[9] == '"admin "' and cells[15] == "–"
+    assert flatten(users_table([])) == "No user activity in this range."
+
+
+def test_db_banner_says_what_failed_and_that_it_retries():
+    text = flatten(db_banner_text("(2003, \"Can't connect to MySQL server\")", 10.0))
+    assert text == ("Database unreachable. (2003, \"Can't connect to MySQL server\") "
+                    "Showing the last figures; retrying every 10 s.")
