@@ -7,10 +7,10 @@ gunicorn reload) would start without callbacks.
 """
 from __future__ import annotations
 
-from . import graphs, live, mode, range as range_
+from . import date_range, graphs, live, mode
 
 
 def register(app, services) -> None:
     """Binds every callback of the page to ``app``."""
-    for module in (mode, live, range_, graphs):
+    for module in (mode, live, date_range, graphs):
         module.register(app, services)

@@ -14,7 +14,7 @@ from dash import no_update
 from dash.exceptions import PreventUpdate
 
 import queries
-from callbacks import graphs, live, mode, range as range_
+from callbacks import date_range, graphs, live, mode
 from components import ids
 from services import Services
 from settings import Settings
@@ -51,7 +51,7 @@ def test_mode_changes_only_when_the_url_says_something_new():
     (ids.RANGE_PRESET_ALL, ("2023-03-04", "2024-09-18")),
 ])
 def test_presets(preset, expected):
-    start, end = range_.preset_range(preset, TODAY, D("2023-03-04"))
+    start, end = date_range.preset_range(preset, TODAY, D("2023-03-04"))
     assert (start.isoformat(), end.isoformat()) == expected
 
 
@@ -62,7 +62,7 @@ def test_presets(preset, expected):
     ("2024-01-01", "2024-06-30", "2024-09-18", "2024-09-19", ("2024-01-01", "2024-06-30")),
 ])
 def test_an_end_of_today_follows_the_clock(start, end, previous, today, expected):
-    new = range_.follow_clock(D(start), D(end), D(previous), D(today))
+    new = date_range.follow_clock(D(start), D(end), D(previous), D(today))
     assert (new[0].isoformat(), new[1].isoformat()) == expected
 
 
@@ -70,17 +70,17 @@ def test_control_range_dispatches_on_its_trigger(engine, db_url):
     services = Services(Settings(db_url=db_url))
     add_stats(engine, [("2023-03-04", "login", "alice", 1, 0, 0)])
     today = {"today": "2024-09-18", "previous": None}
-    assert range_.control_range(services, ids.RANGE_PRESET_ALL, today, None, None, None) == \
+    assert date_range.control_range(services, ids.RANGE_PRESET_ALL, today, None, None, None) == \
         ("2023-03-04", "2024-09-18")
-    assert range_.control_range(services, ids.MODE_STORE, today, {"kiosk": True}, None, None) == \
+    assert date_range.control_range(services, ids.MODE_STORE, today, {"kiosk": True}, None, None) == \
         ("2024-08-20", "2024-09-18")
     rolled = {"today": "2024-09-19", "previous": "2024-09-18"}
-    assert range_.control_range(services, ids.LIVE_TODAY, rolled, None, "2022-01-01",
+    assert date_range.control_range(services, ids.LIVE_TODAY, rolled, None, "2022-01-01",
                                 "2024-09-18") == ("2022-01-01", "2024-09-19")
     with pytest.raises(PreventUpdate):
-        range_.control_range(services, ids.LIVE_TODAY, rolled, None, "2022-01-01", "2024-06-30")
+        date_range.control_range(services, ids.LIVE_TODAY, rolled, None, "2022-01-01", "2024-06-30")
     with pytest.raises(PreventUpdate):
-        range_.control_range(services, ids.MODE_STORE, today, {"kiosk": False}, None, None)
+        date_range.control_range(services, ids.MODE_STORE, today, {"kiosk": False}, None, None)
 
 
 # --- redraw ------------------------------------------------------------------------------
