@@ -139,68 +139,67 @@ def _user_axis(fig: go.Figure, full: list[str], ticks: list[str]) -> None:
                      automargin=True)
 
 
-def user_transfers(users: list[dict], limit: int, log_y: bool = False,
-                   kiosk: bool = False) -> go.Figure:
-    """Returns stacked bars of uploads and downloads per user (optionally on a log axis)."""
+def _per_user(users: list[dict], limit: int, kiosk: bool, series, barmode: str,
+              legend: bool = True) -> go.Figure:
+    """Returns bars per user, one trace per (name, colour, value(row), hover(row)) of
+    ``series``; the hover text follows the user's (escaped) name."""
     rows = top_users(users, limit)
     if not rows:
         return empty("No transfers in this range", kiosk)
     full, ticks = _categories(rows)
     fig = go.Figure()
-    for kind, key in (("upload", "uploads"), ("download", "downloads")):
-        fig.add_bar(name=KIND_NAMES[kind], x=full, y=[r[key] for r in rows],
-                    marker_color=COLORS[kind],
-                    customdata=[[name, count(r[key]), count(r["failed_transfers"])]
-                                for name, r in zip(full, rows)],
-                    hovertemplate=f"<b>%{{customdata[0]}}</b><br>{KIND_NAMES[kind]}: "
-                                  "%{customdata[1]}<br>failed transfers (both ways): "
-                                  "%{customdata[2]}<extra></extra>")
-    _base(fig, kiosk).update_layout(barmode="stack")
+    for name, color, value, hover in series:
+        fig.add_bar(name=name, x=full, y=[value(r) for r in rows], marker_color=color,
+                    customdata=[[n, hover(r)] for n, r in zip(full, rows)],
+                    hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>")
+    _base(fig, kiosk, legend).update_layout(barmode=barmode)
     _user_axis(fig, full, ticks)
-    fig.update_yaxes(type="log" if log_y else "linear", title_text="transfers")
+    return fig
+
+
+def _bytes_axis(fig: go.Figure) -> go.Figure:
+    """Labels the y axis of a bytes figure in human units (KB, MB, GB)."""
+    if fig.data:
+        top = max(max(trace.y) for trace in fig.data)
+        values, texts = byte_ticks(top)
+        fig.update_yaxes(tickmode="array", tickvals=values, ticktext=texts, range=[0, top * 1.05])
+    return fig
+
+
+def _transfers_of(kind: str, key: str):
+    return (KIND_NAMES[kind], COLORS[kind], lambda r: r[key],
+            lambda r: f"{KIND_NAMES[kind]}: {count(r[key])}"
+                      f"<br>failed transfers (both ways): {count(r['failed_transfers'])}")
+
+
+def _bytes_of(kind: str, key: str):
+    return (KIND_NAMES[kind], COLORS[kind], lambda r: r[key],
+            lambda r: f"{KIND_NAMES[kind]}: {human_bytes(r[key])}")
+
+
+def user_transfers(users: list[dict], limit: int, log_y: bool = False,
+                   kiosk: bool = False) -> go.Figure:
+    """Returns stacked bars of uploads and downloads per user (optionally on a log axis)."""
+    fig = _per_user(users, limit, kiosk, [_transfers_of("upload", "uploads"),
+                                          _transfers_of("download", "downloads")], "stack")
+    if fig.data:
+        fig.update_yaxes(type="log" if log_y else "linear", title_text="transfers")
     return fig
 
 
 def user_bytes(users: list[dict], limit: int, kiosk: bool = False) -> go.Figure:
     """Returns grouped bars of bytes uploaded vs downloaded per user, in human units."""
-    rows = top_users(users, limit)
-    if not rows:
-        return empty("No transfers in this range", kiosk)
-    full, ticks = _categories(rows)
-    fig = go.Figure()
-    for kind, key in (("upload", "bytes_uploaded"), ("download", "bytes_downloaded")):
-        fig.add_bar(name=KIND_NAMES[kind], x=full, y=[r[key] for r in rows],
-                    marker_color=COLORS[kind],
-                    customdata=[[name, human_bytes(r[key])] for name, r in zip(full, rows)],
-                    hovertemplate=f"<b>%{{customdata[0]}}</b><br>{KIND_NAMES[kind]}: "
-                                  "%{customdata[1]}<extra></extra>")
-    _base(fig, kiosk).update_layout(barmode="group")
-    _user_axis(fig, full, ticks)
-    top = max(max(r["bytes_uploaded"], r["bytes_downloaded"]) for r in rows)
-    values, texts = byte_ticks(top)
-    fig.update_yaxes(tickmode="array", tickvals=values, ticktext=texts, range=[0, top * 1.05])
-    return fig
+    return _bytes_axis(_per_user(users, limit, kiosk, [
+        _bytes_of("upload", "bytes_uploaded"), _bytes_of("download", "bytes_downloaded")],
+        "group"))
 
 
 def user_average(users: list[dict], limit: int, kiosk: bool = False) -> go.Figure:
     """Returns bars of the average bytes per transfer of each user, in human units."""
-    rows = top_users(users, limit)
-    if not rows:
-        return empty("No transfers in this range", kiosk)
-    full, ticks = _categories(rows)
-    averages = [r["avg_bytes_per_transfer"] for r in rows]
-    fig = go.Figure(go.Bar(
-        x=full, y=averages, marker_color="#5bc0de", name="average",
-        customdata=[[name, human_bytes(a), count(r["transfers"])]
-                    for name, a, r in zip(full, averages, rows)],
-        hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]} per transfer"
-                      "<br>over %{customdata[2]} transfers<extra></extra>"))
-    _base(fig, kiosk, legend=False)
-    _user_axis(fig, full, ticks)
-    top = max(averages)
-    values, texts = byte_ticks(top)
-    fig.update_yaxes(tickmode="array", tickvals=values, ticktext=texts, range=[0, top * 1.05])
-    return fig
+    average = ("average", "#5bc0de", lambda r: r["avg_bytes_per_transfer"],
+               lambda r: f"{human_bytes(r['avg_bytes_per_transfer'])} per transfer"
+                         f"<br>over {count(r['transfers'])} transfers")
+    return _bytes_axis(_per_user(users, limit, kiosk, [average], "relative", legend=False))
 
 
 def activities_by_day(days: list[dict], kiosk: bool = False) -> go.Figure:
