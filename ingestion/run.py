@@ -283,7 +283,10 @@ class Ingester:
         g, look = w.gen, w.look
         fid = g.id
         while True:
-            batch = rd.read_batch(self.settings.batch_bytes)
+            size = self.settings.batch_bytes
+            if max_bytes is not None:      # a small tick budget reads a small batch
+                size = max(min(size, max_bytes - prog.bytes_done), 4096)
+            batch = rd.read_batch(size)
             lines = batch.lines
             partial = False
             if batch.eof and batch.tail and self._tail_due(w) and \

@@ -532,3 +532,22 @@ def test_odd_strings_round_trip_byte_for_byte(engine, log_dir):
         paths = {r[0] for r in conn.execute(sa.text("SELECT file_path FROM events"))}
     assert got == sorted(names)
     assert f"/srv/sftpgo/data/{names[1]}/f1.bin" in paths
+
+
+def test_bounded_passes_report_progress_and_stay_within_budget(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 6000))
+    w.rotate()
+    w.write(*mixed(6000, 6000))
+    total = sum(len(x) for x in w.written)
+    ing = ingester(engine, log_dir)
+    p = ing.run_pass(max_bytes=100_000)
+    assert 100_000 <= p.bytes_done < 100_000 + 4096 + 1024
+    assert p.files == 2 and p.files_pending == 2
+    assert p.bytes_done + p.bytes_pending == total
+    steps = 1
+    while not p.complete:
+        p = ing.run_pass(max_bytes=100_000)
+        steps += 1
+    assert steps >= total // 110_000
+    assert_exactly_once(engine, w)
