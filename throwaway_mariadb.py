@@ -88,40 +88,78 @@ def _wait_for_ping(proc: subprocess.Popen, sock: Path, base: Path) -> None:
                      f"{server_log(base)}")
 
 
-@contextlib.contextmanager
-def running(fast: bool = False, buffer_pool: str = "256M") -> Iterator[Server]:
-    """Installs and starts a server in a temporary folder; stops it and removes the folder."""
-    base = Path(tempfile.mkdtemp(prefix="mariadb-", dir="/tmp"))
-    datadir, sock = base / "data", base / "sock"
-    proc = None
-    try:
-        _run([tool("mariadb-install-db"), "--no-defaults", f"--datadir={datadir}", "--user=root",
-              "--auth-root-authentication-method=socket", "--skip-test-db"], "mariadb-install-db")
-        port = _free_port()
-        args = [tool("mariadbd"), "--no-defaults", f"--datadir={datadir}", "--user=root",
-                f"--socket={sock}", f"--port={port}", "--bind-address=127.0.0.1",
-                "--skip-name-resolve", f"--innodb-buffer-pool-size={buffer_pool}",
-                "--character-set-server=utf8mb4", "--max-connections=500", "--skip-log-bin",
-                f"--log-error={base}/error.log"]
-        if fast:
-            args.append("--innodb-flush-log-at-trx-commit=2")
-        with open(base / "stdout.log", "wb") as out:
-            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
-                                    preexec_fn=_die_with_parent)
-        _wait_for_ping(proc, sock, base)
+class MariaDBServer:
+    """A server in folder ``base`` on a fixed port: stop() is a real outage, start() brings
+    the same data back on the same port."""
+
+    def __init__(self, base: Path, fast: bool = False, buffer_pool: str = "256M"):
+        self.base = base
+        self.datadir, self.sock = base / "data", base / "sock"
+        self.port = _free_port()
+        self.fast = fast
+        self.buffer_pool = buffer_pool
+        self.proc: subprocess.Popen | None = None
+
+    def install(self) -> str:
+        """Creates the data folder, starts the server and a user `dash`; returns its URL."""
+        _run([tool("mariadb-install-db"), "--no-defaults", f"--datadir={self.datadir}",
+              "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db"],
+             "mariadb-install-db")
+        self.start()
         password = uuid.uuid4().hex
         users = ("'dash'@'127.0.0.1'", "'dash'@'localhost'")  # PyMySQL's localhost is TCP
         sql = "".join(f"CREATE USER {u} IDENTIFIED BY '{password}'; "
                       f"GRANT ALL PRIVILEGES ON *.* TO {u}; " for u in users)
-        _run([tool("mariadb"), "--no-defaults", f"--socket={sock}", "-uroot", "-e", sql],
+        _run([tool("mariadb"), "--no-defaults", f"--socket={self.sock}", "-uroot", "-e", sql],
              "creating the MariaDB user")
-        yield Server(f"mysql+pymysql://dash:{password}@127.0.0.1:{port}", base)
-    finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+        return f"mysql+pymysql://dash:{password}@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Starts mariadbd and waits until it answers a ping (or raises StartError)."""
+        args = [tool("mariadbd"), "--no-defaults", f"--datadir={self.datadir}", "--user=root",
+                f"--socket={self.sock}", f"--port={self.port}", "--bind-address=127.0.0.1",
+                "--skip-name-resolve", f"--innodb-buffer-pool-size={self.buffer_pool}",
+                "--character-set-server=utf8mb4", "--max-connections=500", "--skip-log-bin",
+                f"--log-error={self.base}/error.log"]
+        if self.fast:
+            args.append("--innodb-flush-log-at-trx-commit=2")
+        with open(self.base / "stdout.log", "ab") as out:
+            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                                         preexec_fn=_die_with_parent)
+        _wait_for_ping(self.proc, self.sock, self.base)
+
+    def stop(self) -> None:
+        """Stops the server with SIGTERM and waits for it to exit."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(timeout=60)
+                self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+@contextlib.contextmanager
+def running(fast: bool = False, buffer_pool: str = "256M") -> Iterator[Server]:
+    """Installs and starts a server in a temporary folder; stops it and removes the folder."""
+    base = Path(tempfile.mkdtemp(prefix="mariadb-", dir="/tmp"))
+    server = MariaDBServer(base, fast=fast, buffer_pool=buffer_pool)
+    try:
+        yield Server(server.install(), base)
+    finally:
+        server.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def create_database(server_url: str, name: str) -> str:
+    """Creates an empty utf8mb4 database (dropping one of that name); returns its URL."""
+    import sqlalchemy as sa
+    if not name.isidentifier():
+        raise ValueError(f"not a safe database name: {name!r}")
+    engine = sa.create_engine(server_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    engine.dispose()
+    return f"{server_url}/{name}?charset=utf8mb4"

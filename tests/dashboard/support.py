@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from throwaway_mariadb import tool
-
 NOW = "2024-09-18T12:00:00.000000"
 
 
@@ -82,56 +80,3 @@ def sftpgo_line(ts: str, sender: str, user: str, size: int | None = None,
     if error:
         obj["error"] = error
     return json.dumps(obj, ensure_ascii=False).encode("utf-8") + b"\n"
-
-
-# --- a MariaDB server of the test's own, which it may stop and start -------------------
-
-class PrivateMariaDB:
-    """A throwaway MariaDB server in ``base`` (not the session's): stop() is a real outage,
-    start() brings the same data back on the same port."""
-
-    def __init__(self, base):
-        self.base = base
-        self.datadir, self.sock = base / "data", base / "sock"
-        self.port = closed_port()
-        self.proc = None
-
-    def _run(self, *args: str) -> None:
-        import subprocess
-        done = subprocess.run(args, capture_output=True, text=True)
-        assert done.returncode == 0, f"{args[0]} failed:\n{done.stdout}{done.stderr}"
-
-    def install(self) -> str:
-        """Creates and starts the server; returns the URL of an empty database on it."""
-        self._run(tool("mariadb-install-db"), "--no-defaults", f"--datadir={self.datadir}",
-                  "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db")
-        self.start()
-        sql = "CREATE DATABASE dash CHARACTER SET utf8mb4; " + "".join(
-            f"CREATE USER {u} IDENTIFIED BY 'pw'; GRANT ALL ON dash.* TO {u}; "
-            for u in ("'dash'@'127.0.0.1'", "'dash'@'localhost'"))
-        self._run(tool("mariadb"), "--no-defaults", f"--socket={self.sock}", "-uroot", "-e", sql)
-        return f"mysql+pymysql://dash:pw@127.0.0.1:{self.port}/dash"
-
-    def start(self, timeout: float = 30) -> None:
-        import subprocess
-        import time
-        with open(self.base / "server.log", "ab") as out:
-            self.proc = subprocess.Popen(
-                [tool("mariadbd"), "--no-defaults", f"--datadir={self.datadir}", "--user=root",
-                 f"--socket={self.sock}", f"--port={self.port}", "--bind-address=127.0.0.1",
-                 "--skip-name-resolve", "--innodb-buffer-pool-size=32M", "--skip-log-bin",
-                 "--character-set-server=utf8mb4", "--innodb-flush-log-at-trx-commit=2"],
-                stdout=out, stderr=subprocess.STDOUT)
-        ping = [tool("mariadb-admin"), "--no-defaults", f"--socket={self.sock}", "-uroot", "ping"]
-        deadline = time.monotonic() + timeout
-        while subprocess.run(ping, capture_output=True).returncode != 0:
-            assert self.proc.poll() is None, (self.base / "server.log").read_text(errors="replace")
-            assert time.monotonic() < deadline, "mariadbd did not answer a ping"
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        import signal
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=60)
-        self.proc = None

@@ -19,7 +19,9 @@ from app import create_app
 from components import ids
 from settings import Settings
 
-from .support import PrivateMariaDB, sftpgo_line
+from throwaway_mariadb import MariaDBServer, create_database
+
+from .support import sftpgo_line
 
 TICK_S = 1.0
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -256,8 +258,8 @@ def test_a_hostile_username_renders_as_literal_text(start, log_dir):
 
 
 def test_a_database_outage_shows_a_banner_keeps_the_figures_and_recovers(start, log_dir, tmp_path):
-    server = PrivateMariaDB(Path(tmp_path))
-    url = server.install()
+    server = MariaDBServer(Path(tmp_path), fast=True)
+    url = create_database(server.install(), "dash")
     try:
         (log_dir / "sftpgo.log").write_bytes(history())
         duo = start(db_url=url)
