@@ -551,3 +551,76 @@ def test_bounded_passes_report_progress_and_stay_within_budget(engine, log_dir):
         steps += 1
     assert steps >= total // 110_000
     assert_exactly_once(engine, w)
+
+
+def test_backup_deleted_while_being_read_is_read_through_the_open_file(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 3000))
+    backup = w.rotate()
+    w.write(*mixed(3000, 10))
+    deleted = []
+
+    def delete_after_first_batch(_progress):
+        if not deleted:
+            os.remove(backup)            # MaxBackups pruned it while we were reading it
+            deleted.append(True)
+
+    ingester(engine, log_dir, batch_bytes=20_000).run_pass(on_batch=delete_after_first_batch)
+    assert deleted and not backup.exists()
+    assert_exactly_once(engine, w)
+    run_all(engine, log_dir)
+    assert scalar(engine, "SELECT SUM(bytes_lost) FROM log_files") == 0
+
+
+def test_losing_the_sqlite_wal_rolls_rows_and_checkpoints_back_together(sqlite_url, log_dir,
+                                                                        tmp_path):
+    import shutil
+    import db
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 5000))
+    engine = db.connect_checked(sqlite_url)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")   # schema in the main file
+    ing = ingester(engine, log_dir, batch_bytes=30_000)
+    ing.run_pass(max_bytes=100_000)        # these commits live only in the -wal file
+    assert total_lines(engine) > 0
+    copy = tmp_path / "powercut.db"        # the main file alone: the WAL tail was lost
+    shutil.copy(engine.url.database, copy)
+    lost = db.connect_checked(f"sqlite:///{copy}")
+    assert total_lines(lost) < total_lines(engine)
+    import rollups
+    assert rollups.check(lost) == []
+    run_all(lost, log_dir)
+    assert_exactly_once(lost, w)
+
+
+def test_follow_waits_out_a_locked_database_and_catches_up(sqlite_url, log_dir):
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import db
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 100))
+    engine = db.connect_checked(sqlite_url)
+    proc = subprocess.Popen([sys.executable, "ingest.py", "--log-dir", str(log_dir), "--db",
+                             sqlite_url, "--follow", "--quiet"],
+                            cwd=run_mod.__file__.rsplit("/", 2)[0])
+    try:
+        deadline = time.monotonic() + 20
+        while total_lines(engine) < 100 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        blocker = sqlite3.connect(engine.url.database, timeout=5)
+        blocker.execute("BEGIN IMMEDIATE")          # the database is locked for 3 s
+        w.write(*mixed(100, 200))
+        time.sleep(3)
+        assert total_lines(engine) == 100           # nothing advanced while locked
+        blocker.rollback()
+        blocker.close()
+        deadline = time.monotonic() + 20
+        while total_lines(engine) < 300 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    assert_exactly_once(engine, w)
