@@ -33,27 +33,58 @@ def dialect(engine_or_conn) -> str:
     return "mysql" if name in ("mysql", "mariadb") else name
 
 
-@functools.lru_cache(maxsize=None)
-def make_engine(url: str) -> Engine:
-    """Returns the one engine of this process for ``url`` (created on first use)."""
+_engines: dict[tuple[str, bool], Engine] = {}
+_engines_guard = threading.Lock()
+
+
+def _parse(url: str):
     try:
         parsed = make_url(url)
-    except Exception as exc:  # ArgumentError for garbage
-        raise DatabaseError(f"not a database URL: {url!r} ({exc})") from None
+    except Exception:  # ArgumentError for garbage; the text may hold a password: not shown
+        raise DatabaseError("not a database URL: expected sqlite:///path/to/file.db or "
+                            "mysql+pymysql://user:password@host:3306/database") from None
     backend = parsed.get_backend_name()
-    if backend == "sqlite":
+    if backend in ("mysql", "mariadb") and "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    elif backend not in ("sqlite", "mysql", "mariadb"):
+        raise DatabaseError(f"unsupported database {backend!r}: use sqlite:/// or mysql+pymysql://")
+    return parsed
+
+
+def make_engine(url: str, bulk: bool = False) -> Engine:
+    """Returns the one engine of this process for ``url`` (created on first use).
+
+    ``bulk`` (MySQL/MariaDB): connections may send LOAD DATA LOCAL files. Only the ingester's
+    commits use such an engine, since the server then chooses which file the client sends.
+    """
+    parsed = _parse(url)
+    key = (parsed.render_as_string(hide_password=False), bulk)
+    with _engines_guard:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = _create_engine(parsed, bulk)
+    return engine
+
+
+def _create_engine(parsed, bulk: bool) -> Engine:
+    if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(parsed, connect_args={"timeout": 60})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-    elif backend in ("mysql", "mariadb"):
-        if "charset" not in parsed.query:
-            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
-        engine = sa.create_engine(parsed, pool_pre_ping=True, pool_recycle=3600,
-                                  connect_args={"connect_timeout": 5, "local_infile": True})
-    else:
-        raise DatabaseError(f"unsupported database {backend!r}: use sqlite:/// or mysql+pymysql://")
-    return engine
+        return engine
+    return sa.create_engine(parsed, pool_pre_ping=True, pool_recycle=3600,
+                            connect_args={"connect_timeout": 5, "local_infile": bulk})
+
+
+def dispose_engines(url: str) -> None:
+    """Closes and forgets every engine of this process for ``url`` (tests drop databases)."""
+    key = _parse(url).render_as_string(hide_password=False)
+    with _engines_guard:
+        engines = [_engines.pop((key, bulk), None) for bulk in (False, True)]
+    for engine in engines:
+        if engine is not None:
+            engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -216,6 +247,8 @@ def _mysql_lock(engine: Engine, name: str, wait: bool) -> Iterator[None]:
         try:
             yield
         finally:
-            with contextlib.suppress(Exception):
+            try:
                 conn.execute(sa.text("SELECT RELEASE_LOCK(:n)"), {"n": lock_name})
                 conn.commit()
+            except sa.exc.DBAPIError:
+                conn.invalidate()     # never return a connection that may still hold it

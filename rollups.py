@@ -30,6 +30,7 @@ def rebuild(engine: sa.Engine) -> int:
     """Recomputes daily_stats from events under the ingestion lock; returns the row count."""
     with db.exclusive(engine, "ingest", wait=True), engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM daily_stats"))
+        select = "\n".join(x for x in _FROM_EVENTS.splitlines() if not x.startswith("--"))
         conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, events, bytes, failed) "
-                             + _FROM_EVENTS.split("\n", 2)[2]))
+                             + select))
         return conn.execute(sa.text("SELECT COUNT(*) FROM daily_stats")).scalar()

@@ -42,13 +42,18 @@ def freshness(st: dict, rate: float | None) -> list:
     if st["bytes_lost"]:
         parts.append(html.Span(f"{human_bytes(st['bytes_lost'])} lost to rotation",
                                className="fresh-lost"))
-    if st["last_error"]:
+    if current_error(st):
         parts.append(html.Span(f"last error: {st['last_error']}", className="fresh-error",
                                title=st["last_error_at"] or ""))
     line = html.Div(parts, className="fresh-line")
     if st["bytes_pending"] <= BACKFILL_BYTES:
         return [line]
     return [line, backfill_bar(st, rate)]
+
+
+def current_error(st: dict) -> bool:
+    """Returns True when the last ingestion error is newer than the last clean pass."""
+    return bool(st["last_error"]) and (st["last_error_at"] or "") >= (st["last_pass_at"] or "")
 
 
 def backfill_bar(st: dict, rate: float | None) -> html.Div:

@@ -19,7 +19,7 @@ class Candidate:
     size: int          # on-disk size (compressed size for .gz)
     mtime: float
     compressed: bool
-    live: bool         # named like the active file (<name>.log): it may still grow
+    live: bool         # the active file (<log_dir>/<name>.log): it may still grow
 
     @property
     def stem(self) -> str:
@@ -33,11 +33,14 @@ def name_pattern(log_name: str) -> re.Pattern:
 
 
 def candidate_paths(log_dir: str, log_name: str = "sftpgo") -> list[Candidate]:
-    """Returns every file of the log under ``log_dir`` (recursively), in path order."""
+    """Returns every file of the log under ``log_dir`` (recursively), in path order.
+
+    Only ``<log_dir>/<name>.log`` is live; a ``<name>.log`` in a subfolder is an archive.
+    """
     if not os.path.isdir(log_dir):
         raise LogDirMissing(f"log folder not found: {log_dir}")
     pattern = name_pattern(log_name)
-    live_name = f"{log_name}.log"
+    live_path = os.path.join(log_dir, f"{log_name}.log")
     found = []
     for root, dirs, files in os.walk(log_dir):
         dirs.sort()
@@ -53,6 +56,11 @@ def candidate_paths(log_dir: str, log_name: str = "sftpgo") -> list[Candidate]:
             if not os.path.isfile(path):
                 continue
             found.append(Candidate(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime,
-                                   compressed=bool(m.group(2)), live=name == live_name))
-    found.sort(key=lambda c: c.path)
-    return found
+                                   compressed=bool(m.group(2)), live=path == live_path))
+    # One file reached by two names (a hard link, a symlink) is one candidate: the live
+    # name wins, else the first path.
+    found.sort(key=lambda c: (not c.live, c.path))
+    unique = {}
+    for c in found:
+        unique.setdefault((c.dev, c.ino), c)
+    return sorted(unique.values(), key=lambda c: c.path)

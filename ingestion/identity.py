@@ -33,9 +33,6 @@ class Generation:
     bytes_lost: int
     offset: int
     marker: bytes
-    lines: int = 0
-    events: int = 0
-    malformed: int = 0
     error: str | None = None      # why the file could not be read at the last try
 
 
@@ -133,12 +130,11 @@ def assign(looks: list[Look], gens: list[Generation], span: SpanReader,
 
 def _copy_of(look, matches, claims, provisional, same_content):
     """Returns (True, generation id or None) when ``look`` repeats a file read in this pass."""
-    for g in matches:
+    for g in matches:                  # the original may be the live file (copytruncate)
         other = claims.get(g.id)
-        if other is not None and not other.cand.live and same_content(other, look):
+        if other is not None and same_content(other, look):
             return True, g.id
     for other in provisional:
-        if not other.cand.live and heads_compatible(other.head, look.head) \
-                and same_content(other, look):
+        if heads_compatible(other.head, look.head) and same_content(other, look):
             return True, None
     return False, None

@@ -14,9 +14,16 @@ EMPTY = "empty"
 NOT_JSON = "not_json"
 NOT_OBJECT = "not_object"
 NUL_RUN = "nul_run"
-BAD_TIME = "bad_time"
 TOO_LONG = "too_long"
 TORN_TAIL = "torn_tail"
+PARSE_ERROR = "parse_error"
+# JSON objects that would be events but carry an unusable value: kept for inspection like
+# malformed lines, but not malformed under the contract (which reserves that for non-objects).
+BAD_TIME = "bad_time"
+BAD_SIZE = "bad_size"
+NOT_MALFORMED = frozenset({BAD_TIME, BAD_SIZE})
+
+_INT64 = (-(1 << 63), (1 << 63) - 1)
 
 TRANSFERS = {"Upload": "upload", "Download": "download"}
 FILE_OPS = frozenset({"Rename", "Rmdir", "Mkdir", "Symlink", "Remove", "Chmod", "Chown",
@@ -53,13 +60,17 @@ def classify(data: bytes):
     if type(obj) is not dict:
         return NOT_OBJECT
     sender = obj.get("sender")
-    kind = TRANSFERS.get(sender) if type(sender) is str else None
+    if type(sender) is not str:
+        sender = ""
+    kind = TRANSFERS.get(sender)
     if kind is not None:
         if "size_bytes" not in obj:
             return None
         size = obj["size_bytes"]
-        if type(size) is not int:
-            size = _as_int(size)
+        if type(size) is not int or not _INT64[0] <= size <= _INT64[1]:
+            size = _as_size(size)
+            if size is None:
+                return BAD_SIZE
         return _event(obj, kind, sender, size, 1 if obj.get("error") else 0)
     if sender in FILE_OPS:
         return _event(obj, "file_op", sender, None, 0) if "file_path" in obj else None
@@ -82,11 +93,15 @@ def _rescue(data: bytes):
     return NOT_JSON
 
 
-def _as_int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
+def _as_size(value) -> int | None:
+    """Returns a size written oddly (1024.0, "1024") as an int64, or None."""
+    if type(value) is float and value.is_integer():
+        value = int(value)
+    elif type(value) is str and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if type(value) is int and _INT64[0] <= value <= _INT64[1]:
+        return value
+    return None
 
 
 def _text(value, limit: int):
@@ -99,19 +114,15 @@ def _text(value, limit: int):
 
 def _event(obj: dict, kind: str, sender, size, failed: int, username=None):
     # The hot path of ingestion: plain checks inline, helpers only for unusual values.
-    t = obj.get("time")
-    if type(t) is str and len(t) == 23 and _TIME(t) is not None and _valid_day(t[:10]):
-        ts = t[:10] + " " + t[11:]
-    else:
-        ts = normalize_time(t)
-        if ts is None:
-            return BAD_TIME
+    ts = normalize_time(obj.get("time"))
+    if ts is None:
+        return BAD_TIME
     if username is None:
         username = obj.get("username")
     if type(username) is not str or len(username) > MAX_USERNAME:
         username = _text(username, MAX_USERNAME) or ""
-    if type(sender) is not str or len(sender) > MAX_ACTION:
-        sender = _text(sender, MAX_ACTION)
+    if len(sender) > MAX_ACTION:
+        sender = sender[:MAX_ACTION]
     protocol = obj.get("protocol")
     if protocol is not None and (type(protocol) is not str or len(protocol) > MAX_PROTOCOL):
         protocol = _text(protocol, MAX_PROTOCOL)
@@ -140,17 +151,17 @@ def _valid_day(day: str) -> bool:
 
 def normalize_time(value) -> str | None:
     """Returns 'YYYY-MM-DD HH:MM:SS.mmm' for an SFTPGo ``time``, or None when it is not one."""
+    if type(value) is str and len(value) == 23 and _TIME(value) is not None \
+            and _valid_day(value[:10]):
+        return value[:10] + " " + value[11:]          # the layout of every SFTPGo 2.x line
     if type(value) is not str or len(value) < 19:
         return None
-    if len(value) == 23 and value[10] == "T" and value[19] == "." and value[16] == ":":
-        ts = value[:10] + " " + value[11:]
-    else:
-        ts = value[:10] + " " + value[11:]
-        if len(ts) >= 19 and ts[16] == ".":   # pre-0.9.5 layout 15:04.05.000
-            ts = ts[:16] + ":" + ts[17:]
-        if len(ts) == 19:
-            ts += ".000"
-        ts = ts[:23]
+    ts = value[:10] + " " + value[11:]
+    if ts[16] == ".":                                 # pre-0.9.5 layout 15:04.05.000
+        ts = ts[:16] + ":" + ts[17:]
+    if len(ts) == 19:
+        ts += ".000"
+    ts = ts[:23]
     try:
         parsed = datetime.fromisoformat(ts)
     except ValueError:

@@ -28,7 +28,7 @@ class Batch:
     end: int
     lines: list = field(default_factory=list)   # bytes without "\n", or a TooLong
     eof: bool = False                            # nothing more to read right now
-    tail: bytes = b""                            # unterminated bytes at EOF (not a line yet)
+    tail: bytes | TooLong = b""                  # unterminated bytes at EOF (not a line yet)
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ class LineReader:
                     self._carry = b"".join(parts)
                     return Batch(start, start, eof=True, tail=self._carry)
                 self._f.seek(start)           # too big to hold: look again next time
-                return Batch(start, start, eof=True, tail=sample)
+                return Batch(start, start, eof=True, tail=TooLong(sample, size))
             nl = more.find(b"\n")
             if nl >= 0:
                 size += nl

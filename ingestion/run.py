@@ -70,7 +70,10 @@ class Ingester:
         self.engine = engine
         self.settings = settings
         self.dialect = db.dialect(engine)
-        self._looks: dict[tuple, Look] = {}       # (dev, ino, size, mtime) -> Look
+        # Commits go through their own engine on MySQL/MariaDB: the one allowed LOAD DATA LOCAL.
+        self._writer = engine if self.dialect == "sqlite" else db.make_engine(
+            engine.url.render_as_string(hide_password=False), bulk=True)
+        self._looks: dict[tuple, tuple] = {}      # (dev, ino) -> ((size, mtime, path), Look)
         self._gzip_ok: set[tuple] = set()          # verified gzip files, by stat
         self._same: dict[tuple, bool] = {}         # content comparisons of copies
         self._bulk: bool | None = None             # MySQL/MariaDB LOAD DATA LOCAL usable
@@ -100,13 +103,13 @@ class Ingester:
         deadline = started + max_seconds if max_seconds else None
         work = self._scan()
         if self._bulk is None:
-            with self.engine.connect() as conn:
+            with self._writer.connect() as conn:
                 self._bulk = self.dialect == "mysql" and store.bulk_load_available(conn)
         prog = Progress(files=len(work))
         prog.bytes_pending = sum(max(self._pending(w), 0) for w in work)
         prog.files_pending = sum(1 for w in work if self._pending(w) > 0)
         for w in work:
-            if self._pending(w) <= 0 and not self._tail_due(w):
+            if self._pending(w) <= 0:
                 continue
             if should_stop() or (max_bytes is not None and prog.bytes_done >= max_bytes) \
                     or (deadline is not None and time.monotonic() >= deadline):
@@ -142,7 +145,8 @@ class Ingester:
             gens = store.load_generations(conn)
         by_id = {g.id: g for g in gens}
         known_inodes = {(g.dev, g.ino) for g in gens}
-        looks = [lk for lk in (self._look(c, known_inodes) for c in cands) if lk is not None]
+        plain = {c.path for c in cands if not c.compressed}
+        looks = [lk for lk in (self._look(c, known_inodes, plain) for c in cands) if lk is not None]
         result = identity.assign(looks, gens, self._span, self._same_content)
         work: list[_Work] = []
         with self.engine.begin() as conn:
@@ -199,17 +203,19 @@ class Ingester:
                             "bytes_lost=%d", g.id, g.path, lost)
             store.update_generation(conn, g.id, state=state, bytes_lost=lost)
 
-    def _look(self, c: discover.Candidate, known_inodes: set) -> Look | None:
-        key = (c.dev, c.ino, c.size, c.mtime)
-        cached = self._looks.get(key)
-        if cached is not None and cached.cand.path == c.path:
-            return cached
+    def _look(self, c: discover.Candidate, known_inodes: set, plain: set) -> Look | None:
+        """Returns the content facts of a candidate, or None when it cannot be told yet."""
+        stat = (c.size, c.mtime, c.path)
+        cached = self._looks.get((c.dev, c.ino))
+        if cached is not None and cached[0] == stat:
+            return cached[1]
         if c.size == 0:
             return None                  # lumberjack's empty new file: nothing to identify yet
+        if c.compressed and c.stem in plain:
+            return None                  # its .log is still here: the gzip is being written
         try:
-            if c.compressed and (c.dev, c.ino) not in known_inodes and key not in self._gzip_ok:
-                reader.verify_gzip(c.path)   # never match or read a gzip still being written
-                self._gzip_ok.add(key)
+            if c.compressed and (c.dev, c.ino) not in known_inodes:
+                self._verify_gzip(c)     # never match or read a gzip still being written
             head = reader.read_head(c.path, c.compressed)
             size = reader.gzip_size(c.path) if c.compressed else c.size
         except (reader.UnreadableFile, OSError) as exc:
@@ -219,9 +225,15 @@ class Ingester:
         if not head:
             return None
         look = Look(c, head, size)
-        self._looks = {k: v for k, v in self._looks.items() if k[:2] != key[:2]}
-        self._looks[key] = look
+        self._looks[(c.dev, c.ino)] = (stat, look)
         return look
+
+    def _verify_gzip(self, c: discover.Candidate) -> None:
+        """Raises UnreadableFile unless the whole gzip checks out (once per file version)."""
+        key = (c.dev, c.ino, c.size, c.mtime)
+        if key not in self._gzip_ok:
+            reader.verify_gzip(c.path)
+            self._gzip_ok.add(key)
 
     def _span(self, look: Look, start: int, length: int) -> bytes | None:
         try:
@@ -229,26 +241,24 @@ class Ingester:
         except reader.UnreadableFile:
             return None
 
-    def _same_content(self, a: Look, b: Look) -> bool:
-        key = tuple(sorted([(a.cand.dev, a.cand.ino, a.cand.size), (b.cand.dev, b.cand.ino, b.cand.size)]))
+    def _same_content(self, original: Look, copy: Look) -> bool:
+        """Returns True when ``copy`` repeats ``original`` (one is a prefix of the other).
+
+        Cached by the copy's version and the original's inode: an original only grows.
+        """
+        c, o = copy.cand, original.cand
+        key = (c.dev, c.ino, c.size, c.mtime, o.dev, o.ino)
         if key not in self._same:
-            self._same[key] = _prefix_equal(a, b)
+            self._same[key] = _prefix_equal(original, copy)
         return self._same[key]
 
     # --- reading one generation ------------------------------------------------------------
 
     def _read_generation(self, w: _Work, prog: Progress, max_bytes, deadline, should_stop, on_batch):
         g, look = w.gen, w.look
-        if look.cand.compressed and look.cand.dev is not None:
-            key = (look.cand.dev, look.cand.ino, look.cand.size, look.cand.mtime)
-            if key not in self._gzip_ok:
-                try:
-                    reader.verify_gzip(look.cand.path)
-                except reader.UnreadableFile as exc:
-                    self._file_error(g, str(exc))
-                    return
-                self._gzip_ok.add(key)
         try:
+            if look.cand.compressed:
+                self._verify_gzip(look.cand)
             rd = reader.LineReader(look.cand.path, look.cand.compressed, g.offset,
                                    self.settings.max_line_bytes)
         except reader.UnreadableFile as exc:
@@ -270,7 +280,7 @@ class Ingester:
 
     def _commit(self, job: tuple) -> None:
         global _batches_done
-        with self.engine.begin() as conn:
+        with self._writer.begin() as conn:
             store.store_batch(conn, self.dialect, *job,
                               between=lambda: _crash_point("after_insert_before_checkpoint"),
                               bulk=self._bulk, rollups=self.maintain_rollups)
@@ -290,7 +300,7 @@ class Ingester:
             lines = batch.lines
             partial = False
             if batch.eof and batch.tail and self._tail_due(w) and \
-                    batch.end + len(batch.tail) >= look.content_size:
+                    batch.end + _length(batch.tail) >= look.content_size:
                 lines = lines + [batch.tail]     # rotated file: its torn last line
                 partial = True
             if not lines:
@@ -307,7 +317,11 @@ class Ingester:
                     pos = end
                     continue
                 end = pos + len(data) + 1
-                r = classify(data)
+                try:
+                    r = classify(data)
+                except Exception:                  # a line no rule foresaw: keep it, go on
+                    log.exception("Line not classified. file_id=%d offset=%d", fid, pos)
+                    r = parse.PARSE_ERROR
                 if r is not None:
                     if type(r) is tuple:
                         append((fid, pos, end, *r, 0))
@@ -316,7 +330,7 @@ class Ingester:
                 pos = end
             if partial:
                 pos -= 1                           # the fragment has no newline
-                events, rejects = _flag_partial(events, rejects, pos - len(lines[-1]))
+                events, rejects = _flag_partial(events, rejects, batch.end)
             marker = self._marker_before(look, lines, pos, partial)
             if not committer.submit((fid, g.offset, pos, marker, events, rejects, len(lines))):
                 break
@@ -371,8 +385,8 @@ class Ingester:
             except sa.exc.DBAPIError as exc:
                 log.error("Database error, retrying. reason=%s", str(exc.orig or exc).splitlines()[0])
                 prog = None
-            except (discover.LogDirMissing, OSError) as exc:
-                log.error("Log folder not readable, retrying. reason=%s", exc)
+            except Exception as exc:     # the folder vanished, a bug: say so, keep tailing
+                log.error("Ingestion pass failed, retrying. reason=%s", exc, exc_info=True)
                 prog = None
             if on_pass is not None and prog is not None:
                 on_pass(prog)
@@ -385,8 +399,16 @@ class Ingester:
 
 def _sleep(seconds: float, should_stop: Callable[[], bool]) -> None:
     end = time.monotonic() + seconds
-    while not should_stop() and time.monotonic() < end:
-        time.sleep(min(0.05, end - time.monotonic()) if end > time.monotonic() else 0)
+    while not should_stop():
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(0.05, left))
+
+
+def _length(line) -> int:
+    """Returns the byte length of a line read (bytes, or a TooLong standing for one)."""
+    return len(line) if type(line) is bytes else line.length
 
 
 def _flag_partial(events: list, rejects: list, start: int):

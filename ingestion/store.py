@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from .identity import Generation
-from .parse import BAD_TIME
+from .parse import NOT_MALFORMED
 
 EVENT_COLUMNS = ("file_id", "start_offset", "end_offset", "ts", "day", "kind", "username",
                  "size_bytes", "failed", "action", "remote_ip", "protocol", "file_path", "partial")
@@ -80,10 +80,10 @@ def rollup_rows(events: list[tuple]) -> list[tuple]:
 def malformed_count(rejects: list[tuple]) -> int:
     """Returns how many kept lines are malformed (not a JSON object).
 
-    A JSON object that would be an event but has no usable ``time`` is kept too, for
-    inspection, with reason ``bad_time``; it is not malformed under the contract.
+    A JSON object that would be an event but has an unusable ``time`` or ``size_bytes`` is
+    kept too, for inspection (``bad_time``, ``bad_size``); it is not malformed under the contract.
     """
-    return sum(1 for r in rejects if r[3] != BAD_TIME)
+    return sum(1 for r in rejects if r[3] not in NOT_MALFORMED)
 
 
 def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: int,
@@ -170,8 +170,7 @@ def _load_events(conn, rows: list[tuple]) -> None:
 
 _LOAD = sa.text(
     "SELECT f.id, f.head, f.dev, f.ino, f.path, f.compressed, f.state, f.size_seen, f.first_ts,"
-    " f.bytes_lost, c.committed_offset, c.marker, c.line_count, c.event_count, c.malformed_count,"
-    " f.error"
+    " f.bytes_lost, c.committed_offset, c.marker, f.error"
     " FROM log_files f LEFT JOIN checkpoints c ON c.file_id = f.id ORDER BY f.id")
 
 
@@ -185,9 +184,7 @@ def load_generations(conn) -> list[Generation]:
             marker = None
         gens.append(Generation(r.id, bytes(r.head), r.dev, r.ino, r.path, bool(r.compressed),
                                r.state, r.size_seen, r.first_ts, r.bytes_lost, offset,
-                               bytes(marker) if marker is not None else None,
-                               r.line_count or 0, r.event_count or 0, r.malformed_count or 0,
-                               r.error or None))
+                               bytes(marker) if marker is not None else None, r.error or None))
     return gens
 
 
@@ -216,18 +213,32 @@ def create_generation(conn, head: bytes, dev: int, ino: int, path: str, compress
 
 
 def restore_checkpoint(conn, gen: Generation, marker: bytes) -> None:
-    """Recreates a missing checkpoint row at gen.offset (recovered from the stored rows)."""
-    conn.execute(sa.text("DELETE FROM checkpoints WHERE file_id = :f"), {"f": gen.id})
-    conn.execute(sa.text("INSERT INTO checkpoints (file_id, committed_offset, marker, updated_at)"
-                         " VALUES (:f, :o, :m, :now)"),
-                 {"f": gen.id, "o": gen.offset, "m": marker, "now": now_text()})
+    """Recreates a missing checkpoint row at gen.offset (recovered from the stored rows).
+
+    Event and malformed counts are recounted from the rows; the line count, which non-event
+    lines also fed, can only be restored as that lower bound.
+    """
+    counts = {"f": gen.id}
+    events = conn.execute(sa.text("SELECT COUNT(*) FROM events WHERE file_id = :f"), counts).scalar()
+    malformed = conn.execute(sa.text("SELECT COUNT(*) FROM malformed_lines WHERE file_id = :f"
+                                     " AND reason NOT IN ('bad_time', 'bad_size')"), counts).scalar()
+    conn.execute(sa.text("DELETE FROM checkpoints WHERE file_id = :f"), counts)
+    conn.execute(sa.text(
+        "INSERT INTO checkpoints (file_id, committed_offset, marker, line_count, event_count,"
+        " malformed_count, updated_at) VALUES (:f, :o, :m, :lines, :events, :malformed, :now)"),
+        {"f": gen.id, "o": gen.offset, "m": marker, "lines": events + malformed,
+         "events": events, "malformed": malformed, "now": now_text()})
+
+
+_GENERATION_COLUMNS = frozenset({"head", "dev", "ino", "path", "compressed", "state", "size_seen",
+                                 "first_ts", "bytes_lost", "error"})
 
 
 def update_generation(conn, file_id: int, **fields) -> None:
     """Updates columns of a log_files row (names are this module's own, values are bound)."""
-    allowed = {"head", "dev", "ino", "path", "compressed", "state", "size_seen", "first_ts",
-               "bytes_lost", "error"}
-    assert set(fields) <= allowed, fields
+    unknown = set(fields) - _GENERATION_COLUMNS
+    if unknown:                          # column names go into the SQL text: only our own
+        raise ValueError(f"not a log_files column: {sorted(unknown)}")
     sets = ", ".join(f"{k} = :{k}" for k in fields)
     conn.execute(sa.text(f"UPDATE log_files SET {sets}, updated_at = :now WHERE id = :id"),
                  {**fields, "now": now_text(), "id": file_id})

@@ -128,14 +128,14 @@ def _fresh_mariadb_database(server: MariaDB):
     try:
         yield url
     finally:
-        db.make_engine(url).dispose()  # closes the pooled connections of the test's engine
+        db.dispose_engines(url)  # closes the pooled connections of the test's engines
         server.drop_database(name)
 
 
 def _fresh_sqlite_database(tmp_path: Path):
     url = f"sqlite:///{tmp_path}/test.db"
     yield url
-    db.make_engine(url).dispose()
+    db.dispose_engines(url)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ CREATE TABLE log_files (
     first_path  TEXT         NOT NULL,
     compressed  TINYINT      NOT NULL DEFAULT 0,
     state       VARCHAR(16)  NOT NULL,
-    dup_of      BIGINT,
     size_seen   BIGINT       NOT NULL DEFAULT 0,
     first_ts    VARCHAR(23),
     bytes_lost  BIGINT       NOT NULL DEFAULT 0,
@@ -42,7 +41,7 @@ CREATE TABLE events (
     file_path    TEXT,
     partial      TINYINT      NOT NULL DEFAULT 0,
     PRIMARY KEY (file_id, start_offset),
-    KEY ix_events_day (day)
+    KEY ix_events_day (day, ts)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={BIN};
 CREATE TABLE malformed_lines (
     file_id      BIGINT NOT NULL,

@@ -7,8 +7,7 @@ CREATE TABLE log_files (
     path        TEXT    NOT NULL,            -- where it was last seen
     first_path  TEXT    NOT NULL,
     compressed  INTEGER NOT NULL DEFAULT 0,  -- last seen as .gz
-    state       TEXT    NOT NULL,            -- active | missing | replaced | duplicate
-    dup_of      INTEGER,
+    state       TEXT    NOT NULL,            -- active | missing | replaced
     size_seen   INTEGER NOT NULL DEFAULT 0,  -- content size at the last look
     first_ts    TEXT,                        -- time of the first line, for oldest-first order
     bytes_lost  INTEGER NOT NULL DEFAULT 0,
@@ -42,7 +41,7 @@ CREATE TABLE events (
     partial      INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (file_id, start_offset)
 ) WITHOUT ROWID;
-CREATE INDEX ix_events_day ON events (day);
+CREATE INDEX ix_events_day ON events (day, ts);
 CREATE TABLE malformed_lines (
     file_id      INTEGER NOT NULL,
     start_offset INTEGER NOT NULL,

@@ -45,7 +45,8 @@ def test_freshness_when_everything_is_read():
 
 def test_freshness_during_a_backfill_shows_percent_and_estimate():
     st = {**STATUS, "bytes_read": 1_000_000, "bytes_pending": 3_000_000, "malformed_lines": 7,
-          "bytes_lost": 2_000, "last_error": "gzip still being written"}
+          "bytes_lost": 2_000, "last_error": "gzip still being written",
+          "last_error_at": "2024-09-18T12:00:01.5"}
     out = freshness(st, rate=25_000.0)
     text = flatten(out)
     assert "≈ 30,000 lines waiting (3.00 MB)" in text      # 300 bytes a line so far
@@ -55,6 +56,8 @@ def test_freshness_during_a_backfill_shows_percent_and_estimate():
     bar, = find_all(out, dbc.Progress)
     assert bar.value == 25.0 and bar.label == "25 %"
     assert "estimating…" in flatten(freshness(st, rate=None))
+    older = {**st, "last_error_at": "2024-09-18T11:00:00"}   # a clean pass came after it
+    assert "last error" not in flatten(freshness(older, rate=None))
 
 
 def test_a_little_waiting_is_not_a_backfill():

@@ -58,6 +58,10 @@ def test_classify_events(line, kind, user, size, failed):
     (b'{"level":"info","ti', parse.NOT_JSON),
     (b'{"sender":"connection_failed","username":"x"}', parse.BAD_TIME),
     (b'{"time":"2024-02-30T00:00:00.000","sender":"login","username":"x"}', parse.BAD_TIME),
+    (b'{"time":"2024-09-18T00:00:00.000","sender":["login"],"username":"x"}', None),
+    (b'{"time":"2024-09-18T00:00:00.000","sender":"Upload","size_bytes":1e30}', parse.BAD_SIZE),
+    (b'{"time":"2024-09-18T00:00:00.000","sender":"Upload","size_bytes":"many"}', parse.BAD_SIZE),
+    (b'{"time":"2024-09-18T00:00:00.000","sender":"Upload","size_bytes":true}', parse.BAD_SIZE),
 ])
 def test_classify_non_events_and_malformed(line, result):
     assert parse.classify(line) == result

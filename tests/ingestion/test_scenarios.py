@@ -398,8 +398,8 @@ def test_empty_lines_crlf_invalid_utf8_and_multibyte_keep_exact_offsets(engine, 
         offsets.append(pos)
         pos += len(line)
     assert starts == offsets
-    reasons = Counter(r for (r,) in engine.connect().execute(sa.text(
-        "SELECT reason FROM malformed_lines")))
+    with engine.connect() as conn:
+        reasons = Counter(r for (r,) in conn.execute(sa.text("SELECT reason FROM malformed_lines")))
     assert reasons == Counter({"empty": 1, "not_json": 1, "nul_run": 1})
 
 
@@ -409,8 +409,9 @@ def test_over_long_line_is_kept_as_malformed_and_never_stalls(engine, log_dir):
     w.write(event_line(1), huge, event_line(2))
     run_all(engine, log_dir, max_line_bytes=1024 * 1024)
     assert db_events(engine) == expected_events([event_line(1), event_line(2)])
-    row = engine.connect().execute(sa.text(
-        "SELECT reason, start_offset, end_offset, sample FROM malformed_lines")).one()
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT reason, start_offset, end_offset, sample FROM malformed_lines")).one()
     start = len(event_line(1))
     assert (row[0], row[1], row[2]) == ("too_long", start, start + len(huge))
     assert bytes(row[3]) == huge[:1024]
@@ -624,3 +625,77 @@ def test_follow_waits_out_a_locked_database_and_catches_up(sqlite_url, log_dir):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     assert_exactly_once(engine, w)
+
+
+# --- D. copytruncate and files reached twice ---------------------------------------------
+
+def test_copytruncate_with_the_copy_in_the_folder_reads_each_line_once(engine, log_dir,
+                                                                        monkeypatch):
+    monkeypatch.setattr(run_mod, "TAIL_GRACE_S", 0.0)
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 200))
+    run_all(engine, log_dir)
+    w.write(*mixed(200, 50))                     # not read yet when logrotate copies
+    copy = log_dir / "sftpgo-2024-09-18T05-00-00.000.log"
+    copy.write_bytes(w.live.read_bytes())
+    run_all(engine, log_dir)                     # the copy, next to the live file, is not re-read
+    assert_exactly_once(engine, w)
+    size = os.path.getsize(w.live)
+    with open(w.live, "r+b") as f:               # ...then truncates the live file
+        f.truncate(0)
+    assert os.path.getsize(w.live) < size
+    w.write(*mixed(1000, 30))
+    run_all(engine, log_dir)
+    assert_exactly_once(engine, w)
+
+
+def test_a_hard_link_and_an_old_live_file_in_a_subfolder(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 100))
+    (log_dir / "links").mkdir()
+    os.link(w.live, log_dir / "links" / "sftpgo-2024-01-01T00-00-00.000.log")
+    old = LogWriter(log_dir / "old-server")      # another server's sftpgo.log, copied in
+    old.write(*mixed(5000, 40))
+    run_all(engine, log_dir)
+    w.write(*mixed(100, 10))
+    run_all(engine, log_dir)
+    assert db_events(engine) == expected_events(w.written + old.written)
+    assert total_lines(engine) == len(w.written) + len(old.written)
+
+
+def test_odd_values_never_stop_a_file(engine, log_dir):
+    w = LogWriter(log_dir)
+    odd = [b'{"sender":[1],"time":"2024-09-18T03:00:00.000"}\n',
+           b'{"level":"info","time":"2024-09-18T03:00:00.000","sender":"Upload",'
+           b'"size_bytes":1e30,"username":"a","file_path":"/x"}\n',
+           b'{"level":"info","time":"2024-09-18T03:00:00.000","sender":"Upload",'
+           b'"size_bytes":18446744073709551616,"username":"a","file_path":"/x"}\n',
+           b'{"level":"info","time":"2024-09-18T03:00:00.000","sender":"Download",'
+           b'"size_bytes":1024.0,"username":"a","file_path":"/x"}\n',
+           b'{"time":"2024-09-18T03:00:00.000","message":"User \\"z\\" logged in with \\"x\\""}\n']
+    w.write(event_line(1), *odd, event_line(2))
+    run_all(engine, log_dir)
+    with engine.connect() as conn:
+        kinds = sorted((r[0], r[1], r[2]) for r in conn.execute(sa.text(
+            "SELECT kind, username, size_bytes FROM events")))
+        reasons = [r[0] for r in conn.execute(sa.text("SELECT reason FROM malformed_lines"))]
+    assert kinds == sorted([("upload", "alice", 1000), ("upload", "alice", 1000),
+                            ("download", "a", 1024), ("login", "z", None)])
+    assert sorted(reasons) == ["bad_size", "bad_size"]
+    assert total_lines(engine) == 7 and scalar(engine, "SELECT SUM(malformed_count) FROM checkpoints") == 0
+
+
+def test_over_long_torn_tail_of_a_rotated_file_drains(engine, log_dir, monkeypatch):
+    monkeypatch.setattr(run_mod, "TAIL_GRACE_S", 0.0)
+    w = LogWriter(log_dir)
+    w.write(event_line(1))
+    w.write_raw(b'{"level":"debug","message":"' + b"y" * 300_000)   # crashed mid-write
+    backup = w.rotate()
+    ing = ingester(engine, log_dir, max_line_bytes=100_000)
+    ing.run_pass()
+    p = ing.run_pass()
+    assert p.bytes_pending == 0 and p.files_pending == 0
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT reason, start_offset, end_offset FROM malformed_lines")).one()
+    assert row == ("torn_tail", len(event_line(1)), os.path.getsize(backup))
