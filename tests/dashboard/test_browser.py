@@ -83,8 +83,11 @@ def until(condition, timeout: float, msg=None):
         time.sleep(0.1)
 
 
-def text(duo, element_id: str) -> str:
-    return duo.driver.execute_script(f"return document.getElementById('{element_id}').textContent")
+def text(duo, element_id: str) -> str | None:
+    """Returns the element's text, or None while the page has not rendered it yet."""
+    return duo.driver.execute_script(
+        "const e = document.getElementById(arguments[0]); return e ? e.textContent : null;",
+        element_id)
 
 
 def graph(duo, graph_id: str) -> list[dict]:
