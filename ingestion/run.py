@@ -142,7 +142,12 @@ class Ingester:
         cands = discover.candidate_paths(self.settings.log_dir, self.settings.log_name)
         self._skipped: dict[str, str] = {}
         with self.engine.begin() as conn:
-            gens = store.load_generations(conn)
+            # Years of archives leave many generations that are gone for good: load them only
+            # when a file turns up that the present ones do not account for by inode.
+            gens = store.load_generations(conn, with_missing=False)
+            present = {(g.dev, g.ino) for g in gens}
+            if any((c.dev, c.ino) not in present for c in cands if c.size):
+                gens = store.load_generations(conn)
         by_id = {g.id: g for g in gens}
         known_inodes = {(g.dev, g.ino) for g in gens}
         plain = {c.path for c in cands if not c.compressed}

@@ -168,16 +168,20 @@ def _load_events(conn, rows: list[tuple]) -> None:
 
 # --- generations ---------------------------------------------------------------------------
 
-_LOAD = sa.text(
-    "SELECT f.id, f.head, f.dev, f.ino, f.path, f.compressed, f.state, f.size_seen, f.first_ts,"
-    " f.bytes_lost, c.committed_offset, c.marker, f.error"
-    " FROM log_files f LEFT JOIN checkpoints c ON c.file_id = f.id ORDER BY f.id")
+_LOAD = ("SELECT f.id, f.head, f.dev, f.ino, f.path, f.compressed, f.state, f.size_seen,"
+         " f.first_ts, f.bytes_lost, c.committed_offset, c.marker, f.error"
+         " FROM log_files f LEFT JOIN checkpoints c ON c.file_id = f.id")
+_LOAD_ALL = sa.text(_LOAD + " ORDER BY f.id")
+_LOAD_PRESENT = sa.text(_LOAD + " WHERE f.state <> 'missing' ORDER BY f.id")
 
 
-def load_generations(conn) -> list[Generation]:
-    """Returns every known generation; a lost checkpoint is rebuilt from the stored rows."""
+def load_generations(conn, with_missing: bool = True) -> list[Generation]:
+    """Returns the known generations (without those last seen missing, if asked).
+
+    A lost checkpoint is rebuilt from the stored rows.
+    """
     gens = []
-    for r in conn.execute(_LOAD):
+    for r in conn.execute(_LOAD_ALL if with_missing else _LOAD_PRESENT):
         offset, marker = r.committed_offset, r.marker
         if offset is None:
             offset = _recover_offset(conn, r.id)
