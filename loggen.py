@@ -302,7 +302,7 @@ class LineFactory:
         self._la_sftp = f"{local_ip}:{sftp_port}"
         self._la_ftp = f"{local_ip}:{ftp_port}"
         self._la_http = f"{local_ip}:{http_port}"
-        self._host = f"https://files.example.org"
+        self._host = "https://files.example.org"
         self._reqid_prefix = hostname + "/" + "".join(rng.choices(_ALNUM, k=10)) + "-"
         self._reqid = rng.randint(1, 5000)
         self._xfer_id = rng.randint(100, 2000)

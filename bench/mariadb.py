@@ -5,7 +5,9 @@ import contextlib
 from typing import Iterator
 
 import throwaway_mariadb
-from throwaway_mariadb import create_database  # noqa: F401  (re-exported for the benchmarks)
+from throwaway_mariadb import create_database
+
+__all__ = ["create_database", "throwaway_server"]
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from dash import Input, Output, State, no_update
+from dash import Input, Output, no_update
 
 import figures
 import queries

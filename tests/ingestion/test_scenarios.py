@@ -5,7 +5,6 @@ with the lines written: every complete line exactly once, identical lines includ
 """
 from __future__ import annotations
 
-import gzip
 import os
 import time
 from collections import Counter
