@@ -14,7 +14,8 @@ from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 import queries
-from services import DB_ERRORS, Services, db_reason
+from db import error_reason
+from services import DB_ERRORS, Services
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def stats_response(services: Services, args, today: date) -> Response:
     try:
         return _json(queries.stats(services.engine(), start, end))
     except DB_ERRORS as exc:
-        return _json({"error": f"database unreachable: {db_reason(exc)}"}, 503)
+        return _json({"error": f"database unreachable: {error_reason(exc)}"}, 503)
 
 
 def status_body(st: dict | None, backend: str, error: str | None = None) -> dict:
@@ -58,7 +59,7 @@ def status_response(services: Services) -> Response:
     try:
         st = queries.status(services.engine())
     except DB_ERRORS as exc:
-        return _json(status_body(None, backend, f"database unreachable: {db_reason(exc)}"), 503)
+        return _json(status_body(None, backend, f"database unreachable: {error_reason(exc)}"), 503)
     return _json(status_body(st, backend))
 
 

@@ -27,6 +27,13 @@ class DatabaseError(RuntimeError):
     """The database cannot be used: bad URL, unreachable server, unsupported backend."""
 
 
+def error_reason(exc: BaseException) -> str:
+    """Returns the first line of a database error, without SQL or parameters."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
 def dialect(engine_or_conn) -> str:
     """Returns 'sqlite' or 'mysql'."""
     name = engine_or_conn.dialect.name
@@ -175,8 +182,8 @@ def connect_checked(url: str) -> Engine:
     try:
         migrate(engine)
     except sa.exc.OperationalError as exc:
-        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-        raise DatabaseError(f"cannot use the database at {describe_url(url)}: {reason}") from None
+        raise DatabaseError(f"cannot use the database at {describe_url(url)}: "
+                            f"{error_reason(exc)}") from None
     return engine
 
 

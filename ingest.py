@@ -94,7 +94,7 @@ def _run_to_end(ingester: Ingester, args, stop: _StopFlag) -> int:
     except KeyboardInterrupt:
         pass
     except sa.exc.DBAPIError as exc:
-        print(f"error: database failed: {str(exc.orig or exc).splitlines()[0]}", file=sys.stderr)
+        print(f"error: database failed: {db.error_reason(exc)}", file=sys.stderr)
         return 1
     except (discover.LogDirMissing, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -22,13 +22,6 @@ DB_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.Disconnectio
              sa.exc.TimeoutError, db.DatabaseError)
 
 
-def db_reason(exc: BaseException) -> str:
-    """Returns the first line of a database error, without SQL or parameters."""
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
-
-
 @dataclass
 class Services:
     """Settings plus the lazily created engine and ingester of this process."""

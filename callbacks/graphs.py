@@ -11,7 +11,8 @@ import queries
 from components import ids
 from components.headline import FIGURES, headline_values
 from components.users_table import users_table
-from services import DB_ERRORS, db_reason
+from db import error_reason
+from services import DB_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def redraw(services, start: str | None, end: str | None, log_y: bool, mode: dict
     try:
         data = queries.stats(services.engine(), first, last)
     except DB_ERRORS as exc:
-        log.warning("Redraw skipped: database unreachable. error=%s", db_reason(exc))
+        log.warning("Redraw skipped: database unreachable. error=%s", error_reason(exc))
         return _unchanged(message_open=False)
     kiosk = bool(mode and mode.get("kiosk"))
     top = min(services.settings.top_users, KIOSK_TOP_USERS) if kiosk else services.settings.top_users

@@ -16,7 +16,8 @@ import queries
 from components import ids
 from components.banner import db_banner_text, ingest_warning_text
 from components.freshness import freshness
-from services import DB_ERRORS, db_reason
+from db import error_reason
+from services import DB_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,8 @@ def tick(services, version, today_store, rate_store, today: date | None = None,
         warning = ingest(services)
         st = queries.status(services.engine())
     except DB_ERRORS as exc:
-        log.warning("Database unreachable. db=%s error=%s", services.describe_db(), db_reason(exc))
-        return {"freshness": no_update, "banner": db_banner_text(db_reason(exc),
+        log.warning("Database unreachable. db=%s error=%s", services.describe_db(), error_reason(exc))
+        return {"freshness": no_update, "banner": db_banner_text(error_reason(exc),
                                                                  services.settings.interval_s),
                 "banner_open": True, "banner_color": "danger",
                 "version": None if version is not None else no_update,

@@ -388,7 +388,7 @@ class Ingester:
             try:
                 prog = self.run_pass(should_stop=should_stop)
             except sa.exc.DBAPIError as exc:
-                log.error("Database error, retrying. reason=%s", str(exc.orig or exc).splitlines()[0])
+                log.error("Database error, retrying. reason=%s", db.error_reason(exc))
                 prog = None
             except Exception as exc:     # the folder vanished, a bug: say so, keep tailing
                 log.error("Ingestion pass failed, retrying. reason=%s", exc, exc_info=True)
