@@ -95,7 +95,7 @@ class Ingester:
             raise                        # nowhere to record it: the caller reports the outage
         except Exception as exc:         # a missing folder, an unreadable one: keep a trace
             with contextlib.suppress(sa.exc.DBAPIError), self.engine.begin() as conn:
-                store.record_pass(conn, f"{type(exc).__name__}: {exc}")
+                store.record_error(conn, f"{type(exc).__name__}: {exc}")
             raise
 
     def _pass(self, max_bytes, max_seconds, should_stop, on_batch) -> Progress:
@@ -106,30 +106,22 @@ class Ingester:
             with self._writer.connect() as conn:
                 self._bulk = self.dialect == "mysql" and store.bulk_load_available(conn)
         prog = Progress(files=len(work))
-        prog.bytes_pending = sum(max(self._pending(w), 0) for w in work)
-        prog.files_pending = sum(1 for w in work if self._pending(w) > 0)
+        _count_pending(prog, work)
         for w in work:
-            if self._pending(w) <= 0:
+            if _pending(w) <= 0:
                 continue
             if should_stop() or (max_bytes is not None and prog.bytes_done >= max_bytes) \
                     or (deadline is not None and time.monotonic() >= deadline):
                 break
             self._read_generation(w, prog, max_bytes, deadline, should_stop, on_batch)
-        prog.bytes_pending = sum(max(self._pending(w), 0) for w in work)
-        prog.files_pending = sum(1 for w in work if self._pending(w) > 0)
+        _count_pending(prog, work)
         with self.engine.begin() as conn:
-            store.record_pass(conn, None)
-            if self._skipped:
-                store.record_pass(conn, "not readable now, will retry: "
-                                  + "; ".join(sorted(self._skipped.values())))
+            store.record_pass(conn, "not readable now, will retry: " + "; ".join(
+                sorted(self._skipped.values())) if self._skipped else None)
             prog.bytes_lost = conn.execute(sa.text(
                 "SELECT COALESCE(SUM(bytes_lost), 0) FROM log_files")).scalar() or 0
         prog.seconds = time.monotonic() - started
         return prog
-
-    @staticmethod
-    def _pending(w: _Work) -> int:
-        return w.look.content_size - w.gen.offset
 
     def _tail_due(self, w: _Work) -> bool:
         """A rotated file that will not grow may have its final fragment taken."""
@@ -140,7 +132,7 @@ class Ingester:
 
     def _scan(self) -> list[_Work]:
         cands = discover.candidate_paths(self.settings.log_dir, self.settings.log_name)
-        self._skipped: dict[str, str] = {}
+        self._skipped = {}
         with self.engine.begin() as conn:
             # Years of archives leave many generations that are gone for good: load them only
             # when a file turns up that the present ones do not account for by inode.
@@ -409,6 +401,18 @@ def _sleep(seconds: float, should_stop: Callable[[], bool]) -> None:
         if left <= 0:
             return
         time.sleep(min(0.05, left))
+
+
+def _pending(w: _Work) -> int:
+    """Returns the bytes of a generation not read yet."""
+    return w.look.content_size - w.gen.offset
+
+
+def _count_pending(prog: Progress, work: list[_Work]) -> None:
+    """Sets the bytes and files still to read, from where each generation now stands."""
+    pending = [_pending(w) for w in work]
+    prog.bytes_pending = sum(p for p in pending if p > 0)
+    prog.files_pending = sum(1 for p in pending if p > 0)
 
 
 def _length(line) -> int:

@@ -225,7 +225,9 @@ def restore_checkpoint(conn, gen: Generation, marker: bytes) -> None:
     counts = {"f": gen.id}
     events = conn.execute(sa.text("SELECT COUNT(*) FROM events WHERE file_id = :f"), counts).scalar()
     malformed = conn.execute(sa.text("SELECT COUNT(*) FROM malformed_lines WHERE file_id = :f"
-                                     " AND reason NOT IN ('bad_time', 'bad_size')"), counts).scalar()
+                                     " AND reason NOT IN :kept").bindparams(
+                                         sa.bindparam("kept", expanding=True)),
+                             {**counts, "kept": sorted(NOT_MALFORMED)}).scalar()
     conn.execute(sa.text("DELETE FROM checkpoints WHERE file_id = :f"), counts)
     conn.execute(sa.text(
         "INSERT INTO checkpoints (file_id, committed_offset, marker, line_count, event_count,"
@@ -248,11 +250,18 @@ def update_generation(conn, file_id: int, **fields) -> None:
                  {**fields, "now": now_text(), "id": file_id})
 
 
-def record_pass(conn, error: str | None) -> None:
-    """Stamps the time of the last pass, and its error if it had one."""
-    now = now_text()
-    if error is None:
-        conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = :now WHERE id = 1"), {"now": now})
+def record_pass(conn, problem: str | None = None) -> None:
+    """Stamps the time of a completed pass, with the problem it met (files it could not read)."""
+    if problem is None:
+        conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = :now WHERE id = 1"),
+                     {"now": now_text()})
     else:
-        conn.execute(sa.text("UPDATE ingest_status SET last_error = :e, last_error_at = :now"
-                             " WHERE id = 1"), {"e": error[:2000], "now": now})
+        conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = :now, last_error = :e,"
+                             " last_error_at = :now WHERE id = 1"),
+                     {"e": problem[:2000], "now": now_text()})
+
+
+def record_error(conn, error: str) -> None:
+    """Stamps the error that stopped a pass (the last completed pass keeps its time)."""
+    conn.execute(sa.text("UPDATE ingest_status SET last_error = :e, last_error_at = :now"
+                         " WHERE id = 1"), {"e": error[:2000], "now": now_text()})
