@@ -91,6 +91,7 @@ class OpenFile:
     def __init__(self, path: str, compressed: bool, fd: int | None = None):
         self.path = path
         self.compressed = compressed
+        self.fd = -1
         try:
             # O_NONBLOCK: a FIFO put in place of a log must not hang the open.
             self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK) if fd is None else fd
@@ -141,6 +142,9 @@ class OpenFile:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+    def __del__(self):
+        self.close()
 
     def __enter__(self):
         return self

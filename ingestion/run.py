@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 TAIL_GRACE_S = 5.0   # a rotated file's unterminated tail is taken once it is this old
 GZIP_CHECKS = 4      # gzip files being proven complete at once (each holds a descriptor)
+HELD_FILES = 32      # files with bytes still to read kept open from one pass to the next
 
 # The points of a pass where a seam (see Ingester) is called, in order.
 SEAMS = ("listed", "opened", "marker", "claimed", "after_read", "after_insert_before_checkpoint",
@@ -127,6 +128,7 @@ class Ingester:
         self._bulk: bool | None = None             # MySQL/MariaDB LOAD DATA LOCAL usable
         self.maintain_rollups = True               # False only in the benchmark's comparison
         self._skipped: dict[str, str] = {}         # files this pass could not read, and why
+        self._held: dict[tuple, reader.OpenFile] = {}   # (dev, ino) -> file kept open between passes
         self._max_open = _raise_open_files_limit() - 64
 
     # --- the pass --------------------------------------------------------------------------
@@ -167,6 +169,7 @@ class Ingester:
                     break
                 self._read_generation(w, prog, max_bytes, deadline, should_stop, on_batch)
             _count_pending(prog, work)
+            self._hold(work)
             self._seam("settle")
             with self.engine.begin() as conn:
                 self._settle(conn, scan)
@@ -213,6 +216,7 @@ class Ingester:
             look = self._look(scan, c, known_inodes, plain, opened, deadline)
             if look is not None:
                 looks.append(look)
+        looks += self._deleted_but_held(scan, opened)
         self._forget(scan)
         self._seam("opened")
         result = identity.assign(looks, gens, self._span, self._same_content)
@@ -360,6 +364,56 @@ class Ingester:
             return None
         self._heads[key] = (version, head, size)
         return Look(c, head, size, f)
+
+    def _hold(self, work: list[_Work]) -> None:
+        """Keeps open, until the next pass, the live file and the files not read to their end.
+
+        A backup deleted (pruned) before it was drained is then still read to its end through
+        the descriptor, as a tailer that keeps its files open does, instead of being lost.
+        """
+        keep: dict[tuple, reader.OpenFile] = {}
+        for w in work:
+            if len(keep) >= HELD_FILES:
+                break
+            if w.look.cand.live or _pending(w) > 0:
+                key = (w.look.cand.dev, w.look.cand.ino)
+                keep[key] = self._held.pop(key, None) or w.look.file.dup()
+        for f in self._held.values():
+            f.close()
+        self._held = keep
+
+    def _deleted_but_held(self, scan: _Scan, opened: set) -> list[Look]:
+        """Returns Looks of held files that were deleted since the last pass (no name left)."""
+        looks = []
+        for key, held in self._held.items():
+            if key in opened:
+                continue
+            try:
+                st = os.fstat(held.fd)
+                if st.st_nlink:
+                    continue             # moved out of the folder, not deleted: not ours to read
+                f = held.dup()
+            except OSError:
+                continue
+            scan.files.append(f)
+            cached = self._heads.get(key)
+            try:
+                head = cached[1] if cached else f.head()
+                size = f.content_size()
+            except (reader.UnreadableFile, OSError):
+                continue
+            c = discover.Candidate(f.path, f.dev, f.ino, st.st_size, st.st_mtime,
+                                   compressed=f.compressed, live=False)
+            log.info("Reading a deleted file through the descriptor held. path=%s", f.path)
+            looks.append(Look(c, head, size, f))
+            opened.add(key)
+        return looks
+
+    def close(self) -> None:
+        """Closes the files held between passes."""
+        for f in self._held.values():
+            f.close()
+        self._held = {}
 
     def _skip(self, path: str, exc: Exception) -> None:
         log.warning("File skipped for now. path=%s reason=%s", path, exc)

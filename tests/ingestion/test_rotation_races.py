@@ -200,3 +200,27 @@ def test_rename_inside_the_listing_is_not_reported_lost(db_url, engine, log_dir,
     run_all(engine, log_dir)
     assert db_events(engine) == expected_events(w.written)
     assert lost(engine) == 0
+
+
+def test_backup_deleted_before_drained_is_read_through_the_held_descriptor(engine, log_dir):
+    """Between two passes of one process the live file is rotated and the backup deleted
+    (MaxBackups) before it was read to its end: the descriptor held since the last pass still
+    reads it whole. A restarted process holds nothing: there the loss is reported, exactly."""
+    w = LogWriter(log_dir)
+    w.write(*mixed(0, 400))
+    ing = ingester(engine, log_dir, batch_bytes=4096)
+    ing.run_pass(max_bytes=8192)                  # the live file is read only in part
+    read = scalar(engine, "SELECT committed_offset FROM checkpoints")
+    backup = w.rotate()
+    assert 0 < read < os.path.getsize(backup)
+    os.remove(backup)
+    w.write(*mixed(400, 50))
+    for _ in range(10):
+        if ing.run_pass().complete:
+            break
+    assert db_events(engine) == expected_events(w.written)
+    assert total_lines(engine) == len(w.written)
+    assert lost(engine) == 0
+    ing.run_pass()                                # drained and let go: gone, nothing lost
+    assert scalar(engine, "SELECT COUNT(*) FROM log_files WHERE state = 'missing'") == 1
+    assert lost(engine) == 0

@@ -6,7 +6,8 @@ gzips each backup in a background mill and deletes backups beyond 30, while `ing
 at every seam of a pass, not only between passes. Afterwards the database must hold what
 the writer wrote, exactly once, and report as lost exactly the bytes that were never read.
 
-Run alone:  ./test.sh -k soak      (SOAK_SECONDS, default 20, sets the writer's run time)
+Run alone:  ./test.sh -k soak      (SOAK_SECONDS, default 20, sets the writer's run time;
+            SOAK_SEEDS=1-20 runs twenty seeds instead of the default 1,2,3)
 """
 from __future__ import annotations
 
@@ -29,13 +30,21 @@ SECONDS = float(os.environ.get("SOAK_SECONDS", "20"))
 RATE = 2000
 
 
+def _seeds(spec: str) -> list[int]:
+    """Returns the seeds of '1,2,3' or '1-20'."""
+    if "-" in spec:
+        first, last = spec.split("-", 1)
+        return list(range(int(first), int(last) + 1))
+    return [int(x) for x in spec.split(",")]
+
+
 def _follower(db_url: str, log_dir) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "ingest.py", "--log-dir", str(log_dir), "--db",
                              db_url, "--follow", "--quiet"], cwd=ROOT)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", _seeds(os.environ.get("SOAK_SEEDS", "1,2,3")))
 def test_soak_writer_and_killed_follower_at_once(db_url, engine, log_dir, tmp_path, seed):
     rng = random.Random(seed)
     record = tmp_path / "record.json"
