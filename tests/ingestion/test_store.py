@@ -167,3 +167,14 @@ def test_old_rows_without_a_count_read_as_one_line(engine, reason):
                              " reason, sample) VALUES (:f, 0, 1, :r, :s)"),
                      {"f": fid, "r": reason, "s": b""})
     assert scalar(engine, "SELECT line_count FROM malformed_lines") == 1
+
+
+def test_ingesting_more_than_the_cap_in_pib_transfers_saturates_the_cell(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*[event_line(i, size=PIB, ms=i) for i in range(2000)])
+    run_all(engine, log_dir, batch_bytes=100_000)                 # many batches
+    w.write(*[event_line(i, size=PIB, ms=i) for i in range(2000, 5000)])
+    run_all(engine, log_dir)                                      # one big batch
+    events, cell = _cell(engine)
+    assert (events, cell, type(cell)) == (5000, CAP, int)
+    assert rollups.check(engine) == []
