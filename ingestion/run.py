@@ -190,8 +190,9 @@ class Ingester:
     # --- scan: files -> generations ------------------------------------------------------
 
     def _scan(self, scan: _Scan, deadline: float | None) -> None:
-        cands = discover.candidate_paths(self.settings.log_dir, self.settings.log_name)
-        self._skipped = {}
+        skipped: dict[str, str] = {}   # links out of the folder, folders it cannot list
+        cands = discover.candidate_paths(self.settings.log_dir, self.settings.log_name, skipped)
+        self._skipped = skipped
         scan.listed = _listing(cands)
         scan.seen = {(c.dev, c.ino) for c in cands}
         self._seam("listed")
@@ -528,6 +529,7 @@ class Ingester:
             events, rejects = [], []
             pos = batch.start
             classify = parse.classify
+            max_ts = parse.max_ts_for(look.cand.mtime)   # a time after it is bad_time
             append = events.append
             for data in lines:
                 if type(data) is not bytes:        # reader.TooLong
@@ -537,7 +539,7 @@ class Ingester:
                     continue
                 end = pos + len(data) + 1
                 try:
-                    r = classify(data)
+                    r = classify(data, max_ts)
                 except Exception:                  # a line no rule foresaw: keep it, go on
                     log.exception("Line not classified. file_id=%d offset=%d", fid, pos)
                     r = parse.PARSE_ERROR
@@ -545,10 +547,11 @@ class Ingester:
                     if type(r) is tuple:
                         append((fid, pos, end, *r, 0))
                     else:
-                        rejects.append((fid, pos, end, r, data[:reader.SAMPLE_BYTES]))
+                        store.add_reject(rejects, (fid, pos, end, r, data[:reader.SAMPLE_BYTES]))
                 pos = end
             if partial:
                 pos -= 1                           # the fragment has no newline
+                store.split_run_at(rejects, batch.end)
                 events, rejects = _flag_partial(events, rejects, batch.end)
             marker = self._marker_before(look, lines, pos, partial)
             if not committer.submit((fid, g.offset, pos, marker, events, rejects, len(lines))):
