@@ -11,7 +11,6 @@ import logging
 import os
 import signal
 import sys
-import time
 
 import sqlalchemy as sa
 
@@ -86,21 +85,11 @@ class _StopFlag:
 
 def _run_to_end(ingester: Ingester, args, stop: _StopFlag) -> int:
     signal.signal(signal.SIGTERM, stop.set)
-    started = time.monotonic()
-    total = Progress()
     bar = _bar() if sys.stderr.isatty() and not args.quiet else None
-    deadline = started + args.max_seconds if args.max_seconds else None
+    total = Progress()
     try:
-        while not stop():
-            left = deadline - time.monotonic() if deadline else None
-            prog = ingester.run_pass(max_seconds=left, should_stop=stop,
-                                     on_batch=None if bar is None else (lambda p: _bar_update(bar, total, p)))
-            if prog.busy:
-                time.sleep(0.2)
-                continue
-            _add(total, prog)
-            if prog.complete or prog.bytes_done == 0 or (deadline and time.monotonic() >= deadline):
-                break
+        total = ingester.run_until_done(max_seconds=args.max_seconds, should_stop=stop,
+                                        on_batch=None if bar is None else (lambda p: _bar_update(bar, p)))
     except KeyboardInterrupt:
         pass
     except sa.exc.DBAPIError as exc:
@@ -112,8 +101,8 @@ def _run_to_end(ingester: Ingester, args, stop: _StopFlag) -> int:
     finally:
         if bar is not None:
             bar.close()
-    secs = time.monotonic() - started
     if not args.quiet:
+        secs = total.seconds
         mb = total.bytes_done / 1e6
         print(f"files={total.files} lines={total.lines} events={total.events} "
               f"malformed={total.malformed} bytes={total.bytes_done} pending={total.bytes_pending} "
@@ -121,28 +110,15 @@ def _run_to_end(ingester: Ingester, args, stop: _StopFlag) -> int:
     return 0
 
 
-def _add(total: Progress, p: Progress) -> None:
-    total.files = p.files
-    total.files_pending = p.files_pending
-    total.bytes_pending = p.bytes_pending
-    total.bytes_lost = p.bytes_lost
-    total.bytes_done += p.bytes_done
-    total.lines += p.lines
-    total.events += p.events
-    total.malformed += p.malformed
-
-
 def _bar():
     from tqdm import tqdm
     return tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc="ingest", dynamic_ncols=True)
 
 
-def _bar_update(bar, total: Progress, p: Progress) -> None:
-    done = total.bytes_done + p.bytes_done
-    bar.total = done + p.bytes_pending
-    bar.n = done
-    bar.set_postfix(files=p.files, pending_files=p.files_pending, events=total.events + p.events,
-                    refresh=False)
+def _bar_update(bar, p: Progress) -> None:
+    bar.total = p.bytes_done + p.bytes_pending
+    bar.n = p.bytes_done
+    bar.set_postfix(files=p.files, pending_files=p.files_pending, events=p.events, refresh=False)
     bar.refresh()
 
 

@@ -22,15 +22,9 @@ def main() -> None:
     if which in ("ours", "ours-no-rollups"):
         engine = db.connect_checked(url)
         ing = Ingester(engine, Settings(log_dir=log_dir, db_url=url))
-        ing.maintain_rollups = which == "ours"
-        lines = bytes_done = 0
-        while True:
-            p = ing.run_pass()
-            lines += p.lines
-            bytes_done += p.bytes_done
-            if p.complete or p.bytes_done == 0:
-                break
-        result = {"lines": lines, "bytes": bytes_done, "events": None}
+        ing.commit.rollups = which == "ours"
+        p = ing.run_until_done()
+        result = {"lines": p.lines, "bytes": p.bytes_done, "events": None}
     else:
         paths = sorted(os.path.join(log_dir, n) for n in os.listdir(log_dir) if n.endswith(".log"))
         paths.sort(key=lambda p: (p.endswith("sftpgo.log"), p))

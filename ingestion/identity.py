@@ -3,7 +3,7 @@
 A generation is one stream of bytes that only ever grows: a live ``sftpgo.log`` from its
 creation, through its rename to a backup, to its gzip. It is recognised by its head (the
 first <=1 KiB, compared as a prefix while the file is small) and by the bytes just before
-the committed offset (the marker). The inode only says where to look first.
+the committed offset (the marker). The inode only says where to sight first.
 """
 from __future__ import annotations
 
@@ -37,11 +37,11 @@ class Generation:
 
 
 @dataclass(frozen=True)
-class Look:
-    """A candidate file with the content facts identity needs, read through ``file``.
+class Sighting:
+    """One file as this pass sees it: its stat facts, head and size, read through ``file``.
 
     ``cand`` holds the stat facts of the open descriptor (not of the name at listing time),
-    so a Look describes one file, whatever has happened to its name since.
+    so a Sighting describes one file, whatever has happened to its name since.
     """
     cand: Candidate
     head: bytes
@@ -56,11 +56,11 @@ class Look:
 
 @dataclass
 class Assignment:
-    """The outcome of matching looks to generations."""
-    claims: dict = field(default_factory=dict)       # generation id -> Look
-    new: list = field(default_factory=list)          # Looks that start a new generation
-    duplicates: list = field(default_factory=list)   # (Look, generation id or None): copies
-    waiting: list = field(default_factory=list)      # Looks left for a later pass
+    """The outcome of matching sights to generations."""
+    claims: dict = field(default_factory=dict)       # generation id -> Sighting
+    new: list = field(default_factory=list)          # Sightings that start a new generation
+    duplicates: list = field(default_factory=list)   # (Sighting, generation id or None): copies
+    waiting: list = field(default_factory=list)      # Sightings left for a later pass
     replaced: set = field(default_factory=set)       # generation ids whose inode now holds other content
 
 
@@ -70,76 +70,76 @@ def heads_compatible(a: bytes, b: bytes) -> bool:
     return n > 0 and a[:n] == b[:n]
 
 
-SpanReader = Callable[[Look, int, int], bytes]
-SameContent = Callable[[Look, Look], bool]
+SpanReader = Callable[[Sighting, int, int], bytes]
+SameContent = Callable[[Sighting, Sighting], bool]
 
 
-def continues(gen: Generation, look: Look, span: SpanReader) -> bool:
-    """Returns True when ``look`` holds generation ``gen``'s bytes up to its checkpoint."""
-    if not heads_compatible(gen.head, look.head):
+def continues(gen: Generation, sight: Sighting, span: SpanReader) -> bool:
+    """Returns True when ``sight`` holds generation ``gen``'s bytes up to its checkpoint."""
+    if not heads_compatible(gen.head, sight.head):
         return False
-    if gen.offset <= len(gen.head) and gen.offset <= len(look.head):
+    if gen.offset <= len(gen.head) and gen.offset <= len(sight.head):
         return True                                  # the head comparison covered it
-    if look.content_size < gen.offset:
+    if sight.content_size < gen.offset:
         return False                                 # shrank: truncated or replaced
     if gen.marker is None:
         return True                                  # checkpoint lost: head and size decide
     n = len(gen.marker)
-    return span(look, gen.offset - n, n) == gen.marker
+    return span(sight, gen.offset - n, n) == gen.marker
 
 
-def _same_gzip(gen: Generation, look: Look) -> bool:
+def _same_gzip(gen: Generation, sight: Sighting) -> bool:
     """A gzip file never changes in place: the same inode and head is the same file."""
-    return (gen.compressed and look.cand.compressed and heads_compatible(gen.head, look.head)
-            and look.content_size >= gen.offset)
+    return (gen.compressed and sight.cand.compressed and heads_compatible(gen.head, sight.head)
+            and sight.content_size >= gen.offset)
 
 
-def assign(looks: list[Look], gens: list[Generation], span: SpanReader,
+def assign(sights: list[Sighting], gens: list[Generation], span: SpanReader,
            same_content: SameContent) -> Assignment:
-    """Matches every look to a known generation, a new one, or marks it a copy or a wait."""
+    """Matches every sight to a known generation, a new one, or marks it a copy or a wait."""
     out = Assignment()
-    stems = {lk.cand.path for lk in looks if not lk.cand.compressed}
+    stems = {lk.cand.path for lk in sights if not lk.cand.compressed}
     by_inode = {(g.dev, g.ino): g for g in gens if g.dev is not None}
     rest = []
-    for look in looks:                               # 1. the same inode, still the same bytes
-        g = by_inode.get((look.cand.dev, look.cand.ino))
+    for sight in sights:                               # 1. the same inode, still the same bytes
+        g = by_inode.get((sight.cand.dev, sight.cand.ino))
         if g is not None and g.id not in out.claims and (
-                _same_gzip(g, look) or continues(g, look, span)):
-            out.claims[g.id] = look
+                _same_gzip(g, sight) or continues(g, sight, span)):
+            out.claims[g.id] = sight
         else:
             if g is not None:
                 out.replaced.add(g.id)
-            rest.append(look)
+            rest.append(sight)
     rest.sort(key=lambda lk: (lk.cand.compressed, lk.cand.path))
-    provisional: list[Look] = []
-    for look in rest:                                # 2. the same content elsewhere
-        if look.cand.compressed and look.cand.stem in stems:
-            out.waiting.append(look)                 # gzip in progress: its .log is still here
+    provisional: list[Sighting] = []
+    for sight in rest:                                # 2. the same content elsewhere
+        if sight.cand.compressed and sight.cand.stem in stems:
+            out.waiting.append(sight)                 # gzip in progress: its .log is still here
             continue
-        matches = [g for g in gens if heads_compatible(g.head, look.head)]
-        free = [g for g in matches if g.id not in out.claims and continues(g, look, span)]
+        matches = [g for g in gens if heads_compatible(g.head, sight.head)]
+        free = [g for g in matches if g.id not in out.claims and continues(g, sight, span)]
         if free:
             best = max(free, key=lambda g: (g.offset, g.id))
-            out.claims[best.id] = look
+            out.claims[best.id] = sight
             out.replaced.discard(best.id)
             continue
-        if not look.cand.live:                       # 3. a copy of a file being read
-            is_copy, original = _copy_of(look, matches, out.claims, provisional, same_content)
+        if not sight.cand.live:                       # 3. a copy of a file being read
+            is_copy, original = _copy_of(sight, matches, out.claims, provisional, same_content)
             if is_copy:
-                out.duplicates.append((look, original))
+                out.duplicates.append((sight, original))
                 continue
-        provisional.append(look)
+        provisional.append(sight)
     out.new = provisional
     return out
 
 
-def _copy_of(look, matches, claims, provisional, same_content):
-    """Returns (True, generation id or None) when ``look`` repeats a file read in this pass."""
+def _copy_of(sight, matches, claims, provisional, same_content):
+    """Returns (True, generation id or None) when ``sight`` repeats a file read in this pass."""
     for g in matches:                  # the original may be the live file (copytruncate)
         other = claims.get(g.id)
-        if other is not None and same_content(other, look):
+        if other is not None and same_content(other, sight):
             return True, g.id
     for other in provisional:
-        if heads_compatible(other.head, look.head) and same_content(other, look):
+        if heads_compatible(other.head, sight.head) and same_content(other, sight):
             return True, None
     return False, None

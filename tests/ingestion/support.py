@@ -79,13 +79,13 @@ def ingester(engine, log_dir, seam=None, **kw) -> Ingester:
 
 
 def run_all(engine, log_dir, **kw):
-    """Runs passes until nothing is pending; returns the last progress."""
+    """Runs passes until nothing is pending (a fresh Ingester: nothing carried over in memory);
+    returns the progress of the run."""
     ing = ingester(engine, log_dir, **kw)
-    for _ in range(100):
-        p = ing.run_pass()
-        if p.complete or p.bytes_done == 0:
-            return p
-    raise AssertionError("ingestion did not converge")
+    try:
+        return ing.run_until_done()
+    finally:
+        ing.close()
 
 
 class LogWriter:

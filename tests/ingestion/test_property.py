@@ -167,10 +167,7 @@ class IngestionMachine(RuleBasedStateMachine):
 
     def final_check(self):
         self._finish_partial()
-        for _ in range(50):
-            p = ingester(self.engine, self.log_dir).run_pass()
-            if p.complete:
-                break
+        ingester(self.engine, self.log_dir).run_until_done()
         assert db_events(self.engine) == expected_events(self.writer.written)
         assert total_lost(self.engine) == sum(self.lost.values())
 
