@@ -1,0 +1,101 @@
+"""commit: a batch is stored whole or not at all, and only from where the checkpoint stands.
+
+BatchCommitter stores a batch's events, kept lines, rollup increments and checkpoint move in
+one transaction; CommitThread runs those commits in order on a second thread. Both backends.
+"""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from ingestion import store
+from ingestion.batch import Batch, build
+from ingestion.commit import BatchCommitter, CommitThread
+from tests.ingestion.support import event_line, scalar
+
+
+class Boom(Exception):
+    pass
+
+
+def new_file(engine) -> int:
+    with engine.begin() as conn:
+        return store.create_generation(conn, b"head", 1, 2, "/logs/sftpgo.log", False, 0, None)
+
+
+def batch_of(fid: int, lines: list[bytes], old: int = 0) -> Batch:
+    rows = build(fid, old, [x.rstrip(b"\n") for x in lines], None, False)
+    return Batch(fid, old, rows.end, b"marker", rows.events, rows.rejects, len(lines))
+
+
+def stored(engine) -> tuple:
+    return (scalar(engine, "SELECT COUNT(*) FROM events"),
+            scalar(engine, "SELECT COUNT(*) FROM malformed_lines"),
+            scalar(engine, "SELECT COALESCE(SUM(events), 0) FROM daily_stats"),
+            scalar(engine, "SELECT committed_offset FROM checkpoints"))
+
+
+def test_a_batch_moves_the_checkpoint_with_its_rows(engine):
+    fid = new_file(engine)
+    b = batch_of(fid, [event_line(i) for i in range(5)] + [b"junk\n"])
+    BatchCommitter(engine, lambda name: None)(b)
+    assert stored(engine) == (5, 1, 5, b.new_offset)
+
+
+def test_a_failure_between_rows_and_checkpoint_stores_nothing(engine):
+    fid = new_file(engine)
+
+    def seam(name):
+        if name == "after_insert_before_checkpoint":
+            raise Boom(name)
+    with pytest.raises(Boom):
+        BatchCommitter(engine, seam)(batch_of(fid, [event_line(i) for i in range(5)]))
+    assert stored(engine) == (0, 0, 0, 0)
+
+
+def test_the_checkpoint_moves_only_from_where_it_stands(engine):
+    fid = new_file(engine)
+    commit = BatchCommitter(engine, lambda name: None)
+    first = batch_of(fid, [event_line(1)])
+    commit(first)
+    replay = batch_of(fid, [event_line(1)])                   # from offset 0 again
+    with pytest.raises((store.CheckpointMoved, sa.exc.IntegrityError)):
+        commit(replay)
+    assert stored(engine) == (1, 0, 1, first.new_offset)
+
+
+def test_hostile_text_survives_the_bulk_path_byte_for_byte(engine):
+    """On MariaDB the events go as LOAD DATA's tab-separated text: tabs, newlines,
+    backslashes and NULs in a name or path must come back unchanged (and as data, not SQL)."""
+    fid = new_file(engine)
+    names = ["tab\there", "new\nline", "back\\slash", "nul\0byte", "cr\rret", "\\N", "'; DROP"]
+    lines = [event_line(i, user=u) for i, u in enumerate(names)]
+    BatchCommitter(engine, lambda name: None)(batch_of(fid, lines))
+    with engine.connect() as conn:
+        got = conn.execute(sa.text("SELECT username, file_path FROM events"
+                                   " ORDER BY start_offset")).all()
+    assert [r[0] for r in got] == names
+    assert all(r[1].startswith(f"/srv/sftpgo/data/{u}/") for r, u in zip(got, names))
+
+
+def test_events_tsv_escapes_what_load_data_would_split_on():
+    row = (1, 0, 10, "2024-09-18 03:00:00.000", "2024-09-18", "upload", "a\tb\nc\\d\0e\rf",
+           None, 0, "Upload", None, "SFTP", "/p", 0)
+    assert store.events_tsv([row]) == (
+        b"1\t0\t10\t2024-09-18 03:00:00.000\t2024-09-18\tupload\ta\\tb\\nc\\\\d\\0e\\rf\t"
+        b"\\N\t0\tUpload\t\\N\tSFTP\t/p\t0\n")
+
+
+def test_the_commit_thread_commits_in_order_and_hands_back_the_first_failure():
+    done = []
+
+    def commit(job):
+        if job == 3:
+            raise Boom(job)
+        done.append(job)
+    thread = CommitThread(commit)
+    results = [thread.submit(j) for j in range(6)]
+    with pytest.raises(Boom):
+        thread.close()
+    assert done == [0, 1, 2]                   # nothing after the failure is committed
+    assert results[:3] == [True] * 3 and results[-1] is False
