@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _start_demo(cfg: Settings) -> Settings:
-    from demo import start_demo
+    from simulate.demo import start_demo
 
     handle = start_demo()
     atexit.register(handle.stop)

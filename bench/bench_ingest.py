@@ -2,7 +2,7 @@
 
     python -m bench.bench_ingest [--mb 105] [--memory-mb 500] [--no-mariadb]
 
-Generates rotated 10.5 MB files of realistic SFTPGo 2.6 lines (loggen), then ingests the
+Generates rotated 10.5 MB files of realistic SFTPGo 2.6 lines (simulate), then ingests the
 same folder into a fresh database with each loader, each in its own process (so the peak
 RSS is that run's own), on SQLite and on a throwaway MariaDB server. Prints a Markdown
 table; the README's figures come from it.
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import loggen  # noqa: E402
+import simulate  # noqa: E402
 from bench.mariadb import create_database, throwaway_server  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -34,7 +34,7 @@ def folder(mb: int, seed: int = 1) -> Path:
     if not (path / "done").exists():
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)
-        stats = loggen.generate_folder(str(path), mb * 1024 * 1024, seed=seed, days=30)
+        stats = simulate.generate_folder(str(path), mb * 1024 * 1024, seed=seed, days=30)
         (path / "done").write_text(json.dumps(stats, default=str))
     return path
 

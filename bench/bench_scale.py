@@ -2,7 +2,7 @@
 
     python -m bench.bench_scale [--mb 2300] [--reps 30] [--no-mariadb]
 
-Generates a year of realistic SFTPGo lines for 30 users (loggen; about 2.3 GB gives more
+Generates a year of realistic SFTPGo lines for 30 users (simulate; about 2.3 GB gives more
 than 2 million transfer events), ingests it through the real ingestion path with and
 without the daily rollups, then times /api/stats (through the Flask app) and the
 dashboard's full refresh (every graph and headline figure) for 1, 30 and 365 days,
@@ -29,7 +29,7 @@ import sqlalchemy as sa  # noqa: E402
 
 import app as dashboard_app  # noqa: E402
 import db  # noqa: E402
-import loggen  # noqa: E402
+import simulate  # noqa: E402
 import queries  # noqa: E402
 from bench.bench_ingest import OUT, measure  # noqa: E402
 from bench.mariadb import create_database, throwaway_server  # noqa: E402
@@ -50,7 +50,7 @@ def year_folder(mb: int) -> Path:
     if not (path / "done").exists():
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)
-        stats = loggen.generate_folder(str(path), mb * 1024 * 1024, seed=2024, days=365,
+        stats = simulate.generate_folder(str(path), mb * 1024 * 1024, seed=2024, days=365,
                                        n_users=30, compress_every=2)
         (path / "done").write_text(json.dumps(stats, default=str))
     return path

@@ -2,7 +2,7 @@
 
     python -m tests.ingestion.soak_writer LOG_DIR SECONDS RATE SEED RECORD [MAX_BACKUPS]
 
-Writes about RATE lines a second for SECONDS through loggen.LumberjackWriter (rotation every
+Writes about RATE lines a second for SECONDS through simulate.LumberjackWriter (rotation every
 256 KB, each backup gzipped by a background mill, backups beyond MAX_BACKUPS deleted), with
 identical bursts among them. At the end it writes RECORD: every line it wrote, in order, and
 the backups it deleted, so the test can compare the database with what was really written.
@@ -16,7 +16,7 @@ import time
 
 import orjson
 
-from loggen import LumberjackWriter
+from simulate import LumberjackWriter
 from tests.ingestion.support import event_line, noise_line
 
 ROTATE_BYTES = 256 * 1024

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 import orjson
 import pytest
 
-import loggen
-from loggen import HOSTILE_USERS, LineFactory, LumberjackWriter, generate_folder, go_quote
+import simulate
+from simulate import __main__ as cli
+from simulate import HOSTILE_USERS, LineFactory, LumberjackWriter, generate_folder, go_quote
 
 TIME_RE = re.compile(rb'^\{"level":"(debug|info|warn|error)","time":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})","sender":"')
 BACKUP_RE = re.compile(r"^sftpgo-(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3})\.log(\.gz)?$")
@@ -393,7 +394,7 @@ def test_generation_speed(tmp_path):
 
 
 def test_cli(tmp_path, capsys):
-    assert loggen.main([str(tmp_path / "out"), "--mb", "1", "--seed", "2", "--gzip", "--days", "10",
+    assert cli.main([str(tmp_path / "out"), "--mb", "1", "--seed", "2", "--gzip", "--days", "10",
                         "--users", "5", "--max-mb", "0.25"]) == 0
     st = orjson.loads(capsys.readouterr().out)
     assert st["gz"] == st["backups"] >= 3
@@ -403,11 +404,11 @@ def test_cli(tmp_path, capsys):
             d = orjson.loads(ln)
             if d["sender"] in ("Download", "Upload"):
                 users.add(d["username"])
-    assert users <= set(loggen.DEFAULT_USERS[:5])
+    assert users <= set(simulate.DEFAULT_USERS[:5])
 
 
 def test_demo_history_then_live_lines(tmp_path):
-    import demo
+    from simulate import demo
 
     t = time.perf_counter()
     h = demo.start_demo(str(tmp_path), lines_per_second=200, rotate_bytes=128 * 1024, seed=1)

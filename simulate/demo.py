@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from loggen import LineFactory, LumberjackWriter
+from simulate import LineFactory, LumberjackWriter
 
 HISTORY_DAYS = 30
 HISTORY_LINES_PER_DAY = 500  # ~15k lines, ~4 MB
