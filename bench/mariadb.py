@@ -4,8 +4,8 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-import throwaway_mariadb
-from throwaway_mariadb import create_database
+from tests import mariadb_server as throwaway
+from tests.mariadb_server import create_database
 
 __all__ = ["create_database", "throwaway_server"]
 
@@ -13,5 +13,5 @@ __all__ = ["create_database", "throwaway_server"]
 @contextlib.contextmanager
 def throwaway_server(buffer_pool: str = "1G") -> Iterator[str]:
     """Yields the URL of a fresh server (redo log flushed at every commit, as by default)."""
-    with throwaway_mariadb.running(fast=False, buffer_pool=buffer_pool) as server:
+    with throwaway.running(fast=False, buffer_pool=buffer_pool) as server:
         yield server.url

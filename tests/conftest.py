@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 import db
-import throwaway_mariadb
+from tests import mariadb_server as throwaway
 
 os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
 
@@ -110,11 +110,11 @@ def mariadb_server():
         server.close()
         return
     try:
-        with throwaway_mariadb.running(fast=True) as running:
+        with throwaway.running(fast=True) as running:
             server = MariaDB(make_url(running.url))
             yield server
             server.close()
-    except throwaway_mariadb.StartError as exc:
+    except throwaway.StartError as exc:
         pytest.fail(str(exc), pytrace=False)
 
 

@@ -19,7 +19,7 @@ from app import create_app
 from components import ids
 from settings import Settings
 
-from throwaway_mariadb import MariaDBServer, create_database
+from tests.mariadb_server import MariaDBServer, create_database
 
 from .support import sftpgo_line
 

@@ -1,6 +1,6 @@
 """A throwaway MariaDB server on loopback, for the tests and the benchmarks.
 
-    with throwaway_mariadb.running(fast=True) as server:
+    with mariadb_server.running(fast=True) as server:
         server.url      # mysql+pymysql://dash:<random>@127.0.0.1:<port> (may create databases)
 
 Everything lives in one short folder under /tmp (a unix socket path must stay under 108
