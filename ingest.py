@@ -15,7 +15,7 @@ import sys
 import sqlalchemy as sa
 
 import db
-import rollups
+from ingestion import rollups
 import settings as settings_mod
 from ingestion import discover
 from ingestion.run import Ingester, Progress, crash_seam

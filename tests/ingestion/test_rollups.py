@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-import rollups
+from ingestion import rollups
 from tests.ingestion.support import (LogWriter, event_line, gzip_file, noise_line, run_all,
                                      run_cli, scalar)
 

@@ -581,7 +581,7 @@ def test_losing_the_sqlite_wal_rolls_rows_and_checkpoints_back_together(sqlite_u
     shutil.copy(engine.url.database, copy)
     lost = db.connect_checked(f"sqlite:///{copy}")
     assert total_lines(lost) < total_lines(engine)
-    import rollups
+    from ingestion import rollups
     assert rollups.check(lost) == []
     run_all(lost, log_dir)
     assert_exactly_once(lost, w)

@@ -22,7 +22,7 @@ import orjson
 import pytest
 
 import db
-import rollups
+from ingestion import rollups
 from tests.ingestion.support import ROOT, db_events, expected_events, run_cli, scalar
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "20"))

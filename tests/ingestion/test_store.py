@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-import rollups
+from ingestion import rollups
 from ingestion import parse, store
 from ingestion.identity import Generation
 from tests.ingestion.support import LogWriter, event_line, run_all, scalar, total_lines
