@@ -10,6 +10,7 @@ import json
 import logging
 from datetime import date
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
@@ -33,12 +34,16 @@ def stats_response(services: Services, args, today: date) -> Response:
     try:
         start, end = queries.parse_range(args.get("start"), args.get("end"), today,
                                          services.default_start())
-    except queries.RangeError as exc:
+        users_limit = queries.parse_users_limit(args.get("users_limit"))
+    except queries.BadParameter as exc:
         return _json({"error": str(exc)}, 400)
     try:
-        return _json(queries.stats(services.engine(), start, end))
+        return _json(queries.stats(services.engine(), start, end, users_limit))
     except DB_ERRORS as exc:
         return _json({"error": f"database unreachable: {error_reason(exc)}"}, 503)
+    except sa.exc.DBAPIError as exc:      # it answers, but not this: say what it said
+        log.error("Stats query failed. error=%s", error_reason(exc), exc_info=exc)
+        return _json({"error": f"database error: {error_reason(exc)}"}, 500)
 
 
 def status_body(st: dict | None, backend: str, error: str | None = None) -> dict:
