@@ -12,7 +12,7 @@ import queries
 from components import ids
 from components.headline import FIGURES, headline_values
 from components.users_table import users_table
-from db import error_reason
+from db import DatabaseBroken, error_reason
 from services import DB_ERRORS
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,9 @@ def redraw(services, start: str | None, end: str | None, log_y: bool, mode: dict
     kiosk = bool(mode and mode.get("kiosk"))
     try:
         data = queries.stats(services.engine(), first, last)
+    except DatabaseBroken as exc:  # a corrupt, deleted or replaced file: its figures are void
+        log.warning("Redraw failed. error=%s", exc)
+        return _failed(f"Figures unavailable: {exc}", kiosk)
     except DB_ERRORS as exc:       # an outage: the banner says so; keep what is drawn
         log.warning("Redraw skipped: database unreachable. error=%s", error_reason(exc))
         return _unchanged(message=f"Figures not updated: database unreachable: "
