@@ -49,10 +49,26 @@ def count(n: int) -> str:
 
 def display_name(name: str) -> str:
     """Returns a username as shown: itself, or JSON-quoted when blanks at its ends or control
-    characters would hide what it is ('admin ' shows as "admin ", next to admin)."""
+    characters would hide what it is ('admin ' shows as "admin ", next to admin).
+
+    Invisible characters are written as escapes: a bidirectional control such as U+202E
+    (right-to-left override) shows as the six characters \\u202e and never reorders the
+    text around it, in the table, the ticks or the hovers.
+    """
     if name and name == name.strip() and name.isprintable():
         return name
-    return json.dumps(name, ensure_ascii=False)
+    return visible(json.dumps(name, ensure_ascii=False))
+
+
+def visible(text: str) -> str:
+    """Returns ``text`` with every character that is not printable (bidirectional controls,
+    zero-width and other format characters, control characters) written as a \\u escape;
+    spaces and printable text are kept. For free text that may hold names or paths."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else
+                   f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
+                   for c in text)
 
 
 def label(name: str, limit: int | None = None) -> str:

@@ -39,6 +39,7 @@ def _unchanged(message=no_update, message_open=no_update) -> dict:
 def _failed(message: str, kiosk: bool) -> dict:
     """Returns outputs that say ``message`` in every graph, the table and the range message,
     with blank headline figures (never "…" and empty graphs without a word)."""
+    message = figures.visible(message)          # error texts may quote paths
     out = {key: figures.empty(message, kiosk) for key in GRAPH_KEYS}
     out.update(dict.fromkeys(HEADLINE_KEYS, "–"))
     out.update(table=html.P(message, className="empty-note"), title=no_update,
