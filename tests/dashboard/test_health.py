@@ -121,16 +121,18 @@ def test_the_dashboard_starts_on_a_corrupt_file_and_says_what_is_wrong(sqlite_ur
     assert drawn[ids.HEADLINE_USERS] == "–" and drawn["days"].layout.annotations
 
     port = closed_port()                     # and the real command starts, without a traceback
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--db", sqlite_url,
-                             "--log-dir", str(log_dir)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    with (log_dir.parent / "app.log").open("wb") as log:     # a file: a pipe could fill up
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--db",
+                                 sqlite_url, "--log-dir", str(log_dir)], cwd=ROOT, stdout=log,
+                                stderr=subprocess.STDOUT)
     try:
         wait_until_serving(proc, port)
         assert get(port, "/") == 200 and get(port, "/api/status") == 503
         assert children(proc.pid)                              # still serving
     finally:
         proc.terminate()
-        output = proc.communicate(timeout=30)[0]
+        proc.wait(timeout=30)
+    output = (log_dir.parent / "app.log").read_text()
     assert "Traceback" not in output
     assert "file is not a database" in output
 

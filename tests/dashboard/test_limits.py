@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 from werkzeug.test import EnvironBuilder
 
+import db
 import settings as settings_mod
 from app import create_app
 from settings import Settings
 
-from .support import closed_port
+from .support import add_stats, closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
@@ -86,12 +87,13 @@ def test_the_limit_is_a_setting(sqlite_url, log_dir):
 
 # --- a real server process ---------------------------------------------------------------
 
-def rss_bytes(pid: int) -> int:
-    """Returns the resident set size of process ``pid`` (VmRSS in /proc/<pid>/status)."""
+def rss_bytes(pid: int, field: str = "VmRSS") -> int:
+    """Returns the resident set size of process ``pid`` (``field`` of /proc/<pid>/status:
+    VmRSS now, VmHWM its peak so far)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmRSS for pid {pid}")
+    raise AssertionError(f"no {field} for pid {pid}")
 
 
 def children(pid: int) -> list[int]:
@@ -115,7 +117,7 @@ def wait_until_serving(proc: subprocess.Popen, port: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"the server exited: {proc.stdout.read()}")
+            raise AssertionError(f"the server exited with {proc.returncode}")
         try:
             get(port, "/api/status")
             return
@@ -132,12 +134,14 @@ def server_command(kind: str, port: int, db_url: str, log_dir) -> list[str]:
 
 
 @pytest.fixture(params=["gunicorn", "app.py"])
-def server(request, sqlite_url, log_dir):
-    """A dashboard server process on 127.0.0.1; yields (port, pid of the serving process)."""
+def server(request, sqlite_url, log_dir, tmp_path):
+    """A dashboard server process on 127.0.0.1; yields (port, pid of the serving process).
+    Its output goes to a file: an unread pipe would fill up and stall the server."""
     port = closed_port()
     env = {**os.environ, "DATABASE_URL": sqlite_url, "SFTPGO_LOG_DIR": str(log_dir)}
-    proc = subprocess.Popen(server_command(request.param, port, sqlite_url, log_dir), cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with (tmp_path / "server.log").open("wb") as output:
+        proc = subprocess.Popen(server_command(request.param, port, sqlite_url, log_dir),
+                                cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         wait_until_serving(proc, port)
         worker = children(proc.pid)[0]           # both run one gunicorn worker
@@ -145,7 +149,6 @@ def server(request, sqlite_url, log_dir):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-        proc.stdout.close()
 
 
 def warm_up(port: int) -> None:
@@ -188,11 +191,63 @@ def test_a_50_mb_post_gets_413_unread_and_the_server_does_not_grow(server):
     warm_up(port)
     before = rss_bytes(pid)
     answer, sent = post_without_waiting(port, "/_dash-update-component", 50 * MB)
-    after = rss_bytes(pid)
-    print(f"RSS before {before / MB:.1f} MB, after {after / MB:.1f} MB, body bytes sent {sent}")
+    after, peak = rss_bytes(pid), rss_bytes(pid, "VmHWM")
+    print(f"RSS before {before / MB:.1f} MB, after {after / MB:.1f} MB, peak {peak / MB:.1f} MB, "
+          f"body bytes sent {sent}")
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.split(b"\r\n")[0].split(b" ")[1] == b"413", answer[:300]
     assert json.loads(body) == {"error": "request body larger than 1048576 bytes"}
     assert sent < 50 * MB                              # the server stopped reading: never all of it
-    assert after - before < 50 * MB, (before, after)
+    assert after - before < 50 * MB and peak - before < 50 * MB, (before, after, peak)
     warm_up(port)                                      # and it still answers
+
+
+def flood_request(port: int, request: bytes) -> str:
+    """Sends one raw HTTP request; returns the answer's status code, or 'refused'/'reset'."""
+    try:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=120)
+    except ConnectionRefusedError:
+        return "refused"
+    with sock:
+        try:
+            sock.sendall(request)
+            head = sock.recv(64)
+        except (ConnectionResetError, BrokenPipeError):
+            return "reset"
+    return head.split(b" ")[1].decode() if head.startswith(b"HTTP/") else "reset"
+
+
+FLOOD = (
+    # the biggest answer there is: every user of the range, at most 100,000
+    b"GET /api/stats?start=2024-09-01&end=2024-09-30&users_limit=100000 HTTP/1.1\r\n"
+    b"Host: x\r\nConnection: close\r\n\r\n",
+    # a body far over the limit (its first 64 KB sent): refused unread
+    b"POST /_dash-update-component HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 104857600\r\n\r\n" + b"x" * 65536,
+    # the page and Dash's layout
+    b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"GET /_dash-layout HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+)
+
+
+def test_a_flood_of_requests_is_answered_or_refused_without_ballooning(server, sqlite_url):
+    """400 connections at once, asking for the largest answers or sending bodies over the
+    limit: each gets an answer (or a refusal), and the server's peak memory stays bounded,
+    since it serves a few requests at a time and never starts a thread per connection."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    port, pid = server
+    add_stats(db.make_engine(sqlite_url), [("2024-09-02", "upload", f"user-{i:05d}", 1, i, 0)
+                                            for i in range(5000)])
+    warm_up(port)
+    before = rss_bytes(pid)
+    with ThreadPoolExecutor(max_workers=400) as pool:
+        outcomes = list(pool.map(lambda i: flood_request(port, FLOOD[i % len(FLOOD)]),
+                                 range(400)))
+    peak = rss_bytes(pid, "VmHWM")
+    print(f"flood: RSS before {before / MB:.1f} MB, peak {peak / MB:.1f} MB, "
+          f"outcomes { {o: outcomes.count(o) for o in sorted(set(outcomes))} }")
+    assert set(outcomes) <= {"200", "413", "refused", "reset"}, set(outcomes)
+    assert outcomes[::len(FLOOD)].count("200") == 100            # every stats request answered
+    assert peak - before < 100 * MB, (before, peak)
+    warm_up(port)                                                # and it still answers
