@@ -14,7 +14,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 import db

@@ -3,7 +3,6 @@ chunked, with and without basic auth), and a real server's memory stays flat und
 POST, on both production paths (gunicorn 'app:wsgi()' and python app.py)."""
 from __future__ import annotations
 
-import base64
 import http.client
 import io
 import json
