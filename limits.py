@@ -1,10 +1,11 @@
 """Request limits: a request body larger than the limit is refused before it is read.
 
-Flask's MAX_CONTENT_LENGTH only acts when a view reads the body, and a view that never
-reads it leaves the body on the connection. ``BodyLimit`` wraps the whole WSGI app (basic
-auth included), so a declared Content-Length over the limit is answered with 413 at once,
-and a body without a length (chunked) is cut at the limit by MAX_CONTENT_LENGTH, which
-``install`` sets too.
+Flask's MAX_CONTENT_LENGTH only acts when a view reads the body, and for a body without a
+length (chunked) it hands the view the first ``limit`` bytes as if they were all of it
+(Dash then answers 400 to the truncated JSON). ``BodyLimit`` wraps the whole WSGI app
+(basic auth included): a declared Content-Length over the limit is answered with 413 at
+once, and a chunked body is read through a counter that raises 413 at the first byte past
+the limit.
 """
 from __future__ import annotations
 
@@ -22,9 +23,42 @@ def too_large(limit: int) -> bytes:
     return json.dumps({"error": f"request body larger than {limit} bytes"}).encode()
 
 
+class CappedInput:
+    """wsgi.input of a body without a length: reads through, and raises
+    RequestEntityTooLarge (413) as soon as more than ``limit`` bytes have come."""
+
+    def __init__(self, stream, limit: int):
+        self.stream = stream
+        self.limit = limit
+        self.seen = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            parts = []
+            while part := self.read(64 * 1024):
+                parts.append(part)
+            return b"".join(parts)
+        return self._count(self.stream.read(min(size, self.limit + 1 - self.seen)))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        room = self.limit + 1 - self.seen
+        return self._count(self.stream.readline(room if size is None or size < 0
+                                                else min(size, room)))
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+    def _count(self, data: bytes) -> bytes:
+        self.seen += len(data)
+        if self.seen > self.limit:
+            raise RequestEntityTooLarge()
+        return data
+
+
 class BodyLimit:
     """WSGI middleware: answers 413 (JSON, Connection: close) to a Content-Length over
-    ``limit`` without reading the body, and 400 to a Content-Length that is not a number."""
+    ``limit`` without reading the body, and 400 to a Content-Length that is not a number; a
+    body without a length is read through CappedInput."""
 
     def __init__(self, app, limit: int):
         self.app = app
@@ -39,6 +73,8 @@ class BodyLimit:
             if int(declared) > self.limit:
                 return self._refuse(start_response, "413 Request Entity Too Large",
                                     too_large(self.limit))
+        elif "wsgi.input" in environ:
+            environ["wsgi.input"] = CappedInput(environ["wsgi.input"], self.limit)
         return self.app(environ, start_response)
 
     @staticmethod
@@ -51,8 +87,10 @@ class BodyLimit:
 
 
 def install(server: flask.Flask, limit: int) -> None:
-    """Bounds every request body of ``server`` to ``limit`` bytes, declared or chunked."""
-    server.config["MAX_CONTENT_LENGTH"] = limit      # a chunked body: cut while it is read
+    """Bounds every request body of ``server`` to ``limit`` bytes, declared or chunked.
+
+    MAX_CONTENT_LENGTH stays unset: its cap would hide the 413 of a chunked body.
+    """
     server.wsgi_app = BodyLimit(server.wsgi_app, limit)
 
     @server.errorhandler(RequestEntityTooLarge)

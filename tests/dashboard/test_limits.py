@@ -3,6 +3,7 @@ chunked, with and without basic auth), and a real server's memory stays flat und
 POST, on both production paths (gunicorn 'app:wsgi()' and python app.py)."""
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
@@ -227,6 +228,25 @@ FLOOD = (
     b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     b"GET /_dash-layout HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 )
+
+
+def test_a_chunked_body_over_the_limit_gets_413_from_a_real_server(server):
+    port, pid = server
+    before = rss_bytes(pid)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"POST /_dash-update-component HTTP/1.1\r\nHost: x\r\n"
+                     b"Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n")
+        chunk = b"%x\r\n" % (256 * 1024) + b"[" * (256 * 1024) + b"\r\n"
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            for _ in range(200):                          # 50 MB, unless refused before
+                sock.sendall(chunk)
+                if select.select([sock], [], [], 0)[0]:
+                    break
+        answer = sock.recv(4096)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert json.loads(body) == {"error": "request body larger than 1048576 bytes"}
+    assert rss_bytes(pid, "VmHWM") - before < 50 * MB
 
 
 def test_a_flood_of_requests_is_answered_or_refused_without_ballooning(server, sqlite_url):
