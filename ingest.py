@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import time
@@ -18,7 +19,7 @@ import db
 import rollups
 import settings as settings_mod
 from ingestion import discover
-from ingestion.run import Ingester, Progress
+from ingestion.run import Ingester, Progress, crash_seam
 
 log = logging.getLogger("ingest")
 EXIT_USAGE = 2
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     except (settings_mod.ConfigError, db.DatabaseError, discover.LogDirMissing) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    ingester = Ingester(engine, cfg)
+    ingester = Ingester(engine, cfg, seam=_crash_seam())
     stop = _StopFlag()
     if args.follow:
         signal.signal(signal.SIGINT, stop.set)
@@ -61,6 +62,15 @@ def main(argv: list[str] | None = None) -> int:
         ingester.follow(stop, on_pass=None if args.quiet else _follow_reporter())
         return 0
     return _run_to_end(ingester, args, stop)
+
+
+def _crash_seam():
+    """Returns the crash tests' seam: SIGKILL at SFTPGO_DASH_CRASH_AT once
+    SFTPGO_DASH_CRASH_AFTER_BATCHES batches are committed (None when unset)."""
+    point = os.environ.get("SFTPGO_DASH_CRASH_AT")
+    if not point:
+        return None
+    return crash_seam(point, int(os.environ.get("SFTPGO_DASH_CRASH_AFTER_BATCHES") or 0))
 
 
 class _StopFlag:

@@ -9,7 +9,14 @@ import sqlalchemy as sa
 
 import db
 
-_FROM_EVENTS = (db.SQL_DIR / "rollups" / "from_events.sql").read_text(encoding="utf-8")
+
+def _from_events(engine_or_conn) -> str:
+    """Returns the recomputing SELECT of the dialect (sql/rollups/from_events.<dialect>.sql).
+
+    Both clamp bytes to 0..2^62 as the stored cells saturate, and neither overflows.
+    """
+    path = db.SQL_DIR / "rollups" / f"from_events.{db.dialect(engine_or_conn)}.sql"
+    return path.read_text(encoding="utf-8")
 
 
 def _rows(conn, sql: str) -> dict[tuple, tuple]:
@@ -20,7 +27,7 @@ def _rows(conn, sql: str) -> dict[tuple, tuple]:
 def check(engine: sa.Engine) -> list[tuple]:
     """Returns the (day, kind, username, rollup, recomputed) rows that differ; [] when equal."""
     with engine.connect() as conn:
-        expected = _rows(conn, _FROM_EVENTS)
+        expected = _rows(conn, _from_events(engine))
         actual = _rows(conn, "SELECT day, kind, username, events, bytes, failed FROM daily_stats")
     keys = sorted(set(expected) | set(actual))
     return [k + (actual.get(k), expected.get(k)) for k in keys if actual.get(k) != expected.get(k)]
@@ -30,7 +37,7 @@ def rebuild(engine: sa.Engine) -> int:
     """Recomputes daily_stats from events under the ingestion lock; returns the row count."""
     with db.exclusive(engine, "ingest", wait=True), engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM daily_stats"))
-        select = "\n".join(x for x in _FROM_EVENTS.splitlines() if not x.startswith("--"))
+        select = "\n".join(x for x in _from_events(engine).splitlines() if not x.startswith("--"))
         conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, events, bytes, failed) "
                              + select))
         return conn.execute(sa.text("SELECT COUNT(*) FROM daily_stats")).scalar()

@@ -38,10 +38,15 @@ class Generation:
 
 @dataclass(frozen=True)
 class Look:
-    """A candidate file with the content facts identity needs."""
+    """A candidate file with the content facts identity needs, read through ``file``.
+
+    ``cand`` holds the stat facts of the open descriptor (not of the name at listing time),
+    so a Look describes one file, whatever has happened to its name since.
+    """
     cand: Candidate
     head: bytes
     content_size: int          # bytes of content (a gzip's recorded size)
+    file: object = field(default=None, compare=False, repr=False)   # reader.OpenFile
 
     @property
     def first_ts(self) -> str | None:

@@ -5,7 +5,7 @@ Pure: no I/O. The rules are docs/counting-rules.md (in ../shared), first match w
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import orjson
 
@@ -21,9 +21,14 @@ PARSE_ERROR = "parse_error"
 # malformed lines, but not malformed under the contract (which reserves that for non-objects).
 BAD_TIME = "bad_time"
 BAD_SIZE = "bad_size"
-NOT_MALFORMED = frozenset({BAD_TIME, BAD_SIZE})
+BAD_VALUE = "bad_value"      # username, file_path or protocol that is not text
+NOT_MALFORMED = frozenset({BAD_TIME, BAD_SIZE, BAD_VALUE})
 
-_INT64 = (-(1 << 63), (1 << 63) - 1)
+# The valid range of size_bytes: 0 to 1 PiB per transfer. With it, a daily_stats cell
+# (saturating at store.BYTES_CAP = 2**62) needs 4096 maximal transfers to fill, and the
+# events table never holds a value whose sum over 8191 rows could leave int64.
+MAX_SIZE = 1 << 50
+_MAX_SIZE_DIGITS = len(str(MAX_SIZE))
 
 TRANSFERS = {"Upload": "upload", "Download": "download"}
 FILE_OPS = frozenset({"Rename", "Rmdir", "Mkdir", "Symlink", "Remove", "Chmod", "Chown",
@@ -47,16 +52,18 @@ _JSONError = orjson.JSONDecodeError
 # ts, day, kind, username, size_bytes, failed, action, remote_ip, protocol, file_path
 
 
-def classify(data: bytes):
+def classify(data: bytes, max_ts: str | None = None):
     """Returns an event tuple, None for a line that is not an event, or a malformed reason.
 
     ``data`` is the line without its newline. Leading NUL bytes (the hole a writer leaves
     after an external truncate) are skipped; a line of NULs only is malformed ``nul_run``.
+    ``max_ts`` ('YYYY-MM-DD HH:MM:SS.mmm', see max_ts_for) is the latest believable time:
+    an event after it is ``bad_time``. Never raises, whatever the line holds.
     """
     try:
         obj = _loads(data)
     except _JSONError:
-        return _rescue(data)
+        return _rescue(data, max_ts)
     if type(obj) is not dict:
         return NOT_OBJECT
     sender = obj.get("sender")
@@ -67,72 +74,78 @@ def classify(data: bytes):
         if "size_bytes" not in obj:
             return None
         size = obj["size_bytes"]
-        if type(size) is not int or not _INT64[0] <= size <= _INT64[1]:
+        if type(size) is not int or not 0 <= size <= MAX_SIZE:
             size = _as_size(size)
             if size is None:
                 return BAD_SIZE
-        return _event(obj, kind, sender, size, 1 if obj.get("error") else 0)
+        return _event(obj, kind, sender, size, 1 if obj.get("error") else 0, max_ts)
     if sender in FILE_OPS:
-        return _event(obj, "file_op", sender, None, 0) if "file_path" in obj else None
+        return _event(obj, "file_op", sender, None, 0, max_ts) if "file_path" in obj else None
     if sender == "login":
-        return _event(obj, "login", sender, None, 0)
+        return _event(obj, "login", sender, None, 0, max_ts)
     if sender == "connection_failed":
-        return _event(obj, "login_failed", sender, None, 0)
+        return _event(obj, "login_failed", sender, None, 0, max_ts)
     message = obj.get("message")
     if type(message) is str and message.startswith("User ") and " logged in with" in message:
-        return _event(obj, "login", sender, None, 0, _login_name(message))
+        return _event(obj, "login", sender, None, 0, max_ts, _login_name(message))
     return None
 
 
-def _rescue(data: bytes):
+def _rescue(data: bytes, max_ts: str | None):
     if data[:1] == b"\0":
         stripped = data.lstrip(b"\0")
-        return classify(stripped) if stripped else NUL_RUN
+        return classify(stripped, max_ts) if stripped else NUL_RUN
     if not data.strip():
         return EMPTY
     return NOT_JSON
 
 
 def _as_size(value) -> int | None:
-    """Returns a size written oddly (1024.0, "1024") as an int64, or None."""
+    """Returns a size written oddly (1024.0, "1024") as an int in 0..MAX_SIZE, or None.
+
+    Only ASCII digits count: "\u0661\u0662\u0663" (Arabic-Indic) and "\u00b2" are not sizes.
+    """
     if type(value) is float and value.is_integer():
         value = int(value)
-    elif type(value) is str and value.strip().lstrip("-").isdigit():
+    elif type(value) is str:
+        value = value.strip()
+        if not (value.isascii() and value.isdigit() and len(value) <= _MAX_SIZE_DIGITS):
+            return None
         value = int(value)
-    if type(value) is int and _INT64[0] <= value <= _INT64[1]:
+    if type(value) is int and 0 <= value <= MAX_SIZE:
         return value
     return None
 
 
-def _text(value, limit: int):
-    if value is None:
-        return None
-    if type(value) is not str:
-        value = str(value)
-    return value if len(value) <= limit else value[:limit]
-
-
-def _event(obj: dict, kind: str, sender, size, failed: int, username=None):
+def _event(obj: dict, kind: str, sender, size, failed: int, max_ts, username=None):
     # The hot path of ingestion: plain checks inline, helpers only for unusual values.
     ts = normalize_time(obj.get("time"))
-    if ts is None:
+    if ts is None or (max_ts is not None and ts > max_ts):
         return BAD_TIME
     if username is None:
         username = obj.get("username")
-    if type(username) is not str or len(username) > MAX_USERNAME:
-        username = _text(username, MAX_USERNAME) or ""
+        if username is None:
+            username = ""
+    if type(username) is not str:
+        return BAD_VALUE           # an object, list, number or boolean: not a name
+    if len(username) > MAX_USERNAME:
+        username = username[:MAX_USERNAME]
     if len(sender) > MAX_ACTION:
         sender = sender[:MAX_ACTION]
     protocol = obj.get("protocol")
     if protocol is not None and (type(protocol) is not str or len(protocol) > MAX_PROTOCOL):
-        protocol = _text(protocol, MAX_PROTOCOL)
+        if type(protocol) is not str:
+            return BAD_VALUE
+        protocol = protocol[:MAX_PROTOCOL]
     path = obj.get("file_path")
     if path is not None and (type(path) is not str or len(path) > MAX_PATH):
-        path = _text(path, MAX_PATH)
+        if type(path) is not str:
+            return BAD_VALUE
+        path = path[:MAX_PATH]
     return (ts, ts[:10], kind, username, size, failed, sender, client_ip(obj), protocol, path)
 
 
-_TIME = re.compile(r"\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}").fullmatch
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}", re.ASCII).fullmatch
 _DAYS: dict[str, bool] = {}
 
 
@@ -154,8 +167,8 @@ def normalize_time(value) -> str | None:
     if type(value) is str and len(value) == 23 and _TIME(value) is not None \
             and _valid_day(value[:10]):
         return value[:10] + " " + value[11:]          # the layout of every SFTPGo 2.x line
-    if type(value) is not str or len(value) < 19:
-        return None
+    if type(value) is not str or len(value) < 19 or not value.isascii():
+        return None               # non-ASCII digits ("\u0662\u0660\u0662\u0664") are not a time
     ts = value[:10] + " " + value[11:]
     if ts[16] == ".":                                 # pre-0.9.5 layout 15:04.05.000
         ts = ts[:16] + ":" + ts[17:]
@@ -169,6 +182,25 @@ def normalize_time(value) -> str | None:
     if parsed.year < 1000 or len(ts) != 23 or ts[19] != ".":
         return None
     return ts
+
+
+def max_ts_for(mtime: float) -> str:
+    """Returns the latest believable event time of a file last written at ``mtime``.
+
+    That is a day after the mtime, in local time like SFTPGo's own ``time`` (no zone), as
+    'YYYY-MM-DD HH:MM:SS.mmm'; capped at the last millisecond of year 9999. An mtime at or
+    before 1970 (an archive tool that dropped it) bounds nothing.
+    """
+    if not mtime > 0:
+        return _LAST_TS
+    try:
+        limit = datetime.fromtimestamp(mtime) + timedelta(days=1)
+    except (OverflowError, OSError, ValueError):
+        return _LAST_TS
+    return limit.isoformat(sep=" ", timespec="milliseconds")
+
+
+_LAST_TS = "9999-12-31 23:59:59.999"
 
 
 def client_ip(obj: dict):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import stat
+import time
 import zlib
 from dataclasses import dataclass, field
 
@@ -38,67 +40,164 @@ class TooLong:
     length: int
 
 
-def open_content(path: str, compressed: bool):
-    """Returns a binary file object over the (decompressed) content."""
-    try:
-        return gzip.open(path, "rb") if compressed else open(path, "rb")
-    except OSError as exc:
-        raise UnreadableFile(f"{path}: {exc.strerror or exc}") from None
+class _At:
+    """A read position of its own over a shared descriptor (``os.pread``).
+
+    Streams made from one open file never move each other's position, so the head check, a
+    marker read and the line reader of one pass can interleave on one descriptor.
+    """
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = max(os.fstat(self.fd).st_size - self.pos, 0)
+        data = os.pread(self.fd, n, self.pos)
+        self.pos += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_CUR:
+            offset += self.pos
+        elif whence == os.SEEK_END:
+            offset += os.fstat(self.fd).st_size
+        self.pos = max(offset, 0)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def close(self) -> None:
+        """The descriptor belongs to the OpenFile, which closes it."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
-def read_head(path: str, compressed: bool) -> bytes:
-    """Returns the first HEAD_BYTES bytes of the content (fewer for a short file)."""
-    try:
-        with open_content(path, compressed) as f:
-            return f.read(HEAD_BYTES)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise UnreadableFile(f"{path}: {exc}") from None
+class OpenFile:
+    """One log file, opened once: its identity and every read of its content use one descriptor.
 
+    Rotation renames the live file and creates a new one under the old name, at any instant.
+    A file opened again by name may therefore be another file. A pass opens each file once,
+    takes its identity from ``fstat`` of that descriptor, and reads its head, its marker and
+    its lines through the same descriptor: what was identified is what is read.
+    """
 
-def read_span(path: str, compressed: bool, start: int, length: int) -> bytes:
-    """Returns ``length`` bytes of content at ``start`` (fewer when the content is shorter)."""
-    try:
-        with open_content(path, compressed) as f:
-            if compressed:
+    def __init__(self, path: str, compressed: bool, fd: int | None = None):
+        self.path = path
+        self.compressed = compressed
+        self.fd = -1
+        try:
+            # O_NONBLOCK: a FIFO put in place of a log must not hang the open.
+            self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK) if fd is None else fd
+        except OSError as exc:
+            raise UnreadableFile(f"{path}: {exc.strerror or exc}") from None
+        st = os.fstat(self.fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(self.fd)
+            self.fd = -1
+            raise UnreadableFile(f"{path}: not a regular file")
+        self.dev, self.ino = st.st_dev, st.st_ino
+        self.disk_size = st.st_size          # on-disk size when opened (compressed for .gz)
+        self.mtime = st.st_mtime
+
+    def dup(self) -> "OpenFile":
+        """Returns another OpenFile on the same file (a descriptor of its own to close)."""
+        return OpenFile(self.path, self.compressed, os.dup(self.fd))
+
+    def stream(self):
+        """Returns a new binary stream over the (decompressed) content, at offset 0."""
+        raw = _At(self.fd)
+        return gzip.GzipFile(fileobj=raw, mode="rb") if self.compressed else raw
+
+    def head(self) -> bytes:
+        """Returns the first HEAD_BYTES bytes of the content (fewer for a short file)."""
+        return self.span(0, HEAD_BYTES)
+
+    def span(self, start: int, length: int) -> bytes:
+        """Returns ``length`` bytes of content at ``start`` (fewer when the content is shorter)."""
+        try:
+            if not self.compressed:
+                return os.pread(self.fd, length, start)
+            with self.stream() as f:
                 f.seek(start)
                 return f.read(length)
-            return os.pread(f.fileno(), length, start)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise UnreadableFile(f"{path}: {exc}") from None
+        except (OSError, EOFError, zlib.error) as exc:
+            raise UnreadableFile(f"{self.path}: {exc}") from None
+
+    def content_size(self) -> int:
+        """Returns the bytes of content now: the file size, or a gzip's recorded size."""
+        if not self.compressed:
+            return os.fstat(self.fd).st_size
+        if self.disk_size < 18:               # shorter than a gzip header and trailer
+            raise UnreadableFile(f"{self.path}: incomplete or corrupt gzip (too short)")
+        return int.from_bytes(os.pread(self.fd, 4, self.disk_size - 4), "little")
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
-def gzip_size(path: str) -> int:
-    """Returns the uncompressed size recorded in a gzip trailer (modulo 4 GiB)."""
-    with open(path, "rb") as f:
-        f.seek(-4, os.SEEK_END)
-        return int.from_bytes(f.read(4), "little")
+class GzipCheck:
+    """Proves a gzip complete (every member decompresses, CRC and length match), in slices.
 
+    A gzip still being written, or cut short, must not be read as if it were whole. One file
+    version is checked once; ``step`` works until a deadline, so a large archive does not
+    hold up a pass that has a time budget.
+    """
 
-def verify_gzip(path: str) -> None:
-    """Raises UnreadableFile unless the whole gzip stream decompresses with a valid CRC."""
-    try:
-        with gzip.open(path, "rb") as f:
-            while f.read(4 * _CHUNK):
-                pass
-    except (OSError, EOFError, zlib.error) as exc:
-        raise UnreadableFile(f"{path}: incomplete or corrupt gzip ({exc})") from None
+    def __init__(self, f: OpenFile):
+        self._file = f.dup()
+        self._z = self._file.stream()
+
+    def step(self, deadline: float | None) -> bool:
+        """Returns True once the whole gzip checked out, False when the deadline came first.
+
+        Raises UnreadableFile when it is incomplete or corrupt.
+        """
+        try:
+            while self._z.read(4 * _CHUNK):
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+        except (OSError, EOFError, zlib.error) as exc:
+            self.close()
+            raise UnreadableFile(f"{self._file.path}: incomplete or corrupt gzip ({exc})") from None
+        self.close()
+        return True
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class LineReader:
     """Reads batches of complete lines from one open file, starting at ``offset``."""
 
-    def __init__(self, path: str, compressed: bool, offset: int, max_line_bytes: int):
-        self.path = path
-        self.compressed = compressed
+    def __init__(self, f: OpenFile, offset: int, max_line_bytes: int):
+        self.path = f.path
         self.max_line_bytes = max_line_bytes
-        self._f = open_content(path, compressed)
+        self._f = f.stream()
         self.offset = offset          # content offset of the first unconsumed byte
         self._carry = b""             # bytes read past ``offset`` that are not a line yet
         try:
             self._f.seek(offset)
         except (OSError, EOFError, zlib.error) as exc:
             self.close()
-            raise UnreadableFile(f"{path}: {exc}") from None
+            raise UnreadableFile(f"{f.path}: {exc}") from None
 
     def close(self) -> None:
         self._f.close()

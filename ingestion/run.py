@@ -1,17 +1,27 @@
 """One ingestion pass, and the follow loop: the only code that ties the rooms together.
 
-A pass: take the lock (or report busy), list the files, match them to generations, then
-read each generation with pending bytes, oldest first, one committed batch at a time,
-until nothing is pending or the byte/time budget is spent.
+A pass: take the lock (or report busy), list the files, open each one once, match the open
+files to generations, then read each generation with pending bytes, oldest first, one
+committed batch at a time, until nothing is pending or the byte/time budget is spent.
+
+One open file per generation per pass, verified before it is read: a file's identity (inode,
+head, marker) and its lines are read through the one descriptor it was identified by, so a
+rotation that lands anywhere in a pass can neither make it read one file's bytes as another's
+nor make it report a renamed file as lost. A generation is released (missing, bytes lost)
+only by a pass that saw the folder hold still: every name opened as listed, nothing deferred,
+and a second listing after the reads equal to the first.
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
+import resource
 import signal
 import time
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from typing import Callable
 
 import sqlalchemy as sa
@@ -25,17 +35,30 @@ from .writer import Committer
 
 log = logging.getLogger(__name__)
 
-# Test seam for the crash tests: SIGKILL this process at a named point of a batch.
-CRASH_AT = os.environ.get("SFTPGO_DASH_CRASH_AT", "")
-_CRASH_AFTER = int(os.environ.get("SFTPGO_DASH_CRASH_AFTER_BATCHES", "0") or 0)
-_batches_done = 0
-
 TAIL_GRACE_S = 5.0   # a rotated file's unterminated tail is taken once it is this old
+GZIP_CHECKS = 4      # gzip files being proven complete at once (each holds a descriptor)
+HELD_FILES = 32      # files with bytes still to read kept open from one pass to the next
+
+# The points of a pass where a seam (see Ingester) is called, in order.
+SEAMS = ("listed", "opened", "marker", "claimed", "after_read", "after_insert_before_checkpoint",
+         "after_checkpoint_before_commit", "after_commit", "batch", "settle")
+
+Seam = Callable[[str], None]
 
 
-def _crash_point(name: str) -> None:
-    if CRASH_AT == name and _batches_done >= _CRASH_AFTER:
-        os.kill(os.getpid(), signal.SIGKILL)
+def crash_seam(point: str, after_batches: int = 0) -> Seam:
+    """Returns a seam that SIGKILLs this process at ``point`` once ``after_batches`` committed.
+
+    For the crash tests: a real kill -9, with the database in whatever state that point leaves.
+    """
+    done = [0]
+
+    def seam(name: str) -> None:
+        if name == "after_commit":
+            done[0] += 1
+        if name == point and done[0] >= after_batches:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return seam
 
 
 @dataclass
@@ -46,6 +69,7 @@ class Progress:
     files_pending: int = 0       # of which with bytes still to read
     bytes_done: int = 0          # bytes consumed by this pass
     bytes_pending: int = 0       # bytes left to read after this pass
+    deferred: int = 0            # files left for a later pass (moved under the pass, being checked)
     lines: int = 0
     events: int = 0
     malformed: int = 0
@@ -54,7 +78,7 @@ class Progress:
 
     @property
     def complete(self) -> bool:
-        return not self.busy and self.bytes_pending == 0
+        return not self.busy and self.bytes_pending == 0 and self.deferred == 0
 
 
 @dataclass
@@ -63,22 +87,49 @@ class _Work:
     look: Look
 
 
-class Ingester:
-    """Ingests one log folder into one database; holds only caches, never the truth."""
+@dataclass
+class _Scan:
+    """What the scan of one pass found: the work, and what it needs to judge the rest."""
+    work: list[_Work] = field(default_factory=list)
+    files: list = field(default_factory=list)       # every OpenFile of the pass, closed at its end
+    listed: frozenset = frozenset()                 # (path, dev, ino) of the first listing
+    seen: set = field(default_factory=set)          # inodes listed or opened: not missing
+    unclaimed: list = field(default_factory=list)   # present generations no file claimed
+    replaced: set = field(default_factory=set)      # generation ids whose inode holds other bytes
+    unsettled: list = field(default_factory=list)   # why the folder did not hold still
+    deferred: int = 0
 
-    def __init__(self, engine: sa.Engine, settings: Settings):
+    def unsettle(self, why: str) -> None:
+        self.unsettled.append(why)
+
+    def close(self) -> None:
+        for f in self.files:
+            f.close()
+
+
+class Ingester:
+    """Ingests one log folder into one database; holds only caches, never the truth.
+
+    ``seam``, when given, is called with each name of SEAMS as the pass reaches that point: a
+    test can rotate, gzip or kill there (see crash_seam).
+    """
+
+    def __init__(self, engine: sa.Engine, settings: Settings, seam: Seam | None = None):
         self.engine = engine
         self.settings = settings
         self.dialect = db.dialect(engine)
+        self._seam = seam or (lambda name: None)
         # Commits go through their own engine on MySQL/MariaDB: the one allowed LOAD DATA LOCAL.
         self._writer = engine if self.dialect == "sqlite" else db.make_engine(
             engine.url.render_as_string(hide_password=False), bulk=True)
-        self._looks: dict[tuple, tuple] = {}      # (dev, ino) -> ((size, mtime, path), Look)
-        self._gzip_ok: set[tuple] = set()          # verified gzip files, by stat
+        self._heads: dict[tuple, tuple] = {}       # (dev, ino) -> ((size, mtime), head, content size)
+        self._gzip: dict[tuple, object] = {}       # gzip version -> True, error text, or GzipCheck
         self._same: dict[tuple, bool] = {}         # content comparisons of copies
         self._bulk: bool | None = None             # MySQL/MariaDB LOAD DATA LOCAL usable
         self.maintain_rollups = True               # False only in the benchmark's comparison
         self._skipped: dict[str, str] = {}         # files this pass could not read, and why
+        self._held: dict[tuple, reader.OpenFile] = {}   # (dev, ino) -> file kept open between passes
+        self._max_open = _raise_open_files_limit() - 64
 
     # --- the pass --------------------------------------------------------------------------
 
@@ -101,25 +152,33 @@ class Ingester:
     def _pass(self, max_bytes, max_seconds, should_stop, on_batch) -> Progress:
         started = time.monotonic()
         deadline = started + max_seconds if max_seconds else None
-        work = self._scan()
-        if self._bulk is None:
-            with self._writer.connect() as conn:
-                self._bulk = self.dialect == "mysql" and store.bulk_load_available(conn)
-        prog = Progress(files=len(work))
-        _count_pending(prog, work)
-        for w in work:
-            if _pending(w) <= 0:
-                continue
-            if should_stop() or (max_bytes is not None and prog.bytes_done >= max_bytes) \
-                    or (deadline is not None and time.monotonic() >= deadline):
-                break
-            self._read_generation(w, prog, max_bytes, deadline, should_stop, on_batch)
-        _count_pending(prog, work)
-        with self.engine.begin() as conn:
-            store.record_pass(conn, "not readable now, will retry: " + "; ".join(
-                sorted(self._skipped.values())) if self._skipped else None)
-            prog.bytes_lost = conn.execute(sa.text(
-                "SELECT COALESCE(SUM(bytes_lost), 0) FROM log_files")).scalar() or 0
+        scan = _Scan()
+        try:
+            self._scan(scan, deadline)
+            work = scan.work
+            if self._bulk is None:
+                with self._writer.connect() as conn:
+                    self._bulk = self.dialect == "mysql" and store.bulk_load_available(conn)
+            prog = Progress(files=len(work), deferred=scan.deferred)
+            _count_pending(prog, work)
+            for w in work:
+                if _pending(w) <= 0:
+                    continue
+                if should_stop() or (max_bytes is not None and prog.bytes_done >= max_bytes) \
+                        or (deadline is not None and time.monotonic() >= deadline):
+                    break
+                self._read_generation(w, prog, max_bytes, deadline, should_stop, on_batch)
+            _count_pending(prog, work)
+            self._hold(work)
+            self._seam("settle")
+            with self.engine.begin() as conn:
+                self._settle(conn, scan)
+                store.record_pass(conn, "not readable now, will retry: " + "; ".join(
+                    sorted(self._skipped.values())) if self._skipped else None)
+                prog.bytes_lost = conn.execute(sa.text(
+                    "SELECT COALESCE(SUM(bytes_lost), 0) FROM log_files")).scalar() or 0
+        finally:
+            scan.close()
         prog.seconds = time.monotonic() - started
         return prog
 
@@ -130,9 +189,13 @@ class Ingester:
 
     # --- scan: files -> generations ------------------------------------------------------
 
-    def _scan(self) -> list[_Work]:
-        cands = discover.candidate_paths(self.settings.log_dir, self.settings.log_name)
-        self._skipped = {}
+    def _scan(self, scan: _Scan, deadline: float | None) -> None:
+        skipped: dict[str, str] = {}   # links out of the folder, folders it cannot list
+        cands = discover.candidate_paths(self.settings.log_dir, self.settings.log_name, skipped)
+        self._skipped = skipped
+        scan.listed = _listing(cands)
+        scan.seen = {(c.dev, c.ino) for c in cands}
+        self._seam("listed")
         with self.engine.begin() as conn:
             # Years of archives leave many generations that are gone for good: load them only
             # when a file turns up that the present ones do not account for by inode.
@@ -143,31 +206,60 @@ class Ingester:
         by_id = {g.id: g for g in gens}
         known_inodes = {(g.dev, g.ino) for g in gens}
         plain = {c.path for c in cands if not c.compressed}
-        looks = [lk for lk in (self._look(c, known_inodes, plain) for c in cands) if lk is not None]
+        if len(cands) > self._max_open:        # more files than descriptors: the rest wait
+            keep = [c for c in cands if c.live] + [c for c in cands if not c.live]
+            cands = sorted(keep[:self._max_open], key=lambda c: c.path)
+            scan.deferred += len(keep) - len(cands)
+            scan.unsettle("more files than open descriptors allow")
+        looks = []
+        opened: set = set()
+        for c in cands:
+            look = self._look(scan, c, known_inodes, plain, opened, deadline)
+            if look is not None:
+                looks.append(look)
+        looks += self._deleted_but_held(scan, opened)
+        self._forget(scan)
+        self._seam("opened")
         result = identity.assign(looks, gens, self._span, self._same_content)
-        work: list[_Work] = []
+        self._drop_rewritten(scan, result)
+        scan.replaced = result.replaced
         with self.engine.begin() as conn:
             for gid, look in result.claims.items():
                 g = by_id[gid]
                 self._claim(conn, g, look)
-                work.append(_Work(g, look))
+                scan.work.append(_Work(g, look))
             for look in result.new:
                 gid = store.create_generation(conn, look.head, look.cand.dev, look.cand.ino,
                                               look.cand.path, look.cand.compressed,
                                               look.content_size, look.first_ts)
                 log.info("New file generation. path=%s file_id=%d", look.cand.path, gid)
-                work.append(_Work(Generation(gid, look.head, look.cand.dev, look.cand.ino,
-                                             look.cand.path, look.cand.compressed, ACTIVE,
-                                             look.content_size, look.first_ts, 0, 0, b""), look))
-            for g in gens:
-                if g.id not in result.claims:
-                    self._release(conn, g, REPLACED if g.id in result.replaced else MISSING)
+                scan.work.append(_Work(Generation(gid, look.head, look.cand.dev, look.cand.ino,
+                                                  look.cand.path, look.cand.compressed, ACTIVE,
+                                                  look.content_size, look.first_ts, 0, 0, b""),
+                                       look))
+        scan.unclaimed = [g for g in gens if g.id not in result.claims]
         for look, original in result.duplicates:
             log.debug("Copy of a known file, not read again. path=%s file_id=%s",
                       look.cand.path, original)
-        work.sort(key=lambda w: (w.gen.first_ts or w.look.first_ts or "9999", w.look.cand.live,
-                                 w.look.cand.path))
-        return work
+        scan.work.sort(key=lambda w: (w.gen.first_ts or w.look.first_ts or "9999",
+                                      w.look.cand.live, w.look.cand.path))
+        self._seam("claimed")
+
+    def _drop_rewritten(self, scan: _Scan, result: identity.Assignment) -> None:
+        """Leaves out of this pass the files rewritten in place since they were identified.
+
+        A descriptor follows its file through renames, but a file can also be truncated and
+        written again where it is (copytruncate) while the scan looks at it; its head and
+        marker may then belong to different contents. Such a file waits for the next pass.
+        """
+        for gid, look in list(result.claims.items()):
+            if not _holds(look):
+                del result.claims[gid]
+                scan.unsettle(f"{look.cand.path} was rewritten during the scan")
+        for look in list(result.new):
+            if not _holds(look):
+                result.new.remove(look)
+                scan.unsettle(f"{look.cand.path} was rewritten during the scan")
 
     def _claim(self, conn, g: Generation, look: Look) -> None:
         c = look.cand
@@ -192,6 +284,32 @@ class Ingester:
             for k, v in changes.items():
                 setattr(g, k, bool(v) if k == "compressed" else v)
 
+    def _settle(self, conn, scan: _Scan) -> None:
+        """Releases the generations no file claimed, if the folder held still for this pass.
+
+        A generation is missing only when no name in the folder holds its inode, in a pass in
+        which every listed name opened as the file listed and a second listing, taken after
+        the reads, equals the first. A rotation or a gzip caught half-way makes the pass
+        leave its releases to the next one: a renamed file is never reported lost.
+        """
+        gone = [g for g in scan.unclaimed
+                if g.id in scan.replaced or (g.dev, g.ino) not in scan.seen]
+        if not gone:
+            return
+        if not scan.unsettled:
+            try:
+                again = _listing(discover.candidate_paths(self.settings.log_dir,
+                                                          self.settings.log_name))
+            except discover.LogDirMissing:
+                again = frozenset()
+            if again != scan.listed:
+                scan.unsettle("the folder changed during the pass")
+        if scan.unsettled:
+            log.debug("Releases left to the next pass. reason=%s", scan.unsettled[0])
+            return
+        for g in gone:
+            self._release(conn, g, REPLACED if g.id in scan.replaced else MISSING)
+
     def _release(self, conn, g: Generation, state: str) -> None:
         lost = max(g.size_seen - g.offset, 0)
         if g.state != state or g.bytes_lost != lost:
@@ -200,41 +318,148 @@ class Ingester:
                             "bytes_lost=%d", g.id, g.path, lost)
             store.update_generation(conn, g.id, state=state, bytes_lost=lost)
 
-    def _look(self, c: discover.Candidate, known_inodes: set, plain: set) -> Look | None:
-        """Returns the content facts of a candidate, or None when it cannot be told yet."""
-        stat = (c.size, c.mtime, c.path)
-        cached = self._looks.get((c.dev, c.ino))
-        if cached is not None and cached[0] == stat:
-            return cached[1]
+    def _look(self, scan: _Scan, c: discover.Candidate, known_inodes: set, plain: set,
+              opened: set, deadline: float | None) -> Look | None:
+        """Opens a candidate once and returns its content facts, or None when it cannot be told yet.
+
+        The Look's stat facts are those of the open descriptor, not of the name as listed.
+        """
         if c.size == 0:
             return None                  # lumberjack's empty new file: nothing to identify yet
         if c.compressed and c.stem in plain:
             return None                  # its .log is still here: the gzip is being written
         try:
-            if c.compressed and (c.dev, c.ino) not in known_inodes:
-                self._verify_gzip(c)     # never match or read a gzip still being written
-            head = reader.read_head(c.path, c.compressed)
-            size = reader.gzip_size(c.path) if c.compressed else c.size
+            f = reader.OpenFile(c.path, c.compressed)
+        except reader.UnreadableFile as exc:
+            if not os.path.lexists(c.path):
+                scan.unsettle(f"{c.path} vanished after it was listed")
+            else:
+                self._skip(c.path, exc)
+            return None
+        scan.files.append(f)
+        key = (f.dev, f.ino)
+        if key != (c.dev, c.ino):
+            scan.unsettle(f"{c.path} holds another file than listed")
+            scan.seen.add(key)
+        if key in opened:
+            return None                  # one file reached by two names during a rename
+        opened.add(key)
+        c = dataclasses.replace(c, dev=f.dev, ino=f.ino, size=f.disk_size, mtime=f.mtime)
+        version = (f.disk_size, f.mtime)
+        cached = self._heads.get(key)
+        if cached is not None and cached[0] == version:
+            return Look(c, cached[1], cached[2], f)
+        try:
+            if c.compressed and key not in known_inodes:
+                # Never match or read a gzip still being written or cut short.
+                if not self._gzip_checked(f, deadline):
+                    scan.deferred += 1
+                    scan.unsettle(f"{c.path} is being checked")
+                    return None
+            head = f.head()
+            size = f.content_size() if c.compressed else f.disk_size
         except (reader.UnreadableFile, OSError) as exc:
-            log.warning("File skipped for now. path=%s reason=%s", c.path, exc)
-            self._skipped[c.path] = str(exc) if c.path in str(exc) else f"{c.path}: {exc}"
+            self._skip(c.path, exc)
             return None
         if not head:
             return None
-        look = Look(c, head, size)
-        self._looks[(c.dev, c.ino)] = (stat, look)
-        return look
+        self._heads[key] = (version, head, size)
+        return Look(c, head, size, f)
 
-    def _verify_gzip(self, c: discover.Candidate) -> None:
-        """Raises UnreadableFile unless the whole gzip checks out (once per file version)."""
-        key = (c.dev, c.ino, c.size, c.mtime)
-        if key not in self._gzip_ok:
-            reader.verify_gzip(c.path)
-            self._gzip_ok.add(key)
+    def _hold(self, work: list[_Work]) -> None:
+        """Keeps open, until the next pass, the live file and the files not read to their end.
+
+        A backup deleted (pruned) before it was drained is then still read to its end through
+        the descriptor, as a tailer that keeps its files open does, instead of being lost.
+        """
+        keep: dict[tuple, reader.OpenFile] = {}
+        for w in work:
+            if len(keep) >= HELD_FILES:
+                break
+            if w.look.cand.live or _pending(w) > 0:
+                key = (w.look.cand.dev, w.look.cand.ino)
+                keep[key] = self._held.pop(key, None) or w.look.file.dup()
+        for f in self._held.values():
+            f.close()
+        self._held = keep
+
+    def _deleted_but_held(self, scan: _Scan, opened: set) -> list[Look]:
+        """Returns Looks of held files that were deleted since the last pass (no name left)."""
+        looks = []
+        for key, held in self._held.items():
+            if key in opened:
+                continue
+            try:
+                st = os.fstat(held.fd)
+                if st.st_nlink:
+                    continue             # moved out of the folder, not deleted: not ours to read
+                f = held.dup()
+            except OSError:
+                continue
+            scan.files.append(f)
+            cached = self._heads.get(key)
+            try:
+                head = cached[1] if cached else f.head()
+                size = f.content_size()
+            except (reader.UnreadableFile, OSError):
+                continue
+            c = discover.Candidate(f.path, f.dev, f.ino, st.st_size, st.st_mtime,
+                                   compressed=f.compressed, live=False)
+            log.info("Reading a deleted file through the descriptor held. path=%s", f.path)
+            looks.append(Look(c, head, size, f))
+            opened.add(key)
+        return looks
+
+    def close(self) -> None:
+        """Closes the files held between passes."""
+        for f in self._held.values():
+            f.close()
+        self._held = {}
+
+    def _skip(self, path: str, exc: Exception) -> None:
+        log.warning("File skipped for now. path=%s reason=%s", path, exc)
+        self._skipped[path] = str(exc) if path in str(exc) else f"{path}: {exc}"
+
+    def _gzip_checked(self, f: reader.OpenFile, deadline: float | None) -> bool:
+        """Returns True once this version of a gzip proved complete, False while still checking.
+
+        Raises UnreadableFile when it is incomplete or corrupt. Each version (inode, size,
+        mtime) is checked once, a slice per pass when the pass has a deadline; a bad one is
+        left alone until it changes.
+        """
+        key = (f.dev, f.ino, f.disk_size, f.mtime)
+        state = self._gzip.get(key)
+        if state is True:
+            return True
+        if isinstance(state, str):
+            raise reader.UnreadableFile(state)
+        if state is None:
+            if sum(isinstance(v, reader.GzipCheck) for v in self._gzip.values()) >= GZIP_CHECKS:
+                return False
+            state = self._gzip[key] = reader.GzipCheck(f)
+        try:
+            done = state.step(deadline)
+        except reader.UnreadableFile as exc:
+            self._gzip[key] = str(exc)
+            raise
+        if done:
+            self._gzip[key] = True
+        return done
+
+    def _forget(self, scan: _Scan) -> None:
+        """Drops cached facts of files no longer in the folder (and closes their gzip checks)."""
+        live = {(f.dev, f.ino) for f in scan.files}
+        for key in [k for k in self._gzip if k[:2] not in live]:
+            state = self._gzip.pop(key)
+            if isinstance(state, reader.GzipCheck):
+                state.close()
+        for key in [k for k in self._heads if k not in live and k not in scan.seen]:
+            del self._heads[key]
 
     def _span(self, look: Look, start: int, length: int) -> bytes | None:
+        self._seam("marker")
         try:
-            return reader.read_span(look.cand.path, look.cand.compressed, start, length)
+            return look.file.span(start, length)
         except reader.UnreadableFile:
             return None
 
@@ -254,10 +479,7 @@ class Ingester:
     def _read_generation(self, w: _Work, prog: Progress, max_bytes, deadline, should_stop, on_batch):
         g, look = w.gen, w.look
         try:
-            if look.cand.compressed:
-                self._verify_gzip(look.cand)
-            rd = reader.LineReader(look.cand.path, look.cand.compressed, g.offset,
-                                   self.settings.max_line_bytes)
+            rd = reader.LineReader(look.file, g.offset, self.settings.max_line_bytes)
         except reader.UnreadableFile as exc:
             self._file_error(g, str(exc))
             return
@@ -276,14 +498,12 @@ class Ingester:
             log.debug("File drained. file_id=%d path=%s", g.id, look.cand.path)
 
     def _commit(self, job: tuple) -> None:
-        global _batches_done
         with self._writer.begin() as conn:
             store.store_batch(conn, self.dialect, *job,
-                              between=lambda: _crash_point("after_insert_before_checkpoint"),
+                              between=lambda: self._seam("after_insert_before_checkpoint"),
                               bulk=self._bulk, rollups=self.maintain_rollups)
-            _crash_point("after_checkpoint_before_commit")
-        _batches_done += 1
-        _crash_point("after_commit")
+            self._seam("after_checkpoint_before_commit")
+        self._seam("after_commit")
 
     def _read_batches(self, rd, w: _Work, committer: Committer, prog: Progress, max_bytes,
                       deadline, should_stop, on_batch) -> None:
@@ -302,10 +522,14 @@ class Ingester:
                 partial = True
             if not lines:
                 break
-            _crash_point("after_read")
+            self._seam("after_read")
+            if not _holds(look, batch.end):
+                log.warning("File rewritten in place while read; batch dropped. file_id=%d", fid)
+                break
             events, rejects = [], []
             pos = batch.start
             classify = parse.classify
+            max_ts = parse.max_ts_for(look.cand.mtime)   # a time after it is bad_time
             append = events.append
             for data in lines:
                 if type(data) is not bytes:        # reader.TooLong
@@ -315,7 +539,7 @@ class Ingester:
                     continue
                 end = pos + len(data) + 1
                 try:
-                    r = classify(data)
+                    r = classify(data, max_ts)
                 except Exception:                  # a line no rule foresaw: keep it, go on
                     log.exception("Line not classified. file_id=%d offset=%d", fid, pos)
                     r = parse.PARSE_ERROR
@@ -323,10 +547,11 @@ class Ingester:
                     if type(r) is tuple:
                         append((fid, pos, end, *r, 0))
                     else:
-                        rejects.append((fid, pos, end, r, data[:reader.SAMPLE_BYTES]))
+                        store.add_reject(rejects, (fid, pos, end, r, data[:reader.SAMPLE_BYTES]))
                 pos = end
             if partial:
                 pos -= 1                           # the fragment has no newline
+                store.split_run_at(rejects, batch.end)
                 events, rejects = _flag_partial(events, rejects, batch.end)
             marker = self._marker_before(look, lines, pos, partial)
             if not committer.submit((fid, g.offset, pos, marker, events, rejects, len(lines))):
@@ -336,6 +561,7 @@ class Ingester:
             prog.events += len(events)
             prog.malformed += store.malformed_count(rejects)
             g.offset, g.marker = pos, marker
+            self._seam("batch")
             if on_batch is not None:
                 prog.bytes_pending = max(prog.bytes_pending - (pos - batch.start), 0)
                 on_batch(prog)
@@ -433,18 +659,50 @@ def _flag_partial(events: list, rejects: list, start: int):
 
 def _prefix_equal(a: Look, b: Look) -> bool:
     """Returns True when the shorter file's content is a prefix of the longer one's."""
+    fa, fb = a.file.stream(), b.file.stream()
     try:
-        fa = reader.open_content(a.cand.path, a.cand.compressed)
-        fb = reader.open_content(b.cand.path, b.cand.compressed)
-    except reader.UnreadableFile:
+        with fa, fb:
+            while True:
+                x, y = fa.read(1 << 20), fb.read(1 << 20)
+                n = min(len(x), len(y))
+                if x[:n] != y[:n]:
+                    return False
+                if len(x) != len(y):
+                    return True
+                if not x:
+                    return True
+    except (OSError, EOFError, zlib.error):
         return False
-    with fa, fb:
-        while True:
-            x, y = fa.read(1 << 20), fb.read(1 << 20)
-            n = min(len(x), len(y))
-            if x[:n] != y[:n]:
-                return False
-            if len(x) != len(y):
-                return True
-            if not x:
-                return True
+
+
+def _holds(look: Look, end: int = 0) -> bool:
+    """Returns True when a file still holds what was identified (and at least ``end`` bytes).
+
+    A descriptor cannot be renamed away, but the file itself can be truncated and rewritten in
+    place (copytruncate): then bytes read from it may be another generation's. A gzip is never
+    rewritten in place.
+    """
+    if look.cand.compressed:
+        return True
+    f = look.file
+    try:
+        return (os.fstat(f.fd).st_size >= max(end, look.content_size)
+                and f.head().startswith(look.head))
+    except (OSError, reader.UnreadableFile):
+        return False
+
+
+def _listing(cands: list) -> frozenset:
+    """Returns what identifies a listing of the folder: each name with its inode."""
+    return frozenset((c.path, c.dev, c.ino) for c in cands)
+
+
+def _raise_open_files_limit() -> int:
+    """Raises the soft limit of open files to the hard one (a pass holds one per file); returns it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft != resource.RLIM_INFINITY and soft < want:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+            soft = want
+    return 65536 if soft == resource.RLIM_INFINITY else soft

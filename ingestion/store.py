@@ -15,12 +15,20 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from .identity import Generation
-from .parse import NOT_MALFORMED
+from .parse import EMPTY, NOT_MALFORMED, NUL_RUN
 
 EVENT_COLUMNS = ("file_id", "start_offset", "end_offset", "ts", "day", "kind", "username",
                  "size_bytes", "failed", "action", "remote_ip", "protocol", "file_path", "partial")
-MALFORMED_COLUMNS = ("file_id", "start_offset", "end_offset", "reason", "sample")
+# A reject is (file_id, start_offset, end_offset, reason, sample), or with a 6th item, the
+# number of lines it stands for (a run of blank lines: see add_reject); 1 when absent.
+MALFORMED_COLUMNS = ("file_id", "start_offset", "end_offset", "reason", "sample", "line_count")
 DAILY_COLUMNS = ("day", "kind", "username", "events", "bytes", "failed")
+
+# daily_stats.bytes saturates here: 4 EiB per user, day and kind, far inside int64, so no
+# increment can overflow either database (parse.MAX_SIZE bounds each transfer to 1 PiB).
+BYTES_CAP = 1 << 62
+# Reasons whose consecutive lines are stored as one row with a count.
+RUN_REASONS = frozenset({EMPTY, NUL_RUN})
 
 
 class CheckpointMoved(RuntimeError):
@@ -39,12 +47,15 @@ _SQL = {
     d: {
         "events": _insert("events", EVENT_COLUMNS, d),
         "malformed": _insert("malformed_lines", MALFORMED_COLUMNS, d),
+        # bytes = min(bytes, cap - new) + new: saturates at the cap, never overflows
         "daily": _insert("daily_stats", DAILY_COLUMNS, d) + (
             " ON CONFLICT (day, kind, username) DO UPDATE SET events = events + excluded.events,"
-            " bytes = bytes + excluded.bytes, failed = failed + excluded.failed"
+            f" bytes = MIN(bytes, {BYTES_CAP} - excluded.bytes) + excluded.bytes,"
+            " failed = failed + excluded.failed"
             if d == "sqlite" else
             " ON DUPLICATE KEY UPDATE events = events + VALUES(events),"
-            " bytes = bytes + VALUES(bytes), failed = failed + VALUES(failed)"),
+            f" bytes = LEAST(bytes, {BYTES_CAP} - VALUES(bytes)) + VALUES(bytes),"
+            " failed = failed + VALUES(failed)"),
     }
     for d in ("sqlite", "mysql")
 }
@@ -62,7 +73,10 @@ def now_text() -> str:
 
 
 def rollup_rows(events: list[tuple]) -> list[tuple]:
-    """Returns daily_stats increments (day, kind, username, events, bytes, failed) for rows."""
+    """Returns daily_stats increments (day, kind, username, events, bytes, failed) for rows.
+
+    bytes saturates at BYTES_CAP, as the stored cells do.
+    """
     acc: dict[tuple, list] = {}
     for row in events:   # row in EVENT_COLUMNS order
         kind = row[5]
@@ -74,16 +88,57 @@ def rollup_rows(events: list[tuple]) -> list[tuple]:
         if row[7] is not None:
             cur[1] += row[7]
         cur[2] += row[8]
-    return [k + tuple(v) for k, v in acc.items()]
+    return [(*k, n, b if b <= BYTES_CAP else BYTES_CAP, f) for k, (n, b, f) in acc.items()]
+
+
+def add_reject(rejects: list[tuple], row: tuple) -> None:
+    """Appends a reject row, or extends the run it continues (blank or NUL lines).
+
+    A run is one row (first offset, last end, the first line's sample, a line count), so a
+    file of millions of blank lines costs one row and constant memory, not a row per line.
+    """
+    if row[3] in RUN_REASONS and rejects:
+        last = rejects[-1]
+        if last[3] == row[3] and last[2] == row[1] and last[0] == row[0]:
+            rejects[-1] = (last[0], last[1], row[2], last[3], last[4],
+                           (last[5] if len(last) > 5 else 1) + (row[5] if len(row) > 5 else 1))
+            return
+    rejects.append(row)
+
+
+def compact_rejects(rejects: list[tuple]) -> list[tuple]:
+    """Returns the rejects with each run of consecutive blank (or NUL) lines merged into one."""
+    out: list[tuple] = []
+    for row in rejects:
+        add_reject(out, row)
+    return out
+
+
+def split_run_at(rejects: list[tuple], start: int) -> None:
+    """Makes the line at ``start`` a row of its own if a run of the last reject holds it.
+
+    For the torn tail of a rotated file, which must be flagged on its own row.
+    """
+    if not rejects:
+        return
+    last = rejects[-1]
+    if len(last) > 5 and last[5] > 1 and last[1] < start < last[2]:
+        rejects[-1] = (last[0], last[1], start, last[3], last[4], last[5] - 1)
+        rejects.append((last[0], start, last[2], last[3], last[4]))
+
+
+def _lines_of(row: tuple) -> int:
+    return row[5] if len(row) > 5 else 1
 
 
 def malformed_count(rejects: list[tuple]) -> int:
     """Returns how many kept lines are malformed (not a JSON object).
 
-    A JSON object that would be an event but has an unusable ``time`` or ``size_bytes`` is
-    kept too, for inspection (``bad_time``, ``bad_size``); it is not malformed under the contract.
+    A JSON object that would be an event but has an unusable ``time``, ``size_bytes`` or text
+    field is kept too, for inspection (``bad_time``, ``bad_size``, ``bad_value``); it is not
+    malformed under the contract. A row standing for a run counts its lines.
     """
-    return sum(1 for r in rejects if r[3] not in NOT_MALFORMED)
+    return sum(_lines_of(r) for r in rejects if r[3] not in NOT_MALFORMED)
 
 
 def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: int,
@@ -104,7 +159,7 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
         if rollups:
             conn.exec_driver_sql(sql["daily"], rollup_rows(events))
     if rejects:
-        conn.exec_driver_sql(sql["malformed"], rejects)
+        conn.exec_driver_sql(sql["malformed"], [r if len(r) > 5 else (*r, 1) for r in rejects])
     if between is not None:
         between()
     moved = conn.execute(_ADVANCE, {
@@ -219,20 +274,23 @@ def create_generation(conn, head: bytes, dev: int, ino: int, path: str, compress
 def restore_checkpoint(conn, gen: Generation, marker: bytes) -> None:
     """Recreates a missing checkpoint row at gen.offset (recovered from the stored rows).
 
-    Event and malformed counts are recounted from the rows; the line count, which non-event
-    lines also fed, can only be restored as that lower bound.
+    Event and malformed counts are recounted from the rows (a run row counts its lines); the
+    line count, which non-event lines also fed, can only be restored as a lower bound: the
+    events plus every kept line.
     """
     counts = {"f": gen.id}
     events = conn.execute(sa.text("SELECT COUNT(*) FROM events WHERE file_id = :f"), counts).scalar()
-    malformed = conn.execute(sa.text("SELECT COUNT(*) FROM malformed_lines WHERE file_id = :f"
-                                     " AND reason NOT IN :kept").bindparams(
-                                         sa.bindparam("kept", expanding=True)),
-                             {**counts, "kept": sorted(NOT_MALFORMED)}).scalar()
+    kept, malformed = (int(v) for v in conn.execute(sa.text(
+        "SELECT COALESCE(SUM(line_count), 0),"
+        " COALESCE(SUM(CASE WHEN reason IN :ok THEN 0 ELSE line_count END), 0)"
+        " FROM malformed_lines WHERE file_id = :f").bindparams(
+            sa.bindparam("ok", expanding=True)),
+        {**counts, "ok": sorted(NOT_MALFORMED)}).one())
     conn.execute(sa.text("DELETE FROM checkpoints WHERE file_id = :f"), counts)
     conn.execute(sa.text(
         "INSERT INTO checkpoints (file_id, committed_offset, marker, line_count, event_count,"
         " malformed_count, updated_at) VALUES (:f, :o, :m, :lines, :events, :malformed, :now)"),
-        {"f": gen.id, "o": gen.offset, "m": marker, "lines": events + malformed,
+        {"f": gen.id, "o": gen.offset, "m": marker, "lines": events + kept,
          "events": events, "malformed": malformed, "now": now_text()})
 
 

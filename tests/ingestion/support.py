@@ -74,8 +74,8 @@ def total_lines(engine) -> int:
     return scalar(engine, "SELECT COALESCE(SUM(line_count), 0) FROM checkpoints")
 
 
-def ingester(engine, log_dir, **kw) -> Ingester:
-    return Ingester(engine, Settings(log_dir=str(log_dir), db_url=str(engine.url), **kw))
+def ingester(engine, log_dir, seam=None, **kw) -> Ingester:
+    return Ingester(engine, Settings(log_dir=str(log_dir), db_url=str(engine.url), **kw), seam=seam)
 
 
 def run_all(engine, log_dir, **kw):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -101,5 +102,96 @@ def test_real_samples_ingest_with_the_contract_counts(engine, log_dir, sample):
     assert scalar(engine, "SELECT SUM(line_count) FROM checkpoints") == len(lines)
     malformed = sum(1 for x in lines if reference.is_malformed(x))
     assert scalar(engine, "SELECT SUM(malformed_count) FROM checkpoints") == malformed
-    assert scalar(engine, "SELECT COUNT(*) FROM malformed_lines WHERE reason <> 'bad_time'") \
+    assert scalar(engine, "SELECT COALESCE(SUM(line_count), 0) FROM malformed_lines"
+                  " WHERE reason <> 'bad_time'") \
         == malformed
+
+
+# --- bounds: values checked at the door (issue 13) --------------------------------------
+
+def _up(size=b"1024", time=b'"2024-09-18T04:00:06.777"', user=b'"alice"', extra=b""):
+    return (b'{"level":"info","time":' + time + b',"sender":"Upload","size_bytes":' + size
+            + b',"username":' + user + b',"file_path":"/x","protocol":"SFTP"' + extra + b'}')
+
+
+@pytest.mark.parametrize("size, expected", [
+    (b"9223372036854775807", parse.BAD_SIZE),        # the 64-bit maximum of the issue
+    (b"-4896", parse.BAD_SIZE),                      # negative ("Uploaded -4.78 KB")
+    (b"-1", parse.BAD_SIZE),
+    (str(2 ** 50 + 1).encode(), parse.BAD_SIZE),
+    (str(2 ** 50).encode(), 2 ** 50),                # 1 PiB, the largest valid size
+    (b"0", 0),
+    ('"\u0661\u0662\u0663"'.encode(), parse.BAD_SIZE),   # Arabic-Indic digits
+    ('"\u00b2"'.encode(), parse.BAD_SIZE),               # superscript two: int() raises
+    ('"\uff11\uff12"'.encode(), parse.BAD_SIZE),         # fullwidth digits
+    (b'"-12"', parse.BAD_SIZE),
+    (b'"' + b"9" * 5000 + b'"', parse.BAD_SIZE),     # beyond int()'s digit limit
+    (b'"1024"', 1024), (b'" 1024 "', 1024), (b"1024.0", 1024),
+    (b"1e15", 10 ** 15), (b"1e16", parse.BAD_SIZE), (b"-0.0", 0), (b"1.5", parse.BAD_SIZE),
+    (b"null", parse.BAD_SIZE), (b"{}", parse.BAD_SIZE), (b"[1]", parse.BAD_SIZE),
+])
+def test_size_bytes_bounds(size, expected, caplog):
+    r = parse.classify(_up(size=size))
+    assert (r[4] if type(r) is tuple else r) == expected
+    assert not caplog.records                        # no stack trace, no warning
+
+
+def test_two_int64_maximum_uploads_are_both_bad_size():
+    line = _up(size=b"9223372036854775807")
+    assert [parse.classify(line), parse.classify(line)] == [parse.BAD_SIZE] * 2
+
+
+@pytest.mark.parametrize("time, max_ts, expected", [
+    (b'"9999-12-31T23:59:59.999"', "2024-09-19 04:00:00.000", parse.BAD_TIME),
+    (b'"2024-09-19T04:00:00.001"', "2024-09-19 04:00:00.000", parse.BAD_TIME),
+    (b'"2024-09-19T04:00:00.000"', "2024-09-19 04:00:00.000", "2024-09-19 04:00:00.000"),
+    (b'"9999-12-31T23:59:59.999"', None, "9999-12-31 23:59:59.999"),   # no bound given
+    (b'"10000-01-01T00:00:00.000"', None, parse.BAD_TIME),              # year beyond 9999
+    ('"\u0662\u0660\u0662\u0664-09-18T04:00:06.777"'.encode(), None, parse.BAD_TIME),
+    ('"2024-09-18T0\u0664:00:06.777"'.encode(), None, parse.BAD_TIME),
+    ('"2024-09-18T0\u0664:00:06"'.encode(), None, parse.BAD_TIME),
+])
+def test_time_bounds(time, max_ts, expected):
+    r = parse.classify(_up(time=time), max_ts)
+    assert (r[0] if type(r) is tuple else r) == expected
+
+
+def test_max_ts_is_a_day_after_the_mtime_in_local_time():
+    mtime = datetime(2024, 9, 18, 4, 0, 6, 777000).timestamp()
+    assert parse.max_ts_for(mtime) == "2024-09-19 04:00:06.777"
+    assert parse.max_ts_for(1e300) == "9999-12-31 23:59:59.999"
+    assert parse.max_ts_for(0) == parse.max_ts_for(-1e300) == "9999-12-31 23:59:59.999"
+    assert parse.classify(_up(), parse.max_ts_for(mtime))[0] == "2024-09-18 04:00:06.777"
+    # NUL-prefixed lines (after a truncate) are checked against the same bound
+    late = b"\0\0" + _up(time=b'"2024-09-21T00:00:00.000"')
+    assert parse.classify(late, parse.max_ts_for(mtime)) == parse.BAD_TIME
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("username", b'{"name":"alice"}', parse.BAD_VALUE),   # a JSON object (the issue)
+    ("username", b'["alice"]', parse.BAD_VALUE),
+    ("username", b"42", parse.BAD_VALUE),
+    ("username", b"true", parse.BAD_VALUE),
+    ("username", b"null", ""),                            # absent: the empty name
+    ("username", '"ev\u202eil"'.encode(), "ev\u202eil"),  # RTL override: kept as text
+    ("username", b'"' + b"u" * 300 + b'"', "u" * parse.MAX_USERNAME),
+    ("file_path", b'{"a":1}', parse.BAD_VALUE),
+    ("file_path", b"7", parse.BAD_VALUE),
+    ("protocol", b'["SFTP"]', parse.BAD_VALUE),
+    ("remote_addr", b'{"ip":"1.2.3.4"}', None),          # an odd address is dropped, not fatal
+])
+def test_text_fields_must_be_text(field, value, expected):
+    line = (b'{"level":"info","time":"2024-09-18T04:00:06.777","sender":"Upload","size_bytes":1,'
+            b'"' + field.encode() + b'":' + value + b'}')
+    r = parse.classify(line)
+    if expected == parse.BAD_VALUE:
+        assert r == parse.BAD_VALUE
+    else:
+        col = {"username": 3, "file_path": 9, "protocol": 8, "remote_addr": 7}[field]
+        assert r[col] == expected
+
+
+def test_bad_values_are_kept_but_not_malformed_under_the_contract():
+    assert {parse.BAD_TIME, parse.BAD_SIZE, parse.BAD_VALUE} <= parse.NOT_MALFORMED
+    assert parse.classify(b'{"time":"2024-09-18T04:00:06.777","sender":"login",'
+                          b'"username":{"$ne":null}}') == parse.BAD_VALUE

@@ -14,9 +14,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 import db
-from ingestion import run as run_mod
+from ingestion.run import SEAMS
 from tests.ingestion.support import (LogWriter, db_events, event_line, expected_events,
-                                     gzip_file, ingester, noise_line)
+                                     gzip_file, ingester, noise_line, scalar)
+
+
+def total_lost(engine) -> int:
+    return scalar(engine, "SELECT COALESCE(SUM(bytes_lost), 0) FROM log_files")
 
 
 class Killed(BaseException):
@@ -104,6 +108,22 @@ class IngestionMachine(RuleBasedStateMachine):
         with open(self.writer.live, "r+b") as f:
             f.truncate(0)
 
+    @rule(seam=st.sampled_from(SEAMS), gz=st.booleans(), n=st.integers(1, 20))
+    def rotate_during_pass(self, seam, gz, n):
+        """A pass during which the writer rotates (and the mill gzips) at one of its seams."""
+        self._finish_partial()       # lumberjack rotates between whole lines
+        self.writer.write(*[self._line() for _ in range(n)])
+        fired = []
+
+        def rotate_now(name):
+            if name == seam and not fired:
+                fired.append(name)
+                backup = self.writer.rotate()
+                self.writer.write(*[self._line() for _ in range(n)])
+                self.backups.append(gzip_file(backup) if gz else backup)
+        ingester(self.engine, self.log_dir, seam=rotate_now, batch_bytes=700).run_pass()
+        self.synced = False
+
     @rule()
     def tick(self):
         p = self.ing.run_pass()
@@ -126,17 +146,18 @@ class IngestionMachine(RuleBasedStateMachine):
                 calls["n"] += 1
                 if calls["n"] > after:
                     raise Killed(name)
-        original = run_mod._crash_point
-        run_mod._crash_point = crash
         try:
-            self.ing.run_pass()
+            ingester(self.engine, self.log_dir, seam=crash, batch_bytes=700).run_pass()
         except Killed:
             pass
-        finally:
-            run_mod._crash_point = original
         self.engine.dispose()            # the dead process's connections are gone
         self.ing = ingester(self.engine, self.log_dir, batch_bytes=700)
         self.synced = False
+
+    @invariant()
+    def reported_lost_is_model_lost(self):
+        if hasattr(self, "writer"):     # every rule keeps its files until they are read
+            assert total_lost(self.engine) == sum(self.lost.values())
 
     @invariant()
     def never_more_rows_than_lines(self):
@@ -151,6 +172,7 @@ class IngestionMachine(RuleBasedStateMachine):
             if p.complete:
                 break
         assert db_events(self.engine) == expected_events(self.writer.written)
+        assert total_lost(self.engine) == sum(self.lost.values())
 
 
 def _run(url):

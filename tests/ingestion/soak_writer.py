@@ -1,0 +1,79 @@
+"""A stand-in SFTPGo for the concurrent soak: lumberjack rotation, gzip and pruning, at full rate.
+
+    python -m tests.ingestion.soak_writer LOG_DIR SECONDS RATE SEED RECORD [MAX_BACKUPS]
+
+Writes about RATE lines a second for SECONDS through loggen.LumberjackWriter (rotation every
+256 KB, each backup gzipped by a background mill, backups beyond MAX_BACKUPS deleted), with
+identical bursts among them. At the end it writes RECORD: every line it wrote, in order, and
+the backups it deleted, so the test can compare the database with what was really written.
+"""
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+
+import orjson
+
+from loggen import LumberjackWriter
+from tests.ingestion.support import event_line, noise_line
+
+ROTATE_BYTES = 256 * 1024
+
+
+class RecordingWriter(LumberjackWriter):
+    """A LumberjackWriter that remembers which backups its pruning deleted."""
+
+    def __init__(self, *args, **kw):
+        self.deleted: list[str] = []
+        super().__init__(*args, **kw)
+
+    def prune(self) -> list[str]:
+        removed = super().prune()
+        self.deleted.extend(removed)
+        return removed
+
+
+def lines_for(seq: int, rng: random.Random) -> list[bytes]:
+    """Returns the next write's lines: mostly transfers, some chatter, now and then a burst."""
+    roll = rng.random()
+    if roll < 0.02:
+        return [event_line(seq, user="burst", ms=seq)] * rng.randint(2, 8)
+    if roll < 0.3:
+        return [noise_line(seq)]
+    sender = "Upload" if rng.random() < 0.4 else "Download"
+    return [event_line(seq, user=f"user{rng.randint(0, 40)}", sender=sender,
+                       size=rng.randint(0, 5_000_000))]
+
+
+def main(argv: list[str]) -> int:
+    log_dir, seconds, rate, seed, record = argv[:5]
+    max_backups = int(argv[5]) if len(argv) > 5 else 30
+    rng = random.Random(int(seed))
+    writer = RecordingWriter(log_dir, max_bytes=ROTATE_BYTES, compress=True, compress_async=True,
+                             max_backups=max_backups)
+    written: list[bytes] = []
+    start = time.monotonic()
+    end = start + float(seconds)
+    seq = 0
+    while time.monotonic() < end:
+        # Catch up to RATE lines a second, one write per line (as zerolog writes).
+        due = int((time.monotonic() - start) * float(rate))
+        while len(written) < due:
+            seq += 1
+            for line in lines_for(seq, rng):
+                writer.write(line)
+                written.append(line)
+        time.sleep(0.002)
+    writer.close()                         # waits for the mill's last gzip and prune
+    with open(record, "wb") as f:
+        f.write(orjson.dumps({"lines": [x.decode() for x in written],
+                              "rotations": len(writer.rotations),
+                              "deleted": writer.deleted}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.getcwd())
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,180 @@
+"""store.py: rollup cells saturate instead of overflowing; runs of blank lines are one row."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+import rollups
+from ingestion import parse, store
+from ingestion.identity import Generation
+from tests.ingestion.support import LogWriter, event_line, run_all, scalar, total_lines
+
+PIB = 2 ** 50
+CAP = 2 ** 62
+DAY = "2024-09-18"
+
+
+def _generation(conn) -> int:
+    return store.create_generation(conn, b"head", 1, 2, "/logs/sftpgo.log", False, 0, None)
+
+
+def _uploads(fid: int, start: int, n: int, size: int = PIB, user: str = "alice") -> list[tuple]:
+    return [(fid, start + i, start + i + 1, f"{DAY} 04:00:00.000", DAY, "upload", user, size, 0,
+             "Upload", "10.0.0.1", "SFTP", "/x", 0) for i in range(n)]
+
+
+def _store(engine, fid: int, old: int, events=(), rejects=(), lines=None) -> int:
+    events, rejects = list(events), list(rejects)
+    new = max([e[2] for e in events] + [r[2] for r in rejects] + [old])
+    with engine.begin() as conn:
+        store.store_batch(conn, store_dialect(engine), fid, old, new, b"m", events, rejects,
+                          len(events) + store.malformed_count(rejects) if lines is None else lines)
+    return new
+
+
+def store_dialect(engine) -> str:
+    return "sqlite" if engine.dialect.name == "sqlite" else "mysql"
+
+
+def _cell(engine):
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT events, bytes FROM daily_stats WHERE kind = 'upload'"
+                                    " AND username = 'alice'")).one()
+
+
+def test_rollup_rows_saturate_at_the_cap():
+    rows = store.rollup_rows(_uploads(1, 0, 5000))
+    assert rows == [(DAY, "upload", "alice", 5000, CAP, 0)]
+    assert store.rollup_rows(_uploads(1, 0, 3)) == [(DAY, "upload", "alice", 3, 3 * PIB, 0)]
+
+
+def test_the_bytes_cell_saturates_within_and_across_batches(engine):
+    with engine.begin() as conn:
+        fid = _generation(conn)
+    pos = _store(engine, fid, 0, _uploads(fid, 0, 2))             # two of 1 PiB in one batch
+    pos = _store(engine, fid, pos, _uploads(fid, pos, 2))         # and across batches
+    assert tuple(_cell(engine)) == (4, 4 * PIB)
+    pos = _store(engine, fid, pos, _uploads(fid, pos, 9000))      # 2^63 and more in the cell
+    pos = _store(engine, fid, pos, _uploads(fid, pos, 1))
+    events, cell = _cell(engine)
+    assert events == 9005 and type(cell) is int and cell == CAP
+    if engine.dialect.name == "sqlite":                            # stored as an integer
+        assert scalar(engine, "SELECT typeof(bytes) FROM daily_stats") == "integer"
+    assert rollups.check(engine) == []                              # the recount saturates too
+    assert rollups.rebuild(engine) == 1
+    assert tuple(_cell(engine)) == (9005, CAP)
+
+
+def test_rebuild_and_check_never_overflow_on_rows_stored_before_the_bounds(engine):
+    """A database filled before sizes were bounded may hold int64 extremes (issue 13, #2)."""
+    with engine.begin() as conn:
+        fid = _generation(conn)
+    legacy = (_uploads(fid, 0, 2, size=2 ** 63 - 1) + _uploads(fid, 2, 1, size=-2 ** 63)
+              + _uploads(fid, 3, 3, size=2 ** 63 - 1, user="bob")
+              + _uploads(fid, 6, 2, size=-2 ** 63, user="carol"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(store._SQL[store_dialect(engine)]["events"], legacy)
+    assert rollups.rebuild(engine) == 3
+    with engine.connect() as conn:
+        cells = dict(conn.execute(sa.text("SELECT username, bytes FROM daily_stats")).all())
+    assert cells == {"alice": CAP, "bob": CAP, "carol": 0}
+    assert rollups.check(engine) == []
+
+
+def test_the_issue_lines_are_bad_size_and_ingestion_completes(engine, log_dir):
+    big = (b'{"level":"info","time":"2024-09-18T04:00:06.777","sender":"Upload",'
+           b'"size_bytes":9223372036854775807,"username":"mallory","file_path":"/x"}\n')
+    neg = big.replace(b"9223372036854775807", b"-4896")
+    w = LogWriter(log_dir)
+    w.write(event_line(1), big, big, neg, event_line(2))
+    w.rotate()
+    w.write(big, event_line(3))
+    run_all(engine, log_dir)
+    assert scalar(engine, "SELECT COUNT(*) FROM events") == 3
+    assert scalar(engine, "SELECT COUNT(*) FROM malformed_lines WHERE reason = 'bad_size'") == 4
+    assert scalar(engine, "SELECT SUM(malformed_count) FROM checkpoints") == 0
+    assert total_lines(engine) == 7
+    assert scalar(engine, "SELECT COUNT(*) FROM daily_stats WHERE username = 'mallory'") == 0
+    assert scalar(engine, "SELECT last_error FROM ingest_status") is None
+    assert rollups.check(engine) == []
+
+
+# --- runs of blank lines ---------------------------------------------------------------------
+
+def _blank(fid, start, reason=parse.EMPTY):
+    return (fid, start, start + 1, reason, b"")
+
+
+def test_compact_rejects_merges_consecutive_blank_lines_only():
+    rejects = [_blank(1, 0), _blank(1, 1), _blank(1, 2), (1, 3, 9, parse.NOT_JSON, b"abcde"),
+               _blank(1, 9), _blank(1, 11), _blank(1, 12, parse.NUL_RUN), _blank(1, 13, parse.NUL_RUN),
+               (1, 14, 20, parse.NOT_JSON, b"x"), (1, 20, 26, parse.NOT_JSON, b"x")]
+    assert store.compact_rejects(rejects) == [
+        (1, 0, 3, parse.EMPTY, b"", 3), (1, 3, 9, parse.NOT_JSON, b"abcde"),
+        _blank(1, 9), _blank(1, 11),                       # not contiguous: two rows
+        (1, 12, 14, parse.NUL_RUN, b"", 2),
+        (1, 14, 20, parse.NOT_JSON, b"x"), (1, 20, 26, parse.NOT_JSON, b"x")]
+    assert store.malformed_count(store.compact_rejects(rejects)) == len(rejects)
+    assert store.compact_rejects(store.compact_rejects(rejects)) == store.compact_rejects(rejects)
+
+
+def test_add_reject_keeps_memory_flat_for_a_million_blank_lines():
+    rejects: list[tuple] = []
+    for i in range(1_000_000):
+        store.add_reject(rejects, _blank(7, i))
+    assert rejects == [(7, 0, 1_000_000, parse.EMPTY, b"", 1_000_000)]
+
+
+def test_split_run_at_gives_the_torn_tail_its_own_row():
+    rejects = store.compact_rejects([_blank(1, i) for i in range(5)])
+    store.split_run_at(rejects, 4)
+    assert rejects == [(1, 0, 4, parse.EMPTY, b"", 4), (1, 4, 5, parse.EMPTY, b"")]
+    single = [_blank(1, 0)]
+    store.split_run_at(single, 0)
+    assert single == [_blank(1, 0)]
+
+
+def test_a_run_is_stored_as_one_row_and_counted_as_its_lines(engine):
+    with engine.begin() as conn:
+        fid = _generation(conn)
+    rejects = store.compact_rejects([_blank(fid, i) for i in range(1000)]
+                                    + [(fid, 1000, 1010, parse.BAD_SIZE, b"{}")])
+    pos = _store(engine, fid, 0, rejects=rejects, lines=1001)
+    assert pos == 1010
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT start_offset, end_offset, reason, line_count"
+                                    " FROM malformed_lines ORDER BY start_offset")).all()
+    assert [tuple(r) for r in rows] == [(0, 1000, "empty", 1000), (1000, 1010, "bad_size", 1)]
+    assert scalar(engine, "SELECT malformed_count FROM checkpoints") == 1000
+    assert scalar(engine, "SELECT line_count FROM checkpoints") == 1001
+    # a lost checkpoint is recounted from the rows, runs included
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM checkpoints"))
+        gen = Generation(fid, b"head", 1, 2, "/logs/sftpgo.log", False, "active", 1010, None, 0,
+                         store._recover_offset(conn, fid), None)
+        store.restore_checkpoint(conn, gen, b"m")
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT committed_offset, line_count, malformed_count"
+                                   " FROM checkpoints")).one()
+    assert tuple(row) == (1010, 1001, 1000)
+
+
+@pytest.mark.parametrize("reason", [parse.EMPTY, parse.NUL_RUN])
+def test_old_rows_without_a_count_read_as_one_line(engine, reason):
+    with engine.begin() as conn:
+        fid = _generation(conn)
+        conn.execute(sa.text("INSERT INTO malformed_lines (file_id, start_offset, end_offset,"
+                             " reason, sample) VALUES (:f, 0, 1, :r, :s)"),
+                     {"f": fid, "r": reason, "s": b""})
+    assert scalar(engine, "SELECT line_count FROM malformed_lines") == 1
+
+
+def test_ingesting_more_than_the_cap_in_pib_transfers_saturates_the_cell(engine, log_dir):
+    w = LogWriter(log_dir)
+    w.write(*[event_line(i, size=PIB, ms=i) for i in range(2000)])
+    run_all(engine, log_dir, batch_bytes=100_000)                 # many batches
+    w.write(*[event_line(i, size=PIB, ms=i) for i in range(2000, 5000)])
+    run_all(engine, log_dir)                                      # one big batch
+    events, cell = _cell(engine)
+    assert (events, cell, type(cell)) == (5000, CAP, int)
+    assert rollups.check(engine) == []
