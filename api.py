@@ -10,11 +10,12 @@ import json
 import logging
 from datetime import date
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 import queries
-from db import error_reason
+from db import DatabaseBroken, error_reason
 from services import DB_ERRORS, Services
 
 log = logging.getLogger(__name__)
@@ -33,18 +34,27 @@ def stats_response(services: Services, args, today: date) -> Response:
     try:
         start, end = queries.parse_range(args.get("start"), args.get("end"), today,
                                          services.default_start())
-    except queries.RangeError as exc:
+        users_limit = queries.parse_users_limit(args.get("users_limit"))
+    except queries.BadParameter as exc:
         return _json({"error": str(exc)}, 400)
     try:
-        return _json(queries.stats(services.engine(), start, end))
+        return _json(queries.stats(services.engine(), start, end, users_limit))
+    except DatabaseBroken as exc:
+        return _json({"error": f"database error: {exc}"}, 503)
     except DB_ERRORS as exc:
         return _json({"error": f"database unreachable: {error_reason(exc)}"}, 503)
+    except sa.exc.DBAPIError as exc:      # it answers, but not this: say what it said
+        log.error("Stats query failed. error=%s", error_reason(exc), exc_info=exc)
+        return _json({"error": f"database error: {error_reason(exc)}"}, 500)
 
 
-def status_body(st: dict | None, backend: str, error: str | None = None) -> dict:
-    """Returns the /api/status body from a queries.status() dict (None when unreachable)."""
-    body = {"database": "ok" if st is not None else "unreachable",
-            "database_reachable": st is not None, "backend": backend, "error": error}
+def status_body(st: dict | None, backend: str, state: str = "ok",
+                error: str | None = None) -> dict:
+    """Returns the /api/status body: ``state`` is 'ok', 'error' (it answers but cannot be
+    used as it should: writes fail, corrupt, file deleted) or 'unreachable'; ``st`` is the
+    queries.status() dict, None when it could not be read."""
+    body = {"database": state, "database_reachable": st is not None, "backend": backend,
+            "error": error}
     body.update(dict.fromkeys(STATUS_KEYS))
     if st is not None:
         body.update({k: st[k] for k in STATUS_KEYS if k in st})
@@ -54,12 +64,22 @@ def status_body(st: dict | None, backend: str, error: str | None = None) -> dict
 
 
 def status_response(services: Services) -> Response:
-    """Returns the /api/status answer: 200 when the database answers, else 503."""
+    """Returns the /api/status answer: 200 when the database reads and writes, else 503."""
     backend = services.settings.db_url.split(":", 1)[0].split("+", 1)[0]
     try:
-        st = queries.status(services.engine())
+        engine = services.engine()
+        st = queries.status(engine)
+        problem = queries.write_problem(engine)
+    except DatabaseBroken as exc:
+        return _json(status_body(None, backend, "error", str(exc)), 503)
     except DB_ERRORS as exc:
-        return _json(status_body(None, backend, f"database unreachable: {error_reason(exc)}"), 503)
+        return _json(status_body(None, backend, "unreachable",
+                                 f"database unreachable: {error_reason(exc)}"), 503)
+    except sa.exc.DBAPIError as exc:           # e.g. "database disk image is malformed"
+        return _json(status_body(None, backend, "error",
+                                 f"database error: {error_reason(exc)}"), 503)
+    if problem:
+        return _json(status_body(st, backend, "error", f"writes fail: {problem}"), 503)
     return _json(status_body(st, backend))
 
 

@@ -22,6 +22,7 @@ from dash import Dash
 import api
 import callbacks
 import db
+import limits
 import settings as settings_mod
 from components.layout import page
 from services import Services
@@ -54,6 +55,7 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
     api.register_api(app.server, services)
     if settings.auth_user:
         _require_basic_auth(app.server, settings.auth_user, settings.auth_password)
+    limits.install(app.server, settings.max_request_bytes)   # outermost: before auth
     return app
 
 
@@ -67,6 +69,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError("set both DASHBOARD_USER and DASHBOARD_PASSWORD, or neither")
     if settings.interval_s <= 0:
         raise ConfigError(f"the refresh interval must be positive, not {settings.interval_s}")
+    for name in ("max_request_bytes", "server_threads", "server_connections"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{name} must be positive, not {getattr(settings, name)}")
 
 
 def _layout(services: Services):
@@ -130,7 +135,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="wall display by default: no controls, large type, last 30 days")
     p.add_argument("--demo", action="store_true",
                    help="run the built-in SFTPGo log simulator and show its activity")
-    p.add_argument("--verbose", action="store_true", help="log every request and tick")
+    p.add_argument("--verbose", action="store_true", help="log every tick")
     return p.parse_args(argv)
 
 
@@ -156,8 +161,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _say_where(cfg)
-    app.run(host=cfg.host, port=cfg.port, debug=False)
+    serve(app.server, cfg)
     return 0
+
+
+def serve(server: flask.Flask, cfg: Settings) -> None:
+    """Serves ``server`` until SIGINT/SIGTERM, with bounded threads and connections.
+
+    gunicorn (the production server) in one process, rather than Flask's development
+    server, which starts one thread per connection: under a flood of requests this one
+    serves ``server_threads`` at a time, holds at most ``server_connections``, and lets the
+    rest wait in the kernel's backlog, so its memory stays bounded. The request body limit
+    is the app's own (limits.py), so it answers the same here as under gunicorn 'app:wsgi()'.
+    """
+    from gunicorn.app.base import BaseApplication
+
+    options = {"bind": f"{cfg.host}:{cfg.port}", "workers": 1, "worker_class": "gthread",
+               "threads": cfg.server_threads, "worker_connections": cfg.server_connections,
+               "backlog": 256, "timeout": 60, "keepalive": 5, "loglevel": "warning"}
+
+    class _Server(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return server
+
+    db.dispose_engines(cfg.db_url)       # the worker is forked: it opens its own connections
+    _Server().run()
 
 
 def _start_demo(cfg: Settings) -> Settings:

@@ -27,6 +27,11 @@ class DatabaseError(RuntimeError):
     """The database cannot be used: bad URL, unreachable server, unsupported backend."""
 
 
+class DatabaseBroken(DatabaseError):
+    """The database answers but cannot be used as it is: not a database (a corrupt or wrong
+    file), or its file was deleted or replaced while in use."""
+
+
 def error_reason(exc: BaseException) -> str:
     """Returns the first line of a database error, without SQL or parameters."""
     orig = getattr(exc, "orig", None)
@@ -177,14 +182,41 @@ def _mysql_bin_collation(engine: Engine) -> str:
 
 
 def connect_checked(url: str) -> Engine:
-    """Returns a migrated engine, or raises DatabaseError with a one-line reason."""
+    """Returns a migrated engine, or raises DatabaseError (DatabaseBroken for a file that is
+    not a database) with a one-line reason."""
     engine = make_engine(url)
     try:
         migrate(engine)
-    except sa.exc.OperationalError as exc:
+    except sa.exc.OperationalError as exc:          # refused, gone away, unable to open
         raise DatabaseError(f"cannot use the database at {describe_url(url)}: "
                             f"{error_reason(exc)}") from None
+    except sa.exc.DBAPIError as exc:                # it answered: e.g. "file is not a database"
+        raise DatabaseBroken(f"cannot use the database at {describe_url(url)}: "
+                             f"{error_reason(exc)}") from None
     return engine
+
+
+# --- the SQLite file ---------------------------------------------------------------------
+
+def sqlite_file(url: str) -> Path | None:
+    """Returns the file of a SQLite URL (plain or file: URI form); None for other backends
+    and in-memory databases."""
+    parsed = _parse(url)
+    name = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or name in ("", ":memory:"):
+        return None
+    if name.startswith("file:"):
+        name = name[len("file:"):].split("?", 1)[0]
+    return Path(name).resolve()
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """Returns (device, inode) of ``path``, or None when nothing is there."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 # --- the lock: one ingestion pass at a time, across threads and processes ------------------

@@ -49,10 +49,26 @@ def count(n: int) -> str:
 
 def display_name(name: str) -> str:
     """Returns a username as shown: itself, or JSON-quoted when blanks at its ends or control
-    characters would hide what it is ('admin ' shows as "admin ", next to admin)."""
+    characters would hide what it is ('admin ' shows as "admin ", next to admin).
+
+    Invisible characters are written as escapes: a bidirectional control such as U+202E
+    (right-to-left override) shows as the six characters \\u202e and never reorders the
+    text around it, in the table, the ticks or the hovers.
+    """
     if name and name == name.strip() and name.isprintable():
         return name
-    return json.dumps(name, ensure_ascii=False)
+    return visible(json.dumps(name, ensure_ascii=False))
+
+
+def visible(text: str) -> str:
+    """Returns ``text`` with every character that is not printable (bidirectional controls,
+    zero-width and other format characters, control characters) written as a \\u escape;
+    spaces and printable text are kept. For free text that may hold names or paths."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else
+                   f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
+                   for c in text)
 
 
 def label(name: str, limit: int | None = None) -> str:
@@ -69,25 +85,35 @@ def byte_ticks(top: float, steps: int = 5) -> tuple[list[float], list[str]]:
     raw = top / steps
     magnitude = 10 ** (len(str(int(raw))) - 1) if raw >= 1 else 1
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    values = [i * step for i in range(int(top // step) + 2)]
+    values = [float(i * step) for i in range(int(top // step) + 2)]   # floats: can pass 2^64
     return values, [human_bytes(v, compact=True) for v in values]
 
 
 # --- users: who is drawn -----------------------------------------------------------------
 
-def top_users(users: list[dict], limit: int) -> list[dict]:
+_SUMMED = ("uploads", "downloads", "transfers", "failed_transfers", "bytes_uploaded",
+           "bytes_downloaded")
+
+
+def top_users(users: list[dict], limit: int, totals: dict | None = None) -> list[dict]:
     """Returns the users with transfers, the busiest first; past ``limit``, one 'others' row.
 
-    The 'others' row has ``others`` = how many users it holds and sums their figures.
+    The 'others' row has ``others`` = how many users it holds and sums their figures. Pass
+    the range's ``totals`` when ``users`` is not the whole list (users_truncated): 'others'
+    is then everything the users shown did not do, named "all others".
     """
     movers = [u for u in users if u["transfers"] > 0]
-    if len(movers) <= limit:
+    if len(movers) <= limit and totals is None:
         return movers
     shown, rest = movers[:limit], movers[limit:]
-    others = {"username": f"others ({len(rest)} users)", "others": len(rest)}
-    for key in ("uploads", "downloads", "transfers", "failed_transfers",
-                "bytes_uploaded", "bytes_downloaded"):
-        others[key] = sum(u[key] for u in rest)
+    if totals is None:
+        others = {"username": f"others ({len(rest)} users)", "others": len(rest)}
+        others.update({key: sum(u[key] for u in rest) for key in _SUMMED})
+    else:
+        others = {"username": "all others", "others": len(rest)}
+        others.update({key: totals[key] - sum(u[key] for u in shown) for key in _SUMMED})
+        if others["transfers"] <= 0:
+            return shown
     volume = others["bytes_uploaded"] + others["bytes_downloaded"]
     others["avg_bytes_per_transfer"] = round(volume / others["transfers"], 2)
     return shown + [others]
@@ -140,16 +166,20 @@ def _user_axis(fig: go.Figure, full: list[str], ticks: list[str]) -> None:
 
 
 def _per_user(users: list[dict], limit: int, kiosk: bool, series, barmode: str,
-              legend: bool = True) -> go.Figure:
+              legend: bool = True, totals: dict | None = None) -> go.Figure:
     """Returns bars per user, one trace per (name, colour, value(row), hover(row)) of
-    ``series``; the hover text follows the user's (escaped) name."""
-    rows = top_users(users, limit)
+    ``series``; the hover text follows the user's (escaped) name.
+
+    Values are drawn as floats: exact sums can pass 2^64, which plotly's JSON cannot carry
+    as integers (the hovers and the API keep the exact figures).
+    """
+    rows = top_users(users, limit, totals)
     if not rows:
         return empty("No transfers in this range", kiosk)
     full, ticks = _categories(rows)
     fig = go.Figure()
     for name, color, value, hover in series:
-        fig.add_bar(name=name, x=full, y=[value(r) for r in rows], marker_color=color,
+        fig.add_bar(name=name, x=full, y=[float(value(r)) for r in rows], marker_color=color,
                     customdata=[[n, hover(r)] for n, r in zip(full, rows)],
                     hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>")
     _base(fig, kiosk, legend).update_layout(barmode=barmode)
@@ -178,28 +208,35 @@ def _bytes_of(kind: str, key: str):
 
 
 def user_transfers(users: list[dict], limit: int, log_y: bool = False,
-                   kiosk: bool = False) -> go.Figure:
-    """Returns stacked bars of uploads and downloads per user (optionally on a log axis)."""
+                   kiosk: bool = False, totals: dict | None = None) -> go.Figure:
+    """Returns stacked bars of uploads and downloads per user (optionally on a log axis);
+    ``totals``: see top_users."""
     fig = _per_user(users, limit, kiosk, [_transfers_of("upload", "uploads"),
-                                          _transfers_of("download", "downloads")], "stack")
+                                          _transfers_of("download", "downloads")], "stack",
+                    totals=totals)
     if fig.data:
         fig.update_yaxes(type="log" if log_y else "linear", title_text="transfers")
     return fig
 
 
-def user_bytes(users: list[dict], limit: int, kiosk: bool = False) -> go.Figure:
-    """Returns grouped bars of bytes uploaded vs downloaded per user, in human units."""
+def user_bytes(users: list[dict], limit: int, kiosk: bool = False,
+               totals: dict | None = None) -> go.Figure:
+    """Returns grouped bars of bytes uploaded vs downloaded per user, in human units;
+    ``totals``: see top_users."""
     return _bytes_axis(_per_user(users, limit, kiosk, [
         _bytes_of("upload", "bytes_uploaded"), _bytes_of("download", "bytes_downloaded")],
-        "group"))
+        "group", totals=totals))
 
 
-def user_average(users: list[dict], limit: int, kiosk: bool = False) -> go.Figure:
-    """Returns bars of the average bytes per transfer of each user, in human units."""
+def user_average(users: list[dict], limit: int, kiosk: bool = False,
+                 totals: dict | None = None) -> go.Figure:
+    """Returns bars of the average bytes per transfer of each user, in human units;
+    ``totals``: see top_users."""
     average = ("average", "#5bc0de", lambda r: r["avg_bytes_per_transfer"],
                lambda r: f"{human_bytes(r['avg_bytes_per_transfer'])} per transfer"
                          f"<br>over {count(r['transfers'])} transfers")
-    return _bytes_axis(_per_user(users, limit, kiosk, [average], "relative", legend=False))
+    return _bytes_axis(_per_user(users, limit, kiosk, [average], "relative", legend=False,
+                                 totals=totals))
 
 
 def activities_by_day(days: list[dict], kiosk: bool = False) -> go.Figure:

@@ -8,6 +8,7 @@ the body of ``GET /api/stats``.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from datetime import date, timedelta
 from typing import Iterator
@@ -19,10 +20,17 @@ import db
 KINDS = ("upload", "download", "file_op", "login", "login_failed")
 DEFAULT_START = date(2022, 1, 1)
 MAX_RANGE_DAYS = 36_600          # a century: bounds the work of one request
+USERS_LIMIT = 1_000              # users listed by default; the rest are counted only
+MAX_USERS_LIMIT = 100_000        # bounds the size of one answer (about 200 bytes a user)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_COUNT = re.compile(r"^[0-9]{1,7}$")
 
 
-class RangeError(ValueError):
+class BadParameter(ValueError):
+    """A request parameter that cannot be used; the message says what is wrong."""
+
+
+class RangeError(BadParameter):
     """A date range that cannot be used; the message says what is wrong."""
 
 
@@ -55,6 +63,17 @@ def parse_range(start_str: str | None, end_str: str | None, today: date,
     return start, end
 
 
+def parse_users_limit(text: str | None) -> int:
+    """Returns the users_limit in ``text`` (1..MAX_USERS_LIMIT; USERS_LIMIT when missing or
+    empty), or raises BadParameter."""
+    if text is None or text == "":
+        return USERS_LIMIT
+    if not _COUNT.fullmatch(text) or not 1 <= int(text) <= MAX_USERS_LIMIT:
+        raise BadParameter(f"users_limit must be a whole number from 1 to {MAX_USERS_LIMIT:,}, "
+                           f"not {text[:40]!r}")
+    return int(text)
+
+
 def days_between(start: date, end: date) -> list[str]:
     """Returns every day of start..end (inclusive) as 'YYYY-MM-DD'."""
     return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
@@ -75,19 +94,36 @@ def _day(value) -> str:
     return str(value)[:10]
 
 
-def stats(conn_or_engine, start: date, end: date) -> dict:
-    """Returns the figures of start..end in the contract's JSON shape (totals, users, days)."""
+def stats(conn_or_engine, start: date, end: date, users_limit: int = USERS_LIMIT) -> dict:
+    """Returns the figures of start..end in the contract's JSON shape (totals, users, days),
+    with at most ``users_limit`` users (the busiest; ``users_truncated`` says if any were left
+    out). Sums are exact Python ints, whatever their size."""
     bounds = {"start": start.isoformat(), "end": end.isoformat()}
     with _connection(conn_or_engine) as conn:
         d = db.dialect(conn)
-        day_rows = conn.execute(db.load_sql("stats_by_day", d), bounds).all()
-        user_rows = conn.execute(db.load_sql("stats_by_user", d), bounds).all()
-    return assemble_stats(start, end, day_rows, user_rows)
+        day_rows = [(day, kind, events, exact_sum(hi, lo), failed) for day, kind, events, hi, lo, failed
+                    in conn.execute(db.load_sql("stats_by_day", d), bounds)]
+        users = [_user_of_row(row) for row in conn.execute(
+            db.load_sql("stats_users", d), {**bounds, "users_limit": users_limit}).mappings()]
+        users_total = int(conn.execute(db.load_sql("users_count", d), bounds).scalar() or 0)
+    return _assemble(start, end, day_rows, users, users_total)
 
 
-def assemble_stats(start: date, end: date, day_rows, user_rows) -> dict:
+def exact_sum(hi, lo) -> int:
+    """Returns hi * 2^31 + lo as a Python int: a sum the SQL split in two so that it could not
+    overflow (MariaDB hands them over as Decimal, SQLite as int; NULL counts as 0)."""
+    return int(hi or 0) * 2**31 + int(lo or 0)
+
+
+def assemble_stats(start: date, end: date, day_rows, user_rows,
+                   users_limit: int | None = None) -> dict:
     """Returns the stats dict from (day, kind, events, bytes, failed) and
-    (username, kind, events, bytes, failed) rows."""
+    (username, kind, events, bytes, failed) rows, with at most ``users_limit`` users."""
+    users = _users(user_rows)
+    return _assemble(start, end, day_rows, users[:users_limit], len(users))
+
+
+def _assemble(start: date, end: date, day_rows, users: list[dict], users_total: int) -> dict:
     days = {d: dict.fromkeys(KINDS, 0) for d in days_between(start, end)}
     by_kind = {k: [0, 0, 0] for k in KINDS}          # events, bytes, failed
     for day, kind, events, nbytes, failed in day_rows:
@@ -98,12 +134,11 @@ def assemble_stats(start: date, end: date, day_rows, user_rows) -> dict:
         total[0] += int(events)
         total[1] += int(nbytes or 0)
         total[2] += int(failed or 0)
-    users = _users(user_rows)
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
         "totals": {
-            "users": len(users),
+            "users": users_total,
             "uploads": by_kind["upload"][0],
             "downloads": by_kind["download"][0],
             "transfers": by_kind["upload"][0] + by_kind["download"][0],
@@ -115,13 +150,45 @@ def assemble_stats(start: date, end: date, day_rows, user_rows) -> dict:
             "login_failures": by_kind["login_failed"][0],
         },
         "users": users,
+        "users_truncated": users_total > len(users),
         "days": [{"date": d, **counts, "total": sum(counts.values())}
                  for d, counts in days.items()],
     }
 
 
+def _user_of_row(row) -> dict:
+    """Returns one user's dict from a stats_users row."""
+    return _user_dict(row["username"], {
+        "uploads": int(row["uploads"]), "downloads": int(row["downloads"]),
+        "failed_transfers": int(row["failed_transfers"]),
+        "bytes_uploaded": exact_sum(row["up_hi"], row["up_lo"]),
+        "bytes_downloaded": exact_sum(row["down_hi"], row["down_lo"]),
+        "file_ops": int(row["file_ops"]), "logins": int(row["logins"])})
+
+
+def _user_dict(name: str, u: dict) -> dict:
+    """Returns the contract's user object from its counts and byte sums."""
+    transfers = u["uploads"] + u["downloads"]
+    volume = u["bytes_uploaded"] + u["bytes_downloaded"]
+    return {
+        "username": name,
+        "uploads": u["uploads"], "downloads": u["downloads"], "transfers": transfers,
+        "failed_transfers": u["failed_transfers"],
+        "bytes_uploaded": u["bytes_uploaded"], "bytes_downloaded": u["bytes_downloaded"],
+        "avg_bytes_per_transfer": round(volume / transfers, 2) if transfers else None,
+        "file_ops": u["file_ops"], "logins": u["logins"],
+    }
+
+
+def user_order(u: dict) -> tuple:
+    """Returns the sort key of the users list: bytes moved, transfers, other events (all
+    descending), then the name (stats_users.sql orders the same way)."""
+    return (-(u["bytes_uploaded"] + u["bytes_downloaded"]), -u["transfers"],
+            -(u["file_ops"] + u["logins"]), u["username"])
+
+
 def _users(user_rows) -> list[dict]:
-    """Returns one dict per user, the busiest (bytes, then transfers) first."""
+    """Returns one dict per user, the busiest first (user_order), from per-kind rows."""
     acc: dict[str, dict] = {}
     for username, kind, events, nbytes, failed in user_rows:
         u = acc.setdefault(username, {"uploads": 0, "downloads": 0, "failed_transfers": 0,
@@ -140,21 +207,7 @@ def _users(user_rows) -> list[dict]:
             u["file_ops"] += events
         elif kind == "login":
             u["logins"] += events
-    users = []
-    for name, u in acc.items():
-        transfers = u["uploads"] + u["downloads"]
-        volume = u["bytes_uploaded"] + u["bytes_downloaded"]
-        users.append({
-            "username": name,
-            "uploads": u["uploads"], "downloads": u["downloads"], "transfers": transfers,
-            "failed_transfers": u["failed_transfers"],
-            "bytes_uploaded": u["bytes_uploaded"], "bytes_downloaded": u["bytes_downloaded"],
-            "avg_bytes_per_transfer": round(volume / transfers, 2) if transfers else None,
-            "file_ops": u["file_ops"], "logins": u["logins"],
-        })
-    users.sort(key=lambda u: (-(u["bytes_uploaded"] + u["bytes_downloaded"]),
-                              -u["transfers"], -(u["file_ops"] + u["logins"]), u["username"]))
-    return users
+    return sorted((_user_dict(name, u) for name, u in acc.items()), key=user_order)
 
 
 def first_day(conn_or_engine) -> date | None:
@@ -181,6 +234,47 @@ def status(engine) -> dict:
     newest = row["newest_event"]
     out["newest_event"] = str(newest)[:23] if newest is not None else None
     return out
+
+
+_LOCK_WAIT = {"sqlite": ("PRAGMA busy_timeout = 200", "PRAGMA busy_timeout = 60000"),
+              "mysql": ("SET SESSION innodb_lock_wait_timeout = 1",
+                        "SET SESSION innodb_lock_wait_timeout = DEFAULT")}
+_LOCKED = ("database is locked", "(1205,")          # someone is writing: writes work
+MIN_FREE_BYTES = 1024 * 1024
+
+
+def write_problem(engine: sa.Engine) -> str | None:
+    """Returns why the database refuses writes ('attempt to write a readonly database',
+    'disk full: ...'), or None when it takes them.
+
+    Cheap enough for every status request: a no-op UPDATE, rolled back, waiting at most a
+    moment for a lock (a lock held by an ingester means writes work), plus, for SQLite, the
+    free space of its file system (a no-op writes nothing, so it cannot notice a full disk).
+    """
+    d = db.dialect(engine)
+    short, restore = _LOCK_WAIT[d]
+    with engine.connect() as conn:
+        conn.exec_driver_sql(short)
+        try:
+            conn.execute(db.load_sql("write_probe", d))
+        except sa.exc.DBAPIError as exc:
+            reason = db.error_reason(exc)
+            if not any(mark in reason for mark in _LOCKED):
+                return reason
+        finally:
+            conn.rollback()                      # the probe changes nothing, ever
+            conn.exec_driver_sql(restore)
+            conn.commit()
+    return _disk_full(engine)
+
+
+def _disk_full(engine: sa.Engine) -> str | None:
+    path = db.sqlite_file(engine.url.render_as_string(hide_password=False))
+    if path is None:
+        return None
+    fs = os.statvfs(path.parent)
+    free = fs.f_bavail * fs.f_frsize
+    return f"disk full: {free} bytes free in {path.parent}" if free < MIN_FREE_BYTES else None
 
 
 def lines_pending(st: dict) -> int:

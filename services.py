@@ -20,6 +20,9 @@ from settings import Settings
 # or db.DatabaseError. A ProgrammingError is a bug, not an outage, and is not caught.
 DB_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError,
              sa.exc.TimeoutError, db.DatabaseError)
+# Every failure the database itself reports: an outage, or an answer that is an error (a
+# corrupt file, a refused write). What the live tick shows in its banner, not as a crash.
+DB_FAULTS = DB_ERRORS + (sa.exc.DBAPIError,)
 
 
 @dataclass
@@ -30,22 +33,52 @@ class Services:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _migrated: bool = field(default=False, repr=False)
     _ingester: object = field(default=None, repr=False)
+    _file: tuple | None = field(default=None, repr=False)     # SQLite: (device, inode) in use
 
     def engine(self) -> sa.Engine:
-        """Returns the engine, with the schema created on first success; raises DB_ERRORS."""
-        engine = db.make_engine(self.settings.db_url)
+        """Returns the engine, with the schema created on first success; raises DB_ERRORS
+        (db.DatabaseBroken for a file that is not a database, or was deleted or replaced)."""
         if not self._migrated:
             with self._lock:
                 if not self._migrated:
-                    db.migrate(engine)
+                    self._migrate()
+                    path = db.sqlite_file(self.settings.db_url)
+                    self._file = db.file_identity(path) if path else None
                     self._migrated = True
-        return engine
+        self._check_file()
+        return db.make_engine(self.settings.db_url)
+
+    def _migrate(self) -> None:
+        try:
+            db.migrate(db.make_engine(self.settings.db_url))
+        except DB_ERRORS:
+            raise
+        except sa.exc.DBAPIError as exc:     # it answered: e.g. "file is not a database"
+            raise db.DatabaseBroken(f"{self.describe_db()} cannot be used: "
+                                    f"{db.error_reason(exc)}") from None
+
+    def _check_file(self) -> None:
+        """Raises db.DatabaseBroken when the SQLite file in use is no longer at its path.
+
+        Open connections keep reading a deleted file, and the next one opened (or another
+        ingester) would create a new, empty file at the path: both would go unnoticed.
+        One stat() per use; a restart adopts whatever file is at the path then.
+        """
+        if self._file is None:
+            return
+        path = db.sqlite_file(self.settings.db_url)
+        now = db.file_identity(path)
+        if now != self._file:
+            what = "is gone" if now is None else "is another file now"
+            raise db.DatabaseBroken(f"database file was deleted or replaced: {path} {what}; "
+                                    "restart the dashboard to use what is at that path")
 
     def ingester(self):
-        """Returns this process's Ingester (one per process; the engine's lock orders passes)."""
+        """Returns this process's Ingester (one per process; the engine's lock orders passes);
+        raises DB_ERRORS as engine() does, so no pass runs on a deleted or replaced file."""
+        engine = self.engine()
         if self._ingester is None:
             from ingestion.run import Ingester   # the engine room; imported on first tick
-            engine = self.engine()
             with self._lock:
                 if self._ingester is None:
                     self._ingester = Ingester(engine, self.settings)

@@ -43,6 +43,13 @@ class Settings:
                                   "first day of the default date range")
     auth_user: str = _setting("", "DASHBOARD_USER", "HTTP basic auth user (with DASHBOARD_PASSWORD)")
     auth_password: str = _setting("", "DASHBOARD_PASSWORD", "HTTP basic auth password")
+    max_request_bytes: int = _setting(1024 * 1024, "DASHBOARD_MAX_REQUEST_BYTES",
+                                      "largest request body accepted; a larger one gets 413 unread")
+    server_threads: int = _setting(8, "DASHBOARD_THREADS",
+                                   "requests app.py serves at once (more wait in line)")
+    server_connections: int = _setting(100, "DASHBOARD_MAX_CONNECTIONS",
+                                       "open connections app.py accepts at once (more wait "
+                                       "in the kernel's backlog)")
 
     def replace(self, **changes) -> "Settings":
         """Returns a copy with the non-None values of ``changes`` applied."""

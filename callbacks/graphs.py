@@ -4,14 +4,15 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from dash import Input, Output, no_update
+import sqlalchemy as sa
+from dash import Input, Output, html, no_update
 
 import figures
 import queries
 from components import ids
 from components.headline import FIGURES, headline_values
 from components.users_table import users_table
-from db import error_reason
+from db import DatabaseBroken, error_reason
 from services import DB_ERRORS
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,17 @@ def _unchanged(message=no_update, message_open=no_update) -> dict:
     return out
 
 
+def _failed(message: str, kiosk: bool) -> dict:
+    """Returns outputs that say ``message`` in every graph, the table and the range message,
+    with blank headline figures (never "…" and empty graphs without a word)."""
+    message = figures.visible(message)          # error texts may quote paths
+    out = {key: figures.empty(message, kiosk) for key in GRAPH_KEYS}
+    out.update(dict.fromkeys(HEADLINE_KEYS, "–"))
+    out.update(table=html.P(message, className="empty-note"), title=no_update,
+               message=message, message_open=True)
+    return out
+
+
 def redraw(services, start: str | None, end: str | None, log_y: bool, mode: dict | None,
            today: date | None = None) -> dict:
     """Returns every output of the redraw; a bad range or a database outage keeps the figures."""
@@ -44,20 +56,29 @@ def redraw(services, start: str | None, end: str | None, log_y: bool, mode: dict
                                           services.default_start())
     except queries.RangeError as exc:
         return _unchanged(message=str(exc), message_open=True)
+    kiosk = bool(mode and mode.get("kiosk"))
     try:
         data = queries.stats(services.engine(), first, last)
-    except DB_ERRORS as exc:
+    except DatabaseBroken as exc:  # a corrupt, deleted or replaced file: its figures are void
+        log.warning("Redraw failed. error=%s", exc)
+        return _failed(f"Figures unavailable: {exc}", kiosk)
+    except DB_ERRORS as exc:       # an outage: the banner says so; keep what is drawn
         log.warning("Redraw skipped: database unreachable. error=%s", error_reason(exc))
-        return _unchanged(message_open=False)
-    kiosk = bool(mode and mode.get("kiosk"))
+        return _unchanged(message=f"Figures not updated: database unreachable: "
+                                  f"{error_reason(exc)}", message_open=True)
+    except sa.exc.DBAPIError as exc:   # it answers, but not this: say so where the figures are
+        log.error("Redraw failed. error=%s", error_reason(exc), exc_info=exc)
+        return _failed(f"Figures unavailable: database error: {error_reason(exc)}", kiosk)
     top = min(services.settings.top_users, KIOSK_TOP_USERS) if kiosk else services.settings.top_users
     users = data["users"]
+    totals = data["totals"] if data["users_truncated"] else None   # "all others" from totals
     out = {
-        "transfers": figures.user_transfers(users, top, log_y=bool(log_y), kiosk=kiosk),
-        "bytes": figures.user_bytes(users, top, kiosk=kiosk),
-        "average": figures.user_average(users, top, kiosk=kiosk),
+        "transfers": figures.user_transfers(users, top, log_y=bool(log_y), kiosk=kiosk,
+                                            totals=totals),
+        "bytes": figures.user_bytes(users, top, kiosk=kiosk, totals=totals),
+        "average": figures.user_average(users, top, kiosk=kiosk, totals=totals),
         "days": figures.activities_by_day(data["days"], kiosk=kiosk),
-        "table": users_table(users),
+        "table": users_table(users, data["totals"]["users"]),
         "title": range_title(first, last, today),
         "message": None, "message_open": False,
     }

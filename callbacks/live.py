@@ -16,8 +16,8 @@ import queries
 from components import ids
 from components.banner import db_banner_text, ingest_warning_text
 from components.freshness import freshness
-from db import error_reason
-from services import DB_ERRORS
+from db import DatabaseBroken, error_reason
+from services import DB_ERRORS, DB_FAULTS
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def ingest(services) -> str | None:
     try:
         progress = services.ingester().run_pass(max_bytes=cfg.tick_budget_bytes,
                                                 max_seconds=cfg.tick_budget_s)
-    except DB_ERRORS:
+    except DB_FAULTS:
         raise
     except Exception as exc:     # a missing folder, a bug: say so, keep the page alive
         log.warning("Ingestion pass failed. error=%s", exc, exc_info=True)
@@ -67,23 +67,42 @@ def tick(services, version, today_store, rate_store, today: date | None = None,
     """Returns the outputs of one tick (see ``register`` for their targets)."""
     today = today or date.today()
     now = time.time() if now is None else now
+    warning, write_error = None, None
     try:
         warning = ingest(services)
+    except DB_FAULTS as exc:         # reading the status below tells an outage from this
+        write_error = exc
+    try:
         st = queries.status(services.engine())
-    except DB_ERRORS as exc:
-        log.warning("Database unreachable. db=%s error=%s", services.describe_db(), error_reason(exc))
-        return {"freshness": no_update, "banner": db_banner_text(error_reason(exc),
-                                                                 services.settings.interval_s),
+    except DB_FAULTS as exc:
+        log.warning("Database unusable. db=%s error=%s", services.describe_db(), error_reason(exc))
+        return {"freshness": no_update, "banner": db_banner_text(
+                    error_reason(exc), services.settings.interval_s, _title(exc)),
                 "banner_open": True, "banner_color": "danger",
                 "version": None if version is not None else no_update,
                 "today": next_today(today_store, today), "rate": no_update}
     rate = update_rate(rate_store, st["bytes_read"], now)
     new_version = queries.data_version(st)
-    return {"freshness": freshness(st, rate["rate"]),
-            "banner": ingest_warning_text(warning) if warning else None,
-            "banner_open": bool(warning), "banner_color": "warning" if warning else "danger",
-            "version": new_version if new_version != version else no_update,
-            "today": next_today(today_store, today), "rate": rate}
+    out = {"freshness": freshness(st, rate["rate"]),
+           "banner": ingest_warning_text(warning) if warning else None,
+           "banner_open": bool(warning), "banner_color": "warning" if warning else "danger",
+           "version": new_version if new_version != version else no_update,
+           "today": next_today(today_store, today), "rate": rate}
+    if write_error is not None:      # it reads but does not write: read-only, disk full
+        log.warning("Database refuses writes. db=%s error=%s", services.describe_db(),
+                    error_reason(write_error))
+        out.update(banner=db_banner_text(f"Writes fail: {error_reason(write_error)}",
+                                         services.settings.interval_s, "Database error."),
+                   banner_open=True, banner_color="danger")
+    return out
+
+
+def _title(exc: BaseException) -> str:
+    """Returns the banner's title for a database failure: an outage, or a database that
+    answers but cannot be used (corrupt, deleted or replaced file)."""
+    if isinstance(exc, DB_ERRORS) and not isinstance(exc, DatabaseBroken):
+        return "Database unreachable."
+    return "Database error."
 
 
 def register(app, services) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
+from figures import visible
+
 from . import ids
 
 
@@ -12,13 +14,14 @@ def db_banner() -> dbc.Alert:
     return dbc.Alert(id=ids.LIVE_BANNER, color="danger", is_open=False, className="db-banner")
 
 
-def db_banner_text(reason: str, interval_s: float) -> list:
-    """Returns the banner's content for a database that failed with ``reason``."""
-    return [html.Strong("Database unreachable. "),
-            html.Span(reason, className="db-banner-reason"),
+def db_banner_text(reason: str, interval_s: float, title: str = "Database unreachable.") -> list:
+    """Returns the banner's content for a database that failed with ``reason`` (``title``:
+    'Database unreachable.' or 'Database error.')."""
+    return [html.Strong(f"{title} "),
+            html.Span(visible(reason), className="db-banner-reason"),
             html.Span(f" Showing the last figures; retrying every {interval_s:g} s.")]
 
 
 def ingest_warning_text(reason: str) -> list:
     """Returns the banner's content when reading the logs failed but the database answers."""
-    return [html.Strong("Reading the logs failed. "), html.Span(reason)]
+    return [html.Strong("Reading the logs failed. "), html.Span(visible(reason))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
-from figures import count, human_bytes
+from figures import count, human_bytes, visible
 from queries import lines_pending
 
 from . import ids
@@ -43,7 +43,8 @@ def freshness(st: dict, rate: float | None) -> list:
         parts.append(html.Span(f"{human_bytes(st['bytes_lost'])} lost to rotation",
                                className="fresh-lost"))
     if current_error(st):
-        parts.append(html.Span(f"last error: {st['last_error']}", className="fresh-error",
+        parts.append(html.Span(f"last error: {visible(st['last_error'])}",
+                               className="fresh-error",
                                title=st["last_error_at"] or ""))
     line = html.Div(parts, className="fresh-line")
     if st["bytes_pending"] <= BACKFILL_BYTES:

@@ -20,8 +20,10 @@ def users_panel() -> html.Div:
                     className="users-panel control")
 
 
-def users_table(users: list[dict]):
-    """Returns a table of ``users`` (names as plain text: Dash never renders them as HTML)."""
+def users_table(users: list[dict], total: int | None = None):
+    """Returns a table of ``users`` (names as plain text: Dash never renders them as HTML);
+    ``total``: how many users the range has, when ``users`` lists only the busiest."""
+    total = len(users) if total is None else total
     if not users:
         return html.P("No user activity in this range.", className="empty-note")
     body = [html.Tr([
@@ -35,7 +37,7 @@ def users_table(users: list[dict]):
     ]) for u in users[:MAX_ROWS]]
     table = dbc.Table([html.Thead(html.Tr([html.Th(c) for c in _COLUMNS])), html.Tbody(body)],
                       size="sm", hover=True, responsive=True, className="table-dark")
-    if len(users) <= MAX_ROWS:
+    if total <= MAX_ROWS:
         return table
-    return [table, html.P(f"and {len(users) - MAX_ROWS} more users: see /api/stats",
+    return [table, html.P(f"and {count(total - MAX_ROWS)} more users: see /api/stats",
                           className="empty-note")]

@@ -80,3 +80,26 @@ def sftpgo_line(ts: str, sender: str, user: str, size: int | None = None,
     if error:
         obj["error"] = error
     return json.dumps(obj, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+# --- sums past 64 bits -------------------------------------------------------------------
+
+HUGE_DAYS = ("2024-09-01", "2024-09-02", "2024-09-03", "2024-09-04")
+HUGE_USERS = ("huge-a", "huge-b", "huge-c")
+
+
+def huge_rows() -> list[tuple]:
+    """Returns daily_stats rows with bytes just under 2^62 for three users, four days, both
+    directions: each user's sums pass 2^63 and the totals pass 2^64."""
+    return [(day, kind, user, 1, 2**62 - 1 - 1000 * i - 10 * j - (kind == "upload"), 0)
+            for i, user in enumerate(HUGE_USERS) for j, day in enumerate(HUGE_DAYS)
+            for kind in ("upload", "download")]
+
+
+def huge_sums() -> dict:
+    """Returns the exact sums of huge_rows(): {(user or '', kind): bytes} ('' = everyone)."""
+    sums: dict = {}
+    for _day, kind, user, _events, nbytes, _failed in huge_rows():
+        for key in ((user, kind), ("", kind)):
+            sums[key] = sums.get(key, 0) + nbytes
+    return sums

@@ -14,6 +14,8 @@ from ingestion.run import Ingester
 from settings import Settings
 from tests import reference
 
+from .support import HUGE_USERS, add_stats, huge_rows, huge_sums
+
 SAMPLES = Path("/work/shared/samples")
 if not SAMPLES.exists():                       # the repository's copy, when there is one
     SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -146,6 +148,38 @@ def test_bad_parameters_get_400_with_a_json_error(sqlite_url, log_dir, query, er
     if error is not None:
         assert body["error"] == error
     assert "Traceback" not in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value", ["0", "100001", "abc", "-1", "1.5", " 5", "5\n", "١٢", "1e3",
+                                   "9" * 5000])
+def test_a_bad_users_limit_gets_400_with_a_json_error(sqlite_url, log_dir, value):
+    answer = client_for(sqlite_url, log_dir).get("/api/stats", query_string={"users_limit": value})
+    assert answer.status_code == 400
+    assert answer.get_json()["error"].startswith("users_limit must be a whole number from 1 "
+                                                 "to 100,000, not ")
+
+
+def test_users_limit_bounds_the_list_but_not_the_count(engine, db_url, log_dir):
+    add_stats(engine, [("2024-09-02", "download", f"user{i}", 1, i, 0) for i in range(12)])
+    client = client_for(db_url, log_dir)
+    query = "/api/stats?start=2024-09-02&end=2024-09-02"
+    cut = client.get(f"{query}&users_limit=3").get_json()
+    assert [u["username"] for u in cut["users"]] == ["user11", "user10", "user9"]
+    assert cut["users_truncated"] is True and cut["totals"]["users"] == 12
+    whole = client.get(f"{query}&users_limit=100000").get_json()
+    assert len(whole["users"]) == 12 and whole["users_truncated"] is False
+    assert client.get(query).get_json()["users_truncated"] is False
+
+
+def test_sums_past_64_bits_answer_200_with_exact_integers(engine, db_url, log_dir):
+    add_stats(engine, huge_rows())
+    answer = client_for(db_url, log_dir).get("/api/stats?start=2024-09-01&end=2024-09-04")
+    assert answer.status_code == 200
+    body, sums = answer.get_json(), huge_sums()     # Python's json keeps big integers exact
+    assert body["totals"]["bytes_uploaded"] == sums[("", "upload")] > 2**64
+    assert body["totals"]["bytes_downloaded"] == sums[("", "download")]
+    assert {u["username"]: u["bytes_downloaded"] for u in body["users"]} == {
+        user: sums[(user, "download")] for user in HUGE_USERS}
 
 
 def test_unknown_api_paths_and_methods_answer_json(sqlite_url, log_dir):

@@ -260,6 +260,28 @@ def test_a_hostile_username_renders_as_literal_text(start, log_dir):
     assert duo.get_logs() == []
 
 
+def test_a_right_to_left_override_in_a_username_is_shown_escaped_never_obeyed(start, log_dir):
+    (log_dir / "sftpgo.log").write_bytes(
+        sftpgo_line("2024-09-18T10:00:00.000", "Upload", "admin\u202etxt.exe", size=1234))
+    duo = start()
+    wait_text(duo, ids.HEADLINE_TRANSFERS, "1")
+    shown = '"admin\\u202etxt.exe"'                  # the six characters \u202e, visible
+    until(lambda: shown in duo.find_element(f"#{ids.USERS_TABLE}").text, 10)
+    ticks = duo.driver.execute_script(
+        "return [...document.querySelectorAll('#%s .xtick text')].map(t => t.textContent)"
+        % ids.GRAPH_BYTES)
+    assert ticks and ticks[0].startswith('"admin\\u202e')
+    hover = duo.driver.execute_script(
+        "const gd = document.querySelector('#%s .js-plotly-plot');"
+        "Plotly.Fx.hover(gd, [{curveNumber: 0, pointNumber: 0}]);"
+        "return document.querySelector('#%s .hoverlayer').textContent;"
+        % (ids.GRAPH_TRANSFERS, ids.GRAPH_TRANSFERS))
+    assert shown in hover
+    everything = duo.driver.execute_script("return document.body.textContent")
+    assert not set(everything) & set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    assert duo.get_logs() == []
+
+
 def test_a_database_outage_shows_a_banner_keeps_the_figures_and_recovers(start, log_dir, tmp_path):
     server = MariaDBServer(Path(tmp_path), fast=True)
     url = create_database(server.install(), "dash")

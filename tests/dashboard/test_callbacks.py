@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from dash import no_update
 from dash.exceptions import PreventUpdate
+from plotly.io.json import to_json_plotly
 
 import queries
 from callbacks import date_range, graphs, live, mode
@@ -20,7 +21,7 @@ from services import Services
 from settings import Settings
 from tests.ingestion.support import event_line
 
-from .support import add_stats, sftpgo_line
+from .support import add_stats, huge_rows, huge_sums, sftpgo_line
 
 TODAY = date(2024, 9, 18)
 D = date.fromisoformat
@@ -98,6 +99,29 @@ def test_redraw_fills_headline_graphs_and_table_from_the_rollup(engine, db_url):
     assert len(out["days"].data[0].x) == 18
     assert out["message_open"] is False
     assert out["title"] == "2024-09-01 → 2024-09-18 (18 days)"
+
+
+def test_redraw_draws_sums_past_64_bits(engine, db_url):
+    add_stats(engine, huge_rows())
+    out = graphs.redraw(Services(Settings(db_url=db_url)), "2024-09-01", "2024-09-04", False,
+                        None, today=TODAY)
+    assert out["message_open"] is False
+    for key in graphs.GRAPH_KEYS:
+        assert out[key].data and to_json_plotly(out[key])    # what Dash sends to the page
+    exact = huge_sums()[("", "upload")]
+    assert out[ids.HEADLINE_UPLOADED].title == f"{exact:,} bytes"
+    assert max(out["bytes"].data[0].y) == pytest.approx(float(huge_sums()[("huge-a", "upload")]))
+
+
+def test_redraw_lists_the_busiest_users_and_draws_the_rest_as_all_others(engine, db_url):
+    add_stats(engine, [("2024-09-02", "upload", f"user{i:04d}", 1, 10 + i, 0) for i in range(1500)])
+    out = graphs.redraw(Services(Settings(db_url=db_url, top_users=5)), "2024-09-02",
+                        "2024-09-02", False, None, today=TODAY)
+    assert out[ids.HEADLINE_USERS] == "1,500"
+    transfers = out["transfers"].data[0]
+    assert len(transfers.x) == 6 and transfers.x[-1] == "all others"
+    assert sum(transfers.y) == 1500                           # nobody lost past the 1,000th
+    assert out["table"][1].children == "and 1,400 more users: see /api/stats"
 
 
 def test_redraw_with_start_after_end_says_so_and_keeps_the_figures(sqlite_url):

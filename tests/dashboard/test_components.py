@@ -5,7 +5,7 @@ import dash_bootstrap_components as dbc
 import pytest
 from dash import html
 
-from components.banner import db_banner_text
+from components.banner import db_banner_text, ingest_warning_text
 from components.freshness import BACKFILL_BYTES, eta_text, freshness
 from components.headline import headline_values
 from components.users_table import users_table
@@ -94,6 +94,17 @@ def test_users_table_shows_names_as_plain_text():
     assert cells[0] == "<img src=x onerror=alert(1)>"       # React renders it as text
     assert cells[9] == '"admin "' and cells[15] == "–"
     assert flatten(users_table([])) == "No user activity in this range."
+
+
+def test_users_table_and_banners_show_bidi_controls_escaped():
+    user = {"username": "admin\u202eflow", "uploads": 1, "downloads": 0, "transfers": 1,
+            "failed_transfers": 0, "bytes_uploaded": 5, "bytes_downloaded": 0,
+            "avg_bytes_per_transfer": 5.0, "file_ops": 0, "logins": 0}
+    cells = [td.children for td in find_all(users_table([user]), html.Td)]
+    assert cells[0] == '"admin\\u202eflow"'
+    assert "\u202e" not in flatten(ingest_warning_text("OSError: /logs/x\u202egol.txt"))
+    assert flatten(db_banner_text("bad \u2066path", 10.0)).startswith(
+        "Database unreachable. bad \\u2066path")
 
 
 def test_db_banner_says_what_failed_and_that_it_retries():

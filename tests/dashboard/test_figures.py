@@ -39,6 +39,22 @@ def test_labels_escape_markup_and_quote_invisible_differences():
     assert display_name('say "hi"') == 'say "hi"'
 
 
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@pytest.mark.parametrize("char", BIDI)
+def test_bidi_controls_in_names_are_shown_escaped_never_obeyed(char):
+    shown = display_name(f"evil{char}gnp.exe")
+    assert shown == f'"evil\\u{ord(char):04x}gnp.exe"'
+    assert not set(shown) & set(BIDI)
+
+
+def test_visible_escapes_invisible_characters_in_free_text():
+    assert figures.visible("/logs/a\u202egol.txt: gone") == "/logs/a\\u202egol.txt: gone"
+    assert figures.visible("zero\u200bwidth \U000e0001tag") == "zero\\u200bwidth \\U000e0001tag"
+    assert figures.visible("plain, jürgen😀 text") == "plain, jürgen😀 text"
+
+
 def _user(name, up=1, down=1, bu=10, bd=10, failed=0):
     transfers = up + down
     return {"username": name, "uploads": up, "downloads": down, "transfers": transfers,
@@ -83,6 +99,19 @@ def test_user_figures_never_carry_raw_markup(build):
     assert not any("<img" in t for t in texts)
     assert fig["layout"]["xaxis"]["type"] == "category"        # '2024', '1e3' stay names
     assert '"admin "' in fig["layout"]["xaxis"]["ticktext"]
+
+
+@pytest.mark.parametrize("build", [
+    lambda users: figures.user_transfers(users, 15),
+    lambda users: figures.user_bytes(users, 15),
+    lambda users: figures.user_average(users, 15),
+])
+def test_user_figures_never_carry_a_bidi_control(build):
+    users = [_user(f"{c}x{i}", bu=100 + i) for i, c in enumerate(BIDI)] + [_user("plain")]
+    fig = build(users).to_plotly_json()
+    texts = list(_strings(fig["data"])) + list(_strings(fig["layout"]["xaxis"]))
+    assert '"\\u202ex4"' in texts                          # full name, for the hovers
+    assert not any(set(t) & set(BIDI) for t in texts)
 
 
 def test_user_transfers_stack_uploads_and_downloads_on_an_optional_log_axis():

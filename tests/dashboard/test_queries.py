@@ -1,6 +1,7 @@
 """queries: date ranges, and the stats and status reads on both backends."""
 from __future__ import annotations
 
+import random
 from datetime import date
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given, strategies as st
 import queries
 from queries import RangeError, parse_range
 
-from .support import add_event, add_file, add_stats, set_ingest_status
+from .support import add_event, add_file, add_stats, huge_rows, huge_sums, set_ingest_status
 
 TODAY = date(2024, 9, 18)
 
@@ -85,7 +86,8 @@ def test_stats_follow_the_contract(engine):
          "login_failed": 7, "total": 22},
     ]
     for value in _leaves(s):
-        assert type(value) in (str, int, float, type(None))     # no Decimal, no date objects
+        assert type(value) in (str, int, float, bool, type(None))   # no Decimal, no date objects
+    assert s["users_truncated"] is False
 
 
 def _leaves(obj):
@@ -113,6 +115,52 @@ def test_stats_of_an_empty_range_list_every_day_with_zeros(engine):
                                              "2024-03-01"]
     assert all(d["total"] == 0 for d in s["days"])
     assert s["users"] == [] and s["totals"]["users"] == 0
+
+
+def test_users_limit_lists_the_busiest_and_still_counts_every_user(engine):
+    add_stats(engine, [("2024-09-02", "upload", f"u{i:02d}", 1 + i % 3, 1000 * (i % 7), 0)
+                       for i in range(20)] + [("2024-09-02", "login", "watcher", 3, 0, 0)])
+    day = date(2024, 9, 2)
+    full = queries.stats(engine, day, day, users_limit=100)
+    cut = queries.stats(engine, day, day, users_limit=5)
+    assert (full["users_truncated"], cut["users_truncated"]) == (False, True)
+    assert cut["totals"] == full["totals"] and cut["totals"]["users"] == 21
+    assert cut["users"] == full["users"][:5]
+    assert full["users"] == sorted(full["users"], key=queries.user_order)
+    assert full["users"][-1]["username"] == "watcher"
+    assert queries.stats(engine, day, day)["users_truncated"] is False     # default: 1,000
+
+
+def test_the_database_orders_users_exactly_as_the_contract_does(engine):
+    """The cut at users_limit happens in SQL: its order must be user_order exactly, for
+    ties, sums past 2^63, and the negative sizes older versions stored."""
+    rng = random.Random(13)
+    values = [0, 1, 2**31 - 1, 2**31, 2**31 + 1, 2**62 - 1, 2**62 - 2**31, -1, -2**31,
+              5 * 2**31 - 7, 2**61 + 3]
+    rows = []
+    for i in range(60):
+        for day in range(1, rng.randint(1, 4) + 1):
+            for kind in rng.sample(["upload", "download", "file_op", "login"], rng.randint(1, 3)):
+                nbytes = rng.choice(values) if kind in ("upload", "download") else 0
+                rows.append((f"2024-09-{day:02d}", kind, f"user{i % 45:02d}-{i // 45}",
+                             rng.randint(1, 3), nbytes, 0))
+    add_stats(engine, rows)
+    start, end = date(2024, 9, 1), date(2024, 9, 4)
+    expected = queries.assemble_stats(start, end, [], [(u, k, e, b, f) for _d, k, u, e, b, f in rows])["users"]
+    assert queries.stats(engine, start, end)["users"] == expected
+    assert queries.stats(engine, start, end, users_limit=7)["users"] == expected[:7]
+
+
+def test_sums_past_64_bits_are_exact_python_integers(engine):
+    add_stats(engine, huge_rows())
+    s = queries.stats(engine, date(2024, 9, 1), date(2024, 9, 4))
+    sums = huge_sums()
+    assert s["totals"]["bytes_uploaded"] == sums[("", "upload")] > 2**64
+    assert s["totals"]["bytes_downloaded"] == sums[("", "download")]
+    for u in s["users"]:
+        assert u["bytes_uploaded"] == sums[(u["username"], "upload")] > 2**63
+        assert u["bytes_downloaded"] == sums[(u["username"], "download")]
+    assert [u["username"] for u in s["users"]] == ["huge-a", "huge-b", "huge-c"]
 
 
 def test_avg_bytes_per_transfer_is_rounded_to_cents(engine):
