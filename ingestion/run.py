@@ -97,6 +97,8 @@ class Ingester:
         self._seam = seam or (lambda name: None)
         self.tracker = Tracker(engine, settings, self._seam)
         self.commit = BatchCommitter(engine, self._seam)
+        self._db_file = db.FileWatch(engine.url.render_as_string(hide_password=False),
+                                     "the ingester")
 
     def close(self) -> None:
         """Lets go of the files held open between passes."""
@@ -107,7 +109,12 @@ class Ingester:
     def run_pass(self, max_bytes: int | None = None, max_seconds: float | None = None,
                  should_stop: Callable[[], bool] | None = None,
                  on_batch: Callable[[Progress], None] | None = None) -> Progress:
-        """Ingests what is new, within the budget; returns the progress (busy if locked)."""
+        """Ingests what is new, within the budget; returns the progress (busy if locked).
+
+        Raises db.DatabaseBroken, before touching the database, when its SQLite file was
+        deleted or replaced since this ingester started: never a silent new, empty database.
+        """
+        self._db_file.check()
         try:
             with db.exclusive(self.engine, "ingest", wait=False):
                 return self._pass(max_bytes, max_seconds, should_stop or (lambda: False), on_batch)
@@ -267,6 +274,9 @@ class Ingester:
                 prog = self.run_pass(should_stop=should_stop)
             except sa.exc.DBAPIError as exc:
                 log.error("Database error, retrying. reason=%s", db.error_reason(exc))
+                prog = None
+            except db.DatabaseError as exc:     # e.g. its file deleted: say so, never fork it
+                log.error("Database unusable, retrying. reason=%s", exc)
                 prog = None
             except Exception as exc:     # the folder vanished, a bug: say so, keep tailing
                 log.error("Ingestion pass failed, retrying. reason=%s", exc, exc_info=True)

@@ -2,8 +2,16 @@
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-from tests.ingestion.support import LogWriter, event_line, run_cli
+import pytest
+
+import db
+from tests.ingestion.support import ROOT, LogWriter, event_line, ingester, run_cli
 
 
 def test_plain_run_ingests_and_prints_one_summary_line(sqlite_url, log_dir):
@@ -83,3 +91,32 @@ def test_on_a_terminal_it_shows_a_progress_bar(sqlite_url, log_dir):
     assert proc.returncode == 0
     assert b"ingest: 100%" in screen and b"events=5000" in screen
     assert b"events=5000" in out
+
+
+def test_a_deleted_database_file_is_reported_never_recreated(sqlite_url, log_dir):
+    """The SQLite file deleted under a running ingester: each pass says so (one line, no
+    traceback), and no new, empty database appears at the path to count lines into."""
+    path = Path(db.sqlite_file(sqlite_url))
+    w = LogWriter(log_dir)
+    w.write(*[event_line(i) for i in range(10)])
+    engine = db.connect_checked(sqlite_url)
+    ing = ingester(engine, log_dir)
+    path.unlink()
+    with pytest.raises(db.DatabaseBroken, match="deleted or replaced"):
+        ing.run_pass()
+    assert not path.exists()
+
+    db.dispose_engines(sqlite_url)
+    assert run_cli("--log-dir", str(log_dir), "--db", sqlite_url, "--quiet").returncode == 0
+    proc = subprocess.Popen([sys.executable, "ingest.py", "--log-dir", str(log_dir), "--db",
+                             sqlite_url, "--follow", "--quiet"], cwd=ROOT,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(2)
+    path.unlink()
+    w.write(*[event_line(i) for i in range(10, 20)])
+    time.sleep(3)
+    assert not path.exists(), "a new database file was created at the deleted one's path"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "database file was deleted or replaced" in err and "Traceback" not in err

@@ -1,4 +1,4 @@
-"""The shared things of one dashboard process: its settings, engine and ingester.
+"""One dashboard process's context: its settings, engine and ingester (and whether it is a kiosk).
 
 Created once per app by ``app.create_app`` and handed to the callbacks and the API routes;
 the engine and the ingester are made on first use, so the app starts (and shows a banner)
@@ -26,14 +26,14 @@ DB_FAULTS = DB_ERRORS + (sa.exc.DBAPIError,)
 
 
 @dataclass
-class Services:
+class AppContext:
     """Settings plus the lazily created engine and ingester of this process."""
     settings: Settings
     kiosk: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _migrated: bool = field(default=False, repr=False)
     _ingester: object = field(default=None, repr=False)
-    _file: tuple | None = field(default=None, repr=False)     # SQLite: (device, inode) in use
+    _file: db.FileWatch | None = field(default=None, repr=False)  # the SQLite file in use
 
     def engine(self) -> sa.Engine:
         """Returns the engine, with the schema created on first success; raises DB_ERRORS
@@ -42,8 +42,7 @@ class Services:
             with self._lock:
                 if not self._migrated:
                     self._migrate()
-                    path = db.sqlite_file(self.settings.db_url)
-                    self._file = db.file_identity(path) if path else None
+                    self._file = db.FileWatch(self.settings.db_url, "the dashboard")
                     self._migrated = True
         self._check_file()
         return db.make_engine(self.settings.db_url)
@@ -58,20 +57,9 @@ class Services:
                                     f"{db.error_reason(exc)}") from None
 
     def _check_file(self) -> None:
-        """Raises db.DatabaseBroken when the SQLite file in use is no longer at its path.
-
-        Open connections keep reading a deleted file, and the next one opened (or another
-        ingester) would create a new, empty file at the path: both would go unnoticed.
-        One stat() per use; a restart adopts whatever file is at the path then.
-        """
-        if self._file is None:
-            return
-        path = db.sqlite_file(self.settings.db_url)
-        now = db.file_identity(path)
-        if now != self._file:
-            what = "is gone" if now is None else "is another file now"
-            raise db.DatabaseBroken(f"database file was deleted or replaced: {path} {what}; "
-                                    "restart the dashboard to use what is at that path")
+        """Raises db.DatabaseBroken when the SQLite file in use is no longer at its path."""
+        if self._file is not None:
+            self._file.check()
 
     def ingester(self):
         """Returns this process's Ingester (one per process; the engine's lock orders passes);
