@@ -19,13 +19,12 @@ from pathlib import Path
 import flask
 from dash import Dash
 
-import api
 import callbacks
 import db
-import limits
 import settings as settings_mod
 from components.layout import page
-from services import Services
+from dashboard import api, limits
+from dashboard.context import AppContext
 from settings import ConfigError, Settings
 
 log = logging.getLogger("app")
@@ -45,14 +44,14 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
     Nothing here touches the database: the page comes up, with a banner, while it is down.
     """
     _check(settings)
-    services = Services(settings, kiosk=kiosk)
+    context = AppContext(settings, kiosk=kiosk)
     app = Dash(__name__, title="SFTPGo activity", update_title=None,
                assets_folder=str(ROOT / "assets"), external_stylesheets=[THEME_URL],
                serve_locally=True)
-    app.layout = lambda: _layout(services)
+    app.layout = lambda: _layout(context)
     _serve_theme(app.server)
-    callbacks.register(app, services)
-    api.register_api(app.server, services)
+    callbacks.register(app, context)
+    api.register_api(app.server, context)
     if settings.auth_user:
         _require_basic_auth(app.server, settings.auth_user, settings.auth_password)
     limits.install(app.server, settings.max_request_bytes)   # outermost: before auth
@@ -74,11 +73,11 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{name} must be positive, not {getattr(settings, name)}")
 
 
-def _layout(services: Services):
+def _layout(context: AppContext):
     """Returns a fresh page: the default range ends today (layout functions run per load)."""
     today = date.today()
-    start = today - timedelta(days=29) if services.kiosk else services.default_start()
-    return page(min(start, today), today, services.settings.interval_s, services.kiosk)
+    start = today - timedelta(days=29) if context.kiosk else context.default_start()
+    return page(min(start, today), today, context.settings.interval_s, context.kiosk)
 
 
 def _serve_theme(server: flask.Flask) -> None:
@@ -122,28 +121,24 @@ def __getattr__(name: str):
 
 # --- command line ------------------------------------------------------------------------
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="app.py", description="SFTPGo activity dashboard.")
-    p.add_argument("--log-dir", help="SFTPGo log folder [env SFTPGO_LOG_DIR, default ./logs]")
-    p.add_argument("--db", dest="db_url", help="database URL [env DATABASE_URL, "
-                   "default sqlite:///data/dashboard.db]")
-    p.add_argument("--host", help="address to bind [env DASHBOARD_HOST, default 127.0.0.1]")
-    p.add_argument("--port", type=int, help="port [env DASHBOARD_PORT, default 8050]")
-    p.add_argument("--interval", dest="interval_s", type=float,
-                   help="seconds between live refresh ticks [env DASHBOARD_INTERVAL, default 10]")
+    settings_mod.add_flags(p, "log_dir", "db_url", "host", "port", "interval_s")
     p.add_argument("--kiosk", action="store_true",
                    help="wall display by default: no controls, large type, last 30 days")
     p.add_argument("--demo", action="store_true",
                    help="run the built-in SFTPGo log simulator and show its activity")
     p.add_argument("--verbose", action="store_true", help="log every tick")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def build_settings(args: argparse.Namespace, environ=None) -> Settings:
     """Returns the settings: flags over the environment over the defaults."""
-    return settings_mod.from_env(environ).replace(log_dir=args.log_dir, db_url=args.db_url,
-                                                  host=args.host, port=args.port,
-                                                  interval_s=args.interval_s)
+    return settings_mod.from_flags(args, environ)
 
 
 def main(argv: list[str] | None = None) -> int:

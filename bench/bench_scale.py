@@ -30,11 +30,11 @@ import sqlalchemy as sa  # noqa: E402
 import app as dashboard_app  # noqa: E402
 import db  # noqa: E402
 import simulate  # noqa: E402
-import queries  # noqa: E402
+from dashboard import queries  # noqa: E402
 from bench.bench_ingest import OUT, measure  # noqa: E402
 from bench.mariadb import create_database, throwaway_server  # noqa: E402
 from callbacks.graphs import redraw  # noqa: E402
-from services import Services  # noqa: E402
+from dashboard.context import AppContext  # noqa: E402
 from settings import Settings  # noqa: E402
 
 RAW_BY_DAY = """SELECT day, kind, COUNT(*), COALESCE(SUM(size_bytes), 0), SUM(failed)
@@ -87,7 +87,7 @@ def latency(url: str, reps: int) -> dict:
     empty_logs = tempfile.mkdtemp(prefix="bench-nologs-")
     settings = Settings(db_url=url, log_dir=empty_logs)
     client = dashboard_app.create_app(settings).server.test_client()
-    services = Services(settings)
+    context = AppContext(settings)
     out = {"transfers": transfers, "events": events}
     for days in (1, 30, 365):
         start, end = last - timedelta(days=days - 1), last
@@ -95,7 +95,7 @@ def latency(url: str, reps: int) -> dict:
         assert client.get(query).status_code == 200
         out[f"api_{days}d"] = timings(lambda: client.get(query).get_data(), reps)
         out[f"refresh_{days}d"] = timings(
-            lambda: redraw(services, start.isoformat(), end.isoformat(), False, None, today=end), reps)
+            lambda: redraw(context, start.isoformat(), end.isoformat(), False, None, today=end), reps)
     start = last - timedelta(days=364)
     assert raw_stats(engine, start, last) == queries.stats(engine, start, last), \
         "rollups and raw events disagree"

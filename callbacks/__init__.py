@@ -1,7 +1,7 @@
 """Callbacks: read the inputs, ask ``queries``, hand the rows to ``figures``/``components``.
 
 Each module has plain functions (called directly by the tests) and ``register(app,
-services)``, which binds them to one app. We do not use the global ``dash.callback``
+context)``, which binds them to one app. We do not use the global ``dash.callback``
 registry: the first Dash app of a process takes its entries, so a second app (a test, a
 gunicorn reload) would start without callbacks.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from . import date_range, graphs, live, mode
 
 
-def register(app, services) -> None:
+def register(app, context) -> None:
     """Binds every callback of the page to ``app``."""
     for module in (mode, live, date_range, graphs):
-        module.register(app, services)
+        module.register(app, context)

@@ -11,9 +11,9 @@ from datetime import date, timedelta
 from dash import Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 
-import queries
+from dashboard import queries
 from components import ids
-from services import DB_ERRORS
+from dashboard.context import DB_ERRORS
 
 ROLLING = (7, 30)
 
@@ -48,7 +48,7 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def control_range(services, trigger: str | None, today_store: dict | None, mode: dict | None,
+def control_range(context, trigger: str | None, today_store: dict | None, mode: dict | None,
                   start: str | None, end: str | None) -> tuple[str, str]:
     """Returns the picker's new (start, end) for what triggered the callback."""
     today = date.fromisoformat(today_store["today"]) if today_store else date.today()
@@ -57,10 +57,10 @@ def control_range(services, trigger: str | None, today_store: dict | None, mode:
         first = None
         if trigger == ids.RANGE_PRESET_ALL:
             try:
-                first = queries.first_day(services.engine())
+                first = queries.first_day(context.engine())
             except DB_ERRORS:
                 raise PreventUpdate from None   # the banner already says why
-        new = preset_range(trigger, today, first or services.default_start())
+        new = preset_range(trigger, today, first or context.default_start())
     elif trigger == ids.MODE_STORE and mode and mode.get("kiosk"):
         new = preset_range(ids.RANGE_PRESET_30, today, None)
     elif trigger == ids.LIVE_TODAY and today_store and today_store.get("previous"):
@@ -75,7 +75,7 @@ def control_range(services, trigger: str | None, today_store: dict | None, mode:
     return new[0].isoformat(), new[1].isoformat()
 
 
-def register(app, services) -> None:
+def register(app, context) -> None:
     @app.callback(Output(ids.RANGE_PICKER, "start_date"), Output(ids.RANGE_PICKER, "end_date"),
                   Input(ids.RANGE_PRESET_7, "n_clicks"), Input(ids.RANGE_PRESET_30, "n_clicks"),
                   Input(ids.RANGE_PRESET_YEAR, "n_clicks"), Input(ids.RANGE_PRESET_ALL, "n_clicks"),
@@ -83,4 +83,4 @@ def register(app, services) -> None:
                   State(ids.RANGE_PICKER, "start_date"), State(ids.RANGE_PICKER, "end_date"),
                   prevent_initial_call=True)
     def _control_range(_n7, _n30, _nyear, _nall, today_store, mode, start, end):
-        return control_range(services, ctx.triggered_id, today_store, mode, start, end)
+        return control_range(context, ctx.triggered_id, today_store, mode, start, end)

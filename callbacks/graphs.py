@@ -7,13 +7,12 @@ from datetime import date
 import sqlalchemy as sa
 from dash import Input, Output, html, no_update
 
-import figures
-import queries
+from dashboard import figures, queries
 from components import ids
 from components.headline import FIGURES, headline_values
 from components.users_table import users_table
 from db import DatabaseBroken, error_reason
-from services import DB_ERRORS
+from dashboard.context import DB_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +46,18 @@ def _failed(message: str, kiosk: bool) -> dict:
     return out
 
 
-def redraw(services, start: str | None, end: str | None, log_y: bool, mode: dict | None,
+def redraw(context, start: str | None, end: str | None, log_y: bool, mode: dict | None,
            today: date | None = None) -> dict:
     """Returns every output of the redraw; a bad range or a database outage keeps the figures."""
     today = today or date.today()
     try:
         first, last = queries.parse_range((start or "")[:10], (end or "")[:10], today,
-                                          services.default_start())
+                                          context.default_start())
     except queries.RangeError as exc:
         return _unchanged(message=str(exc), message_open=True)
     kiosk = bool(mode and mode.get("kiosk"))
     try:
-        data = queries.stats(services.engine(), first, last)
+        data = queries.stats(context.engine(), first, last)
     except DatabaseBroken as exc:  # a corrupt, deleted or replaced file: its figures are void
         log.warning("Redraw failed. error=%s", exc)
         return _failed(f"Figures unavailable: {exc}", kiosk)
@@ -69,7 +68,7 @@ def redraw(services, start: str | None, end: str | None, log_y: bool, mode: dict
     except sa.exc.DBAPIError as exc:   # it answers, but not this: say so where the figures are
         log.error("Redraw failed. error=%s", error_reason(exc), exc_info=exc)
         return _failed(f"Figures unavailable: database error: {error_reason(exc)}", kiosk)
-    top = min(services.settings.top_users, KIOSK_TOP_USERS) if kiosk else services.settings.top_users
+    top = min(context.settings.top_users, KIOSK_TOP_USERS) if kiosk else context.settings.top_users
     users = data["users"]
     totals = data["totals"] if data["users_truncated"] else None   # "all others" from totals
     out = {
@@ -86,7 +85,7 @@ def redraw(services, start: str | None, end: str | None, log_y: bool, mode: dict
     return out
 
 
-def register(app, services) -> None:
+def register(app, context) -> None:
     graph_ids = (ids.GRAPH_TRANSFERS, ids.GRAPH_BYTES, ids.GRAPH_AVERAGE, ids.GRAPH_DAYS)
     output = {key: Output(graph_id, "figure") for key, graph_id in zip(GRAPH_KEYS, graph_ids)}
     output.update({key: Output(key, "children") for key in HEADLINE_KEYS})
@@ -102,4 +101,4 @@ def register(app, services) -> None:
                           "version": Input(ids.LIVE_VERSION, "data"),
                           "mode": Input(ids.MODE_STORE, "data")})
     def _redraw(start, end, log_y, version, mode):
-        return redraw(services, start, end, log_y, mode)
+        return redraw(context, start, end, log_y, mode)

@@ -12,24 +12,24 @@ from datetime import date
 
 from dash import Input, Output, State, no_update
 
-import queries
+from dashboard import queries
 from components import ids
 from components.banner import db_banner_text, ingest_warning_text
 from components.freshness import freshness
 from db import DatabaseBroken, error_reason
-from services import DB_ERRORS, DB_FAULTS
+from dashboard.context import DB_ERRORS, DB_FAULTS
 
 log = logging.getLogger(__name__)
 
 
-def ingest(services) -> str | None:
+def ingest(context) -> str | None:
     """Runs one bounded pass; returns a warning for a non-database failure, else None.
 
     Database errors propagate: the caller shows the outage banner.
     """
-    cfg = services.settings
+    cfg = context.settings
     try:
-        progress = services.ingester().run_pass(max_bytes=cfg.tick_budget_bytes,
+        progress = context.ingester().run_pass(max_bytes=cfg.tick_budget_bytes,
                                                 max_seconds=cfg.tick_budget_s)
     except DB_FAULTS:
         raise
@@ -62,22 +62,22 @@ def next_today(store: dict | None, today: date):
     return {"today": today.isoformat(), "previous": (store or {}).get("today")}
 
 
-def tick(services, version, today_store, rate_store, today: date | None = None,
+def tick(context, version, today_store, rate_store, today: date | None = None,
          now: float | None = None) -> dict:
     """Returns the outputs of one tick (see ``register`` for their targets)."""
     today = today or date.today()
     now = time.time() if now is None else now
     warning, write_error = None, None
     try:
-        warning = ingest(services)
+        warning = ingest(context)
     except DB_FAULTS as exc:         # reading the status below tells an outage from this
         write_error = exc
     try:
-        st = queries.status(services.engine())
+        st = queries.status(context.engine())
     except DB_FAULTS as exc:
-        log.warning("Database unusable. db=%s error=%s", services.describe_db(), error_reason(exc))
+        log.warning("Database unusable. db=%s error=%s", context.describe_db(), error_reason(exc))
         return {"freshness": no_update, "banner": db_banner_text(
-                    error_reason(exc), services.settings.interval_s, _title(exc)),
+                    error_reason(exc), context.settings.interval_s, _title(exc)),
                 "banner_open": True, "banner_color": "danger",
                 "version": None if version is not None else no_update,
                 "today": next_today(today_store, today), "rate": no_update}
@@ -89,10 +89,10 @@ def tick(services, version, today_store, rate_store, today: date | None = None,
            "version": new_version if new_version != version else no_update,
            "today": next_today(today_store, today), "rate": rate}
     if write_error is not None:      # it reads but does not write: read-only, disk full
-        log.warning("Database refuses writes. db=%s error=%s", services.describe_db(),
+        log.warning("Database refuses writes. db=%s error=%s", context.describe_db(),
                     error_reason(write_error))
         out.update(banner=db_banner_text(f"Writes fail: {error_reason(write_error)}",
-                                         services.settings.interval_s, "Database error."),
+                                         context.settings.interval_s, "Database error."),
                    banner_open=True, banner_color="danger")
     return out
 
@@ -105,7 +105,7 @@ def _title(exc: BaseException) -> str:
     return "Database error."
 
 
-def register(app, services) -> None:
+def register(app, context) -> None:
     @app.callback(
         output={"freshness": Output(ids.LIVE_FRESHNESS, "children"),
                 "banner": Output(ids.LIVE_BANNER, "children"),
@@ -119,4 +119,4 @@ def register(app, services) -> None:
                "today_store": State(ids.LIVE_TODAY, "data"),
                "rate_store": State(ids.LIVE_RATE, "data")})
     def _tick(n, version, today_store, rate_store):
-        return tick(services, version, today_store, rate_store)
+        return tick(context, version, today_store, rate_store)

@@ -29,8 +29,8 @@ def set_mode(search: str | None, current: dict | None, default: bool):
     return {"kiosk": kiosk}, root_class(kiosk)
 
 
-def register(app, services) -> None:
+def register(app, context) -> None:
     @app.callback(Output(ids.MODE_STORE, "data"), Output(ids.ROOT, "className"),
                   Input(ids.URL, "search"), State(ids.MODE_STORE, "data"))
     def _set_mode(search, current):
-        return set_mode(search, current, services.kiosk)
+        return set_mode(search, current, context.kiosk)

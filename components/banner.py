@@ -4,7 +4,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
-from figures import visible
+from dashboard.figures import visible
 
 from . import ids
 

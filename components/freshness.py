@@ -4,8 +4,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
-from figures import count, human_bytes, visible
-from queries import lines_pending
+from dashboard.figures import count, human_bytes, visible
+from dashboard.queries import lines_pending
 
 from . import ids
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
-from figures import count, human_bytes
+from dashboard.figures import count, human_bytes
 
 from . import ids
 

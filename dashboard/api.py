@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-import queries
 from db import DatabaseBroken, error_reason
-from services import DB_ERRORS, Services
+
+from . import queries
+from .context import DB_ERRORS, AppContext
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +30,16 @@ def _json(body: dict, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
 
 
-def stats_response(services: Services, args, today: date) -> Response:
+def stats_response(context: AppContext, args, today: date) -> Response:
     """Returns the /api/stats answer for the query arguments ``args``."""
     try:
         start, end = queries.parse_range(args.get("start"), args.get("end"), today,
-                                         services.default_start())
+                                         context.default_start())
         users_limit = queries.parse_users_limit(args.get("users_limit"))
     except queries.BadParameter as exc:
         return _json({"error": str(exc)}, 400)
     try:
-        return _json(queries.stats(services.engine(), start, end, users_limit))
+        return _json(queries.stats(context.engine(), start, end, users_limit))
     except DatabaseBroken as exc:
         return _json({"error": f"database error: {exc}"}, 503)
     except DB_ERRORS as exc:
@@ -63,11 +64,11 @@ def status_body(st: dict | None, backend: str, state: str = "ok",
     return body
 
 
-def status_response(services: Services) -> Response:
+def status_response(context: AppContext) -> Response:
     """Returns the /api/status answer: 200 when the database reads and writes, else 503."""
-    backend = services.settings.db_url.split(":", 1)[0].split("+", 1)[0]
+    backend = context.settings.db_url.split(":", 1)[0].split("+", 1)[0]
     try:
-        engine = services.engine()
+        engine = context.engine()
         st = queries.status(engine)
         problem = queries.write_problem(engine)
     except DatabaseBroken as exc:
@@ -83,17 +84,17 @@ def status_response(services: Services) -> Response:
     return _json(status_body(st, backend))
 
 
-def register_api(server: Flask, services: Services) -> None:
+def register_api(server: Flask, context: AppContext) -> None:
     """Adds the /api routes to ``server``."""
     bp = Blueprint("api", __name__, url_prefix="/api")
 
     @bp.get("/stats")
     def stats():
-        return stats_response(services, request.args, date.today())
+        return stats_response(context, request.args, date.today())
 
     @bp.get("/status")
     def status():
-        return status_response(services)
+        return status_response(context)
 
     @bp.route("/<path:_rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     def unknown(_rest):

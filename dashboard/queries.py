@@ -16,9 +16,10 @@ from typing import Iterator
 import sqlalchemy as sa
 
 import db
+from ingestion.parse import KINDS
+from settings import Settings
 
-KINDS = ("upload", "download", "file_op", "login", "login_failed")
-DEFAULT_START = date(2022, 1, 1)
+DEFAULT_START = date.fromisoformat(Settings().default_start)
 MAX_RANGE_DAYS = 36_600          # a century: bounds the work of one request
 USERS_LIMIT = 1_000              # users listed by default; the rest are counted only
 MAX_USERS_LIMIT = 100_000        # bounds the size of one answer (about 200 bytes a user)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from selenium.webdriver.common.keys import Keys
 
 import db
-import figures
+from dashboard import figures
 from app import create_app
 from components import ids
 from settings import Settings

@@ -14,10 +14,10 @@ from dash import no_update
 from dash.exceptions import PreventUpdate
 from plotly.io.json import to_json_plotly
 
-import queries
+from dashboard import queries
 from callbacks import date_range, graphs, live, mode
 from components import ids
-from services import Services
+from dashboard.context import AppContext
 from settings import Settings
 from tests.ingestion.support import event_line
 
@@ -68,20 +68,20 @@ def test_an_end_of_today_follows_the_clock(start, end, previous, today, expected
 
 
 def test_control_range_dispatches_on_its_trigger(engine, db_url):
-    services = Services(Settings(db_url=db_url))
+    context = AppContext(Settings(db_url=db_url))
     add_stats(engine, [("2023-03-04", "login", "alice", 1, 0, 0)])
     today = {"today": "2024-09-18", "previous": None}
-    assert date_range.control_range(services, ids.RANGE_PRESET_ALL, today, None, None, None) == \
+    assert date_range.control_range(context, ids.RANGE_PRESET_ALL, today, None, None, None) == \
         ("2023-03-04", "2024-09-18")
-    assert date_range.control_range(services, ids.MODE_STORE, today, {"kiosk": True}, None, None) == \
+    assert date_range.control_range(context, ids.MODE_STORE, today, {"kiosk": True}, None, None) == \
         ("2024-08-20", "2024-09-18")
     rolled = {"today": "2024-09-19", "previous": "2024-09-18"}
-    assert date_range.control_range(services, ids.LIVE_TODAY, rolled, None, "2022-01-01",
+    assert date_range.control_range(context, ids.LIVE_TODAY, rolled, None, "2022-01-01",
                                 "2024-09-18") == ("2022-01-01", "2024-09-19")
     with pytest.raises(PreventUpdate):
-        date_range.control_range(services, ids.LIVE_TODAY, rolled, None, "2022-01-01", "2024-06-30")
+        date_range.control_range(context, ids.LIVE_TODAY, rolled, None, "2022-01-01", "2024-06-30")
     with pytest.raises(PreventUpdate):
-        date_range.control_range(services, ids.MODE_STORE, today, {"kiosk": False}, None, None)
+        date_range.control_range(context, ids.MODE_STORE, today, {"kiosk": False}, None, None)
 
 
 # --- redraw ------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ def test_redraw_fills_headline_graphs_and_table_from_the_rollup(engine, db_url):
     add_stats(engine, [("2024-09-17", "upload", "alice", 2, 3_000_000, 1),
                        ("2024-09-18", "download", "bob", 5, 2_000, 0),
                        ("2024-09-18", "login_failed", "", 4, 0, 0)])
-    out = graphs.redraw(Services(Settings(db_url=db_url)), "2024-09-01", "2024-09-18", False,
+    out = graphs.redraw(AppContext(Settings(db_url=db_url)), "2024-09-01", "2024-09-18", False,
                         None, today=TODAY)
     assert out[ids.HEADLINE_USERS] == "2" and out[ids.HEADLINE_TRANSFERS] == "7"
     assert out[ids.HEADLINE_UPLOADED].children == "3.00 MB"
@@ -103,7 +103,7 @@ def test_redraw_fills_headline_graphs_and_table_from_the_rollup(engine, db_url):
 
 def test_redraw_draws_sums_past_64_bits(engine, db_url):
     add_stats(engine, huge_rows())
-    out = graphs.redraw(Services(Settings(db_url=db_url)), "2024-09-01", "2024-09-04", False,
+    out = graphs.redraw(AppContext(Settings(db_url=db_url)), "2024-09-01", "2024-09-04", False,
                         None, today=TODAY)
     assert out["message_open"] is False
     for key in graphs.GRAPH_KEYS:
@@ -115,7 +115,7 @@ def test_redraw_draws_sums_past_64_bits(engine, db_url):
 
 def test_redraw_lists_the_busiest_users_and_draws_the_rest_as_all_others(engine, db_url):
     add_stats(engine, [("2024-09-02", "upload", f"user{i:04d}", 1, 10 + i, 0) for i in range(1500)])
-    out = graphs.redraw(Services(Settings(db_url=db_url, top_users=5)), "2024-09-02",
+    out = graphs.redraw(AppContext(Settings(db_url=db_url, top_users=5)), "2024-09-02",
                         "2024-09-02", False, None, today=TODAY)
     assert out[ids.HEADLINE_USERS] == "1,500"
     transfers = out["transfers"].data[0]
@@ -125,49 +125,49 @@ def test_redraw_lists_the_busiest_users_and_draws_the_rest_as_all_others(engine,
 
 
 def test_redraw_with_start_after_end_says_so_and_keeps_the_figures(sqlite_url):
-    out = graphs.redraw(Services(Settings(db_url=sqlite_url)), "2024-09-18", "2024-09-01", False,
+    out = graphs.redraw(AppContext(Settings(db_url=sqlite_url)), "2024-09-18", "2024-09-01", False,
                         None, today=TODAY)
     assert out["message_open"] is True and out["message"].startswith("start 2024-09-18 is after end")
     assert all(out[k] is no_update for k in graphs.GRAPH_KEYS + graphs.HEADLINE_KEYS)
 
 
 def test_redraw_with_the_database_down_keeps_everything(closed_port):
-    services = Services(Settings(db_url=f"mysql+pymysql://u:p@127.0.0.1:{closed_port}/x"))
-    out = graphs.redraw(services, "2024-09-01", "2024-09-18", False, None, today=TODAY)
+    context = AppContext(Settings(db_url=f"mysql+pymysql://u:p@127.0.0.1:{closed_port}/x"))
+    out = graphs.redraw(context, "2024-09-01", "2024-09-18", False, None, today=TODAY)
     assert all(out[k] is no_update for k in graphs.GRAPH_KEYS + graphs.HEADLINE_KEYS)
 
 
 # --- live tick ---------------------------------------------------------------------------
 
 def test_tick_ingests_new_lines_and_bumps_the_version_only_on_change(sqlite_url, log_dir):
-    services = Services(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
+    context = AppContext(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
     log = log_dir / "sftpgo.log"
     log.write_bytes(event_line(1))
-    first = live.tick(services, None, None, None, today=TODAY, now=100.0)
+    first = live.tick(context, None, None, None, today=TODAY, now=100.0)
     assert first["version"][0] == 1 and first["banner_open"] is False
     assert first["today"] == {"today": "2024-09-18", "previous": None}
-    again = live.tick(services, first["version"], first["today"], first["rate"], today=TODAY,
+    again = live.tick(context, first["version"], first["today"], first["rate"], today=TODAY,
                       now=110.0)
     assert again["version"] is no_update and again["today"] is no_update
     with log.open("ab") as f:
         f.write(event_line(2))
-    third = live.tick(services, first["version"], first["today"], again["rate"], today=TODAY,
+    third = live.tick(context, first["version"], first["today"], again["rate"], today=TODAY,
                       now=120.0)
     assert third["version"][0] == 2
     assert third["rate"]["rate"] == pytest.approx(len(event_line(2)) / 10)   # bytes per second
 
 
 def test_tick_with_the_database_down_opens_the_banner(closed_port, log_dir):
-    services = Services(Settings(db_url=f"mysql+pymysql://u:p@127.0.0.1:{closed_port}/x",
+    context = AppContext(Settings(db_url=f"mysql+pymysql://u:p@127.0.0.1:{closed_port}/x",
                                  log_dir=str(log_dir)))
-    out = live.tick(services, [1, 1, 0, 1, 0], None, None, today=TODAY)
+    out = live.tick(context, [1, 1, 0, 1, 0], None, None, today=TODAY)
     assert out["banner_open"] is True and out["banner_color"] == "danger"
     assert out["version"] is None and out["freshness"] is no_update
 
 
 def test_tick_with_a_missing_log_folder_warns_but_keeps_going(sqlite_url, tmp_path):
-    services = Services(Settings(db_url=sqlite_url, log_dir=str(tmp_path / "nope")))
-    out = live.tick(services, None, None, None, today=TODAY)
+    context = AppContext(Settings(db_url=sqlite_url, log_dir=str(tmp_path / "nope")))
+    out = live.tick(context, None, None, None, today=TODAY)
     assert out["banner_open"] is True and out["banner_color"] == "warning"
     assert "log folder not found" in str(out["banner"])
     assert out["version"] == [0]
@@ -188,18 +188,18 @@ def test_rate_and_day_stores():
 
 WORKER = """
 import sys, time
-import queries
+from dashboard import queries
 from callbacks import live
-from services import Services
+from dashboard.context import AppContext
 from settings import Settings
-services = Services(Settings(db_url=sys.argv[1], log_dir=sys.argv[2], tick_budget_bytes=20_000,
+context = AppContext(Settings(db_url=sys.argv[1], log_dir=sys.argv[2], tick_budget_bytes=20_000,
                              batch_bytes=16_000))
-services.engine()
+context.engine()
 open(sys.argv[3], "w").close()          # ready: the tabs start ticking now
 deadline = time.monotonic() + 120
 while time.monotonic() < deadline:
-    live.tick(services, None, None, None)
-    if queries.status(services.engine())["bytes_pending"] == 0:
+    live.tick(context, None, None, None)
+    if queries.status(context.engine())["bytes_pending"] == 0:
         break
 """
 
@@ -214,17 +214,17 @@ def test_tabs_and_worker_processes_ticking_at_once_read_each_line_once(db_url, e
     while not ready.exists():
         assert other.poll() is None, "the worker process died"
         time.sleep(0.01)
-    tabs = [Services(Settings(db_url=db_url, log_dir=str(log_dir), tick_budget_bytes=20_000,
+    tabs = [AppContext(Settings(db_url=db_url, log_dir=str(log_dir), tick_budget_bytes=20_000,
                              batch_bytes=16_000))
             for _ in range(3)]                     # three tabs, each a worker of its own
     errors = []
 
-    def tab(services):
+    def tab(context):
         try:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
-                live.tick(services, None, None, None)
-                if queries.status(services.engine())["bytes_pending"] == 0:
+                live.tick(context, None, None, None)
+                if queries.status(context.engine())["bytes_pending"] == 0:
                     break
         except Exception as exc:                   # reported below
             errors.append(exc)

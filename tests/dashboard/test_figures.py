@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-import figures
-from figures import byte_ticks, display_name, human_bytes, label, top_users
+from dashboard import figures
+from dashboard.figures import byte_ticks, display_name, human_bytes, label, top_users
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 

@@ -20,7 +20,7 @@ import db
 from app import create_app
 from callbacks import graphs, live
 from components import ids
-from services import Services
+from dashboard.context import AppContext
 from settings import Settings
 from tests.ingestion.support import event_line
 
@@ -53,8 +53,8 @@ def immutable(path: Path):
 def ready_database(url: str, log_dir) -> None:
     """Creates the database with one event in it, then closes every connection to it."""
     (log_dir / "sftpgo.log").write_bytes(event_line(1))
-    services = Services(Settings(db_url=url, log_dir=str(log_dir)))
-    live.tick(services, None, None, None, today=TODAY, now=1.0)
+    context = AppContext(Settings(db_url=url, log_dir=str(log_dir)))
+    live.tick(context, None, None, None, today=TODAY, now=1.0)
     db.dispose_engines(url)
 
 
@@ -77,10 +77,10 @@ def test_a_read_only_database_is_an_error_in_status_and_on_the_page(sqlite_url, 
         assert body["events_read"] == 1                       # what it can still read is told
         assert client.get("/api/stats").status_code == 200     # and still served
 
-        services = Services(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
+        context = AppContext(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
         with (log_dir / "sftpgo.log").open("ab") as f:
             f.write(event_line(2))
-        out = live.tick(services, None, None, None, today=TODAY, now=2.0)
+        out = live.tick(context, None, None, None, today=TODAY, now=2.0)
         assert banner(out).startswith("Database error. Writes fail: attempt to write a "
                                       "readonly database")
         db.dispose_engines(sqlite_url)
@@ -110,11 +110,11 @@ def test_ingest_says_a_corrupt_file_is_not_a_database_and_exits_2(sqlite_url, lo
 
 def test_the_dashboard_starts_on_a_corrupt_file_and_says_what_is_wrong(sqlite_url, log_dir):
     corrupt(path_of(sqlite_url))
-    services = Services(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
-    out = live.tick(services, None, None, None, today=TODAY, now=1.0)
+    context = AppContext(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
+    out = live.tick(context, None, None, None, today=TODAY, now=1.0)
     assert banner(out).startswith(f"Database error. {sqlite_url} cannot be used: file is not "
                                   "a database")
-    drawn = graphs.redraw(services, "2024-09-01", "2024-09-18", False, None, today=TODAY)
+    drawn = graphs.redraw(context, "2024-09-01", "2024-09-18", False, None, today=TODAY)
     assert drawn["message"] == (f"Figures unavailable: {sqlite_url} cannot be used: file is "
                                 "not a database")
     assert drawn[ids.HEADLINE_USERS] == "–" and drawn["days"].layout.annotations
@@ -148,15 +148,15 @@ def test_status_says_a_corrupt_file_is_an_error(sqlite_url, log_dir):
 
 def test_a_file_corrupted_in_use_shows_a_message_not_blank_figures(sqlite_url, log_dir):
     ready_database(sqlite_url, log_dir)
-    services = Services(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
+    context = AppContext(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
     client = create_app(Settings(db_url=sqlite_url, log_dir=str(log_dir))).server.test_client()
     assert client.get("/api/stats").status_code == 200
-    assert graphs.redraw(services, "2024-09-01", "2024-09-18", False, None,
+    assert graphs.redraw(context, "2024-09-01", "2024-09-18", False, None,
                          today=TODAY)["message_open"] is False
     with path_of(sqlite_url).open("r+b") as f:                 # same file, garbage inside
         f.write(os.urandom(8192))
     db.dispose_engines(sqlite_url)
-    drawn = graphs.redraw(services, "2024-09-01", "2024-09-18", False, None, today=TODAY)
+    drawn = graphs.redraw(context, "2024-09-01", "2024-09-18", False, None, today=TODAY)
     message = "Figures unavailable: database error: file is not a database"
     assert drawn["message"] == message and drawn["message_open"] is True
     assert all(drawn[k].layout.annotations[0].text == message for k in graphs.GRAPH_KEYS)
@@ -170,9 +170,9 @@ def test_a_file_corrupted_in_use_shows_a_message_not_blank_figures(sqlite_url, l
 
 def test_a_deleted_database_file_is_noticed_not_recreated(sqlite_url, log_dir):
     ready_database(sqlite_url, log_dir)
-    services = Services(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
+    context = AppContext(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
     client = create_app(Settings(db_url=sqlite_url, log_dir=str(log_dir))).server.test_client()
-    assert live.tick(services, None, None, None, today=TODAY, now=1.0)["banner_open"] is False
+    assert live.tick(context, None, None, None, today=TODAY, now=1.0)["banner_open"] is False
     assert client.get("/api/status").get_json()["database"] == "ok"
 
     for suffix in ("", "-wal", "-shm"):
@@ -180,7 +180,7 @@ def test_a_deleted_database_file_is_noticed_not_recreated(sqlite_url, log_dir):
             os.unlink(f"{path_of(sqlite_url)}{suffix}")
     expected = (f"database file was deleted or replaced: {path_of(sqlite_url)} is gone; "
                 "restart the dashboard to use what is at that path")
-    out = live.tick(services, None, None, None, today=TODAY, now=2.0)
+    out = live.tick(context, None, None, None, today=TODAY, now=2.0)
     assert banner(out).startswith(f"Database error. {expected}")
     status = client.get("/api/status")
     assert status.status_code == 503
@@ -192,16 +192,16 @@ def test_a_deleted_database_file_is_noticed_not_recreated(sqlite_url, log_dir):
 
 def test_a_database_file_replaced_by_a_second_ingester_is_reported(sqlite_url, log_dir):
     ready_database(sqlite_url, log_dir)
-    services = Services(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
-    assert live.tick(services, None, None, None, today=TODAY, now=1.0)["banner_open"] is False
+    context = AppContext(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
+    assert live.tick(context, None, None, None, today=TODAY, now=1.0)["banner_open"] is False
     path_of(sqlite_url).unlink()
     done = subprocess.run([sys.executable, "ingest.py", "--db", sqlite_url, "--log-dir",
                            str(log_dir), "--quiet"], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0 and path_of(sqlite_url).exists()     # a new file at the path
-    out = live.tick(services, None, None, None, today=TODAY, now=2.0)
+    out = live.tick(context, None, None, None, today=TODAY, now=2.0)
     assert banner(out).startswith(f"Database error. database file was deleted or replaced: "
                                   f"{path_of(sqlite_url)} is another file now")
-    drawn = graphs.redraw(services, "2024-09-01", "2024-09-18", False, None, today=TODAY)
+    drawn = graphs.redraw(context, "2024-09-01", "2024-09-18", False, None, today=TODAY)
     assert drawn["message_open"] is True and "deleted or replaced" in drawn["message"]
     db.dispose_engines(sqlite_url)

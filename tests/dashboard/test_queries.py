@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from hypothesis import given, strategies as st
 
-import queries
-from queries import RangeError, parse_range
+from dashboard import queries
+from dashboard.queries import RangeError, parse_range
 
 from .support import add_event, add_file, add_stats, huge_rows, huge_sums, set_ingest_status
 
