@@ -24,11 +24,9 @@ log = logging.getLogger("ingest")
 EXIT_USAGE = 2
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ingest.py", description=__doc__.splitlines()[0])
-    p.add_argument("--log-dir", help="log folder [env SFTPGO_LOG_DIR, default ./logs]")
-    p.add_argument("--db", dest="db_url", help="database URL [env DATABASE_URL, "
-                   "default sqlite:///data/dashboard.db]")
+    settings_mod.add_flags(p, "log_dir", "db_url")
     p.add_argument("--follow", action="store_true", help="keep tailing until SIGINT/SIGTERM")
     p.add_argument("--max-seconds", type=float, help="stop after about this many seconds")
     p.add_argument("--rebuild-rollups", action="store_true",
@@ -37,7 +35,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="compare daily_stats with the events table; exit 1 if they differ")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--verbose", action="store_true", help="log file lifecycle events")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        cfg = settings_mod.from_env().replace(log_dir=args.log_dir, db_url=args.db_url)
+        cfg = settings_mod.from_flags(args)
         engine = db.connect_checked(cfg.db_url)
         if args.rebuild_rollups or args.check_rollups:
             return _rollup_command(engine, args)
@@ -94,6 +96,9 @@ def _run_to_end(ingester: Ingester, args, stop: _StopFlag) -> int:
         pass
     except sa.exc.DBAPIError as exc:
         print(f"error: database failed: {db.error_reason(exc)}", file=sys.stderr)
+        return 1
+    except db.DatabaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     except (discover.LogDirMissing, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -14,19 +14,22 @@ class ConfigError(ValueError):
     """A setting has a value that cannot be used."""
 
 
-def _setting(default, env: str, help: str):
-    return field(default=default, metadata={"env": env, "help": help})
+def _setting(default, env: str, help: str, flag: str | None = None):
+    return field(default=default, metadata={"env": env, "help": help, "flag": flag})
 
 
 @dataclass(frozen=True)
 class Settings:
     log_dir: str = _setting("logs", "SFTPGO_LOG_DIR",
-                            "folder holding sftpgo.log and its rotated backups (searched recursively)")
+                            "folder holding sftpgo.log and its rotated backups (searched recursively)",
+                            "--log-dir")
     db_url: str = _setting("sqlite:///data/dashboard.db", "DATABASE_URL",
-                           "SQLAlchemy URL: sqlite:///file.db or mysql+pymysql://user:pw@host/db")
-    host: str = _setting("127.0.0.1", "DASHBOARD_HOST", "address the dashboard binds to")
-    port: int = _setting(8050, "DASHBOARD_PORT", "port the dashboard listens on")
-    interval_s: float = _setting(10.0, "DASHBOARD_INTERVAL", "seconds between live refresh ticks")
+                           "SQLAlchemy URL: sqlite:///file.db or mysql+pymysql://user:pw@host/db",
+                           "--db")
+    host: str = _setting("127.0.0.1", "DASHBOARD_HOST", "address the dashboard binds to", "--host")
+    port: int = _setting(8050, "DASHBOARD_PORT", "port the dashboard listens on", "--port")
+    interval_s: float = _setting(10.0, "DASHBOARD_INTERVAL", "seconds between live refresh ticks",
+                                 "--interval")
     tick_budget_s: float = _setting(2.0, "INGEST_TICK_SECONDS",
                                     "time one dashboard tick may spend ingesting")
     tick_budget_bytes: int = _setting(64 * 1024 * 1024, "INGEST_TICK_BYTES",
@@ -60,6 +63,30 @@ def describe() -> list[tuple[str, str, object, str]]:
     """Returns (field, env var, default, help) for every setting, for docs and --help."""
     return [(f.name, f.metadata["env"], f.default, f.metadata["help"])
             for f in dataclasses.fields(Settings)]
+
+
+def flags() -> dict[str, str]:
+    """Returns {field name: command-line flag} for the settings that have one."""
+    return {f.name: f.metadata["flag"] for f in dataclasses.fields(Settings) if f.metadata["flag"]}
+
+
+def add_flags(parser, *names: str) -> None:
+    """Adds the command-line flags of the named settings to an argparse parser.
+
+    Name, type, environment variable, default and help all come from the field, so the two
+    commands and the README's table describe each setting the same way.
+    """
+    for f in dataclasses.fields(Settings):
+        if f.name in names:
+            m = f.metadata
+            parser.add_argument(m["flag"], dest=f.name, type=type(f.default), default=None,
+                                help=f"{m['help']} [env {m['env']}, default {f.default}]")
+
+
+def from_flags(args, environ=None) -> Settings:
+    """Returns the settings: the flags given (attributes of ``args``) over from_env()."""
+    names = [f.name for f in dataclasses.fields(Settings) if f.metadata["flag"]]
+    return from_env(environ).replace(**{n: getattr(args, n, None) for n in names})
 
 
 def from_env(environ=None) -> Settings:

@@ -15,3 +15,19 @@ def test_readme_names_every_settings_env_var():
     missing = [env for _field, env, _default, _help in settings.describe()
                if not re.search(rf"\b{re.escape(env)}\b", text)]
     assert missing == [], f"README.md does not mention: {', '.join(missing)}"
+
+
+def test_every_flag_has_help_and_its_row_in_the_readme_table():
+    import app
+    import ingest
+    text = README.read_text(encoding="utf-8")
+    envs = {name: env for name, env, _default, _help in settings.describe()}
+    for name, flag in settings.flags().items():
+        row = re.search(rf"^\| `{envs[name]}` \| `{re.escape(flag)}` \|", text, re.M)
+        assert row, f"README's settings table has no row '| `{envs[name]}` | `{flag}` |'"
+    for command, parser, flags in (("app.py", app.build_parser(), settings.flags().values()),
+                                   ("ingest.py", ingest.build_parser(), ("--log-dir", "--db"))):
+        for flag in flags:
+            action = parser._option_string_actions.get(flag)
+            assert action is not None and action.help and "[env " in action.help, \
+                f"{command} {flag} is missing or has no help naming its environment variable"
