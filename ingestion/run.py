@@ -41,6 +41,10 @@ SEAMS = ("listed", "opened", "marker", "claimed", "after_read", "after_insert_be
 
 Seam = Callable[[str], None]
 
+# A batch the database refused (a value it would not take, a row it already holds, a
+# checkpoint another process moved): that file waits with its reason recorded, the others go on.
+REFUSED = (sa.exc.DataError, sa.exc.IntegrityError, store.CheckpointMoved)
+
 
 def crash_seam(point: str, after_batches: int = 0) -> Seam:
     """Returns a seam that SIGKILLs this process at ``point`` once ``after_batches`` committed.
@@ -192,15 +196,20 @@ class Ingester:
             return
         thread = CommitThread(self.commit)
         try:
-            self._read_batches(rd, w, thread, prog, max_bytes, deadline, should_stop, on_batch)
+            try:
+                self._read_batches(rd, w, thread, prog, max_bytes, deadline, should_stop,
+                                   on_batch)
+            finally:
+                rd.close()
+                thread.close()         # the last batch is committed (or its error raised) here
         except reader.UnreadableFile as exc:
             self._file_error(g, str(exc))
+        except REFUSED as exc:         # the database answered "no" to this file's batch
+            self._file_error(g, f"the database refused a batch, will retry: "
+                                f"{_reason(exc)}")
         else:
             if g.error:                # readable again (a gzip that is complete now)
                 self._file_error(g, None)
-        finally:
-            rd.close()
-            thread.close()             # the last batch is committed (or its error raised) here
         if g.offset >= sight.content_size and not sight.cand.live:
             log.debug("File drained. file_id=%d path=%s", g.id, sight.cand.path)
 
@@ -297,6 +306,10 @@ def _sleep(seconds: float, should_stop: Callable[[], bool]) -> None:
         if left <= 0:
             return
         time.sleep(min(0.05, left))
+
+
+def _reason(exc: Exception) -> str:
+    return db.error_reason(exc) if isinstance(exc, sa.exc.DBAPIError) else str(exc)
 
 
 def _sum(total: Progress, p: Progress) -> Progress:

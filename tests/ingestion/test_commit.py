@@ -99,3 +99,31 @@ def test_the_commit_thread_commits_in_order_and_hands_back_the_first_failure():
         thread.close()
     assert done == [0, 1, 2]                   # nothing after the failure is committed
     assert results[:3] == [True] * 3 and results[-1] is False
+
+
+def test_a_refused_batch_stops_its_file_with_the_reason_and_the_others_go_on(engine, log_dir):
+    """A row already there at the batch's position (a replay, or a second writer) makes the
+    database refuse the batch: that file waits with its reason in log_files.error, the pass
+    finishes, and the next file is still read."""
+    from tests.ingestion.support import LogWriter, event_line, ingester
+    w = LogWriter(log_dir)
+    w.write(*[event_line(i) for i in range(200)])
+    backup = w.rotate()
+    w.write(*[event_line(i) for i in range(200, 300)])
+    ing = ingester(engine, log_dir, batch_bytes=4096)
+    ing.run_pass(max_bytes=4096)                        # the backup's first batch only
+    fid, offset = scalar(engine, "SELECT id FROM log_files WHERE path = :p", p=str(backup)), \
+        scalar(engine, "SELECT committed_offset FROM checkpoints c JOIN log_files f"
+                       " ON f.id = c.file_id WHERE f.path = :p", p=str(backup))
+    with engine.begin() as conn:                        # someone else's row where ours goes
+        conn.execute(sa.text(
+            "INSERT INTO events (file_id, start_offset, end_offset, ts, day, kind, username,"
+            " failed, action) VALUES (:f, :o, :e, '2024-09-18 03:00:00.000', '2024-09-18',"
+            " 'login', 'x', 0, 'login')"), {"f": fid, "o": offset, "e": offset + 1})
+    p = ing.run_pass()
+    assert not p.busy
+    error = scalar(engine, "SELECT error FROM log_files WHERE id = :f", f=fid)
+    assert error and "refused" in error
+    live_events = scalar(engine, "SELECT COUNT(*) FROM events e JOIN log_files f"
+                                 " ON f.id = e.file_id WHERE f.path = :p", p=str(w.live))
+    assert live_events == 100                           # the next file was read
