@@ -35,7 +35,7 @@ class BatchCommitter:
             engine.url.render_as_string(hide_password=False), bulk=True)
         self._seam = seam
         self.rollups = True            # False only in the benchmark's comparison
-        self._bulk: bool | None = None # MySQL/MariaDB LOAD DATA LOCAL usable
+        self._bulk: bool | None = None  # MySQL/MariaDB LOAD DATA LOCAL usable
 
     def __call__(self, batch: Batch) -> None:
         if self._bulk is None:

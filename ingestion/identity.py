@@ -55,6 +55,18 @@ class Sighting:
 
 
 @dataclass
+class ToRead:
+    """A generation this pass may read, with the sighting (open file) to read it through."""
+    gen: Generation
+    sight: Sighting
+
+    @property
+    def pending(self) -> int:
+        """Returns the bytes of the generation not read yet."""
+        return self.sight.content_size - self.gen.offset
+
+
+@dataclass
 class Assignment:
     """The outcome of matching sights to generations."""
     claims: dict = field(default_factory=dict)       # generation id -> Sighting

@@ -28,8 +28,9 @@ from settings import Settings
 from . import batch as batches
 from . import parse, reader, store
 from .commit import BatchCommitter, CommitThread
-from .identity import Generation
-from .tracker import ToRead, Tracker, holds
+from .identity import Generation, ToRead
+from .sightings import holds
+from .tracker import Tracker
 
 log = logging.getLogger(__name__)
 
