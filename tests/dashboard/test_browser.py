@@ -143,6 +143,21 @@ def set_range(duo, start: str | None, end: str | None) -> None:
     duo.find_element(".title").click()                # close the calendar
 
 
+def x_ticks(duo, graph_id: str) -> list[str]:
+    """Returns the x-axis tick labels of a graph as the browser shows them."""
+    return duo.driver.execute_script(
+        "return [...document.querySelectorAll('#%s .xtick text')].map(t => t.textContent)"
+        % graph_id)
+
+
+def hover_text(duo, graph_id: str) -> str:
+    """Hovers the first bar of a graph; returns the hover label's text."""
+    return duo.driver.execute_script(
+        "const gd = document.querySelector('#%s .js-plotly-plot');"
+        "Plotly.Fx.hover(gd, [{curveNumber: 0, pointNumber: 0}]);"
+        "return document.querySelector('#%s .hoverlayer').textContent;" % (graph_id, graph_id))
+
+
 def test_page_loads_with_no_console_errors(start, log_dir, sqlite_url):
     (log_dir / "sftpgo.log").write_bytes(history())
     duo = start()
@@ -246,15 +261,9 @@ def test_a_hostile_username_renders_as_literal_text(start, log_dir):
     assert duo.driver.execute_script("return document.querySelectorAll('img').length") == 0
     assert duo.driver.execute_script("return document.querySelectorAll('#%s b').length"
                                      % ids.GRAPH_TRANSFERS) == 0
-    ticks = duo.driver.execute_script(
-        "return [...document.querySelectorAll('#%s .xtick text')].map(t => t.textContent)"
-        % ids.GRAPH_BYTES)
+    ticks = x_ticks(duo, ids.GRAPH_BYTES)
     assert ticks[:2] == ["<img src=x onerror…", 'o"brien'] or HOSTILE[:17] in ticks[0]
-    hover = duo.driver.execute_script(
-        "const gd = document.querySelector('#%s .js-plotly-plot');"
-        "Plotly.Fx.hover(gd, [{curveNumber: 0, pointNumber: 0}]);"
-        "return document.querySelector('#%s .hoverlayer').textContent;"
-        % (ids.GRAPH_TRANSFERS, ids.GRAPH_TRANSFERS))
+    hover = hover_text(duo, ids.GRAPH_TRANSFERS)
     assert HOSTILE in hover
     assert duo.driver.execute_script("return document.querySelectorAll('img').length") == 0
     assert duo.get_logs() == []
@@ -267,15 +276,9 @@ def test_a_right_to_left_override_in_a_username_is_shown_escaped_never_obeyed(st
     wait_text(duo, ids.HEADLINE_TRANSFERS, "1")
     shown = '"admin\\u202etxt.exe"'                  # the six characters \u202e, visible
     until(lambda: shown in duo.find_element(f"#{ids.USERS_TABLE}").text, 10)
-    ticks = duo.driver.execute_script(
-        "return [...document.querySelectorAll('#%s .xtick text')].map(t => t.textContent)"
-        % ids.GRAPH_BYTES)
+    ticks = x_ticks(duo, ids.GRAPH_BYTES)
     assert ticks and ticks[0].startswith('"admin\\u202e')
-    hover = duo.driver.execute_script(
-        "const gd = document.querySelector('#%s .js-plotly-plot');"
-        "Plotly.Fx.hover(gd, [{curveNumber: 0, pointNumber: 0}]);"
-        "return document.querySelector('#%s .hoverlayer').textContent;"
-        % (ids.GRAPH_TRANSFERS, ids.GRAPH_TRANSFERS))
+    hover = hover_text(duo, ids.GRAPH_TRANSFERS)
     assert shown in hover
     everything = duo.driver.execute_script("return document.body.textContent")
     assert not set(everything) & set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
