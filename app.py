@@ -24,7 +24,7 @@ import db
 import settings as settings_mod
 from components.layout import page
 from dashboard import api, limits
-from dashboard.context import AppContext
+from dashboard.context import AppContext, Freshener
 from settings import ConfigError, Settings
 
 log = logging.getLogger("app")
@@ -42,12 +42,14 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
     """Returns the Dash app for ``settings`` (``kiosk``: the wall display is the default view).
 
     Nothing here touches the database: the page comes up, with a banner, while it is down.
+    ``start_freshener(app.server)`` then keeps the data fresh with no page open.
     """
     _check(settings)
     context = AppContext(settings, kiosk=kiosk)
     app = Dash(__name__, title="SFTPGo activity", update_title=None,
                assets_folder=str(ROOT / "assets"), external_stylesheets=[THEME_URL],
-               serve_locally=True)
+               serve_locally=True, compress=True)
+    app.server.extensions["sftpgo_context"] = context
     app.layout = lambda: _layout(context)
     _serve_theme(app.server)
     callbacks.register(app, context)
@@ -106,8 +108,16 @@ def _require_basic_auth(server: flask.Flask, user: str, password: str) -> None:
 # --- WSGI --------------------------------------------------------------------------------
 
 def wsgi() -> flask.Flask:
-    """Returns the Flask server of an app built from the environment (gunicorn 'app:wsgi()')."""
-    return create_app(settings_mod.from_env()).server
+    """Returns the Flask server of an app built from the environment (gunicorn 'app:wsgi()'),
+    with its freshener running (gunicorn calls this in each worker, after the fork)."""
+    server = create_app(settings_mod.from_env()).server
+    start_freshener(server)
+    return server
+
+
+def start_freshener(server: flask.Flask) -> Freshener:
+    """Starts this process's freshener: a bounded pass whenever no tick came for an interval."""
+    return Freshener(server.extensions["sftpgo_context"]).start()
 
 
 def __getattr__(name: str):
@@ -174,6 +184,9 @@ def serve(server: flask.Flask, cfg: Settings) -> None:
     options = {"bind": f"{cfg.host}:{cfg.port}", "workers": 1, "worker_class": "gthread",
                "threads": cfg.server_threads, "worker_connections": cfg.server_connections,
                "backlog": 256, "timeout": 60, "keepalive": 5, "loglevel": "warning"}
+
+    # The freshener's thread must live in the worker, which gunicorn forks from this process.
+    options["post_worker_init"] = lambda worker: start_freshener(server)
 
     class _Server(BaseApplication):
         def load_config(self):

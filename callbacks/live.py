@@ -27,10 +27,8 @@ def ingest(context) -> str | None:
 
     Database errors propagate: the caller shows the outage banner.
     """
-    cfg = context.settings
     try:
-        progress = context.ingester().run_pass(max_bytes=cfg.tick_budget_bytes,
-                                                max_seconds=cfg.tick_budget_s)
+        progress = context.ingest()
     except DB_FAULTS:
         raise
     except Exception as exc:     # a missing folder, a bug: say so, keep the page alive

@@ -6,7 +6,9 @@ even when the database is down.
 """
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from datetime import date
 from dataclasses import dataclass, field
 
@@ -34,6 +36,7 @@ class AppContext:
     _migrated: bool = field(default=False, repr=False)
     _ingester: object = field(default=None, repr=False)
     _file: db.FileWatch | None = field(default=None, repr=False)  # the SQLite file in use
+    last_pass: float = field(default=0.0, repr=False)          # time.monotonic() of the last pass
 
     def engine(self) -> sa.Engine:
         """Returns the engine, with the schema created on first success; raises DB_ERRORS
@@ -72,6 +75,16 @@ class AppContext:
                     self._ingester = Ingester(engine, self.settings)
         return self._ingester
 
+    def ingest(self):
+        """Runs one bounded pass (a tick's budget) and returns its progress; raises what
+        Ingester.run_pass raises. Whoever calls it, the freshener sees that a pass ran."""
+        cfg = self.settings
+        try:
+            return self.ingester().run_pass(max_bytes=cfg.tick_budget_bytes,
+                                            max_seconds=cfg.tick_budget_s)
+        finally:
+            self.last_pass = time.monotonic()
+
     def default_start(self) -> date:
         """Returns the first day of the default range (settings.default_start)."""
         return date.fromisoformat(self.settings.default_start)
@@ -79,3 +92,38 @@ class AppContext:
     def describe_db(self) -> str:
         """Returns the database URL with its password hidden."""
         return db.describe_url(self.settings.db_url)
+
+
+class Freshener:
+    """Keeps the data fresh with no page open: runs the context's bounded pass whenever no
+    pass (a page's tick, or its own) has run for an interval. One daemon thread per process;
+    with several processes the ingestion lock still lets one pass run at a time."""
+
+    def __init__(self, context: AppContext):
+        self.context = context
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="freshener", daemon=True)
+
+    def start(self) -> "Freshener":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        interval = self.context.settings.interval_s
+        while not self._stop.wait(min(interval, 1.0) / 2):
+            if time.monotonic() - self.context.last_pass < interval:
+                continue                 # a page's tick (or this) ran lately
+            try:
+                self.context.ingest()
+            except DB_FAULTS as exc:     # the page shows the outage; here a line is enough
+                _log.warning("Background pass skipped: database unusable. error=%s",
+                             db.error_reason(exc) if isinstance(exc, sa.exc.DBAPIError) else exc)
+            except Exception as exc:     # a missing folder: keep trying, say so
+                _log.warning("Background pass failed. error=%s", exc)
+
+
+_log = logging.getLogger(__name__)

@@ -1,8 +1,15 @@
 """Helpers for the dashboard tests: rows written straight into the rollup and status tables."""
 from __future__ import annotations
 
+import http.client
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import sqlalchemy as sa
 
+ROOT = Path(__file__).resolve().parents[2]      # the repository: where app.py runs
 NOW = "2024-09-18T12:00:00.000000"
 
 
@@ -103,3 +110,42 @@ def huge_sums() -> dict:
         for key in ((user, kind), ("", kind)):
             sums[key] = sums.get(key, 0) + nbytes
     return sums
+
+
+# --- a real server process ------------------------------------------------------------
+
+def children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(x) for x in text.split()]
+
+
+def get(port: int, path: str) -> int:
+    """Returns the status of GET ``path`` (the answer read in full, the connection closed)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path)
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status
+    finally:
+        conn.close()
+
+
+def wait_until_serving(proc: subprocess.Popen, port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the server exited with {proc.returncode}")
+        try:
+            get(port, "/api/status")
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the server did not answer within 60 s")
+
+
+def server_command(kind: str, port: int, db_url: str, log_dir) -> list[str]:
+    if kind == "gunicorn":
+        return [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "-w", "1",
+                "-b", f"127.0.0.1:{port}", "app:wsgi()"]
+    return [sys.executable, "app.py", "--port", str(port), "--db", db_url, "--log-dir", str(log_dir)]

@@ -4,15 +4,12 @@ POST, on both production paths (gunicorn 'app:wsgi()' and python app.py)."""
 from __future__ import annotations
 
 import contextlib
-import http.client
 import io
 import json
 import os
 import select
 import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,9 +20,9 @@ import settings as settings_mod
 from app import create_app
 from settings import Settings
 
-from .support import add_stats, closed_port
+from .support import (ROOT, add_stats, children, closed_port, get, server_command,
+                      wait_until_serving)
 
-ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
 ROUTES = ("/", "/_dash-update-component", "/_dash-layout", "/api/stats", "/api/status",
           "/api/nowhere")
@@ -94,43 +91,6 @@ def rss_bytes(pid: int, field: str = "VmRSS") -> int:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
     raise AssertionError(f"no {field} for pid {pid}")
-
-
-def children(pid: int) -> list[int]:
-    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    return [int(x) for x in text.split()]
-
-
-def get(port: int, path: str) -> int:
-    """Returns the status of GET ``path`` (the answer read in full, the connection closed)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("GET", path)
-        answer = conn.getresponse()
-        answer.read()
-        return answer.status
-    finally:
-        conn.close()
-
-
-def wait_until_serving(proc: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited with {proc.returncode}")
-        try:
-            get(port, "/api/status")
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the server did not answer within 60 s")
-
-
-def server_command(kind: str, port: int, db_url: str, log_dir) -> list[str]:
-    if kind == "gunicorn":
-        return [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "-w", "1",
-                "-b", f"127.0.0.1:{port}", "app:wsgi()"]
-    return [sys.executable, "app.py", "--port", str(port), "--db", db_url, "--log-dir", str(log_dir)]
 
 
 @pytest.fixture(params=["gunicorn", "app.py"])
