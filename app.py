@@ -18,6 +18,7 @@ from pathlib import Path
 
 import flask
 from dash import Dash
+from flask_compress import Compress
 
 import callbacks
 import db
@@ -48,7 +49,8 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
     context = AppContext(settings, kiosk=kiosk)
     app = Dash(__name__, title="SFTPGo activity", update_title=None,
                assets_folder=str(ROOT / "assets"), external_stylesheets=[THEME_URL],
-               serve_locally=True, compress=True)
+               serve_locally=True)
+    _Compress(app.server)
     app.server.extensions["sftpgo_context"] = context
     app.layout = lambda: _layout(context)
     _serve_theme(app.server)
@@ -58,6 +60,19 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
         _require_basic_auth(app.server, settings.auth_user, settings.auth_password)
     limits.install(app.server, settings.max_request_bytes)   # outermost: before auth
     return app
+
+
+class _Compress(Compress):
+    """flask-compress, closing what it replaces: a compressed file response (an asset) left
+    its open file to the garbage collector (a ResourceWarning). Closed with the response."""
+
+    def after_request(self, response):
+        original = response.response
+        response = super().after_request(response)
+        close = getattr(original, "close", None)
+        if response.response is not original and close is not None:
+            response.call_on_close(close)
+        return response
 
 
 def _check(settings: Settings) -> None:
