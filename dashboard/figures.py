@@ -19,6 +19,7 @@ COLORS = {"upload": "#3fb68b", "download": "#4a90e2", "file_op": "#f0ad4e",
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 _UNITS = ("B", "KB", "MB", "GB", "TB", "PB", "EB")
 _TICK_CHARS = 18
+_KIOSK_TICK_CHARS = 12      # the wall display's plots keep their height on a 720p screen
 
 
 # --- formats -----------------------------------------------------------------------------
@@ -119,7 +120,7 @@ def top_users(users: list[dict], limit: int, totals: dict | None = None) -> list
     return shown + [others]
 
 
-def _categories(rows: list[dict]) -> tuple[list[str], list[str]]:
+def _categories(rows: list[dict], kiosk: bool = False) -> tuple[list[str], list[str]]:
     """Returns (full escaped names, shortened escaped tick labels) in row order.
 
     Hovers name the user from customdata: plotly's %{x} would show the shortened tick.
@@ -127,7 +128,8 @@ def _categories(rows: list[dict]) -> tuple[list[str], list[str]]:
     full = [label(r["username"] if r.get("others") else display_name(r["username"]))
             for r in rows]
     ticks = [f"<i>{label(r['username'])}</i>" if r.get("others")
-             else label(display_name(r["username"]), _TICK_CHARS) for r in rows]
+             else label(display_name(r["username"]), _KIOSK_TICK_CHARS if kiosk else _TICK_CHARS)
+             for r in rows]
     return full, ticks
 
 
@@ -138,10 +140,13 @@ def _base(fig: go.Figure, kiosk: bool, legend: bool = True) -> go.Figure:
     fig.update_layout(
         template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
         font={"family": FONT, "size": size, "color": "#e9ecef"},
-        margin={"l": 70 if kiosk else 60, "r": 16, "t": 16, "b": 16},
+        margin={"l": 70 if kiosk else 60, "r": 16, "t": 8 if kiosk else 16, "b": 16},
         showlegend=legend,
+        # one line above the plot; on the wall in smaller type, so it keeps to a few percent
+        # of the plot on any screen
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0,
-                "font": {"size": size}, "bgcolor": "rgba(0,0,0,0)", "traceorder": "normal"},
+                "font": {"size": round(size * 0.75) if kiosk else size}, "itemwidth": 30,
+                "bgcolor": "rgba(0,0,0,0)", "traceorder": "normal"},
         hoverlabel={"font": {"size": size, "family": FONT}},
         uirevision="keep",        # a refresh keeps the user's zoom and legend clicks
     )
@@ -176,7 +181,7 @@ def _per_user(users: list[dict], limit: int, kiosk: bool, series, barmode: str,
     rows = top_users(users, limit, totals)
     if not rows:
         return empty("No transfers in this range", kiosk)
-    full, ticks = _categories(rows)
+    full, ticks = _categories(rows, kiosk)
     fig = go.Figure()
     for name, color, value, hover in series:
         fig.add_bar(name=name, x=full, y=[float(value(r)) for r in rows], marker_color=color,
