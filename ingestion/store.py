@@ -15,20 +15,18 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from .identity import Generation
-from .parse import EMPTY, NOT_MALFORMED, NUL_RUN
+from .parse import NOT_MALFORMED
 
 EVENT_COLUMNS = ("file_id", "start_offset", "end_offset", "ts", "day", "kind", "username",
                  "size_bytes", "failed", "action", "remote_ip", "protocol", "file_path", "partial")
 # A reject is (file_id, start_offset, end_offset, reason, sample), or with a 6th item, the
-# number of lines it stands for (a run of blank lines: see add_reject); 1 when absent.
+# number of lines it stands for (a run of blank lines: see batch.RejectRow); 1 when absent.
 MALFORMED_COLUMNS = ("file_id", "start_offset", "end_offset", "reason", "sample", "line_count")
 DAILY_COLUMNS = ("day", "kind", "username", "events", "bytes", "failed")
 
 # daily_stats.bytes saturates here: 4 EiB per user, day and kind, far inside int64, so no
 # increment can overflow either database (parse.MAX_SIZE bounds each transfer to 1 PiB).
 BYTES_CAP = 1 << 62
-# Reasons whose consecutive lines are stored as one row with a count.
-RUN_REASONS = frozenset({EMPTY, NUL_RUN})
 
 
 class CheckpointMoved(RuntimeError):
@@ -89,42 +87,6 @@ def rollup_rows(events: list[tuple]) -> list[tuple]:
             cur[1] += row[7]
         cur[2] += row[8]
     return [(*k, n, b if b <= BYTES_CAP else BYTES_CAP, f) for k, (n, b, f) in acc.items()]
-
-
-def add_reject(rejects: list[tuple], row: tuple) -> None:
-    """Appends a reject row, or extends the run it continues (blank or NUL lines).
-
-    A run is one row (first offset, last end, the first line's sample, a line count), so a
-    file of millions of blank lines costs one row and constant memory, not a row per line.
-    """
-    if row[3] in RUN_REASONS and rejects:
-        last = rejects[-1]
-        if last[3] == row[3] and last[2] == row[1] and last[0] == row[0]:
-            rejects[-1] = (last[0], last[1], row[2], last[3], last[4],
-                           (last[5] if len(last) > 5 else 1) + (row[5] if len(row) > 5 else 1))
-            return
-    rejects.append(row)
-
-
-def compact_rejects(rejects: list[tuple]) -> list[tuple]:
-    """Returns the rejects with each run of consecutive blank (or NUL) lines merged into one."""
-    out: list[tuple] = []
-    for row in rejects:
-        add_reject(out, row)
-    return out
-
-
-def split_run_at(rejects: list[tuple], start: int) -> None:
-    """Makes the line at ``start`` a row of its own if a run of the last reject holds it.
-
-    For the torn tail of a rotated file, which must be flagged on its own row.
-    """
-    if not rejects:
-        return
-    last = rejects[-1]
-    if len(last) > 5 and last[5] > 1 and last[1] < start < last[2]:
-        rejects[-1] = (last[0], last[1], start, last[3], last[4], last[5] - 1)
-        rejects.append((last[0], start, last[2], last[3], last[4]))
 
 
 def _lines_of(row: tuple) -> int:

@@ -68,3 +68,17 @@ def test_the_marker_comes_from_the_lines_just_read():
     assert marker_before([b"ab"], 3, False, 64) == b"ab\n"          # the file's first bytes
     assert marker_before([b"ab"], 1000, False, 64) is None          # too short: read the file
     assert marker_before([b"x" * 80], 80, True, 64) == b"x" * 64    # no newline after a fragment
+
+
+def test_runs_merge_only_contiguous_lines_of_one_run_reason():
+    lines = [b"", b"", b"", b"abcde", b"", b"\0", b"\0", b"x", b"x"]
+    rows = build(1, 0, lines, None, False)
+    assert [(r.start_offset, r.end_offset, r.reason, r.line_count) for r in rows.rejects] == [
+        (0, 3, parse.EMPTY, 3), (3, 9, parse.NOT_JSON, 1), (9, 10, parse.EMPTY, 1),
+        (10, 14, parse.NUL_RUN, 2), (14, 16, parse.NOT_JSON, 1), (16, 18, parse.NOT_JSON, 1)]
+    assert sum(r.line_count for r in rows.rejects) == len(lines)
+
+
+def test_a_million_blank_lines_cost_one_row():
+    rows = build(7, 0, [b""] * 1_000_000, None, False)
+    assert rows.rejects == [RejectRow(7, 0, 1_000_000, parse.EMPTY, b"", 1_000_000)]

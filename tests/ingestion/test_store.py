@@ -101,44 +101,10 @@ def test_the_issue_lines_are_bad_size_and_ingestion_completes(engine, log_dir):
 
 # --- runs of blank lines ---------------------------------------------------------------------
 
-def _blank(fid, start, reason=parse.EMPTY):
-    return (fid, start, start + 1, reason, b"")
-
-
-def test_compact_rejects_merges_consecutive_blank_lines_only():
-    rejects = [_blank(1, 0), _blank(1, 1), _blank(1, 2), (1, 3, 9, parse.NOT_JSON, b"abcde"),
-               _blank(1, 9), _blank(1, 11), _blank(1, 12, parse.NUL_RUN), _blank(1, 13, parse.NUL_RUN),
-               (1, 14, 20, parse.NOT_JSON, b"x"), (1, 20, 26, parse.NOT_JSON, b"x")]
-    assert store.compact_rejects(rejects) == [
-        (1, 0, 3, parse.EMPTY, b"", 3), (1, 3, 9, parse.NOT_JSON, b"abcde"),
-        _blank(1, 9), _blank(1, 11),                       # not contiguous: two rows
-        (1, 12, 14, parse.NUL_RUN, b"", 2),
-        (1, 14, 20, parse.NOT_JSON, b"x"), (1, 20, 26, parse.NOT_JSON, b"x")]
-    assert store.malformed_count(store.compact_rejects(rejects)) == len(rejects)
-    assert store.compact_rejects(store.compact_rejects(rejects)) == store.compact_rejects(rejects)
-
-
-def test_add_reject_keeps_memory_flat_for_a_million_blank_lines():
-    rejects: list[tuple] = []
-    for i in range(1_000_000):
-        store.add_reject(rejects, _blank(7, i))
-    assert rejects == [(7, 0, 1_000_000, parse.EMPTY, b"", 1_000_000)]
-
-
-def test_split_run_at_gives_the_torn_tail_its_own_row():
-    rejects = store.compact_rejects([_blank(1, i) for i in range(5)])
-    store.split_run_at(rejects, 4)
-    assert rejects == [(1, 0, 4, parse.EMPTY, b"", 4), (1, 4, 5, parse.EMPTY, b"")]
-    single = [_blank(1, 0)]
-    store.split_run_at(single, 0)
-    assert single == [_blank(1, 0)]
-
-
 def test_a_run_is_stored_as_one_row_and_counted_as_its_lines(engine):
     with engine.begin() as conn:
         fid = _generation(conn)
-    rejects = store.compact_rejects([_blank(fid, i) for i in range(1000)]
-                                    + [(fid, 1000, 1010, parse.BAD_SIZE, b"{}")])
+    rejects = [(fid, 0, 1000, parse.EMPTY, b"", 1000), (fid, 1000, 1010, parse.BAD_SIZE, b"{}")]
     pos = _store(engine, fid, 0, rejects=rejects, lines=1001)
     assert pos == 1010
     with engine.connect() as conn:
