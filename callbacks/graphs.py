@@ -30,7 +30,7 @@ def range_title(start: date, end: date, today: date) -> str:
 
 
 def _unchanged(message=no_update, message_open=no_update) -> dict:
-    out = {key: no_update for key in GRAPH_KEYS + HEADLINE_KEYS + ("table", "title")}
+    out = {key: no_update for key in GRAPH_KEYS + HEADLINE_KEYS + ("table", "title", "days_title")}
     out.update(message=message, message_open=message_open)
     return out
 
@@ -41,7 +41,7 @@ def _failed(message: str, kiosk: bool) -> dict:
     message = figures.visible(message)          # error texts may quote paths
     out = {key: figures.empty(message, kiosk) for key in GRAPH_KEYS}
     out.update(dict.fromkeys(HEADLINE_KEYS, "–"))
-    out.update(table=html.P(message, className="empty-note"), title=no_update,
+    out.update(table=html.P(message, className="empty-note"), title=no_update, days_title=no_update,
                message=message, message_open=True)
     return out
 
@@ -79,6 +79,7 @@ def redraw(context, start: str | None, end: str | None, log_y: bool, mode: dict 
         "days": figures.activities_by_day(data["days"], kiosk=kiosk),
         "table": users_table(users, data["totals"]["users"]),
         "title": range_title(first, last, today),
+        "days_title": figures.BUCKET_TITLES[figures.bucket_for(len(data["days"]))],
         "message": None, "message_open": False,
     }
     out.update(zip(HEADLINE_KEYS, headline_values(data["totals"])))
@@ -91,6 +92,7 @@ def register(app, context) -> None:
     output.update({key: Output(key, "children") for key in HEADLINE_KEYS})
     output.update(table=Output(ids.USERS_TABLE, "children"),
                   title=Output(ids.RANGE_TITLE, "children"),
+                  days_title=Output(ids.GRAPH_DAYS_TITLE, "children"),
                   message=Output(ids.RANGE_MESSAGE, "children"),
                   message_open=Output(ids.RANGE_MESSAGE, "is_open"))
 

@@ -29,6 +29,7 @@ def graphs_grid() -> html.Div:
                 className="g-3"),
         dbc.Row([dbc.Col(panel("User average bytes per transfer", _graph(ids.GRAPH_AVERAGE)),
                          lg=6),
-                 dbc.Col(panel("Activities by day", _graph(ids.GRAPH_DAYS)), lg=6)],
+                 dbc.Col(panel("Activities by day", _graph(ids.GRAPH_DAYS),
+                               title_id=ids.GRAPH_DAYS_TITLE), lg=6)],
                 className="g-3"),
     ], className="graphs")

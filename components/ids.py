@@ -38,6 +38,7 @@ GRAPH_TRANSFERS_LOG = "graph-user-transfers-log"
 GRAPH_BYTES = "graph-user-bytes"
 GRAPH_AVERAGE = "graph-user-average"
 GRAPH_DAYS = "graph-activities-by-day"
+GRAPH_DAYS_TITLE = "graph-activities-title"
 
 # users table
 USERS_TABLE = "users-table"

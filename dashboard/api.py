@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from db import DatabaseBroken, error_reason
 
-from . import queries
+from . import figures, queries
 from .context import DB_ERRORS, AppContext
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,17 @@ def stats_response(context: AppContext, args, today: date) -> Response:
         start, end = queries.parse_range(args.get("start"), args.get("end"), today,
                                          context.default_start())
         users_limit = queries.parse_users_limit(args.get("users_limit"))
+        bucket = args.get("bucket")
+        if bucket not in (None, "day", "week", "month"):
+            raise queries.BadParameter(f"bucket {bucket[:40]!r} is not day, week or month")
     except queries.BadParameter as exc:
         return _json({"error": str(exc)}, 400)
     try:
-        return _json(queries.stats(context.engine(), start, end, users_limit))
+        body = queries.stats(context.engine(), start, end, users_limit)
+        if bucket is not None:        # days stay as the contract says; buckets come beside
+            body["buckets"] = [{k: v for k, v in b.items() if k != "slot"}
+                               for b in figures.buckets(body["days"], bucket)]
+        return _json(body)
     except DatabaseBroken as exc:
         return _json({"error": f"database error: {exc}"}, 503)
     except DB_ERRORS as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import plotly.graph_objects as go
 
@@ -19,6 +19,7 @@ COLORS = {"upload": "#3fb68b", "download": "#4a90e2", "file_op": "#f0ad4e",
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 _UNITS = ("B", "KB", "MB", "GB", "TB", "PB", "EB")
 _TICK_CHARS = 18
+MAX_BARS = 120              # per-day graphs group by week or month beyond this many days
 _KIOSK_TICK_CHARS = 12      # the wall display's plots keep their height on a 720p screen
 
 
@@ -244,8 +245,43 @@ def user_average(users: list[dict], limit: int, kiosk: bool = False,
                                  totals=totals))
 
 
+def bucket_for(n_days: int) -> str:
+    """Returns 'day', 'week' or 'month': the finest grouping that keeps to about MAX_BARS bars."""
+    if n_days <= MAX_BARS:
+        return "day"
+    return "week" if n_days <= MAX_BARS * 7 else "month"
+
+
+BUCKET_TITLES = {"day": "Activities by day", "week": "Activities by week (weeks start Monday)",
+                 "month": "Activities by month"}
+
+
+def buckets(days: list[dict], bucket: str) -> list[dict]:
+    """Returns the days summed by ``bucket``: {'start', 'end' (the bucket's days within the
+    range, both included), 'slot' (the bucket's own first day), each count the days carry
+    (one per kind, and 'total')}."""
+    out: list[dict] = []
+    for d in days:
+        day = date.fromisoformat(d["date"])
+        slot = (day if bucket == "day" else day - timedelta(days=day.weekday())
+                if bucket == "week" else day.replace(day=1)).isoformat()
+        counts = {k: v for k, v in d.items() if k != "date"}
+        if not out or out[-1]["slot"] != slot:
+            out.append({"slot": slot, "start": d["date"], "end": d["date"],
+                        **dict.fromkeys(counts, 0)})
+        b = out[-1]
+        b["end"] = d["date"]
+        for k, v in counts.items():
+            b[k] += v
+    return out
+
+
 def activities_by_day(days: list[dict], kiosk: bool = False) -> go.Figure:
-    """Returns stacked bars of events per kind for every day (zeros stay as empty days)."""
+    """Returns stacked bars of events per kind for every day of the range, or every ISO week
+    or month of it when it is long (bucket_for); zeros stay as empty slots."""
+    bucket = bucket_for(len(days))
+    if bucket != "day":
+        return _activities_by(buckets(days, bucket), bucket, kiosk)
     dates = [d["date"] for d in days]
     fig = go.Figure()
     for kind, name in KIND_NAMES.items():
@@ -257,6 +293,39 @@ def activities_by_day(days: list[dict], kiosk: bool = False) -> go.Figure:
                      hoverformat="%a %Y-%m-%d")
     fig.update_yaxes(title_text="events", rangemode="tozero")
     return fig
+
+
+def _activities_by(rows: list[dict], bucket: str, kiosk: bool) -> go.Figure:
+    """Returns stacked bars per week or month: each starts on its slot's first day, and its
+    hover names the days of the range it holds ('2024-09-16 → 2024-09-22')."""
+    slots = [r["slot"] for r in rows]
+    spans = [r["start"] if r["start"] == r["end"] else f"{r['start']} → {r['end']}" for r in rows]
+    width = _slot_widths(slots, bucket)
+    fig = go.Figure()
+    for kind, name in KIND_NAMES.items():
+        fig.add_bar(name=name, x=slots, y=[r[kind] for r in rows], width=width, offset=0,
+                    customdata=spans, marker_color=COLORS[kind], marker_line_width=0,
+                    hovertemplate=f"%{{customdata}}<br>{name}: %{{y:,}}<extra></extra>")
+    _base(fig, kiosk).update_layout(barmode="stack", hovermode="closest")
+    fig.update_xaxes(type="date", range=[slots[0], _next_slot(slots[-1], bucket)])
+    fig.update_yaxes(title_text=f"events per {bucket}", rangemode="tozero")
+    return fig
+
+
+def _next_slot(slot: str, bucket: str) -> str:
+    day = date.fromisoformat(slot)
+    if bucket == "day":
+        return (day + timedelta(days=1)).isoformat()
+    if bucket == "week":
+        return (day + timedelta(days=7)).isoformat()
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1).isoformat()
+
+
+def _slot_widths(slots: list[str], bucket: str) -> list[float]:
+    """Returns each bar's width in milliseconds (a date axis): 85% of its slot's length."""
+    ms = 86_400_000
+    return [0.85 * ms * (date.fromisoformat(_next_slot(s, bucket)) - date.fromisoformat(s)).days
+            for s in slots]
 
 
 def _shift(day: str, days: float) -> str:
