@@ -18,7 +18,8 @@ from .identity import Generation
 from .parse import EMPTY, NOT_MALFORMED, NUL_RUN
 
 EVENT_COLUMNS = ("file_id", "start_offset", "end_offset", "ts", "day", "kind", "username",
-                 "size_bytes", "failed", "action", "remote_ip", "protocol", "file_path", "partial")
+                 "size_bytes", "failed", "action", "remote_ip", "protocol", "file_path",
+                 "elapsed_ms", "connection_id", "method", "error", "partial")
 # A reject is (file_id, start_offset, end_offset, reason, sample), or with a 6th item, the
 # number of lines it stands for (a run of blank lines: see add_reject); 1 when absent.
 MALFORMED_COLUMNS = ("file_id", "start_offset", "end_offset", "reason", "sample", "line_count")
@@ -206,7 +207,8 @@ def events_tsv(rows: list[tuple]) -> bytes:
     return "".join([
         f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{_t(r[6])}\t"
         f"{_n(r[7])}\t{r[8]}\t{_t(r[9])}\t{_t(r[10])}\t{_t(r[11])}\t"
-        f"{_t(r[12])}\t{r[13]}\n" for r in rows]).encode("utf-8", "surrogatepass")
+        f"{_t(r[12])}\t{_n(r[13])}\t{_t(r[14])}\t{_t(r[15])}\t{_t(r[16])}\t{r[17]}\n"
+        for r in rows]).encode("utf-8", "surrogatepass")
 
 
 def _load_events(conn, rows: list[tuple]) -> None:

@@ -18,7 +18,12 @@ def physical_lines(data: bytes) -> list[bytes]:
 
 
 def event_of(raw: bytes) -> dict | None:
-    """Returns the event a line is under the contract, or None."""
+    """Returns the event a line is under the contract, or None.
+
+    Its keys: day, kind, username, size_bytes, failed, and the facts the analysis views show
+    (analysis-api.md): ts (as logged), action, remote_ip, protocol, file_path, elapsed_ms,
+    connection_id, method, error.
+    """
     try:
         obj = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -27,7 +32,11 @@ def event_of(raw: bytes) -> dict | None:
         return None
     sender = obj.get("sender")
     kind, user = None, obj.get("username") or ""
-    if sender in ("Upload", "Download") and "size_bytes" in obj:
+    if sender == "defender":
+        if obj.get("event") != "banned":
+            return None
+        kind, user = "ban", ""
+    elif sender in ("Upload", "Download") and "size_bytes" in obj:
         kind = sender.lower()
     elif sender in FILE_OPS and "file_path" in obj:
         kind = "file_op"
@@ -46,7 +55,45 @@ def event_of(raw: bytes) -> dict | None:
     size = obj.get("size_bytes") if kind in ("upload", "download") else None
     failed = 1 if kind in ("upload", "download") and obj.get("error") else 0
     return {"day": obj["time"][:10], "kind": kind, "username": user, "size_bytes": size,
-            "failed": failed}
+            "failed": failed, "ts": obj["time"], "action": sender, **_facts(obj, kind, sender)}
+
+
+def _ip_without_port(addr):
+    if not isinstance(addr, str) or not addr:
+        return None
+    if addr.startswith("["):
+        return addr[1:addr.index("]")]
+    if addr.count(":") == 1:
+        return addr.split(":")[0]
+    return addr
+
+
+def _facts(obj: dict, kind: str, sender: str) -> dict:
+    """Returns the columns of analysis-api.md, read the plain way."""
+    ip = _ip_without_port(obj.get("remote_addr") or obj.get("ip") or obj.get("client_ip"))
+    protocol = obj.get("protocol")
+    method = None
+    if kind == "login" and sender == "login":
+        method = obj.get("method")
+    elif kind == "login":                                 # the pre-2.7 text
+        message = obj["message"]
+        m = re.search(r'logged in with:? "([^"]*)"', message)
+        method = m.group(1).split(":")[0].strip() if m else None
+        m = re.search(r'(?:from ip:? |remote addr: )"([^"]*)"', message)
+        ip = _ip_without_port(m.group(1)) if m else None
+        protocol = "SSH" if sender == "sftpd" else sender
+    elif kind == "login_failed":
+        method = obj.get("login_type")
+    if kind in ("upload", "download"):
+        elapsed = obj.get("elapsed_ms")
+    elif kind == "file_op":
+        elapsed = obj.get("elapsed")
+    else:
+        elapsed = None
+    error = obj.get("error") if kind in ("upload", "download", "login_failed") else None
+    return {"remote_ip": ip, "protocol": protocol, "file_path": obj.get("file_path"),
+            "elapsed_ms": elapsed, "connection_id": obj.get("connection_id"),
+            "method": method, "error": error[:1000] if error else None}
 
 
 def is_malformed(raw: bytes) -> bool:
@@ -62,7 +109,7 @@ def stats(events: list[dict], start: str, end: str) -> dict:
     ev = [e for e in events if start <= e["day"] <= end]
     users: dict[str, dict] = {}
     for e in ev:
-        if e["kind"] != "login_failed" and e["username"]:
+        if e["kind"] not in ("login_failed", "ban") and e["username"]:
             u = users.setdefault(e["username"], {"username": e["username"], "uploads": 0,
                                                  "downloads": 0, "failed_transfers": 0,
                                                  "bytes_uploaded": 0, "bytes_downloaded": 0,
@@ -86,5 +133,5 @@ def stats(events: list[dict], start: str, end: str) -> dict:
         "failed_transfers": sum(e["failed"] for e in ev),
         "bytes_uploaded": total_bytes("upload"), "bytes_downloaded": total_bytes("download"),
         "file_ops": count("file_op"), "logins": count("login"),
-        "login_failures": count("login_failed"), "per_user": users,
+        "login_failures": count("login_failed"), "bans": count("ban"), "per_user": users,
     }
