@@ -71,7 +71,7 @@ def user(conn_or_engine, username: str, start: date, end: date) -> dict:
     with _connection(conn_or_engine) as conn:
         d = db.dialect(conn)
         seen = conn.execute(db.load_sql("user_seen_days", d), {"username": username}).one()
-        if seen.first_day is None:
+        if seen.first_day is None or username == "":     # users are non-empty names
             raise UnknownUser(username)
         first_seen = _edge(conn, "first", username, seen.first_day, USER_KINDS)
         last_seen = _edge(conn, "last", username, seen.last_day, USER_KINDS)
