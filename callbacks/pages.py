@@ -1,6 +1,7 @@
 """Which page is shown: the URL's path -> one section visible, the others hidden."""
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import quote, unquote
 
 from dash import Input, Output, State, ctx, no_update
@@ -41,6 +42,17 @@ def navigate(trigger: str | None, picked: str | None, click: dict | None, pathna
     return target if target != pathname else no_update
 
 
+def day_of(click: dict | None) -> str | None:
+    """Returns the day clicked in "Activities by day" ('YYYY-MM-DD'), or None."""
+    if not click or not click.get("points"):
+        return None
+    day = str(click["points"][0].get("x", ""))[:10]
+    try:
+        return date.fromisoformat(day).isoformat()
+    except ValueError:
+        return None
+
+
 def register(app, context) -> None:
     @app.callback([Output(section_id, "hidden") for _, section_id in SECTIONS],
                   Input(ids.URL, "pathname"))
@@ -48,11 +60,17 @@ def register(app, context) -> None:
         return hidden_sections(pathname)
 
     @app.callback(Output(ids.URL, "pathname"),
+                  Output(ids.RANGE_PICKER, "start_date", allow_duplicate=True),
+                  Output(ids.RANGE_PICKER, "end_date", allow_duplicate=True),
                   Input(ids.USER_PICKER, "value"),
                   *[Input(graph_id, "clickData") for graph_id in USER_GRAPHS],
+                  Input(ids.GRAPH_DAYS, "clickData"),
                   State(ids.URL, "pathname"), prevent_initial_call=True)
     def _navigate(picked, *rest):
-        *clicks, pathname = rest
+        *clicks, day_click, pathname = rest
         trigger = ctx.triggered_id
+        if trigger == ids.GRAPH_DAYS:                # a day of the overview: its audit trail
+            day = day_of(day_click)
+            return ("/audit", day, day) if day else (no_update,) * 3
         click = clicks[USER_GRAPHS.index(trigger)] if trigger in USER_GRAPHS else None
-        return navigate(trigger, picked, click, pathname)
+        return navigate(trigger, picked, click, pathname), no_update, no_update

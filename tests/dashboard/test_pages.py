@@ -44,3 +44,12 @@ def test_the_audit_form_becomes_the_api_query():
                             None, "1", "%_")
     assert args == [("start", "2024-09-01"), ("end", "2024-09-30"), ("user", "carol"),
                     ("path", "%_"), ("kind", "upload"), ("kind", "ban"), ("failed", "1")]
+
+
+@pytest.mark.parametrize("click, day", [
+    ({"points": [{"x": "2024-09-18"}]}, "2024-09-18"),
+    ({"points": [{"x": "2024-09-18 00:00"}]}, "2024-09-18"),
+    ({"points": [{"x": "<b>"}]}, None), ({"points": []}, None), (None, None),
+])
+def test_a_day_click_names_the_day(click, day):
+    assert pages.day_of(click) == day

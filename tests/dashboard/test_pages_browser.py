@@ -124,3 +124,32 @@ def test_audit_filters_pages_and_downloads_the_same_events(start, log_dir, sqlit
         body = answer.read().decode()
     assert body.count("\r\n") - 1 == carol
     assert duo.get_logs() == []
+
+
+def test_clicking_a_day_opens_its_audit_trail(start, log_dir, sqlite_url):
+    (log_dir / "sftpgo.log").write_bytes(history())
+    duo = start()
+    until(lambda: duo.driver.find_elements("css selector",
+                                           f"#{ids.GRAPH_DAYS} .trace.bars .point path"), 15)
+    day = graph(duo, ids.GRAPH_DAYS)[0]["x"].index("2024-09-09")
+    bar = duo.driver.find_elements("css selector", f"#{ids.GRAPH_DAYS} .trace.bars")[0] \
+        .find_elements("css selector", ".point path")[day]
+    ActionChains(duo.driver).move_to_element(bar).click().perform()
+    until(lambda: duo.driver.current_url.endswith("/audit"), 10, msg=lambda: duo.driver.current_url)
+    on_day = count(sqlite_url, "SELECT COUNT(*) FROM events WHERE day = '2024-09-09'")
+    until(lambda: len(rows(duo, ids.AUDIT_TABLE)) == on_day == 6, 10,
+          msg=lambda: f"{len(rows(duo, ids.AUDIT_TABLE))} rows, {on_day} events")
+    assert {r[0][:10] for r in rows(duo, ids.AUDIT_TABLE)} == {"2024-09-09"}
+    assert duo.get_logs() == []
+
+
+def test_the_security_page_is_a_wall_view_in_kiosk_mode(start, log_dir, sqlite_url):
+    (log_dir / "sftpgo.log").write_bytes(history() + attack(3, "203.0.113.9", "admin", 4))
+    duo = start(path="/security?kiosk=1")
+    until(lambda: "kiosk" in duo.find_element(f"#{ids.ROOT}").get_attribute("class"), 10)
+    wait_text(duo, ids.SECURITY_FAILURES, figures.count(count(
+        sqlite_url, "SELECT COUNT(*) FROM events WHERE kind = 'login_failed'")), 15)
+    assert not duo.find_element(f"#{ids.NAV}").is_displayed()
+    assert not duo.find_element(f"#{ids.RANGE_PICKER}").is_displayed()
+    assert duo.find_element(f"#{ids.SECURITY_DAYS}").is_displayed()
+    assert duo.get_logs() == []
