@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from datetime import date
 
 import sqlalchemy as sa
 from selenium.webdriver.common.action_chains import ActionChains
@@ -144,11 +145,15 @@ def test_clicking_a_day_opens_its_audit_trail(start, log_dir, sqlite_url):
 
 
 def test_the_security_page_is_a_wall_view_in_kiosk_mode(start, log_dir, sqlite_url):
-    (log_dir / "sftpgo.log").write_bytes(history() + attack(3, "203.0.113.9", "admin", 4))
+    today = date.today().isoformat()              # the wall shows the last 30 days
+    (log_dir / "sftpgo.log").write_bytes(history() + attack(3, "203.0.113.9", "admin", 4)
+                                         .replace(b"2024-09-03", today.encode()))
     duo = start(path="/security?kiosk=1")
     until(lambda: "kiosk" in duo.find_element(f"#{ids.ROOT}").get_attribute("class"), 10)
     wait_text(duo, ids.SECURITY_FAILURES, figures.count(count(
-        sqlite_url, "SELECT COUNT(*) FROM events WHERE kind = 'login_failed'")), 15)
+        sqlite_url, "SELECT COUNT(*) FROM events WHERE kind = 'login_failed'"
+                    " AND day = :d", d=today)), 15)
+    assert text(duo, ids.SECURITY_FAILURES) == "4"
     assert not duo.find_element(f"#{ids.NAV}").is_displayed()
     assert not duo.find_element(f"#{ids.RANGE_PICKER}").is_displayed()
     assert duo.find_element(f"#{ids.SECURITY_DAYS}").is_displayed()
