@@ -7,10 +7,10 @@ gunicorn reload) would start without callbacks.
 """
 from __future__ import annotations
 
-from . import date_range, graphs, live, mode
+from . import audit, date_range, graphs, live, mode, pages, security, users
 
 
 def register(app, context) -> None:
     """Binds every callback of the page to ``app``."""
-    for module in (mode, live, date_range, graphs):
+    for module in (mode, live, date_range, graphs, pages, security, users, audit):
         module.register(app, context)

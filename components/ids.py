@@ -42,3 +42,46 @@ GRAPH_DAYS_TITLE = "graph-activities-title"
 
 # users table
 USERS_TABLE = "users-table"
+
+# pages: the navigation and one section per page (shown by the URL's path)
+NAV = "page-nav"
+PAGE_OVERVIEW = "page-overview"
+PAGE_SECURITY = "page-security"
+PAGE_USER = "page-user"
+PAGE_AUDIT = "page-audit"
+
+# security page
+SECURITY_FAILURES = "security-failures"
+SECURITY_IPS = "security-ips"
+SECURITY_USERNAMES = "security-usernames"
+SECURITY_BANS = "security-bans"
+SECURITY_DAYS = "security-graph-days"
+SECURITY_TOP_IPS = "security-top-ips"
+SECURITY_TOP_USERNAMES = "security-top-usernames"
+SECURITY_METHODS = "security-graph-methods"
+SECURITY_PROTOCOLS = "security-graph-protocols"
+
+# user page
+USER_PICKER = "user-picker"
+USER_TITLE = "user-title"
+USER_HEADLINE = "user-headline"
+USER_SEEN = "user-seen"
+USER_DAYS = "user-graph-days"
+USER_BYTES = "user-graph-bytes"
+USER_PROTOCOLS = "user-protocols"
+USER_IPS = "user-ips"
+USER_RECENT = "user-recent"
+
+# audit page
+AUDIT_USER = "audit-user"
+AUDIT_KIND = "audit-kind"
+AUDIT_IP = "audit-ip"
+AUDIT_PROTOCOL = "audit-protocol"
+AUDIT_FAILED = "audit-failed"
+AUDIT_PATH = "audit-path"
+AUDIT_TABLE = "audit-table"
+AUDIT_NEWER = "audit-newer"
+AUDIT_OLDER = "audit-older"
+AUDIT_PAGING = "audit-paging"          # {"stack": [cursor of each page shown so far], "next"}
+AUDIT_PAGE_INFO = "audit-page-info"
+AUDIT_CSV = "audit-csv"

@@ -1,4 +1,6 @@
-"""The whole page: header, banner, range controls, headline figures, graphs and table."""
+"""The whole page: header, page links, banner, range controls, and one section per page
+(overview: headline figures, graphs and table; security; user; audit). The URL's path picks
+the section shown (callbacks/pages.py); the range, the banner and the live tick are shared."""
 from __future__ import annotations
 
 from datetime import date
@@ -12,6 +14,10 @@ from .graphs import graphs_grid
 from .header import header
 from .headline import headline_row
 from .users_table import users_panel
+from .audit_page import audit_page
+from .nav import nav
+from .security_page import security_page
+from .user_page import user_page
 
 
 def page(start: date, end: date, interval_s: float, kiosk: bool) -> html.Div:
@@ -24,11 +30,14 @@ def page(start: date, end: date, interval_s: float, kiosk: bool) -> html.Div:
         dcc.Store(id=ids.LIVE_RATE),
         dcc.Interval(id=ids.LIVE_INTERVAL, interval=int(interval_s * 1000)),
         header(),
+        nav(),
         db_banner(),
         range_controls(start, end),
-        headline_row(),
-        graphs_grid(),
-        users_panel(),
+        html.Div([headline_row(), graphs_grid(), users_panel()], id=ids.PAGE_OVERVIEW,
+                 className="page-section"),
+        security_page(),
+        user_page(),
+        audit_page(),
     ], id=ids.ROOT, className=root_class(kiosk))
 
 

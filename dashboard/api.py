@@ -1,6 +1,7 @@
-"""The JSON API, on the dashboard's own Flask server: /api/stats and /api/status.
+"""The JSON API, on the dashboard's own Flask server: /api/stats, /api/status, and the
+analysis views /api/security, /api/users/<name>, /api/events and /api/events.csv.
 
-Shapes are the contract's (counting-rules.md). Every answer is JSON, errors included: a bad
+Shapes are the contract's (counting-rules.md, analysis-api.md). Every answer is JSON, errors included: a bad
 parameter is a 400 with {"error": ...}, an unreachable database a 503, and anything else a
 500 with a one-line message; never a stack trace.
 """
@@ -11,12 +12,12 @@ import logging
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, request, stream_with_context
 from werkzeug.exceptions import HTTPException
 
 from db import DatabaseBroken, error_reason
 
-from . import figures, queries
+from . import audit, figures, queries, security
 from .context import DB_ERRORS, AppContext
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,77 @@ def stats_response(context: AppContext, args, today: date) -> Response:
     except sa.exc.DBAPIError as exc:      # it answers, but not this: say what it said
         log.error("Stats query failed. error=%s", error_reason(exc), exc_info=exc)
         return _json({"error": f"database error: {error_reason(exc)}"}, 500)
+
+
+def _read(context: AppContext, read) -> Response:
+    """Returns the JSON answer of ``read(engine)``, or the error answer it raised: 400 for a
+    bad parameter, 404 for an unknown user, 503/500 for the database; never a trace."""
+    try:
+        return _json(read(context.engine()))
+    except queries.BadParameter as exc:
+        return _json({"error": str(exc)}, 400)
+    except security.UnknownUser as exc:
+        return _json({"error": f"no user {exc.args[0]!r} has any upload, download, file "
+                               "operation or login"}, 404)
+    except DatabaseBroken as exc:
+        return _json({"error": f"database error: {exc}"}, 503)
+    except DB_ERRORS as exc:
+        return _json({"error": f"database unreachable: {error_reason(exc)}"}, 503)
+    except sa.exc.DBAPIError as exc:
+        log.error("API read failed. path=%s error=%s", request.path, error_reason(exc),
+                  exc_info=exc)
+        return _json({"error": f"database error: {error_reason(exc)}"}, 500)
+
+
+def _range(context: AppContext, args, today: date):
+    return queries.parse_range(args.get("start"), args.get("end"), today, context.default_start())
+
+
+def security_response(context: AppContext, args, today: date) -> Response:
+    """Returns the /api/security answer."""
+    def read(engine):
+        start, end = _range(context, args, today)
+        return security.security(engine, start, end, security.parse_limit(args.get("limit")))
+    return _read(context, read)
+
+
+def user_response(context: AppContext, name: str, args, today: date) -> Response:
+    """Returns the /api/users/<name> answer (``name`` already percent-decoded)."""
+    def read(engine):
+        start, end = _range(context, args, today)
+        return security.user(engine, name, start, end)
+    return _read(context, read)
+
+
+def events_response(context: AppContext, args, today: date) -> Response:
+    """Returns one page of /api/events."""
+    def read(engine):
+        filters = audit.parse_filters(args, today, context.default_start())
+        limit = audit.parse_limit(args.get("limit"))
+        before = args.get("before")
+        return audit.page(engine, filters, limit, before)
+    return _read(context, read)
+
+
+def events_csv_response(context: AppContext, args, today: date) -> Response:
+    """Returns /api/events.csv: every matching event, streamed a keyset page at a time."""
+    try:
+        filters = audit.parse_filters(args, today, context.default_start())
+        engine = context.engine()
+    except queries.BadParameter as exc:
+        return _json({"error": str(exc)}, 400)
+    except DatabaseBroken as exc:
+        return _json({"error": f"database error: {exc}"}, 503)
+    except DB_ERRORS as exc:
+        return _json({"error": f"database unreachable: {error_reason(exc)}"}, 503)
+
+    def body():
+        try:
+            yield from audit.csv_chunks(engine, filters)
+        except sa.exc.DBAPIError as exc:      # the status is sent: end the body early
+            log.error("CSV export stopped. error=%s", error_reason(exc))
+    return Response(stream_with_context(body()), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="events.csv"'})
 
 
 def status_body(st: dict | None, backend: str, state: str = "ok",
@@ -103,9 +175,27 @@ def register_api(server: Flask, context: AppContext) -> None:
     def status():
         return status_response(context)
 
+    @bp.get("/security")
+    def security_view():
+        return security_response(context, request.args, date.today())
+
+    @bp.get("/users/<path:name>", merge_slashes=False, strict_slashes=False)
+    def user_view(name):
+        return user_response(context, name, request.args, date.today())
+
+    @bp.get("/events")
+    def events():
+        return events_response(context, request.args, date.today())
+
+    @bp.get("/events.csv")
+    def events_csv():
+        return events_csv_response(context, request.args, date.today())
+
     @bp.route("/<path:_rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     def unknown(_rest):
-        if _rest in ("stats", "status"):
+        if request.method != "GET" and (
+                _rest in ("stats", "status", "security", "events", "events.csv")
+                or _rest.startswith("users/")):
             return _json({"error": f"{request.method} is not allowed here: use GET"}, 405)
         return _json({"error": f"no such endpoint: {request.path}"}, 404)
 

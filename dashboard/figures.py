@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 from datetime import date, datetime, timedelta
+from urllib.parse import quote
 
 import plotly.graph_objects as go
 
@@ -186,7 +187,10 @@ def _per_user(users: list[dict], limit: int, kiosk: bool, series, barmode: str,
     fig = go.Figure()
     for name, color, value, hover in series:
         fig.add_bar(name=name, x=full, y=[float(value(r)) for r in rows], marker_color=color,
-                    customdata=[[n, hover(r)] for n, r in zip(full, rows)],
+                    # last, the name percent-encoded (no markup): a click opens the user's
+                    # page at /users/<that> (callbacks/pages.py)
+                    customdata=[[n, hover(r), None if r.get("others")
+                                 else quote(r["username"], safe="")] for n, r in zip(full, rows)],
                     hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>")
     _base(fig, kiosk, legend).update_layout(barmode=barmode)
     _user_axis(fig, full, ticks)

@@ -149,6 +149,7 @@ def _assemble(start: date, end: date, day_rows, users: list[dict], users_total: 
             "file_ops": by_kind["file_op"][0],
             "logins": by_kind["login"][0],
             "login_failures": by_kind["login_failed"][0],
+            "bans": by_kind["ban"][0],
         },
         "users": users,
         "users_truncated": users_total > len(users),

@@ -30,6 +30,10 @@ class EventRow(NamedTuple):
     remote_ip: str | None
     protocol: str | None
     file_path: str | None
+    elapsed_ms: int | None
+    connection_id: str | None
+    method: str | None
+    error: str | None
     partial: int
 
 

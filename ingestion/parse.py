@@ -33,7 +33,7 @@ _MAX_SIZE_DIGITS = len(str(MAX_SIZE))
 TRANSFERS = {"Upload": "upload", "Download": "download"}
 FILE_OPS = frozenset({"Rename", "Rmdir", "Mkdir", "Symlink", "Remove", "Chmod", "Chown",
                       "Chtimes", "Truncate", "Copy", "SSHCommand"})
-KINDS = ("upload", "download", "file_op", "login", "login_failed")
+KINDS = ("upload", "download", "file_op", "login", "login_failed", "ban")
 
 # Column limits shared with the schema (MySQL VARCHAR lengths count characters).
 MAX_USERNAME = 255
@@ -41,15 +41,22 @@ MAX_ACTION = 64
 MAX_IP = 64
 MAX_PROTOCOL = 16
 MAX_PATH = 16000
+MAX_CONNECTION_ID = 255
+MAX_METHOD = 64
+MAX_ERROR = 1000
+_INT64 = 1 << 63
 
 _QUOTED_USER = re.compile(r'^User "((?:[^"\\]|\\.)*)"')
 _USERNAME_FIELD = re.compile(r'username: "((?:[^"\\]|\\.)*)"')
+_TEXT_METHOD = re.compile(r'logged in with:? "((?:[^"\\]|\\.)*)"')
+_TEXT_IP = re.compile(r'(?:from ip:? |remote addr: )"((?:[^"\\]|\\.)*)"')
 
 _loads = orjson.loads
 _JSONError = orjson.JSONDecodeError
 
 # An event is a tuple in this column order (see store.EVENT_COLUMNS, after the position):
-# ts, day, kind, username, size_bytes, failed, action, remote_ip, protocol, file_path
+# ts, day, kind, username, size_bytes, failed, action, remote_ip, protocol, file_path,
+# elapsed_ms, connection_id, method, error (the last four: _extras)
 
 
 def classify(data: bytes, max_ts: str | None = None):
@@ -69,6 +76,9 @@ def classify(data: bytes, max_ts: str | None = None):
     sender = obj.get("sender")
     if type(sender) is not str:
         sender = ""
+    if sender == "defender":       # analysis-api.md: a ban, checked before the other rules
+        return _event(obj, "ban", sender, None, 0, max_ts, "") \
+            if obj.get("event") == "banned" else None
     kind = TRANSFERS.get(sender)
     if kind is not None:
         if "size_bytes" not in obj:
@@ -142,7 +152,55 @@ def _event(obj: dict, kind: str, sender, size, failed: int, max_ts, username=Non
         if type(path) is not str:
             return BAD_VALUE
         path = path[:MAX_PATH]
-    return (ts, ts[:10], kind, username, size, failed, sender, client_ip(obj), protocol, path)
+    ip = client_ip(obj)
+    if kind == "login" and sender != "login":          # a pre-2.7 text login
+        ip, protocol = _text_login_origin(obj.get("message"), sender)
+    return (ts, ts[:10], kind, username, size, failed, sender, ip, protocol, path,
+            *_extras(obj, kind, sender))
+
+
+def _extras(obj: dict, kind: str, sender: str) -> tuple:
+    """Returns (elapsed_ms, connection_id, method, error) of an event (analysis-api.md).
+
+    Each is None when absent or unusable; text is cut to its column's length.
+    """
+    elapsed = obj.get("elapsed_ms") if kind in ("upload", "download") else \
+        obj.get("elapsed") if kind == "file_op" else None
+    if type(elapsed) is not int or not -_INT64 <= elapsed < _INT64:
+        elapsed = None
+    conn_id = obj.get("connection_id")
+    conn_id = conn_id[:MAX_CONNECTION_ID] if type(conn_id) is str else None
+    if kind == "login":
+        method = obj.get("method") if sender == "login" else _text_login_method(obj.get("message"))
+    elif kind == "login_failed":
+        method = obj.get("login_type")
+    else:
+        method = None
+    method = method[:MAX_METHOD] if type(method) is str else None
+    error = obj.get("error") if kind in ("upload", "download", "login_failed") else None
+    error = (error[:MAX_ERROR] or None) if type(error) is str else None
+    return elapsed, conn_id, method, error
+
+
+def _text_login_method(message) -> str | None:
+    """Returns the method of a pre-2.7 text login: the quoted value after 'logged in with',
+    cut at its first ':' ("publickey: SHA256:..." -> "publickey"); None when unquoted."""
+    if type(message) is not str:
+        return None
+    m = _TEXT_METHOD.search(message)
+    return _unquote(m.group(1)).split(":", 1)[0].strip() if m else None
+
+
+def _text_login_origin(message, sender: str) -> tuple:
+    """Returns (remote_ip, protocol) of a pre-2.7 text login: the quoted IP after 'from ip'
+    or 'remote addr:' without its port, and the sender, which names the protocol."""
+    ip = None
+    if type(message) is str:
+        m = _TEXT_IP.search(message)
+        if m:
+            ip = client_ip({"ip": _unquote(m.group(1))})
+    protocol = "SSH" if sender == "sftpd" else sender[:MAX_PROTOCOL]
+    return ip, protocol or None
 
 
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}", re.ASCII).fullmatch
@@ -224,6 +282,16 @@ def _login_name(message: str) -> str:
     if "\\" not in raw:
         return raw
     try:  # Go %q quoting is JSON-compatible for the escapes a username can carry
+        return orjson.loads(b'"' + raw.encode("utf-8") + b'"')
+    except _JSONError:
+        return raw
+
+
+def _unquote(raw: str) -> str:
+    """Returns a Go %q-quoted value's text (its escapes undone where JSON reads them)."""
+    if "\\" not in raw:
+        return raw
+    try:
         return orjson.loads(b'"' + raw.encode("utf-8") + b'"')
     except _JSONError:
         return raw

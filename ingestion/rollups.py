@@ -1,4 +1,5 @@
-"""The daily_stats rollup: rebuild it from the events table, or check that the two agree.
+"""The rollups (daily_stats, login_failures_daily, bans_daily): rebuild them from the events
+table, or check that they agree.
 
 The ingester keeps daily_stats in step with events in the same transaction; these two
 commands are for after a change of the counting rules, and for peace of mind.
@@ -8,6 +9,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 import db
+from ingestion.store import BAN_COLUMNS, FAILURE_COLUMNS
+
+_COLUMNS = {"login_failures_daily": FAILURE_COLUMNS, "bans_daily": BAN_COLUMNS}
 
 
 def _from_events(engine_or_conn) -> str:
@@ -24,13 +28,50 @@ def _rows(conn, sql: str) -> dict[tuple, tuple]:
             for r in conn.execute(sa.text(sql))}
 
 
+# The security rollups: (table, recomputing query, key width); the same SQL on both dialects.
+SECURITY = (("login_failures_daily", "login_failures_from_events", 5),
+            ("bans_daily", "bans_from_events", 2))
+
+
+def _named(name: str) -> str:
+    text = (db.SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")
+    return "\n".join(x for x in text.splitlines() if not x.startswith("--"))
+
+
+def _plain(value):
+    """Returns a cell as comparable text or int (a day or time as its first 23 characters)."""
+    if isinstance(value, (int, str)):
+        return value if isinstance(value, int) or len(value) < 19 else value.replace("T", " ")
+    text = str(value)
+    return text[:23] if len(text) > 10 else text
+
+
+def _keyed(conn, sql: str, width: int) -> dict[tuple, tuple]:
+    out = {}
+    for r in conn.execute(sa.text(sql)):
+        cells = [_plain(v) for v in r]
+        cells[0] = str(cells[0])[:10]
+        out[tuple(cells[:width])] = (int(cells[width]), *cells[width + 1:])
+    return out
+
+
 def check(engine: sa.Engine) -> list[tuple]:
-    """Returns the (day, kind, username, rollup, recomputed) rows that differ; [] when equal."""
+    """Returns the (day, kind, username, rollup, recomputed) rows that differ; [] when equal.
+
+    Rows of the security rollups that differ come as (table, key..., rollup, recomputed).
+    """
     with engine.connect() as conn:
         expected = _rows(conn, _from_events(engine))
         actual = _rows(conn, "SELECT day, kind, username, events, bytes, failed FROM daily_stats")
-    keys = sorted(set(expected) | set(actual))
-    return [k + (actual.get(k), expected.get(k)) for k in keys if actual.get(k) != expected.get(k)]
+        keys = sorted(set(expected) | set(actual))
+        diff = [k + (actual.get(k), expected.get(k)) for k in keys
+                if actual.get(k) != expected.get(k)]
+        for table, query, width in SECURITY:
+            want = _keyed(conn, _named(query), width)
+            have = _keyed(conn, f"SELECT {', '.join(_COLUMNS[table])} FROM {table}", width)
+            diff += [(table, *k, have.get(k), want.get(k)) for k in sorted(set(want) | set(have))
+                     if have.get(k) != want.get(k)]
+    return diff
 
 
 def rebuild(engine: sa.Engine) -> int:
@@ -40,4 +81,8 @@ def rebuild(engine: sa.Engine) -> int:
         select = "\n".join(x for x in _from_events(engine).splitlines() if not x.startswith("--"))
         conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, events, bytes, failed) "
                              + select))
+        for table, query, _width in SECURITY:
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+            conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(_COLUMNS[table])}) "
+                                 + _named(query)))
         return conn.execute(sa.text("SELECT COUNT(*) FROM daily_stats")).scalar()

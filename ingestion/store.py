@@ -18,11 +18,14 @@ from .identity import Generation
 from .parse import NOT_MALFORMED
 
 EVENT_COLUMNS = ("file_id", "start_offset", "end_offset", "ts", "day", "kind", "username",
-                 "size_bytes", "failed", "action", "remote_ip", "protocol", "file_path", "partial")
+                 "size_bytes", "failed", "action", "remote_ip", "protocol", "file_path",
+                 "elapsed_ms", "connection_id", "method", "error", "partial")
 # A reject is (file_id, start_offset, end_offset, reason, sample), or with a 6th item, the
 # number of lines it stands for (a run of blank lines: see batch.RejectRow); 1 when absent.
 MALFORMED_COLUMNS = ("file_id", "start_offset", "end_offset", "reason", "sample", "line_count")
 DAILY_COLUMNS = ("day", "kind", "username", "events", "bytes", "failed")
+FAILURE_COLUMNS = ("day", "ip", "username", "method", "protocol", "events", "first_ts", "last_ts")
+BAN_COLUMNS = ("day", "ip", "events")
 
 # daily_stats.bytes saturates here: 4 EiB per user, day and kind, far inside int64, so no
 # increment can overflow either database (parse.MAX_SIZE bounds each transfer to 1 PiB).
@@ -54,6 +57,23 @@ _SQL = {
             " ON DUPLICATE KEY UPDATE events = events + VALUES(events),"
             f" bytes = LEAST(bytes, {BYTES_CAP} - VALUES(bytes)) + VALUES(bytes),"
             " failed = failed + VALUES(failed)"),
+        # counts saturate like bytes; first/last widen to the batch's times
+        "failures": _insert("login_failures_daily", FAILURE_COLUMNS, d) + (
+            " ON CONFLICT (day, ip, username, method, protocol) DO UPDATE SET"
+            f" events = MIN(events, {BYTES_CAP} - excluded.events) + excluded.events,"
+            " first_ts = MIN(first_ts, excluded.first_ts),"
+            " last_ts = MAX(last_ts, excluded.last_ts)"
+            if d == "sqlite" else
+            " ON DUPLICATE KEY UPDATE"
+            f" events = LEAST(events, {BYTES_CAP} - VALUES(events)) + VALUES(events),"
+            " first_ts = LEAST(first_ts, VALUES(first_ts)),"
+            " last_ts = GREATEST(last_ts, VALUES(last_ts))"),
+        "bans": _insert("bans_daily", BAN_COLUMNS, d) + (
+            " ON CONFLICT (day, ip) DO UPDATE SET"
+            f" events = MIN(events, {BYTES_CAP} - excluded.events) + excluded.events"
+            if d == "sqlite" else
+            " ON DUPLICATE KEY UPDATE"
+            f" events = LEAST(events, {BYTES_CAP} - VALUES(events)) + VALUES(events)"),
     }
     for d in ("sqlite", "mysql")
 }
@@ -89,6 +109,34 @@ def rollup_rows(events: list[tuple]) -> list[tuple]:
     return [(*k, n, b if b <= BYTES_CAP else BYTES_CAP, f) for k, (n, b, f) in acc.items()]
 
 
+def security_rows(events: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """Returns the login_failures_daily and bans_daily increments of event rows.
+
+    Failures: (day, ip, username, method, protocol, events, first_ts, last_ts); bans:
+    (day, ip, events); '' stands for a missing ip, method or protocol.
+    """
+    failures: dict[tuple, list] = {}
+    bans: dict[tuple, int] = {}
+    for row in events:   # row in EVENT_COLUMNS order
+        kind = row[5]
+        if kind == "login_failed":
+            key = (row[4], row[10] or "", row[6], row[15] or "", row[11] or "")
+            cur = failures.get(key)
+            if cur is None:
+                failures[key] = [1, row[3], row[3]]
+            else:
+                cur[0] += 1
+                if row[3] < cur[1]:
+                    cur[1] = row[3]
+                if row[3] > cur[2]:
+                    cur[2] = row[3]
+        elif kind == "ban":
+            key = (row[4], row[10] or "")
+            bans[key] = bans.get(key, 0) + 1
+    return ([(*k, n, first, last) for k, (n, first, last) in failures.items()],
+            [(*k, n) for k, n in bans.items()])
+
+
 def _lines_of(row: tuple) -> int:
     return row[5] if len(row) > 5 else 1
 
@@ -110,7 +158,8 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
 
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
     ``bulk`` sends the events to MySQL/MariaDB with LOAD DATA LOCAL (see bulk_load_available).
-    ``rollups=False`` leaves daily_stats alone: only for measuring what the rollups cost.
+    ``rollups=False`` leaves daily_stats, login_failures_daily and bans_daily alone: only for
+    measuring what the rollups cost.
     """
     sql = _SQL[dialect]
     if events:
@@ -120,6 +169,11 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
             conn.exec_driver_sql(sql["events"], events)
         if rollups:
             conn.exec_driver_sql(sql["daily"], rollup_rows(events))
+            failures, bans = security_rows(events)
+            if failures:
+                conn.exec_driver_sql(sql["failures"], failures)
+            if bans:
+                conn.exec_driver_sql(sql["bans"], bans)
     if rejects:
         conn.exec_driver_sql(sql["malformed"], [r if len(r) > 5 else (*r, 1) for r in rejects])
     if between is not None:
@@ -168,7 +222,8 @@ def events_tsv(rows: list[tuple]) -> bytes:
     return "".join([
         f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{_t(r[6])}\t"
         f"{_n(r[7])}\t{r[8]}\t{_t(r[9])}\t{_t(r[10])}\t{_t(r[11])}\t"
-        f"{_t(r[12])}\t{r[13]}\n" for r in rows]).encode("utf-8", "surrogatepass")
+        f"{_t(r[12])}\t{_n(r[13])}\t{_t(r[14])}\t{_t(r[15])}\t{_t(r[16])}\t{r[17]}\n"
+        for r in rows]).encode("utf-8", "surrogatepass")
 
 
 def _load_events(conn, rows: list[tuple]) -> None:

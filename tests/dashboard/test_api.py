@@ -56,7 +56,7 @@ def expected_stats(events: list[dict], start: date, end: date) -> dict:
     day = start
     while day <= end:
         counts = {k: sum(1 for e in events if e["day"] == day.isoformat() and e["kind"] == k)
-                  for k in ("upload", "download", "file_op", "login", "login_failed")}
+                  for k in ("upload", "download", "file_op", "login", "login_failed", "ban")}
         days.append({"date": day.isoformat(), **counts, "total": sum(counts.values())})
         day += timedelta(days=1)
     return {"start": start.isoformat(), "end": end.isoformat(), "totals": figures,

@@ -126,8 +126,8 @@ def test_user_transfers_stack_uploads_and_downloads_on_an_optional_log_axis():
 def test_user_bytes_axis_speaks_human_units():
     fig = figures.user_bytes([_user("a", bu=3_000_000_000, bd=1_200_000_000)], 15)
     assert fig.layout.yaxis.ticktext[:2] == ("0 B", "1 GB")
-    assert [list(c) for c in fig.data[0].customdata] == [["a", "Uploads: 3.00 GB"]]
-    assert [list(c) for c in fig.data[1].customdata] == [["a", "Downloads: 1.20 GB"]]
+    assert [list(c) for c in fig.data[0].customdata] == [["a", "Uploads: 3.00 GB", "a"]]
+    assert [list(c) for c in fig.data[1].customdata] == [["a", "Downloads: 1.20 GB", "a"]]
 
 
 def test_activities_by_day_draw_every_day_stacked_with_zeros():

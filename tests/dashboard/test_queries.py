@@ -58,6 +58,7 @@ ROWS = [
     ("2024-09-03", "download", "backups", 10, 10_000_000, 0),
     ("2024-09-03", "file_op", "bob", 5, 0, 0),
     ("2024-09-03", "login_failed", "", 7, 0, 0),
+    ("2024-09-03", "ban", "", 2, 0, 0),
     ("2024-08-31", "upload", "early", 1, 1, 0),        # before the range
     ("2024-09-04", "upload", "late", 1, 1, 0),         # after the range
 ]
@@ -70,7 +71,7 @@ def test_stats_follow_the_contract(engine):
     assert s["totals"] == {"users": 3, "uploads": 3, "downloads": 12, "transfers": 15,
                            "failed_transfers": 1, "bytes_uploaded": 3000,
                            "bytes_downloaded": 10_000_500, "file_ops": 5, "logins": 4,
-                           "login_failures": 7}
+                           "login_failures": 7, "bans": 2}
     assert [u["username"] for u in s["users"]] == ["backups", "alice", "bob"]
     alice = s["users"][1]
     assert alice == {"username": "alice", "uploads": 3, "downloads": 2, "transfers": 5,
@@ -79,11 +80,11 @@ def test_stats_follow_the_contract(engine):
     assert s["users"][2]["avg_bytes_per_transfer"] is None      # bob moved no file
     assert s["days"] == [
         {"date": "2024-09-01", "upload": 3, "download": 2, "file_op": 0, "login": 4,
-         "login_failed": 0, "total": 9},
+         "login_failed": 0, "ban": 0, "total": 9},
         {"date": "2024-09-02", "upload": 0, "download": 0, "file_op": 0, "login": 0,
-         "login_failed": 0, "total": 0},
+         "login_failed": 0, "ban": 0, "total": 0},
         {"date": "2024-09-03", "upload": 0, "download": 10, "file_op": 5, "login": 0,
-         "login_failed": 7, "total": 22},
+         "login_failed": 7, "ban": 2, "total": 24},
     ]
     for value in _leaves(s):
         assert type(value) in (str, int, float, bool, type(None))   # no Decimal, no date objects
@@ -178,13 +179,14 @@ def test_assemble_stats_adds_up(rows):
                  min(f, e) if k in ("upload", "download") else 0) for d, k, u, e, b, f in rows]
     user_rows = [(u, k, e, b if k in ("upload", "download") else 0,
                   min(f, e) if k in ("upload", "download") else 0)
-                 for d, k, u, e, b, f in rows if u and k != "login_failed"]
+                 for d, k, u, e, b, f in rows if u and k not in ("login_failed", "ban")]
     s = queries.assemble_stats(date(2024, 1, 1), date(2024, 1, 10), day_rows, user_rows)
     t = s["totals"]
     assert len(s["days"]) == 10
     assert sum(d["total"] for d in s["days"]) == sum(r[2] for r in day_rows)
     assert t["transfers"] == t["uploads"] + t["downloads"]
-    assert t["users"] == len({u for _d, k, u, *_ in rows if u and k != "login_failed"})
+    assert t["users"] == len({u for _d, k, u, *_ in rows
+                              if u and k not in ("login_failed", "ban")})
     named = queries.assemble_stats(date(2024, 1, 1), date(2024, 1, 10),
                                    [("2024-01-01", *r[1:]) for r in user_rows], [])["totals"]
     for key in ("uploads", "downloads", "bytes_uploaded", "bytes_downloaded", "file_ops",

@@ -34,6 +34,26 @@ def event_line(seq: int, user: str = "alice", sender: str = "Upload", size: int 
     return orjson.dumps(obj) + b"\n"
 
 
+def failure_line(seq: int, user: str = "admin", ip: str = "203.0.113.9",
+                 method: str = "password", protocol: str | None = "SSH",
+                 ms: int | None = None) -> bytes:
+    """Returns a connection_failed line (a failed login)."""
+    ts = (_T0 + timedelta(milliseconds=seq if ms is None else ms)).isoformat(timespec="milliseconds")
+    obj = {"level": "debug", "time": ts, "sender": "connection_failed", "client_ip": ip,
+           "username": user, "login_type": method, "protocol": protocol,
+           "error": "invalid credentials"}
+    if protocol is None:
+        del obj["protocol"]
+    return orjson.dumps(obj) + b"\n"
+
+
+def ban_line(seq: int, ip: str = "203.0.113.9", ms: int | None = None) -> bytes:
+    """Returns a defender ban line."""
+    ts = (_T0 + timedelta(milliseconds=seq if ms is None else ms)).isoformat(timespec="milliseconds")
+    return orjson.dumps({"level": "info", "time": ts, "sender": "defender", "client_ip": ip,
+                         "protocol": "SSH", "event": "banned"}) + b"\n"
+
+
 def noise_line(seq: int) -> bytes:
     """Returns a debug line that is not an event."""
     ts = (_T0 + timedelta(milliseconds=seq)).isoformat(timespec="milliseconds")

@@ -47,7 +47,61 @@ def test_classify_events(line, kind, user, size, failed):
     assert ev[1] == ev[0][:10]
 
 
+BAN = (b'{"level":"info","time":"2026-10-01T16:54:01.437","sender":"defender",'
+       b'"client_ip":"127.0.0.1","protocol":"SSH","event":"banned"}')
+
+
+@pytest.mark.parametrize("line, fields", [
+    # kind, username, remote_ip, protocol, elapsed_ms, connection_id, method, error
+    (BAN, ("ban", "", "127.0.0.1", "SSH", None, None, None, None)),
+    (BAN.replace(b'"sender":"defender"', b'"sender":"defender","username":"x"'),
+     ("ban", "", "127.0.0.1", "SSH", None, None, None, None)),
+    (UP, ("upload", "speed-camera", "209.23.95.87", "SFTP", 1003, "SFTP_7f_1", None,
+          "unexpected EOF")),
+    (UP.replace(b'"unexpected EOF"', b'"' + b"e" * 1500 + b'"'),
+     ("upload", "speed-camera", "209.23.95.87", "SFTP", 1003, "SFTP_7f_1", None, "e" * 1000)),
+    (UP.replace(b'"unexpected EOF"', b'""').replace(b'"elapsed_ms":1003', b'"elapsed_ms":"x"'),
+     ("upload", "speed-camera", "209.23.95.87", "SFTP", None, "SFTP_7f_1", None, None)),
+    (b'{"level":"info","time":"2025-11-03T14:24:00.517","sender":"SSHCommand","remote_addr":'
+     b'"203.0.113.7:51030","username":"alice","file_path":"/x.iso","elapsed":812,'
+     b'"connection_id":"SSH_5e0c_2","protocol":"SSH"}',
+     ("file_op", "alice", "203.0.113.7", "SSH", 812, "SSH_5e0c_2", None, None)),
+    (b'{"level":"info","time":"2026-10-01T16:53:57.743","sender":"login","ip":"127.0.0.1",'
+     b'"username":"dtd-push","method":"keyboard-interactive","protocol":"SSH",'
+     b'"connection_id":"adb66d8d0c4e"}',
+     ("login", "dtd-push", "127.0.0.1", "SSH", None, "adb66d8d0c4e", "keyboard-interactive", None)),
+    (b'{"level":"debug","time":"2022-11-03T20:52:39.986","sender":"connection_failed",'
+     b'"client_ip":"192.168.1.144","username":"testing002","login_type":"publickey",'
+     b'"protocol":"SSH","error":"invalid credentials"}',
+     ("login_failed", "testing002", "192.168.1.144", "SSH", None, None, "publickey",
+      "invalid credentials")),
+    # the pre-2.7 text logins: method, IP and protocol from the message and the sender
+    (b'{"level":"info","time":"2024-09-18T04:00:01.940","sender":"SSH","connection_id":"371e",'
+     b'"message":"User \\"speed-camera\\" logged in with \\"publickey: SHA256:tv81:ecdsa-key\\", '
+     b'from ip \\"69.125.113.95\\", client version \\"SSH-2.0-rclone\\""}',
+     ("login", "speed-camera", "69.125.113.95", "SSH", None, "371e", "publickey", None)),
+    (b'{"level":"info","time":"2025-09-14T16:57:19.173","sender":"FTP","connection_id":"FTP_0_13",'
+     b'"message":"User \\"bob\\" logged in with \\"password\\" from ip \\"1.2.3.4\\", TLS enabled? false"}',
+     ("login", "bob", "1.2.3.4", "FTP", None, "FTP_0_13", "password", None)),
+    (b'{"level":"debug","time":"2022-01-01T00:00:00.000","sender":"SSH","message":"User \\"u\\", '
+     b'logged in with: \\"password\\", from ip: \\"[2001:db8::1]:22\\", client version \\"x\\""}',
+     ("login", "u", "2001:db8::1", "SSH", None, None, "password", None)),
+    (b'{"level":"info","time":"2021-08-09T13:33:02.731","sender":"sftpd","message":"User id: 405, '
+     b'logged in with: \\"password\\", username: \\"R\\", home_dir: \\"/h\\" remote addr: '
+     b'\\"10.9.8.7:53037\\""}', ("login", "R", "10.9.8.7", "SSH", None, None, "password", None)),
+    (b'{"level":"info","time":"2021-04-19T09:13:34.085","sender":"FTP","connection_id":"FTP_0_9",'
+     b'"message":"User id: 163, logged in with FTP, username: \\"x\\", home_dir: \\"/home/x\\" '
+     b'remote addr: \\"x\\""}', ("login", "x", "x", "FTP", None, "FTP_0_9", None, None)),
+])
+def test_classify_the_analysis_columns(line, fields):
+    ev = parse.classify(line)
+    assert type(ev) is tuple and len(ev) == 14
+    assert (ev[2], ev[3], ev[7], ev[8], *ev[10:]) == fields
+
+
 @pytest.mark.parametrize("line, result", [
+    (BAN.replace(b'"banned"', b'"LoginFailed"'), None),            # a score line
+    (BAN.replace(b'"sender":"defender"', b'"sender":"Defender"'), None),
     (b'{"level":"debug","time":"2024-09-18T03:17:11.943","sender":"SFTP","message":"transfer added"}', None),
     (b'{"level":"info","time":"2024-09-18T03:17:11.943","sender":"Upload","username":"a"}', None),
     (b'{"level":"info","time":"2024-09-18T03:17:11.943","sender":"Mkdir","username":"a"}', None),
@@ -93,11 +147,13 @@ def test_real_samples_ingest_with_the_contract_counts(engine, log_dir, sample):
     (log_dir / "sftpgo.log").write_bytes(data)
     run_all(engine, log_dir)
     lines = reference.physical_lines(data)
-    want = Counter((e["kind"], e["username"], e["size_bytes"], e["failed"])
-                   for e in map(reference.event_of, lines) if e)
+    facts = ("remote_ip", "protocol", "file_path", "elapsed_ms", "connection_id", "method",
+             "error")
+    want = Counter((e["kind"], e["username"], e["size_bytes"], e["failed"],
+                    *(e[k] for k in facts)) for e in map(reference.event_of, lines) if e)
     with engine.connect() as conn:
-        got = Counter((r[0], r[1], r[2], int(r[3])) for r in conn.execute(sa.text(
-            "SELECT kind, username, size_bytes, failed FROM events")))
+        got = Counter((r[0], r[1], r[2], int(r[3]), *r[4:]) for r in conn.execute(sa.text(
+            "SELECT kind, username, size_bytes, failed, " + ", ".join(facts) + " FROM events")))
     assert got == want and sum(want.values()) > 10
     assert scalar(engine, "SELECT SUM(line_count) FROM checkpoints") == len(lines)
     malformed = sum(1 for x in lines if reference.is_malformed(x))

@@ -43,9 +43,10 @@ json_values = st.recursive(
 
 SENDERS = ["Upload", "Download"] * 4 + ["Rename", "Rmdir", "Mkdir", "Symlink", "Remove", "Chmod",
            "Chown", "Chtimes", "Truncate", "Copy", "SSHCommand", "login", "connection_failed",
-           "SSH", "FTP"]
+           "SSH", "FTP", "defender"]
 FIELDS = ["time", "size_bytes", "username", "file_path", "protocol", "remote_addr", "ip",
-          "client_ip", "error", "message", "sender"]
+          "client_ip", "error", "message", "sender", "elapsed_ms", "elapsed", "connection_id",
+          "method", "login_type", "event"]
 
 
 @st.composite
@@ -54,6 +55,8 @@ def lines(draw) -> bytes:
     obj = {"level": "info", "time": "2024-09-18T04:00:06.777", "sender": sender,
            "size_bytes": 1024, "username": "alice", "file_path": "/srv/x",
            "protocol": "SFTP", "remote_addr": "10.0.0.1:2222"}
+    if sender == "defender":
+        obj["event"] = draw(st.sampled_from(["banned", "LoginFailed"]))
     if sender in ("SSH", "FTP"):          # the free-text login of SFTPGo before 2.7
         name = draw(st.one_of(st.just("bob"), odd_text))
         obj["message"] = draw(st.sampled_from([
@@ -72,7 +75,12 @@ def check(line: bytes, max_ts: str | None) -> None:
     if r is None or type(r) is str:
         assert r is None or r in REASONS
         return
-    ts, day, kind, username, size, failed, action, ip, protocol, path = r
+    ts, day, kind, username, size, failed, action, ip, protocol, path, *extras = r
+    elapsed, conn_id, method, error = extras
+    assert elapsed is None or (type(elapsed) is int and -2**63 <= elapsed < 2**63)
+    assert conn_id is None or (type(conn_id) is str and len(conn_id) <= parse.MAX_CONNECTION_ID)
+    assert method is None or (type(method) is str and len(method) <= parse.MAX_METHOD)
+    assert error is None or (type(error) is str and 0 < len(error) <= parse.MAX_ERROR)
     assert type(ts) is str and len(ts) == 23 and TS.fullmatch(ts) and day == ts[:10]
     assert max_ts is None or ts <= max_ts
     assert kind in parse.KINDS and failed in (0, 1) and type(action) is str

@@ -4,8 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ingestion import rollups
-from tests.ingestion.support import (LogWriter, event_line, gzip_file, noise_line, run_all,
-                                     run_cli, scalar)
+from tests.ingestion.support import (LogWriter, ban_line, event_line, failure_line, gzip_file,
+                                     noise_line, run_all, run_cli, scalar)
 
 
 def busy_lines(start: int, n: int) -> list[bytes]:
@@ -14,6 +14,12 @@ def busy_lines(start: int, n: int) -> list[bytes]:
     for i in range(start, start + n):
         if i % 5 == 0:
             out.append(noise_line(i))
+        elif i % 7 == 3:            # failed logins and bans: the security rollups
+            out.append(failure_line(i, user=users[i % 5], ip=["203.0.113.9", "", "2001:db8::9"][i % 3],
+                                    method=["password", "publickey"][i % 2],
+                                    protocol=None if i % 4 == 0 else "SSH", ms=i * 60_000))
+        elif i % 13 == 4:
+            out.append(ban_line(i, ip=["203.0.113.9", "198.51.100.1"][i % 2], ms=i * 60_000))
         else:
             out.append(event_line(i, user=users[(i // 2) % len(users)], size=i * 7,
                                   sender="Upload" if i % 2 else "Download",
@@ -33,14 +39,23 @@ def test_backfill_rotation_and_rebuild_keep_rollups_equal_to_events(engine, log_
     run_all(engine, log_dir)
     assert rollups.check(engine) == []
     assert scalar(engine, "SELECT COUNT(DISTINCT day) FROM daily_stats") > 5
-    assert scalar(engine, "SELECT COUNT(DISTINCT username) FROM daily_stats") == 5
+    assert scalar(engine, "SELECT COUNT(DISTINCT username) FROM daily_stats"
+                  " WHERE username <> ''") == 5
     before = scalar(engine, "SELECT SUM(events) FROM daily_stats")
+    failures = scalar(engine, "SELECT SUM(events) FROM login_failures_daily")
+    assert failures == scalar(engine, "SELECT COUNT(*) FROM events WHERE kind = 'login_failed'") > 100
+    assert scalar(engine, "SELECT SUM(events) FROM bans_daily") \
+        == scalar(engine, "SELECT COUNT(*) FROM events WHERE kind = 'ban'") > 10
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM daily_stats WHERE kind = 'upload'"))
-    assert rollups.check(engine) != []
+        conn.execute(sa.text("UPDATE login_failures_daily SET last_ts = first_ts"))
+        conn.execute(sa.text("DELETE FROM bans_daily WHERE ip = '198.51.100.1'"))
+    diff = rollups.check(engine)
+    assert {row[0] for row in diff} >= {"login_failures_daily", "bans_daily"}
     rollups.rebuild(engine)
     assert rollups.check(engine) == []
     assert scalar(engine, "SELECT SUM(events) FROM daily_stats") == before
+    assert scalar(engine, "SELECT SUM(events) FROM login_failures_daily") == failures
 
 
 def test_kill_in_the_middle_of_a_backfill_keeps_rollups_equal(db_url, engine, log_dir):

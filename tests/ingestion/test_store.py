@@ -20,7 +20,7 @@ def _generation(conn) -> int:
 
 def _uploads(fid: int, start: int, n: int, size: int = PIB, user: str = "alice") -> list[tuple]:
     return [(fid, start + i, start + i + 1, f"{DAY} 04:00:00.000", DAY, "upload", user, size, 0,
-             "Upload", "10.0.0.1", "SFTP", "/x", 0) for i in range(n)]
+             "Upload", "10.0.0.1", "SFTP", "/x", 12, "SFTP_a_1", None, None, 0) for i in range(n)]
 
 
 def _store(engine, fid: int, old: int, events=(), rejects=(), lines=None) -> int:

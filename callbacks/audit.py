@@ -1,0 +1,110 @@
+"""The audit page: filters, the range and newer/older -> one page of /api/events -> table.
+
+Paging keeps the cursors of the pages shown so far ("stack"): older pushes the page's
+``next``, newer pops. A cursor pins a page to its place in the order, so new events never
+shift the page being read; changing a filter or the range starts again from the newest.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from dash import Input, Output, State, ctx, no_update
+from dash.exceptions import PreventUpdate
+from werkzeug.datastructures import MultiDict
+
+from components import ids
+from components.nav import page_of
+from components.tables import text_table
+from dashboard import audit, queries
+from dashboard.context import DB_ERRORS
+from db import DatabaseBroken, error_reason
+
+from .users import EVENT_COLUMNS, event_rows
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+KEYS = ("table", "paging", "info", "newer_disabled", "older_disabled", "csv")
+
+
+def query_args(start, end, user, kinds, ip, protocol, failed, path) -> list[tuple[str, str]]:
+    """Returns the /api/events query arguments of the form (an empty box filters nothing)."""
+    args = [("start", (start or "")[:10]), ("end", (end or "")[:10])]
+    for key, value in (("user", user), ("ip", ip), ("protocol", protocol), ("path", path)):
+        if value:
+            args.append((key, value))
+    args += [("kind", k) for k in kinds or []]
+    if failed in ("0", "1"):
+        args.append(("failed", failed))
+    return args
+
+
+def show(context, pathname, args: list, trigger, paging: dict | None,
+         today: date | None = None) -> dict:
+    """Returns the page's outputs for the form's ``args``; raises PreventUpdate off the page."""
+    if page_of(pathname) != "audit":
+        raise PreventUpdate
+    today = today or date.today()
+    stack = list((paging or {}).get("stack") or [None])
+    if trigger == ids.AUDIT_OLDER and (paging or {}).get("next"):
+        stack.append(paging["next"])
+    elif trigger == ids.AUDIT_NEWER and len(stack) > 1:
+        stack.pop()
+    elif trigger in (ids.AUDIT_OLDER, ids.AUDIT_NEWER):
+        raise PreventUpdate
+    else:
+        stack = [None]
+    try:
+        filters = audit.parse_filters(MultiDict(args), today, context.default_start())
+        answer = audit.page(context.engine(), filters, PAGE_SIZE, stack[-1])
+    except queries.BadParameter as exc:
+        log.info("Audit filter refused. error=%s", exc)
+        return dict.fromkeys(KEYS, no_update)
+    except (DatabaseBroken, *DB_ERRORS) as exc:
+        log.warning("Audit page skipped. error=%s", exc)
+        return dict.fromkeys(KEYS, no_update)
+    except sa.exc.DBAPIError as exc:
+        log.error("Audit page failed. error=%s", error_reason(exc))
+        return dict.fromkeys(KEYS, no_update)
+    first = (len(stack) - 1) * PAGE_SIZE + 1
+    shown = len(answer["events"])
+    return {
+        "table": text_table(EVENT_COLUMNS[:1] + ["User"] + EVENT_COLUMNS[1:],
+                            [[r[0], e["username"], *r[1:]] for e, r in
+                             zip(answer["events"], event_rows(answer["events"]))],
+                            "No events match.", name_columns=(1,)),
+        "paging": {"stack": stack, "next": answer["next"]},
+        "info": f"events {first:,}–{first + shown - 1:,}" if shown else "no events",
+        "newer_disabled": len(stack) == 1, "older_disabled": answer["next"] is None,
+        "csv": "/api/events.csv?" + urlencode([a for a in args if a[1]]),
+    }
+
+
+def register(app, context) -> None:
+    output = {"table": Output(ids.AUDIT_TABLE, "children"),
+              "paging": Output(ids.AUDIT_PAGING, "data"),
+              "info": Output(ids.AUDIT_PAGE_INFO, "children"),
+              "newer_disabled": Output(ids.AUDIT_NEWER, "disabled"),
+              "older_disabled": Output(ids.AUDIT_OLDER, "disabled"),
+              "csv": Output(ids.AUDIT_CSV, "href")}
+
+    @app.callback(output=output,
+                  inputs={"pathname": Input(ids.URL, "pathname"),
+                          "start": Input(ids.RANGE_PICKER, "start_date"),
+                          "end": Input(ids.RANGE_PICKER, "end_date"),
+                          "user": Input(ids.AUDIT_USER, "value"),
+                          "kinds": Input(ids.AUDIT_KIND, "value"),
+                          "ip": Input(ids.AUDIT_IP, "value"),
+                          "protocol": Input(ids.AUDIT_PROTOCOL, "value"),
+                          "failed": Input(ids.AUDIT_FAILED, "value"),
+                          "path": Input(ids.AUDIT_PATH, "value"),
+                          "newer": Input(ids.AUDIT_NEWER, "n_clicks"),
+                          "older": Input(ids.AUDIT_OLDER, "n_clicks")},
+                  state={"paging": State(ids.AUDIT_PAGING, "data")})
+    def _show(pathname, start, end, user, kinds, ip, protocol, failed, path, newer, older,
+              paging):
+        args = query_args(start, end, user, kinds, ip, protocol, failed, path)
+        return show(context, pathname, args, ctx.triggered_id, paging)

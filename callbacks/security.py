@@ -1,0 +1,77 @@
+"""The security page: the range (and the data version) -> /api/security's figures -> page."""
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+import sqlalchemy as sa
+from dash import Input, Output, no_update
+from dash.exceptions import PreventUpdate
+
+from components import ids
+from components.nav import page_of
+from components.security_page import FIGURES
+from components.tables import text_table
+from dashboard import analysis_figures, figures, queries, security
+from dashboard.context import DB_ERRORS
+from db import DatabaseBroken, error_reason
+
+log = logging.getLogger(__name__)
+
+KEYS = ("failures", "ips", "usernames", "bans", "days", "top_ips", "top_usernames", "methods",
+        "protocols")
+
+
+def redraw(context, pathname, start, end, mode, today: date | None = None) -> dict:
+    """Returns the page's outputs; raises PreventUpdate when the page is not shown. A bad
+    range or an outage keeps what is drawn (the banner and the range message say why)."""
+    if page_of(pathname) != "security":
+        raise PreventUpdate
+    today = today or date.today()
+    try:
+        first, last = queries.parse_range((start or "")[:10], (end or "")[:10], today,
+                                          context.default_start())
+        data = security.security(context.engine(), first, last, limit=50)
+    except (queries.RangeError, DatabaseBroken, *DB_ERRORS) as exc:
+        log.warning("Security redraw skipped. error=%s", exc)
+        return dict.fromkeys(KEYS, no_update)
+    except sa.exc.DBAPIError as exc:
+        log.error("Security redraw failed. error=%s", error_reason(exc))
+        return dict.fromkeys(KEYS, no_update)
+    kiosk = bool(mode and mode.get("kiosk"))
+    t = data["totals"]
+    return {
+        "failures": figures.count(t["login_failures"]), "ips": figures.count(t["ips"]),
+        "usernames": figures.count(t["usernames"]), "bans": figures.count(t["bans"]),
+        "days": analysis_figures.failures_by_day(data["days"], kiosk),
+        "top_ips": text_table(["IP", "Failures", "Names", "Bans", "First", "Last"],
+                              [[r["ip"] or "(none)", r["failures"], r["usernames"], r["bans"],
+                                r["first"], r["last"]] for r in data["by_ip"]],
+                              "No failed logins or bans in this range."),
+        "top_usernames": text_table(["Username", "Failures", "IPs"],
+                                    [[r["username"], r["failures"], r["ips"]]
+                                     for r in data["by_username"]],
+                                    "No failed logins in this range."),
+        "methods": analysis_figures.counts_bar(data["by_method"], "method", "failures", kiosk),
+        "protocols": analysis_figures.counts_bar(data["by_protocol"], "protocol", "failures",
+                                                 kiosk),
+    }
+
+
+def register(app, context) -> None:
+    value_ids = [value_id for value_id, _caption, _tone in FIGURES]
+    output = {key: Output(value_id, "children") for key, value_id in zip(KEYS, value_ids)}
+    output.update(days=Output(ids.SECURITY_DAYS, "figure"),
+                  top_ips=Output(ids.SECURITY_TOP_IPS, "children"),
+                  top_usernames=Output(ids.SECURITY_TOP_USERNAMES, "children"),
+                  methods=Output(ids.SECURITY_METHODS, "figure"),
+                  protocols=Output(ids.SECURITY_PROTOCOLS, "figure"))
+
+    @app.callback(output=output,
+                  inputs={"pathname": Input(ids.URL, "pathname"),
+                          "start": Input(ids.RANGE_PICKER, "start_date"),
+                          "end": Input(ids.RANGE_PICKER, "end_date"),
+                          "version": Input(ids.LIVE_VERSION, "data"),
+                          "mode": Input(ids.MODE_STORE, "data")})
+    def _redraw(pathname, start, end, version, mode):
+        return redraw(context, pathname, start, end, mode)

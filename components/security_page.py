@@ -1,0 +1,29 @@
+"""The security page: who tries to get in, from where, and what the defender banned."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from . import ids
+from .common import page_graph, panel
+from .headline import _tile
+
+FIGURES = ((ids.SECURITY_FAILURES, "Failed logins", "bad"), (ids.SECURITY_IPS, "Distinct IPs", ""),
+           (ids.SECURITY_USERNAMES, "Usernames tried", ""), (ids.SECURITY_BANS, "Bans", "bad"))
+
+
+def security_page() -> html.Div:
+    """Returns the page; its figures and tables are filled by callbacks/security.py."""
+    return html.Div([
+        dbc.Row([dbc.Col(_tile(value_id, caption, tone), xs=6, xl=3)
+                 for value_id, caption, tone in FIGURES], className="headline g-3"),
+        dbc.Row([dbc.Col(panel("Failed logins per day (× bans)", page_graph(ids.SECURITY_DAYS)), lg=8),
+                 dbc.Col(panel("Top IPs", html.Div(id=ids.SECURITY_TOP_IPS,
+                                                   className="scroll-table")), lg=4)],
+                className="g-3"),
+        dbc.Row([dbc.Col(panel("Usernames tried", html.Div(id=ids.SECURITY_TOP_USERNAMES,
+                                                            className="scroll-table")), lg=4),
+                 dbc.Col(panel("Failures by method", page_graph(ids.SECURITY_METHODS)), lg=4),
+                 dbc.Col(panel("Failures by protocol", page_graph(ids.SECURITY_PROTOCOLS)), lg=4)],
+                className="g-3"),
+    ], id=ids.PAGE_SECURITY, className="page-section", hidden=True)

@@ -1,0 +1,198 @@
+"""The audit trail: /api/events (keyset pages) and /api/events.csv (streamed), analysis-api.md.
+
+Events come newest first: ts, then source position (file_id, start_offset), descending. A
+page's ``next`` cursor is the last row's (ts, file_id, start_offset); the following page is
+the rows strictly before it in that order, so pages never repeat or skip an event, however
+many arrive meanwhile (new ones sort before the cursor). Every value is bound; the only SQL
+composed here is the choice among the fixed conditions of _CONDITIONS.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterator
+
+import sqlalchemy as sa
+
+import db
+from ingestion.parse import KINDS
+
+from .queries import BadParameter, _connection, parse_range
+from .timefmt import day_bounds, logged_time, stored_time
+
+LIMIT = 100
+MAX_LIMIT = 1000
+CSV_PAGE = 1000
+COLUMNS = ("ts", "kind", "username", "action", "size_bytes", "failed", "remote_ip", "protocol",
+           "file_path", "elapsed_ms", "method", "connection_id", "error")
+_TS = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What /api/events selects. None: no filter; '' filters on the empty value."""
+    start: date
+    end: date
+    user: str | None = None
+    kinds: tuple | None = None
+    ip: str | None = None
+    protocol: str | None = None
+    failed: int | None = None
+    path: str | None = None
+
+
+def parse_filters(args, today: date, default_start: date) -> Filters:
+    """Returns the filters of query arguments ``args`` (a MultiDict); raises BadParameter."""
+    start, end = parse_range(args.get("start"), args.get("end"), today, default_start)
+    kinds = None
+    if "kind" in args:
+        kinds = tuple(dict.fromkeys(args.getlist("kind")))
+        unknown = [k for k in kinds if k not in KINDS]
+        if unknown:
+            raise BadParameter(f"kind must be one of {', '.join(KINDS)}, not {unknown[0][:40]!r}")
+    failed = args.get("failed")
+    if failed is not None and failed not in ("0", "1"):
+        raise BadParameter(f"failed must be 1 or 0, not {failed[:40]!r}")
+    return Filters(start, end, user=args.get("user"), kinds=kinds, ip=args.get("ip"),
+                   protocol=args.get("protocol"),
+                   failed=int(failed) if failed is not None else None, path=args.get("path"))
+
+
+def parse_limit(text: str | None) -> int:
+    """Returns the page size in ``text`` (1..MAX_LIMIT, LIMIT when missing); raises BadParameter."""
+    if text is None:
+        return LIMIT
+    if not (text.isascii() and text.isdigit() and len(text) <= 7) or not 1 <= int(text) <= MAX_LIMIT:
+        raise BadParameter(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {text[:40]!r}")
+    return int(text)
+
+
+# --- the cursor: opaque to clients, checked strictly when it comes back -------------------
+
+def encode_cursor(ts, file_id: int, start_offset: int) -> str:
+    """Returns the cursor of a row: its position in the order, as URL-safe text."""
+    raw = json.dumps([stored_time(ts), int(file_id), int(start_offset)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[str, int, int]:
+    """Returns (ts, file_id, start_offset) of a cursor; raises BadParameter for anything else."""
+    try:
+        if not text.isascii() or len(text) > 200:
+            raise ValueError
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        ts, file_id, offset = json.loads(raw)
+        if not (type(ts) is str and _TS.fullmatch(ts) and type(file_id) is int
+                and type(offset) is int and 0 <= file_id < 2**63 and 0 <= offset < 2**63):
+            raise ValueError
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise BadParameter("before must be a cursor given as next by this API") from None
+    return ts, file_id, offset
+
+
+# --- reads --------------------------------------------------------------------------------
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(f: Filters, dialect_name: str, cursor) -> tuple[str, dict, bool]:
+    """Returns the AND-conditions, their parameters, and whether :f_kinds is expanding."""
+    sql, params = [], {}
+    if f.user is not None:
+        sql.append("username = :f_user")
+        params["f_user"] = f.user
+    if f.kinds is not None:
+        sql.append("kind IN :f_kinds")
+        params["f_kinds"] = list(f.kinds)
+    for column, value in (("remote_ip", f.ip), ("protocol", f.protocol)):
+        if value == "":
+            sql.append(f"({column} IS NULL OR {column} = '')")
+        elif value is not None:
+            sql.append(f"{column} = :f_{column}")
+            params[f"f_{column}"] = value
+    if f.failed is not None:
+        sql.append("failed = :f_failed")
+        params["f_failed"] = f.failed
+    if f.path is not None:
+        # LIKE with the wildcards escaped; SQLite's LIKE ignores ASCII case, so instr() makes
+        # it case-sensitive there (MariaDB's binary collation already is)
+        if dialect_name == "sqlite":
+            sql.append("file_path LIKE :f_like ESCAPE '\\' AND instr(file_path, :f_path) > 0")
+            params["f_path"] = f.path
+        else:
+            sql.append("file_path LIKE :f_like ESCAPE '\\\\'")
+        params["f_like"] = "%" + _escape_like(f.path) + "%"
+    if cursor is not None:
+        sql.append("ts <= :c_ts AND (ts < :c_ts OR file_id < :c_file"
+                   " OR (file_id = :c_file AND start_offset < :c_offset))")
+        params.update(c_ts=cursor[0], c_file=cursor[1], c_offset=cursor[2])
+    return "".join(f" AND {c}" for c in sql), params, f.kinds is not None
+
+
+def fetch(conn, f: Filters, limit: int, cursor=None) -> list:
+    """Returns up to ``limit`` raw rows (COLUMNS + file_id, start_offset) before ``cursor``."""
+    d = db.dialect(conn)
+    where, params, expanding = _conditions(f, d, cursor)
+    query = sa.text(db.load_sql("events_page", d).text.replace("/*filters*/", where))
+    if expanding:
+        query = query.bindparams(sa.bindparam("f_kinds", expanding=True))
+    return conn.execute(query, {**day_bounds(f.start, f.end), **params, "limit": limit}).all()
+
+
+def event_of(row) -> dict:
+    """Returns the JSON object of one raw row."""
+    ev = dict(zip(COLUMNS, row[:len(COLUMNS)]))
+    ev["ts"] = logged_time(ev["ts"])
+    ev["failed"] = bool(ev["failed"])
+    for k in ("size_bytes", "elapsed_ms"):
+        if ev[k] is not None:
+            ev[k] = int(ev[k])
+    return ev
+
+
+def page(conn_or_engine, f: Filters, limit: int = LIMIT, before: str | None = None) -> dict:
+    """Returns {"events": [...], "next": cursor or None}: the page before ``before``."""
+    cursor = decode_cursor(before) if before is not None else None
+    with _connection(conn_or_engine) as conn:
+        rows = fetch(conn, f, limit, cursor)
+    nxt = encode_cursor(rows[-1].ts, rows[-1].file_id, rows[-1].start_offset) \
+        if len(rows) == limit else None
+    return {"events": [event_of(r) for r in rows], "next": nxt}
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return 1 if value else 0
+    return value
+
+
+def csv_chunks(engine: sa.Engine, f: Filters, page_size: int = CSV_PAGE) -> Iterator[str]:
+    """Yields the CSV of every matching event, a keyset page at a time (constant memory).
+
+    Each page is read on a connection of its own, so no read transaction stays open while
+    the client is slow to take the answer.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    cursor = None
+    while True:
+        with engine.connect() as conn:
+            rows = fetch(conn, f, page_size, cursor)
+        for row in rows:
+            writer.writerow([_csv_cell(v) for v in event_of(row).values()])
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+        if len(rows) < page_size:
+            return
+        last = rows[-1]
+        cursor = (stored_time(last.ts), last.file_id, last.start_offset)

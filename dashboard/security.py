@@ -1,0 +1,141 @@
+"""The security and user views: /api/security and /api/users/<name> (analysis-api.md).
+
+The security answer reads the login_failures_daily, bans_daily and daily_stats rollups only;
+the user answer reads daily_stats plus a few ranges of the ix_events_user index.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+import db
+
+from . import audit
+from .queries import BadParameter, _connection, days_between, exact_sum, _user_dict, _day
+from .timefmt import day_bounds, logged_time
+
+LIMIT = 100
+MAX_LIMIT = 1000
+USER_KINDS = ("upload", "download", "file_op", "login")
+RECENT = 20
+
+
+class UnknownUser(LookupError):
+    """No upload, download, file_op or login event ever carried this name."""
+
+
+def parse_limit(text: str | None, default: int = LIMIT, maximum: int = MAX_LIMIT) -> int:
+    """Returns the limit in ``text`` (1..maximum; ``default`` when missing), or raises
+    BadParameter."""
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit() and len(text) <= 7) or not 1 <= int(text) <= maximum:
+        raise BadParameter(f"limit must be a whole number from 1 to {maximum}, not {text[:40]!r}")
+    return int(text)
+
+
+def security(conn_or_engine, start: date, end: date, limit: int = LIMIT) -> dict:
+    """Returns the /api/security body for start..end, each by_* list cut at ``limit``."""
+    bounds = {"start": start.isoformat(), "end": end.isoformat()}
+    cut = {**bounds, "limit": limit}
+    with _connection(conn_or_engine) as conn:
+        d = db.dialect(conn)
+        t = conn.execute(db.load_sql("security_totals", d), bounds).mappings().one()
+        by_ip = conn.execute(db.load_sql("security_by_ip", d), cut).mappings().all()
+        by_user = conn.execute(db.load_sql("security_by_username", d), cut).all()
+        by_method = conn.execute(db.load_sql("security_by_method", d), cut).all()
+        by_protocol = conn.execute(db.load_sql("security_by_protocol", d), cut).all()
+        day_rows = conn.execute(db.load_sql("security_days", d), bounds).all()
+    days = {day: {"date": day, "login_failed": 0, "ban": 0} for day in days_between(start, end)}
+    for day, kind, events in day_rows:
+        days[_day(day)][kind] += int(events)
+    return {
+        **bounds,
+        "totals": {k: int(t[k] or 0) for k in ("login_failures", "ips", "usernames", "bans",
+                                                "banned_ips")},
+        "by_ip": [{"ip": r["ip"], "failures": int(r["failures"]), "usernames": int(r["usernames"]),
+                   "bans": int(r["bans"]), "first": logged_time(r["first_ts"]),
+                   "last": logged_time(r["last_ts"])} for r in by_ip],
+        "by_username": [{"username": u, "failures": int(n), "ips": int(i)} for u, n, i in by_user],
+        "by_method": [{"method": m, "failures": int(n)} for m, n in by_method],
+        "by_protocol": [{"protocol": p, "failures": int(n)} for p, n in by_protocol],
+        "days": list(days.values()),
+    }
+
+
+def user(conn_or_engine, username: str, start: date, end: date) -> dict:
+    """Returns the /api/users/<name> body; raises UnknownUser for a name never seen."""
+    bounds = {"start": start.isoformat(), "end": end.isoformat(), "username": username}
+    times = {**day_bounds(start, end), "username": username}
+    with _connection(conn_or_engine) as conn:
+        d = db.dialect(conn)
+        seen = conn.execute(db.load_sql("user_seen_days", d), {"username": username}).one()
+        if seen.first_day is None or username == "":     # users are non-empty names
+            raise UnknownUser(username)
+        first_seen = _edge(conn, "first", username, seen.first_day, USER_KINDS)
+        last_seen = _edge(conn, "last", username, seen.last_day, USER_KINDS)
+        last_login = _edge(conn, "last", username, seen.last_login_day, ("login",))
+        day_rows = conn.execute(db.load_sql("user_days", d), bounds).all()
+        protocols = conn.execute(db.load_sql("user_protocols", d), times).all()
+        ips = conn.execute(db.load_sql("user_ips", d), times).all()
+        recent = audit.page(conn, audit.Filters(start=start, end=end, user=username,
+                                                kinds=USER_KINDS), RECENT)["events"]
+    return {
+        "username": username, "start": bounds["start"], "end": bounds["end"],
+        "totals": _totals(username, day_rows),
+        "first_seen": first_seen, "last_seen": last_seen, "last_login": last_login,
+        "days": _days(start, end, day_rows),
+        "protocols": sorted(({"protocol": p, "transfers": int(n), "bytes": exact_sum(hi, lo)}
+                             for p, n, hi, lo in protocols),
+                            key=lambda x: (-x["transfers"], x["protocol"])),
+        "ips": [{"ip": ip, "events": int(n)} for ip, n in ips],
+        "recent": recent,
+    }
+
+
+def _edge(conn, which: str, username: str, day, kinds) -> str | None:
+    """Returns the time of the user's first or last event of ``kinds`` on ``day``."""
+    if day is None:
+        return None
+    one_day = date.fromisoformat(_day(day))
+    query = db.load_sql(f"user_edge_{which}", db.dialect(conn)).bindparams(
+        sa.bindparam("kinds", expanding=True))
+    ts = conn.execute(query, {**day_bounds(one_day, one_day), "username": username,
+                              "kinds": list(kinds)}).scalar()
+    return logged_time(ts)
+
+
+def _totals(username: str, day_rows) -> dict:
+    u = {"uploads": 0, "downloads": 0, "failed_transfers": 0, "bytes_uploaded": 0,
+         "bytes_downloaded": 0, "file_ops": 0, "logins": 0}
+    for _day_value, kind, events, hi, lo, failed in day_rows:
+        events = int(events)
+        if kind == "upload":
+            u["uploads"] += events
+            u["bytes_uploaded"] += exact_sum(hi, lo)
+        elif kind == "download":
+            u["downloads"] += events
+            u["bytes_downloaded"] += exact_sum(hi, lo)
+        elif kind == "file_op":
+            u["file_ops"] += events
+        else:
+            u["logins"] += events
+        if kind in ("upload", "download"):
+            u["failed_transfers"] += int(failed or 0)
+    totals = _user_dict(username, u)
+    del totals["username"]
+    return totals
+
+
+def _days(start: date, end: date, day_rows) -> list[dict]:
+    days = {d: {"date": d, "upload": 0, "download": 0, "file_op": 0, "login": 0,
+                "bytes_uploaded": 0, "bytes_downloaded": 0} for d in days_between(start, end)}
+    for day, kind, events, hi, lo, _failed in day_rows:
+        cell = days[_day(day)]
+        cell[kind] += int(events)
+        if kind == "upload":
+            cell["bytes_uploaded"] += exact_sum(hi, lo)
+        elif kind == "download":
+            cell["bytes_downloaded"] += exact_sum(hi, lo)
+    return list(days.values())

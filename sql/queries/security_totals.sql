@@ -1,0 +1,15 @@
+-- name: security_totals
+-- Returns one row for the days start..end (bind parameters, 'YYYY-MM-DD', inclusive):
+-- login_failures, ips (distinct non-empty), usernames (distinct non-empty, byte for byte),
+-- bans, banned_ips (distinct non-empty). Reads the login_failures_daily and bans_daily rollups.
+SELECT
+    (SELECT COALESCE(SUM(events), 0) FROM login_failures_daily
+      WHERE day >= :start AND day <= :end) AS login_failures,
+    (SELECT COUNT(DISTINCT ip) FROM login_failures_daily
+      WHERE day >= :start AND day <= :end AND ip <> '') AS ips,
+    (SELECT COUNT(DISTINCT username) FROM login_failures_daily
+      WHERE day >= :start AND day <= :end AND username <> '') AS usernames,
+    (SELECT COALESCE(SUM(events), 0) FROM bans_daily
+      WHERE day >= :start AND day <= :end) AS bans,
+    (SELECT COUNT(DISTINCT ip) FROM bans_daily
+      WHERE day >= :start AND day <= :end AND ip <> '') AS banned_ips

@@ -1,0 +1,55 @@
+"""The page callbacks as plain functions: which section a path shows, where a click goes,
+a user's name from the path, the audit form's query."""
+from __future__ import annotations
+
+import pytest
+from dash import no_update
+
+from callbacks import audit, pages, users
+from components import ids
+
+
+@pytest.mark.parametrize("path, shown", [
+    ("/", "overview"), (None, "overview"), ("/nowhere", "overview"), ("/security", "security"),
+    ("/security/", "security"), ("/users", "user"), ("/users/a%2Fb", "user"), ("/audit", "audit"),
+])
+def test_the_path_picks_one_section(path, shown):
+    hidden = pages.hidden_sections(path)
+    assert [name for (name, _), h in zip(pages.SECTIONS, hidden) if not h] == [shown]
+
+
+@pytest.mark.parametrize("trigger, picked, click, target", [
+    (ids.USER_PICKER, "admin ", None, "/users/admin%20"),
+    (ids.USER_PICKER, "a/b", None, "/users/a%2Fb"),
+    (ids.GRAPH_TRANSFERS, None, {"points": [{"customdata": ["x", "y", "%3Cb%3E"]}]}, "/users/%3Cb%3E"),
+    (ids.GRAPH_BYTES, None, {"points": [{"customdata": ["all others", "y", None]}]}, no_update),
+    (ids.GRAPH_AVERAGE, None, {"points": [{"customdata": ["x", "y", "..%2F..%2Fapi"]}]},
+     "/users/..%2F..%2Fapi"),                                   # stays one path segment
+    (ids.USER_PICKER, "alice", None, no_update),                # already there
+])
+def test_a_pick_or_a_bar_click_opens_the_users_page(trigger, picked, click, target):
+    assert pages.navigate(trigger, picked, click, "/users/alice") == target
+
+
+@pytest.mark.parametrize("path, name", [
+    ("/users", None), ("/users/", None), ("/users/admin%20", "admin "), ("/users/a%2Fb", "a/b"),
+    ("/users/%C3%9F", "ß"),
+])
+def test_the_user_comes_from_the_path(path, name):
+    assert users.name_of(path) == name
+
+
+def test_the_audit_form_becomes_the_api_query():
+    args = audit.query_args("2024-09-01", "2024-09-30T00:00:00", "carol", ["upload", "ban"], "",
+                            None, "1", "%_")
+    assert args == [("start", "2024-09-01"), ("end", "2024-09-30"), ("user", "carol"),
+                    ("path", "%_"), ("kind", "upload"), ("kind", "ban"), ("failed", "1")]
+
+
+@pytest.mark.parametrize("click, day", [
+    ({"points": [{"x": "2024-09-18"}]}, "2024-09-18"),
+    ({"points": [{"x": "2024-09-18 00:00"}]}, "2024-09-18"),
+    ({"points": [{"x": "<b>"}]}, None), ({"points": []}, None), (None, None),
+])
+def test_a_day_click_names_the_day(click, day):
+    assert pages.day_of(click) == day
