@@ -42,13 +42,17 @@ def navigate(trigger: str | None, picked: str | None, click: dict | None, pathna
     return target if target != pathname else no_update
 
 
-def day_of(click: dict | None) -> str | None:
-    """Returns the day clicked in "Activities by day" ('YYYY-MM-DD'), or None."""
+def days_of(click: dict | None) -> tuple[str, str] | None:
+    """Returns the first and last day of the bar clicked in "Activities by day": its day, or
+    the range's days of its week or month (the bar's customdata, 'start → end'); else None."""
     if not click or not click.get("points"):
         return None
-    day = str(click["points"][0].get("x", ""))[:10]
+    point = click["points"][0]
+    span = str(point.get("customdata") or point.get("x", ""))
+    first, _, last = span.partition(" → ")
     try:
-        return date.fromisoformat(day).isoformat()
+        return (date.fromisoformat(first[:10]).isoformat(),
+                date.fromisoformat((last or first)[:10]).isoformat())
     except ValueError:
         return None
 
@@ -69,8 +73,8 @@ def register(app, context) -> None:
     def _navigate(picked, *rest):
         *clicks, day_click, pathname = rest
         trigger = ctx.triggered_id
-        if trigger == ids.GRAPH_DAYS:                # a day of the overview: its audit trail
-            day = day_of(day_click)
-            return ("/audit", day, day) if day else (no_update,) * 3
+        if trigger == ids.GRAPH_DAYS:                # a day (week, month): its audit trail
+            days = days_of(day_click)
+            return ("/audit", *days) if days else (no_update,) * 3
         click = clicks[USER_GRAPHS.index(trigger)] if trigger in USER_GRAPHS else None
         return navigate(trigger, picked, click, pathname), no_update, no_update

@@ -46,10 +46,12 @@ def test_the_audit_form_becomes_the_api_query():
                     ("path", "%_"), ("kind", "upload"), ("kind", "ban"), ("failed", "1")]
 
 
-@pytest.mark.parametrize("click, day", [
-    ({"points": [{"x": "2024-09-18"}]}, "2024-09-18"),
-    ({"points": [{"x": "2024-09-18 00:00"}]}, "2024-09-18"),
+@pytest.mark.parametrize("click, days", [
+    ({"points": [{"x": "2024-09-18"}]}, ("2024-09-18", "2024-09-18")),
+    ({"points": [{"x": "2024-09-18 00:00"}]}, ("2024-09-18", "2024-09-18")),
+    ({"points": [{"x": "2024-09-16", "customdata": "2024-09-18 → 2024-09-22"}]},
+     ("2024-09-18", "2024-09-22")),                   # a week: the range's days of it
     ({"points": [{"x": "<b>"}]}, None), ({"points": []}, None), (None, None),
 ])
-def test_a_day_click_names_the_day(click, day):
-    assert pages.day_of(click) == day
+def test_a_click_names_the_days_of_its_bar(click, days):
+    assert pages.days_of(click) == days

@@ -127,20 +127,22 @@ def test_audit_filters_pages_and_downloads_the_same_events(start, log_dir, sqlit
     assert duo.get_logs() == []
 
 
-def test_clicking_a_day_opens_its_audit_trail(start, log_dir, sqlite_url):
+def test_clicking_a_week_opens_its_audit_trail(start, log_dir, sqlite_url):
     (log_dir / "sftpgo.log").write_bytes(history())
-    duo = start()
+    duo = start(default_start="2024-09-01")     # over 120 days: "Activities by week"
     until(lambda: duo.driver.find_elements("css selector",
                                            f"#{ids.GRAPH_DAYS} .trace.bars .point path"), 15)
-    day = graph(duo, ids.GRAPH_DAYS)[0]["x"].index("2024-09-09")
+    week = graph(duo, ids.GRAPH_DAYS)[0]["x"].index("2024-09-09")     # a Monday
     bar = duo.driver.find_elements("css selector", f"#{ids.GRAPH_DAYS} .trace.bars")[0] \
-        .find_elements("css selector", ".point path")[day]
+        .find_elements("css selector", ".point path")[week]
     ActionChains(duo.driver).move_to_element(bar).click().perform()
     until(lambda: duo.driver.current_url.endswith("/audit"), 10, msg=lambda: duo.driver.current_url)
-    on_day = count(sqlite_url, "SELECT COUNT(*) FROM events WHERE day = '2024-09-09'")
-    until(lambda: len(rows(duo, ids.AUDIT_TABLE)) == on_day == 6, 10,
-          msg=lambda: f"{len(rows(duo, ids.AUDIT_TABLE))} rows, {on_day} events")
-    assert {r[0][:10] for r in rows(duo, ids.AUDIT_TABLE)} == {"2024-09-09"}
+    in_week = count(sqlite_url, "SELECT COUNT(*) FROM events"
+                                " WHERE day BETWEEN '2024-09-09' AND '2024-09-15'")
+    until(lambda: len(rows(duo, ids.AUDIT_TABLE)) == in_week == 30, 10,
+          msg=lambda: f"{len(rows(duo, ids.AUDIT_TABLE))} rows, {in_week} events")
+    assert {r[0][:10] for r in rows(duo, ids.AUDIT_TABLE)} == {
+        f"2024-09-{d:02d}" for d in range(9, 16)}
     assert duo.get_logs() == []
 
 
