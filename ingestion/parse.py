@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Annotated
 
+import msgspec
 import orjson
+from msgspec import UNSET, UnsetType
 
 # Reasons a line is kept as malformed. A short, fixed vocabulary.
 EMPTY = "empty"
@@ -59,7 +62,75 @@ def classify(data: bytes, max_ts: str | None = None):
     after an external truncate) are skipped; a line of NULs only is malformed ``nul_run``.
     ``max_ts`` ('YYYY-MM-DD HH:MM:SS.mmm', see max_ts_for) is the latest believable time:
     an event after it is ``bad_time``. Never raises, whatever the line holds.
+
+    Usual lines take the typed fast path (see _Line); every other line, and every line the
+    fast path does not fully vouch for, gets classify_general's answer.
     """
+    try:
+        line = _decode_line(data)
+    except Exception:           # not one of the usual shapes: the general path decides
+        return classify_general(data, max_ts)
+    sender = line.sender
+    kind = TRANSFERS.get(sender)
+    if kind is not None:
+        size = line.size_bytes
+        if size is UNSET:
+            return None
+        return _fast_event(line, kind, sender, size, 1 if line.error else 0, max_ts)
+    if sender in FILE_OPS:
+        if line.file_path is UNSET:
+            return None
+        return _fast_event(line, "file_op", sender, None, 0, max_ts)
+    if sender == "login":
+        return _fast_event(line, "login", sender, None, 0, max_ts)
+    if sender == "connection_failed":
+        return _fast_event(line, "login_failed", sender, None, 0, max_ts)
+    message = line.message
+    if message.startswith("User ") and " logged in with" in message:
+        return _fast_event(line, "login", sender, None, 0, max_ts, _login_name(message))
+    return None
+
+
+def _fast_event(line, kind: str, sender: str, size, failed: int, max_ts, username=None):
+    """_event for a _Line: the same checks, with the types already known."""
+    value = line.time
+    if len(value) == 23 and (head := _HOURS.get(value[:13])) is not None \
+            and value[13:16] in _MINUTES and (value[16:] in _SECONDS or _second(value[16:])):
+        ts = head + value[13:]                        # an hour seen before: no regex
+    else:
+        ts = normalize_time(value)
+        if ts is None:
+            return BAD_TIME
+    if max_ts is not None and ts > max_ts:
+        return BAD_TIME
+    if username is None:
+        username = line.username
+        if username is None:
+            username = ""
+    if len(username) > MAX_USERNAME:
+        username = username[:MAX_USERNAME]
+    if len(sender) > MAX_ACTION:
+        sender = sender[:MAX_ACTION]
+    protocol = line.protocol
+    if protocol is not None and len(protocol) > MAX_PROTOCOL:
+        protocol = protocol[:MAX_PROTOCOL]
+    path = line.file_path
+    if path is UNSET:
+        path = None
+    elif len(path) > MAX_PATH:
+        path = path[:MAX_PATH]
+    addr = line.remote_addr or line.ip or line.client_ip
+    if not addr:
+        ip = None
+    elif addr[0] != "[" and addr.count(":") == 1:
+        ip = addr[:addr.index(":")][:MAX_IP]          # "host:port", the usual remote_addr
+    else:
+        ip = _ip_of(addr)
+    return (ts, ts[:10], kind, username, size, failed, sender, ip, protocol, path)
+
+
+def classify_general(data: bytes, max_ts: str | None = None):
+    """Returns what classify does, for any line: orjson into a dict, then the rules."""
     try:
         obj = _loads(data)
     except _JSONError:
@@ -91,6 +162,71 @@ def classify(data: bytes, max_ts: str | None = None):
     return None
 
 
+# --- the fast path's decoder ---------------------------------------------------------------
+# msgspec decodes a line straight into the fields the rules read, and validates the value of
+# every other key SFTPGo writes (so no part of the line goes unchecked). A line with a key not
+# listed here, or a value of another type (an object where a name belongs, a float size, an
+# integer outside int64, a size out of bounds), fails to decode and goes to
+# classify_general. So a line the fast path accepts is one orjson accepts with the same values,
+# and both paths answer the same: tests/ingestion/test_parse_fast.py checks it.
+
+_Int = Annotated[int, msgspec.Meta(ge=-(1 << 63), le=(1 << 63) - 1)]
+_Size = Annotated[int, msgspec.Meta(ge=0, le=MAX_SIZE)]
+
+
+class _Line(msgspec.Struct, forbid_unknown_fields=True):
+    # read by the rules
+    time: str = ""
+    sender: str = ""
+    size_bytes: _Size | UnsetType = UNSET
+    username: str | None = None
+    file_path: str | UnsetType = UNSET
+    protocol: str | None = None
+    remote_addr: str = ""
+    ip: str = ""
+    client_ip: str = ""
+    error: str = ""
+    message: str = ""
+    # only validated
+    level: str = ""
+    connection_id: str = ""
+    local_addr: str = ""
+    elapsed_ms: _Int = 0
+    virtual_path: str = ""
+    target_path: str = ""
+    virtual_target_path: str = ""
+    ftp_mode: str = ""
+    filemode: str = ""
+    uid: _Int = 0
+    gid: _Int = 0
+    access_time: str = ""
+    modification_time: str = ""
+    size: _Int = 0
+    elapsed: _Int = 0
+    ssh_command: str = ""
+    login_type: str = ""
+    method: str = ""
+    client: str = ""
+    encrypted: bool = False
+    info: str = ""
+    proto: str = ""
+    request_id: str = ""
+    uri: str = ""
+    user_agent: str = ""
+    resp_status: _Int = 0
+    resp_size: _Int = 0
+    cipher_suite: str = ""
+    content_length: str = ""
+    depth: str = ""
+    url: str = ""
+    event: str = ""
+    increase_score_by: _Int = 0
+    score: _Int = 0
+
+
+_decode_line = msgspec.json.Decoder(_Line).decode
+
+
 def _rescue(data: bytes, max_ts: str | None):
     if data[:1] == b"\0":
         stripped = data.lstrip(b"\0")
@@ -119,11 +255,19 @@ def _as_size(value) -> int | None:
 
 def _event(obj: dict, kind: str, sender, size, failed: int, max_ts, username=None):
     # The hot path of ingestion: plain checks inline, helpers only for unusual values.
-    ts = normalize_time(obj.get("time"))
-    if ts is None or (max_ts is not None and ts > max_ts):
+    get = obj.get
+    value = get("time")
+    if type(value) is str and len(value) == 23 and (head := _HOURS.get(value[:13])) is not None \
+            and value[13:16] in _MINUTES and (value[16:] in _SECONDS or _second(value[16:])):
+        ts = head + value[13:]                        # an hour seen before: no regex
+    else:
+        ts = normalize_time(value)
+        if ts is None:
+            return BAD_TIME
+    if max_ts is not None and ts > max_ts:
         return BAD_TIME
     if username is None:
-        username = obj.get("username")
+        username = get("username")
         if username is None:
             username = ""
     if type(username) is not str:
@@ -132,21 +276,43 @@ def _event(obj: dict, kind: str, sender, size, failed: int, max_ts, username=Non
         username = username[:MAX_USERNAME]
     if len(sender) > MAX_ACTION:
         sender = sender[:MAX_ACTION]
-    protocol = obj.get("protocol")
+    protocol = get("protocol")
     if protocol is not None and (type(protocol) is not str or len(protocol) > MAX_PROTOCOL):
         if type(protocol) is not str:
             return BAD_VALUE
         protocol = protocol[:MAX_PROTOCOL]
-    path = obj.get("file_path")
+    path = get("file_path")
     if path is not None and (type(path) is not str or len(path) > MAX_PATH):
         if type(path) is not str:
             return BAD_VALUE
         path = path[:MAX_PATH]
-    return (ts, ts[:10], kind, username, size, failed, sender, client_ip(obj), protocol, path)
+    addr = get("remote_addr")
+    if type(addr) is str and addr and addr[0] != "[" and addr.count(":") == 1:
+        ip = addr[:addr.index(":")]                   # "host:port", the usual remote_addr
+        if len(ip) > MAX_IP:
+            ip = ip[:MAX_IP]
+    else:
+        ip = client_ip(obj)
+    return (ts, ts[:10], kind, username, size, failed, sender, ip, protocol, path)
 
 
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}", re.ASCII).fullmatch
 _DAYS: dict[str, bool] = {}
+# A valid SFTPGo time checked in three pieces, so most lines need no regex: the hour
+# ('YYYY-MM-DDTHH' -> 'YYYY-MM-DD HH', cached once _TIME and _valid_day accepted a time in
+# it), the minute (':MM') and the second (':SS.mmm', cached once _SECOND accepted it; at
+# most 60,000). The three patterns put together are _TIME's.
+_HOURS: dict[str, str] = {}
+_MINUTES = frozenset(f":{m:02d}" for m in range(60))
+_SECONDS: set[str] = set()
+_SECOND = re.compile(r":[0-5]\d\.\d{3}", re.ASCII).fullmatch
+
+
+def _second(tail: str) -> bool:
+    if _SECOND(tail) is None:
+        return False
+    _SECONDS.add(tail)
+    return True
 
 
 def _valid_day(day: str) -> bool:
@@ -166,6 +332,9 @@ def normalize_time(value) -> str | None:
     """Returns 'YYYY-MM-DD HH:MM:SS.mmm' for an SFTPGo ``time``, or None when it is not one."""
     if type(value) is str and len(value) == 23 and _TIME(value) is not None \
             and _valid_day(value[:10]):
+        if len(_HOURS) >= 100_000:
+            _HOURS.clear()
+        _HOURS[value[:13]] = value[:10] + " " + value[11:13]
         return value[:10] + " " + value[11:]          # the layout of every SFTPGo 2.x line
     if type(value) is not str or len(value) < 19 or not value.isascii():
         return None               # non-ASCII digits ("\u0662\u0660\u0662\u0664") are not a time
@@ -208,6 +377,10 @@ def client_ip(obj: dict):
     addr = obj.get("remote_addr") or obj.get("ip") or obj.get("client_ip")
     if type(addr) is not str or not addr:
         return None
+    return _ip_of(addr)
+
+
+def _ip_of(addr: str) -> str:
     if addr[0] == "[":
         end = addr.find("]")
         addr = addr[1:end] if end > 0 else addr[1:]

@@ -1,0 +1,85 @@
+"""classify()'s typed fast path answers exactly as the general path (orjson into a dict) does.
+
+The fast path decodes the usual lines with msgspec and hands everything else to
+classify_general; these tests throw usual lines, odd values, odd keys, odd numbers and broken
+bytes at both and require the same answer, line for line.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, given, settings
+
+from ingestion import parse
+from tests.ingestion.test_parse_property import json_values, lines
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+MAX_TS = "2024-09-19 04:00:06.777"
+
+UP = {"level": "info", "time": "2024-09-18T04:00:06.777", "sender": "Upload",
+      "local_addr": "172.18.0.2:2022", "remote_addr": "209.23.95.87:53084", "elapsed_ms": 1003,
+      "size_bytes": 4096, "username": "speed-camera", "file_path": "/srv/x.csv",
+      "connection_id": "SFTP_7f_1", "protocol": "SFTP"}
+
+
+def same(line: bytes, max_ts: str | None = None) -> None:
+    assert parse.classify(line, max_ts) == parse.classify_general(line, max_ts), line
+
+
+def test_real_samples_take_the_fast_path_and_agree():
+    for name in ("msda-excerpt.log", "public-lines.jsonl"):
+        for line in (SAMPLES / name).read_bytes().split(b"\n"):
+            same(line)
+            same(line, MAX_TS)
+    usual = (SAMPLES / "msda-excerpt.log").read_bytes().split(b"\n")[:-1]
+    assert all(parse._decode_line(x) for x in usual)      # no fallback on real lines
+
+
+@settings(max_examples=1500, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(lines(), st.sampled_from([None, MAX_TS]))
+def test_any_values_in_any_field_agree(line, max_ts):
+    same(line, max_ts)
+    same(b"\0" + line, max_ts)
+
+
+ODD_NUMBERS = [b"1e400", b"-1e400", b"1E+309", b"9" * 400, b"18446744073709551616",
+               b"9223372036854775808", b"-9223372036854775809", b"1.0", b"-0", b"0.0", b"1e2",
+               b"01", b"NaN", b"Infinity", b"true", b"null", b'"1"', b"[]", b"{}",
+               b"[" * 600 + b"]" * 600, b"[" * 1100 + b"]" * 1100]
+KEYS = sorted(set(UP) | {"ip", "client_ip", "error", "message", "uid", "size", "encrypted",
+                         "resp_status", "virtual_path", "unknown_key", "Sender", "sender "})
+
+
+@settings(max_examples=1500, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.sampled_from(KEYS), st.sampled_from(ODD_NUMBERS),
+       st.sampled_from(["Upload", "Download", "Rename", "login", "connection_failed", "SFTP"]))
+def test_odd_numbers_in_any_key_agree(key, number, sender):
+    body = json.dumps({**UP, "sender": sender}).encode()[:-1]
+    same(body + b', "' + key.encode() + b'": ' + number + b"}")
+
+
+@settings(max_examples=2000, derandomize=True, deadline=None)
+@given(st.integers(0, 400), st.binary(min_size=1, max_size=4))
+def test_broken_bytes_anywhere_in_a_usual_line_agree(at, junk):
+    line = json.dumps(UP).encode()
+    same(line[:at] + junk + line[at:])
+    same(line[:at] + junk + line[at + len(junk):])
+
+
+@settings(max_examples=500, derandomize=True, deadline=None)
+@given(st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6),
+       st.booleans())
+def test_any_values_in_usual_keys_agree(extra, ascii_only):
+    line = json.dumps({**UP, **extra}, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    same(line)
+    same(line, MAX_TS)
+
+
+def test_duplicate_keys_agree():
+    for dup in (b',"sender":"SFTP"', b',"sender":1', b',"size_bytes":null', b',"size_bytes":7',
+                b',"username":{"a":1}', b',"time":"2024-09-18T04:00:07.000"'):
+        same(json.dumps(UP).encode()[:-1] + dup + b"}")
