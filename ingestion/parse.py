@@ -174,28 +174,29 @@ _Int = Annotated[int, msgspec.Meta(ge=-(1 << 63), le=(1 << 63) - 1)]
 _Size = Annotated[int, msgspec.Meta(ge=0, le=MAX_SIZE)]
 
 
-class _Line(msgspec.Struct, forbid_unknown_fields=True):
-    # read by the rules
+class _Line(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    # In the order SFTPGo writes a transfer line: msgspec looks for the next key where the
+    # last one was found first (0.72 -> 0.55 us a line, against the rules' fields first). Only
+    # text and numbers inside, so no cycles: instances need no GC tracking (gc=False).
+    level: str = ""
     time: str = ""
     sender: str = ""
+    local_addr: str = ""
+    remote_addr: str = ""
+    elapsed_ms: _Int = 0
     size_bytes: _Size | UnsetType = UNSET
     username: str | None = None
     file_path: str | UnsetType = UNSET
+    virtual_path: str = ""
+    connection_id: str = ""
     protocol: str | None = None
-    remote_addr: str = ""
-    ip: str = ""
-    client_ip: str = ""
+    ftp_mode: str = ""
     error: str = ""
     message: str = ""
-    # only validated
-    level: str = ""
-    connection_id: str = ""
-    local_addr: str = ""
-    elapsed_ms: _Int = 0
-    virtual_path: str = ""
+    ip: str = ""
+    client_ip: str = ""
     target_path: str = ""
     virtual_target_path: str = ""
-    ftp_mode: str = ""
     filemode: str = ""
     uid: _Int = 0
     gid: _Int = 0
