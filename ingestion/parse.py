@@ -4,6 +4,7 @@ Pure: no I/O. The rules are docs/counting-rules.md (in ../shared), first match w
 """
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -11,6 +12,8 @@ from typing import Annotated
 import msgspec
 import orjson
 from msgspec import UNSET, UnsetType
+
+log = logging.getLogger(__name__)
 
 # Reasons a line is kept as malformed. A short, fixed vocabulary.
 EMPTY = "empty"
@@ -70,6 +73,67 @@ def classify(data: bytes, max_ts: str | None = None):
         line = _decode_line(data)
     except Exception:           # not one of the usual shapes: the general path decides
         return classify_general(data, max_ts)
+    return _classify_line(line, max_ts)
+
+
+def classify_lines(lines: list, pos: int, fid: int, max_ts: str | None, add_reject,
+                   sample_bytes: int) -> tuple[list[tuple], int]:
+    """Returns the event rows of consecutive lines of file ``fid`` from offset ``pos``, and
+    the offset after them.
+
+    A row is (fid, start, end, *classify(line), 0): store.EVENT_COLUMNS with partial = 0.
+    A line kept for inspection goes to ``add_reject((fid, start, end, reason, sample))``. A
+    line is bytes without its newline, or a stand-in for one too long to hold, with
+    ``length`` and ``sample`` (reader.TooLong). The usual transfer line is turned into its
+    row here, inline (the checks of _fast_event, in the same order): a per-line loop around
+    classify spent ~0.3 us a line on calls and on re-packing its tuple.
+    """
+    rows: list[tuple] = []
+    append = rows.append
+    decode, transfers, hours, minutes, seconds = _decode_line, TRANSFERS, _HOURS, _MINUTES, _SECONDS
+    for data in lines:
+        if type(data) is not bytes:
+            end = pos + data.length + 1
+            add_reject((fid, pos, end, TOO_LONG, data.sample))
+            pos = end
+            continue
+        end = pos + len(data) + 1
+        try:
+            line = decode(data)
+        except Exception:
+            line = None
+        if line is not None:
+            kind = transfers.get(line.sender)
+            size, value, user = line.size_bytes, line.time, line.username
+            addr, protocol, path = line.remote_addr, line.protocol, line.file_path
+            if kind is not None and size is not UNSET and len(value) == 23 \
+                    and (head := hours.get(value[:13])) is not None and value[13:16] in minutes \
+                    and (value[16:] in seconds or _second(value[16:])) \
+                    and (ts := head + value[13:]) and (max_ts is None or ts <= max_ts) \
+                    and user is not None and len(user) <= MAX_USERNAME \
+                    and (protocol is None or len(protocol) <= MAX_PROTOCOL) \
+                    and path is not UNSET and len(path) <= MAX_PATH \
+                    and addr and addr[0] != "[" and addr.count(":") == 1:
+                append((fid, pos, end, ts, ts[:10], kind, user, size, 1 if line.error else 0,
+                        line.sender, addr[:addr.index(":")][:MAX_IP], protocol, path, 0))
+                pos = end
+                continue
+        try:
+            r = classify_general(data, max_ts) if line is None else _classify_line(line, max_ts)
+        except Exception:                      # a line no rule foresaw: keep it, go on
+            log.exception("Line not classified. file_id=%d offset=%d", fid, pos)
+            r = PARSE_ERROR
+        if r is not None:
+            if type(r) is tuple:
+                append((fid, pos, end, *r, 0))
+            else:
+                add_reject((fid, pos, end, r, data[:sample_bytes]))
+        pos = end
+    return rows, pos
+
+
+def _classify_line(line, max_ts: str | None):
+    """Returns classify's answer for a line the fast path decoded."""
     sender = line.sender
     kind = TRANSFERS.get(sender)
     if kind is not None:

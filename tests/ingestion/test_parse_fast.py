@@ -12,7 +12,7 @@ from pathlib import Path
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, given, settings
 
-from ingestion import parse
+from ingestion import parse, store
 from tests.ingestion.test_parse_property import json_values, lines
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
@@ -83,3 +83,56 @@ def test_duplicate_keys_agree():
     for dup in (b',"sender":"SFTP"', b',"sender":1', b',"size_bytes":null', b',"size_bytes":7',
                 b',"username":{"a":1}', b',"time":"2024-09-18T04:00:07.000"'):
         same(json.dumps(UP).encode()[:-1] + dup + b"}")
+
+
+# --- classify_lines: a batch of lines, the same rows as classify line by line ---------------
+
+class _TooLong:
+    def __init__(self, sample: bytes, length: int):
+        self.sample, self.length = sample, length
+
+
+def _line_by_line(lines, pos, fid, max_ts):
+    rows, rejects = [], []
+    for data in lines:
+        if type(data) is not bytes:
+            end = pos + data.length + 1
+            store.add_reject(rejects, (fid, pos, end, parse.TOO_LONG, data.sample))
+            pos = end
+            continue
+        end = pos + len(data) + 1
+        r = parse.classify(data, max_ts)
+        if type(r) is tuple:
+            rows.append((fid, pos, end, *r, 0))
+        elif r is not None:
+            store.add_reject(rejects, (fid, pos, end, r, data[:1024]))
+        pos = end
+    return rows, rejects, pos
+
+
+def _batch(lines, pos, fid, max_ts):
+    rejects = []
+    rows, end = parse.classify_lines(lines, pos, fid, max_ts,
+                                     lambda row: store.add_reject(rejects, row), 1024)
+    return rows, rejects, end
+
+
+odd_lines = st.one_of(
+    lines(), st.binary(max_size=60), st.sampled_from([b"", b"\0\0", b"  ", b"[1]"]),
+    st.builds(lambda n: _TooLong(b"x" * 10, n), st.integers(10, 10_000)),
+    st.builds(lambda k, n: json.dumps({**UP, k: None}).encode()[:n],
+              st.sampled_from(KEYS), st.integers(0, 400)))
+
+
+@settings(max_examples=600, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(odd_lines, max_size=12), st.integers(0, 10**12), st.sampled_from([None, MAX_TS]))
+def test_classify_lines_gives_the_rows_of_classify_line_by_line(batch, pos, max_ts):
+    assert _batch(batch, pos, 3, max_ts) == _line_by_line(batch, pos, 3, max_ts)
+
+
+def test_classify_lines_on_the_real_samples():
+    for name in ("msda-excerpt.log", "public-lines.jsonl"):
+        batch = (SAMPLES / name).read_bytes().split(b"\n")
+        for max_ts in (None, MAX_TS):
+            assert _batch(batch, 7, 2, max_ts) == _line_by_line(batch, 7, 2, max_ts)
