@@ -526,29 +526,11 @@ class Ingester:
             if not _holds(look, batch.end):
                 log.warning("File rewritten in place while read; batch dropped. file_id=%d", fid)
                 break
-            events, rejects = [], []
-            pos = batch.start
-            classify = parse.classify
+            rejects: list[tuple] = []
             max_ts = parse.max_ts_for(look.cand.mtime)   # a time after it is bad_time
-            append = events.append
-            for data in lines:
-                if type(data) is not bytes:        # reader.TooLong
-                    end = pos + data.length + 1
-                    rejects.append((fid, pos, end, parse.TOO_LONG, data.sample))
-                    pos = end
-                    continue
-                end = pos + len(data) + 1
-                try:
-                    r = classify(data, max_ts)
-                except Exception:                  # a line no rule foresaw: keep it, go on
-                    log.exception("Line not classified. file_id=%d offset=%d", fid, pos)
-                    r = parse.PARSE_ERROR
-                if r is not None:
-                    if type(r) is tuple:
-                        append((fid, pos, end, *r, 0))
-                    else:
-                        store.add_reject(rejects, (fid, pos, end, r, data[:reader.SAMPLE_BYTES]))
-                pos = end
+            events, pos = parse.classify_lines(lines, batch.start, fid, max_ts,
+                                               lambda row: store.add_reject(rejects, row),
+                                               reader.SAMPLE_BYTES)
             if partial:
                 pos -= 1                           # the fragment has no newline
                 store.split_run_at(rejects, batch.end)
