@@ -57,3 +57,16 @@ def load_folder(url: str, paths: list[str], batched: bool = False) -> dict:
     raw.close()
     engine.dispose()
     return {"lines": lines, "rows": rows, "bytes": sum(os.path.getsize(p) for p in paths)}
+
+
+def main() -> None:
+    """python -m bench.baseline LOG_DIR DB_URL: loads the folder, prints the result as JSON."""
+    import sys
+    log_dir, url = sys.argv[1:3]
+    paths = sorted(os.path.join(log_dir, n) for n in os.listdir(log_dir) if n.endswith(".log"))
+    paths.sort(key=lambda p: p.endswith("sftpgo.log"))
+    print(json.dumps(load_folder(url, paths)))
+
+
+if __name__ == "__main__":
+    main()

@@ -7,13 +7,9 @@ is not an event). Offsets are exact: a row covers its line and its newline.
 """
 from __future__ import annotations
 
-import logging
 from typing import NamedTuple
 
 from . import parse, reader
-
-log = logging.getLogger(__name__)
-
 
 class EventRow(NamedTuple):
     """One row of ``events`` (store.EVENT_COLUMNS, in order)."""
@@ -75,30 +71,13 @@ def build(file_id: int, start: int, lines: list, max_ts: str | None, partial: bo
     flagged (an event's ``partial``, a reject's ``torn_tail``). ``max_ts`` is the latest
     believable time (parse.max_ts_for); None accepts any.
     """
-    events, rejects = [], []
-    pos = start
-    classify = parse.classify
-    append = events.append
-    add_reject = _add_reject
-    for data in lines:
-        if type(data) is not bytes:        # reader.TooLong
-            end = pos + data.length + 1
-            rejects.append(_new(RejectRow, (file_id, pos, end, parse.TOO_LONG, data.sample, 1)))
-            pos = end
-            continue
-        end = pos + len(data) + 1
-        try:
-            r = classify(data, max_ts)
-        except Exception:                  # a line no rule foresaw: keep it, go on
-            log.exception("Line not classified. file_id=%d offset=%d", file_id, pos)
-            r = parse.PARSE_ERROR
-        if r is not None:
-            if type(r) is tuple:
-                append(_new(EventRow, (file_id, pos, end, *r, 0)))
-            else:
-                add_reject(rejects, _new(RejectRow, (file_id, pos, end, r,
-                                                     data[:reader.SAMPLE_BYTES], 1)))
-        pos = end
+    rejects: list = []
+
+    def reject(row: tuple) -> None:
+        _add_reject(rejects, _new(RejectRow, (*row, 1)))
+    # parse.classify_lines: the whole batch in one call, the usual transfer line inline
+    events, pos = parse.classify_lines(lines, start, file_id, max_ts, reject, reader.SAMPLE_BYTES)
+    events = [_new(EventRow, e) for e in events]
     if partial:
         pos -= 1                           # the fragment has no newline
         last_start = pos - _length(lines[-1])

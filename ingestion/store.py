@@ -7,6 +7,8 @@ start_offset) backs that up: a replay fails loudly instead of storing twice.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import os
 import re
 import tempfile
@@ -44,19 +46,22 @@ def _insert(table: str, columns: tuple, dialect: str) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_placeholders(dialect, len(columns))})"
 
 
+# What an increment does to a daily_stats cell that exists already.
+# bytes = min(bytes, cap - new) + new: saturates at the cap, never overflows
+_DAILY_UPSERT = {
+    "sqlite": " ON CONFLICT (day, kind, username) DO UPDATE SET events = events + excluded.events,"
+              f" bytes = MIN(bytes, {BYTES_CAP} - excluded.bytes) + excluded.bytes,"
+              " failed = failed + excluded.failed",
+    "mysql": " ON DUPLICATE KEY UPDATE events = events + VALUES(events),"
+             f" bytes = LEAST(bytes, {BYTES_CAP} - VALUES(bytes)) + VALUES(bytes),"
+             " failed = failed + VALUES(failed)",
+}
+
 _SQL = {
     d: {
         "events": _insert("events", EVENT_COLUMNS, d),
         "malformed": _insert("malformed_lines", MALFORMED_COLUMNS, d),
-        # bytes = min(bytes, cap - new) + new: saturates at the cap, never overflows
-        "daily": _insert("daily_stats", DAILY_COLUMNS, d) + (
-            " ON CONFLICT (day, kind, username) DO UPDATE SET events = events + excluded.events,"
-            f" bytes = MIN(bytes, {BYTES_CAP} - excluded.bytes) + excluded.bytes,"
-            " failed = failed + excluded.failed"
-            if d == "sqlite" else
-            " ON DUPLICATE KEY UPDATE events = events + VALUES(events),"
-            f" bytes = LEAST(bytes, {BYTES_CAP} - VALUES(bytes)) + VALUES(bytes),"
-            " failed = failed + VALUES(failed)"),
+        "daily": _insert("daily_stats", DAILY_COLUMNS, d) + _DAILY_UPSERT[d],
         # counts saturate like bytes; first/last widen to the batch's times
         "failures": _insert("login_failures_daily", FAILURE_COLUMNS, d) + (
             " ON CONFLICT (day, ip, username, method, protocol) DO UPDATE SET"
@@ -165,10 +170,16 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
     if events:
         if bulk:
             _load_events(conn, events)
+        elif dialect == "sqlite":
+            _insert_sqlite(conn, "events", EVENT_COLUMNS, events)
         else:
             conn.exec_driver_sql(sql["events"], events)
-        if rollups:
+        if rollups and dialect == "sqlite":
+            _insert_sqlite(conn, "daily_stats", DAILY_COLUMNS, rollup_rows(events),
+                           _DAILY_UPSERT["sqlite"])
+        elif rollups:
             conn.exec_driver_sql(sql["daily"], rollup_rows(events))
+        if rollups:
             failures, bans = security_rows(events)
             if failures:
                 conn.exec_driver_sql(sql["failures"], failures)
@@ -184,6 +195,48 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
         "old": old_offset})
     if moved.rowcount != 1:
         raise CheckpointMoved(f"file_id={file_id} expected offset {old_offset}")
+
+
+# --- SQLite: many rows per statement ------------------------------------------------------
+# Python's sqlite3 lets other threads run only while a statement steps, so executemany gives
+# the GIL away and takes it back once per row; with the parsing thread busy, each take-back
+# waits up to the interpreter's switch interval, and the commit thread all but stalls until
+# parsing pauses. One INSERT of many rows binds its values in one go and then steps through
+# them all without the GIL: the commit thread inserts while the next batch is parsed.
+# Statements come in a few fixed sizes (CHUNK rows, then halves), so each is prepared once
+# per connection and found in sqlite3's statement cache afterwards.
+
+CHUNK = 1024   # rows per statement: 1024 x 14 columns = 14,336 values, under SQLite's 32,766
+
+
+def chunk_sizes(n: int) -> list[int]:
+    """Returns row counts adding up to ``n``: CHUNK as often as it fits, then powers of two."""
+    sizes = [CHUNK] * (n // CHUNK)
+    rest, size = n % CHUNK, CHUNK
+    while rest:
+        size //= 2
+        if rest >= size:
+            sizes.append(size)
+            rest -= size
+    return sizes
+
+
+@functools.lru_cache(maxsize=32)
+def _multi_row(table: str, columns: tuple, rows: int, tail: str = "") -> str:
+    one = "(" + ", ".join(["?"] * len(columns)) + ")"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * rows) + tail
+
+
+def _insert_sqlite(conn, table: str, columns: tuple, rows: list[tuple], tail: str = "") -> None:
+    cur = conn.connection.cursor()    # the sqlite3 cursor, inside the same transaction
+    try:
+        i = 0
+        for n in chunk_sizes(len(rows)):
+            values = list(itertools.chain.from_iterable(rows[i:i + n]))
+            cur.execute(_multi_row(table, columns, n, tail), values)
+            i += n
+    finally:
+        cur.close()
 
 
 # --- MySQL/MariaDB bulk path ----------------------------------------------------------------
