@@ -39,6 +39,7 @@ GRAPH_BYTES = "graph-user-bytes"
 GRAPH_AVERAGE = "graph-user-average"
 GRAPH_DAYS = "graph-activities-by-day"
 GRAPH_DAYS_TITLE = "graph-activities-title"
+PLAYLIST = "playlist-tick"
 
 # users table
 USERS_TABLE = "users-table"

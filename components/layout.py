@@ -29,6 +29,7 @@ def page(start: date, end: date, interval_s: float, kiosk: bool) -> html.Div:
         dcc.Store(id=ids.LIVE_TODAY, data={"today": end.isoformat(), "previous": None}),
         dcc.Store(id=ids.LIVE_RATE),
         dcc.Interval(id=ids.LIVE_INTERVAL, interval=int(interval_s * 1000)),
+        dcc.Interval(id=ids.PLAYLIST, interval=60_000, disabled=True),   # ?cycle=...&every=...
         header(),
         nav(),
         db_banner(),

@@ -145,3 +145,20 @@ def test_the_page_on_a_phone_stacks_and_wraps_without_overflowing(start, log_dir
         "return [...document.querySelectorAll('.graph')].map(e => e.getBoundingClientRect().height)")
     assert all(h >= 250 for h in heights), f"graphs too short to read: {heights}"
     duo.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_a_playlist_rotates_the_wall_between_views(start, log_dir):
+    """?kiosk=1&cycle=overview,security&every=2: the page itself turns to the next view."""
+    busy_month(log_dir)
+    duo = start()
+    duo.driver.get(duo.server_url + "/?kiosk=1&cycle=overview,security&every=2")
+    shown = ("return [...document.querySelectorAll('.page-section')]"
+             ".filter(e => !e.hidden).map(e => e.id)")
+    until(lambda: duo.driver.execute_script(shown) == [ids.PAGE_OVERVIEW], 15)
+    until(lambda: duo.driver.execute_script("return location.pathname") == "/security", 10)
+    until(lambda: duo.driver.execute_script(shown) == [ids.PAGE_SECURITY], 5)
+    assert "cycle=overview,security" in duo.driver.current_url      # the cycle goes on
+    until(lambda: duo.driver.execute_script("return location.pathname") == "/", 10)
+    until(lambda: duo.driver.execute_script(shown) == [ids.PAGE_OVERVIEW], 5)
+    assert "kiosk" in duo.find_element(f"#{ids.ROOT}").get_attribute("class")
+    assert duo.get_logs() == []
