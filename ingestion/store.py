@@ -11,6 +11,7 @@ import functools
 import itertools
 import os
 import re
+import sqlite3
 import tempfile
 from datetime import datetime
 
@@ -228,13 +229,22 @@ def _multi_row(table: str, columns: tuple, rows: int, tail: str = "") -> str:
 
 
 def _insert_sqlite(conn, table: str, columns: tuple, rows: list[tuple], tail: str = "") -> None:
+    """Inserts rows through the sqlite3 cursor, inside the caller's transaction.
+
+    sqlite3's own errors are raised as SQLAlchemy's (IntegrityError, OperationalError, ...),
+    as through any other statement: callers tell a refused batch from an outage by them.
+    """
     cur = conn.connection.cursor()    # the sqlite3 cursor, inside the same transaction
+    statement = None
     try:
         i = 0
         for n in chunk_sizes(len(rows)):
             values = list(itertools.chain.from_iterable(rows[i:i + n]))
-            cur.execute(_multi_row(table, columns, n, tail), values)
+            statement = _multi_row(table, columns, n, tail)
+            cur.execute(statement, values)
             i += n
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance(statement, None, exc, sqlite3.Error) from None
     finally:
         cur.close()
 

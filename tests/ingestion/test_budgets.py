@@ -39,7 +39,7 @@ def cpu_seconds(pid: int) -> float:
 def test_a_truncated_gzip_costs_follow_less_than_5_percent_of_a_core(sqlite_url, log_dir):
     LogWriter(log_dir).write(*[event_line(i) for i in range(10)])
     gz = log_dir / "sftpgo-2024-02-02T00-00-00.000.log.gz"
-    big_gzip(gz, 300, cut=True)
+    big_gzip(gz, 600, cut=True)
     started = time.monotonic()
     with gzip.open(gz) as f:                     # what one full check of it costs
         try:
@@ -60,7 +60,7 @@ def test_a_truncated_gzip_costs_follow_less_than_5_percent_of_a_core(sqlite_url,
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
     # Checked again at each idle pass (at least one a second), it would cost one_check a second.
-    assert one_check / (1 + one_check) > 0.10, "the gzip is too small to show anything"
+    assert one_check / (1 + one_check) > 0.08, "the gzip is too small to show anything"
     assert used < 0.05, f"--follow used {used:.1%} of a core beside a truncated gzip"
 
 
