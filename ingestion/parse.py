@@ -171,15 +171,8 @@ def _classify_line(line, max_ts: str | None):
 
 def _fast_event(line, kind: str, sender: str, size, failed: int, max_ts, username=None):
     """_event for a _Line: the same checks, with the types already known."""
-    value = line.time
-    if len(value) == 23 and (head := _HOURS.get(value[:13])) is not None \
-            and value[13:16] in _MINUTES and (value[16:] in _SECONDS or _second(value[16:])):
-        ts = head + value[13:]                        # an hour seen before: no regex
-    else:
-        ts = normalize_time(value)
-        if ts is None:
-            return BAD_TIME
-    if max_ts is not None and ts > max_ts:
+    ts = _timestamp(line.time, max_ts)
+    if ts is BAD_TIME:
         return BAD_TIME
     if username is None:
         username = line.username
@@ -356,18 +349,24 @@ def _as_size(value) -> int | None:
     return None
 
 
-def _event(obj: dict, kind: str, sender, size, failed: int, max_ts, username=None):
-    # The hot path of ingestion: plain checks inline, helpers only for unusual values.
-    get = obj.get
-    value = get("time")
+def _timestamp(value, max_ts: str | None) -> str:
+    """Returns 'YYYY-MM-DD HH:MM:SS.mmm' for an SFTPGo ``time``, or BAD_TIME when it is not
+    one or is after ``max_ts``. The usual value (an hour seen before) costs no regex."""
     if type(value) is str and len(value) == 23 and (head := _HOURS.get(value[:13])) is not None \
             and value[13:16] in _MINUTES and (value[16:] in _SECONDS or _second(value[16:])):
-        ts = head + value[13:]                        # an hour seen before: no regex
+        ts = head + value[13:]
     else:
         ts = normalize_time(value)
         if ts is None:
             return BAD_TIME
-    if max_ts is not None and ts > max_ts:
+    return BAD_TIME if max_ts is not None and ts > max_ts else ts
+
+
+def _event(obj: dict, kind: str, sender, size, failed: int, max_ts, username=None):
+    # The hot path of ingestion: plain checks inline, helpers only for unusual values.
+    get = obj.get
+    ts = _timestamp(get("time"), max_ts)
+    if ts is BAD_TIME:
         return BAD_TIME
     if username is None:
         username = get("username")
