@@ -104,10 +104,18 @@ def stats(conn_or_engine, start: date, end: date, users_limit: int = USERS_LIMIT
         d = db.dialect(conn)
         day_rows = [(day, kind, events, exact_sum(hi, lo), failed) for day, kind, events, hi, lo, failed
                     in conn.execute(db.load_sql("stats_by_day", d), bounds)]
-        users = [_user_of_row(row) for row in conn.execute(
-            db.load_sql("stats_users", d), {**bounds, "users_limit": users_limit}).mappings()]
+        listed = users(conn, start, end, users_limit)
         users_total = int(conn.execute(db.load_sql("users_count", d), bounds).scalar() or 0)
-    return _assemble(start, end, day_rows, users, users_total)
+    return _assemble(start, end, day_rows, listed, users_total)
+
+
+def users(conn_or_engine, start: date, end: date, users_limit: int = USERS_LIMIT) -> list[dict]:
+    """Returns the users of start..end, the busiest first (user_order), at most ``users_limit``:
+    the ``users`` of stats() alone, for a page that lists them without the other figures."""
+    bounds = {"start": start.isoformat(), "end": end.isoformat(), "users_limit": users_limit}
+    with _connection(conn_or_engine) as conn:
+        return [_user_of_row(row) for row in conn.execute(
+            db.load_sql("stats_users", db.dialect(conn)), bounds).mappings()]
 
 
 def exact_sum(hi, lo) -> int:
