@@ -6,25 +6,21 @@ shift the page being read; changing a filter or the range starts again from the 
 """
 from __future__ import annotations
 
-import logging
 from datetime import date
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
-from dash import Input, Output, State, ctx, no_update
+from dash import Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 from werkzeug.datastructures import MultiDict
 
 from components import ids
 from components.nav import page_of
 from components.tables import text_table
-from dashboard import audit, queries
-from dashboard.context import DB_ERRORS
-from db import DatabaseBroken, error_reason
+from dashboard import audit
 
+from .common import KEEP_ON, kept
 from .users import EVENT_COLUMNS, event_rows
 
-log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 KEYS = ("table", "paging", "info", "newer_disabled", "older_disabled", "csv")
@@ -60,15 +56,8 @@ def show(context, pathname, args: list, trigger, paging: dict | None,
     try:
         filters = audit.parse_filters(MultiDict(args), today, context.default_start())
         answer = audit.page(context.engine(), filters, PAGE_SIZE, stack[-1])
-    except queries.BadParameter as exc:
-        log.info("Audit filter refused. error=%s", exc)
-        return dict.fromkeys(KEYS, no_update)
-    except (DatabaseBroken, *DB_ERRORS) as exc:
-        log.warning("Audit page skipped. error=%s", exc)
-        return dict.fromkeys(KEYS, no_update)
-    except sa.exc.DBAPIError as exc:
-        log.error("Audit page failed. error=%s", error_reason(exc))
-        return dict.fromkeys(KEYS, no_update)
+    except KEEP_ON as exc:
+        return kept(KEYS, "Audit page", exc)
     first = (len(stack) - 1) * PAGE_SIZE + 1
     shown = len(answer["events"])
     return {

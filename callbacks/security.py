@@ -1,11 +1,9 @@
 """The security page: the range (and the data version) -> /api/security's figures -> page."""
 from __future__ import annotations
 
-import logging
 from datetime import date
 
-import sqlalchemy as sa
-from dash import Input, Output, no_update
+from dash import Input, Output
 from dash.exceptions import PreventUpdate
 
 from components import ids
@@ -13,10 +11,9 @@ from components.nav import page_of
 from components.security_page import FIGURES
 from components.tables import text_table
 from dashboard import analysis_figures, figures, queries, security
-from dashboard.context import DB_ERRORS
-from db import DatabaseBroken, error_reason
 
-log = logging.getLogger(__name__)
+from .common import KEEP_ON, kept
+
 
 KEYS = ("failures", "ips", "usernames", "bans", "days", "top_ips", "top_usernames", "methods",
         "protocols")
@@ -32,12 +29,8 @@ def redraw(context, pathname, start, end, mode, today: date | None = None) -> di
         first, last = queries.parse_range((start or "")[:10], (end or "")[:10], today,
                                           context.default_start())
         data = security.security(context.engine(), first, last, limit=50)
-    except (queries.RangeError, DatabaseBroken, *DB_ERRORS) as exc:
-        log.warning("Security redraw skipped. error=%s", exc)
-        return dict.fromkeys(KEYS, no_update)
-    except sa.exc.DBAPIError as exc:
-        log.error("Security redraw failed. error=%s", error_reason(exc))
-        return dict.fromkeys(KEYS, no_update)
+    except KEEP_ON as exc:
+        return kept(KEYS, "Security redraw", exc)
     kiosk = bool(mode and mode.get("kiosk"))
     t = data["totals"]
     return {

@@ -1,12 +1,10 @@
 """The user page: the path /users/<name> and the range -> /api/users/<name>'s figures -> page."""
 from __future__ import annotations
 
-import logging
 from datetime import date
 from urllib.parse import unquote
 
 import dash_bootstrap_components as dbc
-import sqlalchemy as sa
 from dash import Input, Output, html, no_update
 from dash.exceptions import PreventUpdate
 
@@ -15,10 +13,9 @@ from components.headline import _tile
 from components.nav import page_of
 from components.tables import text_table
 from dashboard import analysis_figures, figures, queries, security
-from dashboard.context import DB_ERRORS
-from db import DatabaseBroken, error_reason
 
-log = logging.getLogger(__name__)
+from .common import KEEP_ON, kept
+
 
 KEYS = ("title", "headline", "seen", "days", "bytes", "protocols", "ips", "recent", "options")
 EVENT_COLUMNS = ["Time", "Kind", "Action", "Path", "IP", "Protocol", "Bytes", "Failed", "Error"]
@@ -55,20 +52,15 @@ def redraw(context, pathname, start, end, mode, today: date | None = None) -> di
         first, last = queries.parse_range((start or "")[:10], (end or "")[:10], today,
                                           context.default_start())
         engine = context.engine()
-        users = queries.stats(engine, first, last)["users"]
         options = [{"label": figures.display_name(u["username"]), "value": u["username"]}
-                   for u in users]
+                   for u in queries.users(engine, first, last)]
         if name is None:
             return _blank("Pick a user", options)
         data = security.user(engine, name, first, last)
     except security.UnknownUser:
         return _blank(f"No user {figures.display_name(name)} has any activity", options)
-    except (queries.RangeError, DatabaseBroken, *DB_ERRORS) as exc:
-        log.warning("User redraw skipped. error=%s", exc)
-        return dict.fromkeys(KEYS, no_update)
-    except sa.exc.DBAPIError as exc:
-        log.error("User redraw failed. error=%s", error_reason(exc))
-        return dict.fromkeys(KEYS, no_update)
+    except KEEP_ON as exc:
+        return kept(KEYS, "User redraw", exc)
     kiosk = bool(mode and mode.get("kiosk"))
     t = data["totals"]
     tiles = [(ids.USER_HEADLINE + "-uploads", "Uploads", "up", figures.count(t["uploads"])),
