@@ -13,7 +13,6 @@ from dash import ClientsideFunction, Input, Output, State
 from components import ids
 
 
-
 def register(app, context) -> None:
     # The query string sets the Interval: its period, and whether it runs at all.
     app.clientside_callback(ClientsideFunction("playlist", "setup"),
