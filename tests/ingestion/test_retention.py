@@ -65,6 +65,9 @@ def written(engine, log_dir, n=1600) -> LogWriter:
     w.write(*lines(0, n // 2))
     gzip_file(w.rotate())
     w.write(*lines(n // 2, n - n // 2))
+    cut_ms = int((datetime.combine(CUT, datetime.min.time()) - _T0).total_seconds() * 1000)
+    w.write(event_line(90_001, user="edge", ms=cut_ms - 1),   # the last millisecond dropped
+            event_line(90_002, user="edge", ms=cut_ms))       # the first kept
     run_all(engine, log_dir)
     return w
 
@@ -83,6 +86,7 @@ def test_prune_drops_exactly_the_events_before_the_cutoff_and_nothing_else(engin
 
     assert (done.deleted, done.batches, done.done) == (due, math.ceil(due / 200), True)
     assert db_events(engine) == kept(expected, CUT)
+    assert scalar(engine, "SELECT COUNT(*) FROM events WHERE username = 'edge'") == 1
     assert snapshot(engine) == before                  # rollups, files, checkpoints, malformed
     with engine.connect() as conn:
         assert retention.pruned_before(conn) == CUT
