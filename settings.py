@@ -53,6 +53,10 @@ class Settings:
     server_connections: int = _setting(100, "DASHBOARD_MAX_CONNECTIONS",
                                        "open connections app.py accepts at once (more wait "
                                        "in the kernel's backlog)")
+    events_retention_days: int = _setting(0, "EVENTS_RETENTION_DAYS",
+                                          "raw events whose day is more than this many days "
+                                          "before today are dropped (the rollups are kept); "
+                                          "0 keeps every event", "--events-retention-days")
 
     def replace(self, **changes) -> "Settings":
         """Returns a copy with the non-None values of ``changes`` applied."""
