@@ -27,11 +27,15 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"mixed": "mixed-105mb-seed1", "dense": "dense-52mb-seed1", "real": "real-80mb-seed1"}
 
 
-def run(knobs: str, log_dir: Path, tmp: Path, url: str | None = None) -> dict:
+def run(knobs: str, log_dir: Path, tmp: Path, server: str | None = None) -> dict:
     path = tmp / "ab.db"
     for p in tmp.glob("ab.db*"):
         p.unlink()
-    url = url or f"sqlite:///{path}"
+    if server:
+        from bench.mariadb import create_database
+        url = create_database(server, "ab")
+    else:
+        url = f"sqlite:///{path}"
     cmd = [sys.executable, "-m", "bench.variant", knobs, "ours", str(log_dir), url]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -53,7 +57,43 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--tmp", default=None, help="folder of the database file (default /tmp)")
     ap.add_argument("variants", nargs="+", help="NAME=JSON knobs of bench/variant.py")
+    ap.add_argument("--mariadb", action="store_true",
+                    help="into a fresh database on a throwaway MariaDB server (production "
+                         "durability) instead of SQLite; CPU then is the client's only")
     args = ap.parse_args()
+    if args.mariadb:
+        from tests import mariadb_server
+        with mariadb_server.running(fast=False, buffer_pool="1G") as server:
+            _SERVER_PID[0] = _pid_of(server.base)
+            return _main(args, server.url)
+    return _main(args, None)
+
+
+_SERVER_PID = [None]
+
+
+def _pid_of(base: Path) -> int | None:
+    """Returns the pid of the mariadbd serving the data folder under ``base``."""
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if f"--datadir={base}/data".encode() in cmd:
+                return int(d.name)
+    return None
+
+
+def _server_cpu() -> float:
+    """Returns the CPU seconds the benchmark's MariaDB server has used (0 without one)."""
+    if _SERVER_PID[0] is None:
+        return 0.0
+    fields = Path(f"/proc/{_SERVER_PID[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _main(args, server: str | None) -> None:
     variants = [v.split("=", 1) for v in args.variants]
     log_dir = ROOT / "bench" / "out" / FOLDERS[args.workload]
     tmp = Path(tempfile.mkdtemp(prefix="ab-", dir=args.tmp))
@@ -63,7 +103,9 @@ def main() -> None:
             for name, knobs in variants:
                 before = os.times()
                 io_before = _children_oublock()
-                res = run(knobs, log_dir, tmp)
+                server_before = _server_cpu()
+                res = run(knobs, log_dir, tmp, server)
+                res["server"] = _server_cpu() - server_before
                 after = os.times()
                 res["user"] = after.children_user - before.children_user
                 res["sys"] = after.children_system - before.children_system
@@ -71,19 +113,20 @@ def main() -> None:
                 results[name].append(res)
                 print(f"round {r + 1} {name:>12}: wall {res['wall']:.2f} s  user {res['user']:.2f}"
                       f"  sys {res['sys']:.2f}  cpu {res['user'] + res['sys']:.2f}"
-                      f"  rss {res['rss']:.0f} MB  written {res['written_mb']:.0f} MB"
+                      f"  server {res['server']:.2f}  rss {res['rss']:.0f} MB  written {res['written_mb']:.0f} MB"
                       f"  events {res['events']}", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\nmedians over {args.rounds} rounds, workload {args.workload}:")
-    print("| variant | wall s | user s | sys s | CPU s | peak RSS MB | written MB |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"\nmedians over {args.rounds} rounds, workload {args.workload}"
+          f"{' into MariaDB' if server else ''}:")
+    print("| variant | wall s | user s | sys s | CPU s | server CPU s | peak RSS MB | written MB |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, runs in results.items():
-        med = {k: statistics.median(x[k] for x in runs) for k in ("wall", "user", "sys", "rss",
-                                                                  "written_mb")}
+        med = {k: statistics.median(x[k] for x in runs)
+               for k in ("wall", "user", "sys", "server", "rss", "written_mb")}
         cpu = statistics.median(x["user"] + x["sys"] for x in runs)
         print(f"| {name} | {med['wall']:.2f} | {med['user']:.2f} | {med['sys']:.2f} | {cpu:.2f}"
-              f" | {med['rss']:.0f} | {med['written_mb']:.0f} |")
+              f" | {med['server']:.2f} | {med['rss']:.0f} | {med['written_mb']:.0f} |")
 
 
 def _children_oublock() -> int:

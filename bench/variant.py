@@ -8,7 +8,9 @@ Knobs (all optional): ``pragmas`` run after db.py's own on every SQLite connecti
 ``first_pragmas`` for that); ``batch_bytes`` replaces Settings.batch_bytes;
 ``or_fail`` makes the events INSERT ``INSERT OR FAIL`` (as if store.py did it);
 ``replace`` maps db.py's own pragma statements to others (e.g.
-``{"PRAGMA page_size=16384": "PRAGMA page_size=4096"}``); ``plain_insert`` makes it plain ``INSERT`` again (undoes such a change in store.py).
+``{"PRAGMA page_size=16384": "PRAGMA page_size=4096"}``); ``drop_indexes`` drops indexes and ``sql`` runs
+statements after the migrations (index shapes); ``gc_threshold`` sets gc.set_threshold;
+``plain_insert`` makes it plain ``INSERT`` again (undoes such a change in store.py).
 """
 from __future__ import annotations
 
@@ -39,6 +41,21 @@ def apply(knobs: dict) -> None:
                 cur.execute(f"PRAGMA {p}")
             cur.close()
         db._sqlite_pragmas = pragmas
+    if knobs.get("drop_indexes") or knobs.get("sql"):
+        connect_checked = db.connect_checked
+
+        def connect(url):
+            engine = connect_checked(url)
+            with engine.begin() as conn:
+                for name in knobs.get("drop_indexes", []):
+                    conn.exec_driver_sql(f"DROP INDEX {name}")
+                for stmt in knobs.get("sql", []):
+                    conn.exec_driver_sql(stmt)
+            return engine
+        run_one.db.connect_checked = connect
+    if "gc_threshold" in knobs:
+        import gc
+        gc.set_threshold(*knobs["gc_threshold"])
     if "batch_bytes" in knobs:
         run_one.Settings = functools.partial(run_one.Settings, batch_bytes=int(knobs["batch_bytes"]))
     if knobs.get("or_fail") or knobs.get("plain_insert"):
