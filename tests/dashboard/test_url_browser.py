@@ -93,7 +93,7 @@ def test_a_bookmarked_rolling_range_and_a_preset_pressed_from_the_keyboard(start
 def test_picking_dates_writes_them_to_the_url(start, log_dir):
     (log_dir / "sftpgo.log").write_bytes(history())
     duo = start(path="/?kiosk=0&days=7")
-    until(lambda: text(duo, ids.RANGE_TITLE).startswith("Last 7 days"), 15)
+    until(lambda: (text(duo, ids.RANGE_TITLE) or "").startswith("Last 7 days"), 15)
     set_range(duo, "2024-09-05", "2024-09-09")
     until(lambda: search(duo) == "?kiosk=0&start=2024-09-05&end=2024-09-09", 10,
           msg=lambda: search(duo))
