@@ -128,6 +128,11 @@ def events_csv_response(context: AppContext, args, today: date) -> Response:
                     headers={"Content-Disposition": 'attachment; filename="events.csv"'})
 
 
+def stale_after(context: AppContext) -> float:
+    """Returns the seconds without a pass after which a node is stale: 3 refresh intervals."""
+    return queries.STALE_INTERVALS * context.settings.interval_s
+
+
 def status_body(st: dict | None, backend: str, state: str = "ok",
                 error: str | None = None) -> dict:
     """Returns the /api/status body: ``state`` is 'ok', 'error' (it answers but cannot be
@@ -140,15 +145,27 @@ def status_body(st: dict | None, backend: str, state: str = "ok",
         body.update({k: st[k] for k in STATUS_KEYS if k in st})
         body["lines_pending"] = queries.lines_pending(st)
         body["last_ingest_at"] = st["last_pass_at"]
+        body["nodes"] = st["nodes"]
+        body["stale_nodes"] = st["stale_nodes"]
+    else:
+        body["nodes"], body["stale_nodes"] = None, None
     return body
 
 
-def status_response(context: AppContext) -> Response:
-    """Returns the /api/status answer: 200 when the database reads and writes, else 503."""
+def status_response(context: AppContext, args=None) -> Response:
+    """Returns the /api/status answer: 200 when the database reads and writes, else 503.
+
+    ``nodes`` lists each node (of the ``node=`` filter, if given) with its files, bytes
+    pending and lost, last pass and error; a node with no pass for STALE_INTERVALS dashboard
+    intervals is ``stale`` (and named in ``stale_nodes``)."""
     backend = context.settings.db_url.split(":", 1)[0].split("+", 1)[0]
     try:
+        nodes = queries.parse_nodes(args)
+    except queries.BadParameter as exc:
+        return _json({"error": str(exc)}, 400)
+    try:
         engine = context.engine()
-        st = queries.status(engine)
+        st = queries.status(engine, nodes, stale_after(context))
         problem = queries.write_problem(engine)
     except DatabaseBroken as exc:
         return _json(status_body(None, backend, "error", str(exc)), 503)
@@ -173,7 +190,7 @@ def register_api(server: Flask, context: AppContext) -> None:
 
     @bp.get("/status")
     def status():
-        return status_response(context)
+        return status_response(context, request.args)
 
     @bp.get("/security")
     def security_view():

@@ -306,17 +306,18 @@ def _load_events(conn, rows: list[tuple]) -> None:
 _LOAD = ("SELECT f.id, f.head, f.dev, f.ino, f.path, f.compressed, f.state, f.size_seen,"
          " f.first_ts, f.bytes_lost, c.committed_offset, c.marker, f.error"
          " FROM log_files f LEFT JOIN checkpoints c ON c.file_id = f.id")
-_LOAD_ALL = sa.text(_LOAD + " ORDER BY f.id")
-_LOAD_PRESENT = sa.text(_LOAD + " WHERE f.state <> 'missing' ORDER BY f.id")
+_LOAD_ALL = sa.text(_LOAD + " WHERE f.node = :node ORDER BY f.id")
+_LOAD_PRESENT = sa.text(_LOAD + " WHERE f.node = :node AND f.state <> 'missing' ORDER BY f.id")
 
 
-def load_generations(conn, with_missing: bool = True) -> list[Generation]:
-    """Returns the known generations (without those last seen missing, if asked).
+def load_generations(conn, node: str, with_missing: bool = True) -> list[Generation]:
+    """Returns the known generations of ``node`` (without those last seen missing, if asked).
 
-    A lost checkpoint is rebuilt from the stored rows.
+    A node's pass sees only its own generations, so it can never judge (release, mark lost,
+    re-key) another node's files. A lost checkpoint is rebuilt from the stored rows.
     """
     gens = []
-    for r in conn.execute(_LOAD_ALL if with_missing else _LOAD_PRESENT):
+    for r in conn.execute(_LOAD_ALL if with_missing else _LOAD_PRESENT, {"node": node}):
         offset, marker = r.committed_offset, r.marker
         if offset is None:
             offset = _recover_offset(conn, r.id)
@@ -335,16 +336,16 @@ def _recover_offset(conn, file_id: int) -> int:
     return max(ends, default=0)
 
 
-def create_generation(conn, head: bytes, dev: int, ino: int, path: str, compressed: bool,
-                      size: int, first_ts: str | None) -> int:
-    """Inserts a new generation read from offset 0; returns its id."""
+def create_generation(conn, node: str, head: bytes, dev: int, ino: int, path: str,
+                      compressed: bool, size: int, first_ts: str | None) -> int:
+    """Inserts a new generation of ``node`` read from offset 0; returns its id."""
     now = now_text()
     res = conn.execute(sa.text(
-        "INSERT INTO log_files (head, dev, ino, path, first_path, compressed, state, size_seen,"
-        " first_ts, bytes_lost, created_at, updated_at) VALUES (:head, :dev, :ino, :path, :path,"
-        " :compressed, 'active', :size, :first_ts, 0, :now, :now)"),
-        {"head": head, "dev": dev, "ino": ino, "path": path, "compressed": int(compressed),
-         "size": size, "first_ts": first_ts, "now": now})
+        "INSERT INTO log_files (node, head, dev, ino, path, first_path, compressed, state,"
+        " size_seen, first_ts, bytes_lost, created_at, updated_at) VALUES (:node, :head, :dev,"
+        " :ino, :path, :path, :compressed, 'active', :size, :first_ts, 0, :now, :now)"),
+        {"node": node, "head": head, "dev": dev, "ino": ino, "path": path,
+         "compressed": int(compressed), "size": size, "first_ts": first_ts, "now": now})
     file_id = res.lastrowid
     conn.execute(sa.text("INSERT INTO checkpoints (file_id, committed_offset, marker, updated_at)"
                          " VALUES (:f, 0, :m, :now)"), {"f": file_id, "m": b"", "now": now})
@@ -388,18 +389,50 @@ def update_generation(conn, file_id: int, **fields) -> None:
                  {**fields, "now": now_text(), "id": file_id})
 
 
-def record_pass(conn, problem: str | None = None) -> None:
-    """Stamps the time of a completed pass, with the problem it met (files it could not read)."""
+# The database's clock in seconds since 1970: a node's last pass is stamped with it, and a
+# stale node judged by it, so the hosts' clocks and time zones do not matter.
+DB_EPOCH = {"sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
+            "mysql": "UNIX_TIMESTAMP(NOW(3))"}
+
+_NODE_STATUS_UPSERT = {
+    "sqlite": "INSERT INTO node_status (node, {cols}) VALUES (:node, {vals})"
+              " ON CONFLICT (node) DO UPDATE SET {sets}",
+    "mysql": "INSERT INTO node_status (node, {cols}) VALUES (:node, {vals})"
+             " ON DUPLICATE KEY UPDATE {sets}",
+}
+
+
+def _node_status(conn, node: str, values: dict, epoch: bool) -> None:
+    d = "sqlite" if conn.dialect.name == "sqlite" else "mysql"
+    cols, vals = list(values), [f":{k}" for k in values]
+    if epoch:
+        cols.append("last_pass_epoch")
+        vals.append(DB_EPOCH[d])
+    sets = ", ".join(f"{c} = excluded.{c}" if d == "sqlite" else f"{c} = VALUES({c})"
+                     for c in cols)
+    conn.execute(sa.text(_NODE_STATUS_UPSERT[d].format(
+        cols=", ".join(cols), vals=", ".join(vals), sets=sets)), {"node": node, **values})
+
+
+def record_pass(conn, node: str, problem: str | None = None) -> None:
+    """Stamps the time of a completed pass of ``node``, with the problem it met (files it
+    could not read)."""
+    now = now_text()
     if problem is None:
-        conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = :now WHERE id = 1"),
-                     {"now": now_text()})
+        _node_status(conn, node, {"last_pass_at": now}, epoch=True)
     else:
-        conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = :now, last_error = :e,"
-                             " last_error_at = :now WHERE id = 1"),
-                     {"e": problem[:2000], "now": now_text()})
+        _node_status(conn, node, {"last_pass_at": now, "last_error": problem[:2000],
+                                  "last_error_at": now}, epoch=True)
 
 
-def record_error(conn, error: str) -> None:
-    """Stamps the error that stopped a pass (the last completed pass keeps its time)."""
-    conn.execute(sa.text("UPDATE ingest_status SET last_error = :e, last_error_at = :now"
-                         " WHERE id = 1"), {"e": error[:2000], "now": now_text()})
+def record_error(conn, node: str, error: str) -> None:
+    """Stamps the error that stopped a pass of ``node`` (its last completed pass keeps its
+    time)."""
+    _node_status(conn, node, {"last_error": error[:2000], "last_error_at": now_text()},
+                 epoch=False)
+
+
+def bytes_lost(conn, node: str) -> int:
+    """Returns the bytes of ``node``'s files that went before they were read."""
+    return int(conn.execute(sa.text("SELECT COALESCE(SUM(bytes_lost), 0) FROM log_files"
+                                    " WHERE node = :node"), {"node": node}).scalar() or 0)

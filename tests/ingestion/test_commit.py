@@ -20,7 +20,7 @@ class Boom(Exception):
 
 def new_file(engine) -> int:
     with engine.begin() as conn:
-        return store.create_generation(conn, b"head", 1, 2, "/logs/sftpgo.log", False, 0, None)
+        return store.create_generation(conn, "n1", b"head", 1, 2, "/logs/sftpgo.log", False, 0, None)
 
 
 def batch_of(fid: int, lines: list[bytes], old: int = 0) -> Batch:

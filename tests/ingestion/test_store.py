@@ -15,7 +15,7 @@ DAY = "2024-09-18"
 
 
 def _generation(conn) -> int:
-    return store.create_generation(conn, b"head", 1, 2, "/logs/sftpgo.log", False, 0, None)
+    return store.create_generation(conn, "n1", b"head", 1, 2, "/logs/sftpgo.log", False, 0, None)
 
 
 def _uploads(fid: int, start: int, n: int, size: int = PIB, user: str = "alice") -> list[tuple]:
@@ -95,7 +95,7 @@ def test_the_issue_lines_are_bad_size_and_ingestion_completes(engine, log_dir):
     assert scalar(engine, "SELECT SUM(malformed_count) FROM checkpoints") == 0
     assert total_lines(engine) == 7
     assert scalar(engine, "SELECT COUNT(*) FROM daily_stats WHERE username = 'mallory'") == 0
-    assert scalar(engine, "SELECT last_error FROM ingest_status") is None
+    assert scalar(engine, "SELECT last_error FROM node_status") is None
     assert rollups.check(engine) == []
 
 
