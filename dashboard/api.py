@@ -40,10 +40,11 @@ def stats_response(context: AppContext, args, today: date) -> Response:
         bucket = args.get("bucket")
         if bucket not in (None, "day", "week", "month"):
             raise queries.BadParameter(f"bucket {bucket[:40]!r} is not day, week or month")
+        nodes = queries.parse_nodes(args)
     except queries.BadParameter as exc:
         return _json({"error": str(exc)}, 400)
     try:
-        body = queries.stats(context.engine(), start, end, users_limit)
+        body = queries.stats(context.engine(), start, end, users_limit, nodes)
         if bucket is not None:        # days stay as the contract says; buckets come beside
             body["buckets"] = [{k: v for k, v in b.items() if k != "slot"}
                                for b in figures.buckets(body["days"], bucket)]
@@ -85,7 +86,8 @@ def security_response(context: AppContext, args, today: date) -> Response:
     """Returns the /api/security answer."""
     def read(engine):
         start, end = _range(context, args, today)
-        return security.security(engine, start, end, security.parse_limit(args.get("limit")))
+        return security.security(engine, start, end, security.parse_limit(args.get("limit")),
+                                 queries.parse_nodes(args))
     return _read(context, read)
 
 
@@ -93,7 +95,7 @@ def user_response(context: AppContext, name: str, args, today: date) -> Response
     """Returns the /api/users/<name> answer (``name`` already percent-decoded)."""
     def read(engine):
         start, end = _range(context, args, today)
-        return security.user(engine, name, start, end)
+        return security.user(engine, name, start, end, queries.parse_nodes(args))
     return _read(context, read)
 
 

@@ -19,6 +19,8 @@ import db
 from ingestion.parse import KINDS
 from settings import NODE_NAME, Settings
 
+from .timefmt import stored_time
+
 DEFAULT_START = date.fromisoformat(Settings().default_start)
 MAX_RANGE_DAYS = 36_600          # a century: bounds the work of one request
 USERS_LIMIT = 1_000              # users listed by default; the rest are counted only
@@ -95,27 +97,33 @@ def _day(value) -> str:
     return str(value)[:10]
 
 
-def stats(conn_or_engine, start: date, end: date, users_limit: int = USERS_LIMIT) -> dict:
+def stats(conn_or_engine, start: date, end: date, users_limit: int = USERS_LIMIT,
+          nodes=None) -> dict:
     """Returns the figures of start..end in the contract's JSON shape (totals, users, days),
     with at most ``users_limit`` users (the busiest; ``users_truncated`` says if any were left
-    out). Sums are exact Python ints, whatever their size."""
-    bounds = {"start": start.isoformat(), "end": end.isoformat()}
+    out). Sums are exact Python ints, whatever their size.
+
+    ``nodes`` (None: all) limits the figures to those nodes' events, counted by the same
+    rules: a user active on two of them is one user (counted over the union, never summed)."""
+    bounds = {"start": start.isoformat(), "end": end.isoformat(), **node_params(nodes)}
     with _connection(conn_or_engine) as conn:
         d = db.dialect(conn)
         day_rows = [(day, kind, events, exact_sum(hi, lo), failed) for day, kind, events, hi, lo, failed
-                    in conn.execute(db.load_sql("stats_by_day", d), bounds)]
-        listed = users(conn, start, end, users_limit)
-        users_total = int(conn.execute(db.load_sql("users_count", d), bounds).scalar() or 0)
+                    in conn.execute(scoped("stats_by_day", d, nodes), bounds)]
+        listed = users(conn, start, end, users_limit, nodes)
+        users_total = int(conn.execute(scoped("users_count", d, nodes), bounds).scalar() or 0)
     return _assemble(start, end, day_rows, listed, users_total)
 
 
-def users(conn_or_engine, start: date, end: date, users_limit: int = USERS_LIMIT) -> list[dict]:
+def users(conn_or_engine, start: date, end: date, users_limit: int = USERS_LIMIT,
+          nodes=None) -> list[dict]:
     """Returns the users of start..end, the busiest first (user_order), at most ``users_limit``:
     the ``users`` of stats() alone, for a page that lists them without the other figures."""
-    bounds = {"start": start.isoformat(), "end": end.isoformat(), "users_limit": users_limit}
+    bounds = {"start": start.isoformat(), "end": end.isoformat(), "users_limit": users_limit,
+              **node_params(nodes)}
     with _connection(conn_or_engine) as conn:
         return [_user_of_row(row) for row in conn.execute(
-            db.load_sql("stats_users", db.dialect(conn)), bounds).mappings()]
+            scoped("stats_users", db.dialect(conn), nodes), bounds).mappings()]
 
 
 def exact_sum(hi, lo) -> int:
@@ -220,10 +228,11 @@ def _users(user_rows) -> list[dict]:
     return sorted((_user_dict(name, u) for name, u in acc.items()), key=user_order)
 
 
-def first_day(conn_or_engine) -> date | None:
-    """Returns the earliest day with an event, or None when there is none."""
+def first_day(conn_or_engine, nodes=None) -> date | None:
+    """Returns the earliest day with an event (of ``nodes``), or None when there is none."""
     with _connection(conn_or_engine) as conn:
-        value = conn.execute(db.load_sql("first_day", db.dialect(conn))).scalar()
+        value = conn.execute(scoped("first_day", db.dialect(conn), nodes),
+                             node_params(nodes)).scalar()
     return date.fromisoformat(_day(value)) if value is not None else None
 
 
@@ -272,7 +281,8 @@ def status(engine, nodes=None, stale_after_s: float | None = None) -> dict:
     last = max(errors, key=lambda n: n["last_error_at"] or "", default=None)
     out["last_error"] = last["last_error"] if last else None
     out["last_error_at"] = last["last_error_at"] if last else None
-    out["newest_event"] = str(newest)[:23] if newest is not None else None
+    # always with its milliseconds (MariaDB's datetime prints none when they are .000)
+    out["newest_event"] = stored_time(newest) if newest is not None else None
     out["nodes"] = per_node
     out["stale_nodes"] = [n["node"] for n in per_node if n["stale"]]
     return out

@@ -14,28 +14,37 @@ from ingestion.store import BAN_COLUMNS, FAILURE_COLUMNS
 _COLUMNS = {"login_failures_daily": FAILURE_COLUMNS, "bans_daily": BAN_COLUMNS}
 
 
-def _from_events(engine_or_conn) -> str:
+_NODE = "/*node*/"
+
+
+def _scoped(text: str, node: bool) -> str:
+    """Returns recomputing SQL without its comments, for one node (bind parameter :node, the
+    event's file's node) or, with ``node`` False, for all."""
+    text = "\n".join(x for x in text.splitlines() if not x.startswith("--"))
+    return text.replace(_NODE, " AND lf.node = :node" if node else "")
+
+
+def _from_events(engine_or_conn, node: bool = False) -> str:
     """Returns the recomputing SELECT of the dialect (sql/rollups/from_events.<dialect>.sql).
 
     Both clamp bytes to 0..2^62 as the stored cells saturate, and neither overflows.
     """
     path = db.SQL_DIR / "rollups" / f"from_events.{db.dialect(engine_or_conn)}.sql"
-    return path.read_text(encoding="utf-8")
+    return _scoped(path.read_text(encoding="utf-8"), node)
 
 
 def _rows(conn, sql: str) -> dict[tuple, tuple]:
-    return {(str(r[0])[:10], r[1], r[2]): (int(r[3]), int(r[4]), int(r[5]))
+    return {(str(r[0])[:10], r[1], r[2], r[3]): (int(r[4]), int(r[5]), int(r[6]))
             for r in conn.execute(sa.text(sql))}
 
 
 # The security rollups: (table, recomputing query, key width); the same SQL on both dialects.
-SECURITY = (("login_failures_daily", "login_failures_from_events", 5),
-            ("bans_daily", "bans_from_events", 2))
+SECURITY = (("login_failures_daily", "login_failures_from_events", 6),
+            ("bans_daily", "bans_from_events", 3))
 
 
-def _named(name: str) -> str:
-    text = (db.SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")
-    return "\n".join(x for x in text.splitlines() if not x.startswith("--"))
+def _named(name: str, node: bool = False) -> str:
+    return _scoped((db.SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8"), node)
 
 
 def _plain(value):
@@ -56,13 +65,15 @@ def _keyed(conn, sql: str, width: int) -> dict[tuple, tuple]:
 
 
 def check(engine: sa.Engine) -> list[tuple]:
-    """Returns the (day, kind, username, rollup, recomputed) rows that differ; [] when equal.
+    """Returns the (day, kind, username, node, rollup, recomputed) rows that differ; [] when
+    equal.
 
     Rows of the security rollups that differ come as (table, key..., rollup, recomputed).
     """
     with engine.connect() as conn:
         expected = _rows(conn, _from_events(engine))
-        actual = _rows(conn, "SELECT day, kind, username, events, bytes, failed FROM daily_stats")
+        actual = _rows(conn, "SELECT day, kind, username, node, events, bytes, failed"
+                             " FROM daily_stats")
         keys = sorted(set(expected) | set(actual))
         diff = [k + (actual.get(k), expected.get(k)) for k in keys
                 if actual.get(k) != expected.get(k)]
@@ -74,15 +85,29 @@ def check(engine: sa.Engine) -> list[tuple]:
     return diff
 
 
+def nodes(conn) -> list[str]:
+    """Returns every node with files or rollup cells."""
+    found = set()
+    for table in ("log_files", "daily_stats") + tuple(t for t, _q, _w in SECURITY):
+        found.update(conn.execute(sa.text(f"SELECT DISTINCT node FROM {table}")).scalars())
+    return sorted(found)
+
+
 def rebuild(engine: sa.Engine) -> int:
-    """Recomputes daily_stats from events under the ingestion lock; returns the row count."""
-    with db.exclusive(engine, "ingest", wait=True), engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM daily_stats"))
-        select = "\n".join(x for x in _from_events(engine).splitlines() if not x.startswith("--"))
-        conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, events, bytes, failed) "
-                             + select))
-        for table, query, _width in SECURITY:
-            conn.execute(sa.text(f"DELETE FROM {table}"))
-            conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(_COLUMNS[table])}) "
-                                 + _named(query)))
+    """Recomputes every rollup from events, one node at a time under that node's ingestion
+    lock (its cells change only under it, so the other nodes ingest meanwhile); returns the
+    row count of daily_stats."""
+    with engine.connect() as conn:
+        every = nodes(conn)
+    for node in every:
+        with db.exclusive(engine, db.ingest_lock(node), wait=True), engine.begin() as conn:
+            where = {"node": node}
+            conn.execute(sa.text("DELETE FROM daily_stats WHERE node = :node"), where)
+            conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, node, events,"
+                                 " bytes, failed) " + _from_events(engine, node=True)), where)
+            for table, query, _width in SECURITY:
+                conn.execute(sa.text(f"DELETE FROM {table} WHERE node = :node"), where)
+                conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(_COLUMNS[table])}) "
+                                     + _named(query, node=True)), where)
+    with engine.connect() as conn:
         return conn.execute(sa.text("SELECT COUNT(*) FROM daily_stats")).scalar()

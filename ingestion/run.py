@@ -101,7 +101,7 @@ class Ingester:
         self.settings = settings
         self._seam = seam or (lambda name: None)
         self.tracker = Tracker(engine, settings, self._seam)
-        self.commit = BatchCommitter(engine, self._seam)
+        self.commit = BatchCommitter(engine, self._seam, settings.node)
         self._db_file = db.FileWatch(engine.url.render_as_string(hide_password=False),
                                      "the ingester")
 

@@ -26,9 +26,13 @@ EVENT_COLUMNS = ("file_id", "start_offset", "end_offset", "ts", "day", "kind", "
 # A reject is (file_id, start_offset, end_offset, reason, sample), or with a 6th item, the
 # number of lines it stands for (a run of blank lines: see batch.RejectRow); 1 when absent.
 MALFORMED_COLUMNS = ("file_id", "start_offset", "end_offset", "reason", "sample", "line_count")
-DAILY_COLUMNS = ("day", "kind", "username", "events", "bytes", "failed")
-FAILURE_COLUMNS = ("day", "ip", "username", "method", "protocol", "events", "first_ts", "last_ts")
-BAN_COLUMNS = ("day", "ip", "events")
+# Every rollup's key ends with the node (whose folder the events' file is in): a user or
+# an IP active on two nodes is two cells, which a read over all nodes adds up (sums) or
+# counts once (COUNT(DISTINCT ...) over the cells of every node).
+DAILY_COLUMNS = ("day", "kind", "username", "node", "events", "bytes", "failed")
+FAILURE_COLUMNS = ("day", "ip", "username", "method", "protocol", "node", "events", "first_ts",
+                   "last_ts")
+BAN_COLUMNS = ("day", "ip", "node", "events")
 
 # daily_stats.bytes saturates here: 4 EiB per user, day and kind, far inside int64, so no
 # increment can overflow either database (parse.MAX_SIZE bounds each transfer to 1 PiB).
@@ -50,7 +54,8 @@ def _insert(table: str, columns: tuple, dialect: str) -> str:
 # What an increment does to a daily_stats cell that exists already.
 # bytes = min(bytes, cap - new) + new: saturates at the cap, never overflows
 _DAILY_UPSERT = {
-    "sqlite": " ON CONFLICT (day, kind, username) DO UPDATE SET events = events + excluded.events,"
+    "sqlite": " ON CONFLICT (day, kind, username, node) DO UPDATE SET"
+              " events = events + excluded.events,"
               f" bytes = MIN(bytes, {BYTES_CAP} - excluded.bytes) + excluded.bytes,"
               " failed = failed + excluded.failed",
     "mysql": " ON DUPLICATE KEY UPDATE events = events + VALUES(events),"
@@ -65,7 +70,7 @@ _SQL = {
         "daily": _insert("daily_stats", DAILY_COLUMNS, d) + _DAILY_UPSERT[d],
         # counts saturate like bytes; first/last widen to the batch's times
         "failures": _insert("login_failures_daily", FAILURE_COLUMNS, d) + (
-            " ON CONFLICT (day, ip, username, method, protocol) DO UPDATE SET"
+            " ON CONFLICT (day, ip, username, method, protocol, node) DO UPDATE SET"
             f" events = MIN(events, {BYTES_CAP} - excluded.events) + excluded.events,"
             " first_ts = MIN(first_ts, excluded.first_ts),"
             " last_ts = MAX(last_ts, excluded.last_ts)"
@@ -75,7 +80,7 @@ _SQL = {
             " first_ts = LEAST(first_ts, VALUES(first_ts)),"
             " last_ts = GREATEST(last_ts, VALUES(last_ts))"),
         "bans": _insert("bans_daily", BAN_COLUMNS, d) + (
-            " ON CONFLICT (day, ip) DO UPDATE SET"
+            " ON CONFLICT (day, ip, node) DO UPDATE SET"
             f" events = MIN(events, {BYTES_CAP} - excluded.events) + excluded.events"
             if d == "sqlite" else
             " ON DUPLICATE KEY UPDATE"
@@ -96,15 +101,16 @@ def now_text() -> str:
     return datetime.now().isoformat(sep=" ", timespec="microseconds")
 
 
-def rollup_rows(events: list[tuple]) -> list[tuple]:
-    """Returns daily_stats increments (day, kind, username, events, bytes, failed) for rows.
+def rollup_rows(events: list[tuple], node: str) -> list[tuple]:
+    """Returns daily_stats increments (day, kind, username, node, events, bytes, failed) for
+    rows of ``node``'s files.
 
     bytes saturates at BYTES_CAP, as the stored cells do.
     """
     acc: dict[tuple, list] = {}
     for row in events:   # row in EVENT_COLUMNS order
         kind = row[5]
-        key = (row[4], kind, "" if kind == "login_failed" else row[6])
+        key = (row[4], kind, "" if kind == "login_failed" else row[6], node)
         cur = acc.get(key)
         if cur is None:
             cur = acc[key] = [0, 0, 0]
@@ -115,18 +121,18 @@ def rollup_rows(events: list[tuple]) -> list[tuple]:
     return [(*k, n, b if b <= BYTES_CAP else BYTES_CAP, f) for k, (n, b, f) in acc.items()]
 
 
-def security_rows(events: list[tuple]) -> tuple[list[tuple], list[tuple]]:
-    """Returns the login_failures_daily and bans_daily increments of event rows.
+def security_rows(events: list[tuple], node: str) -> tuple[list[tuple], list[tuple]]:
+    """Returns the login_failures_daily and bans_daily increments of event rows of ``node``.
 
-    Failures: (day, ip, username, method, protocol, events, first_ts, last_ts); bans:
-    (day, ip, events); '' stands for a missing ip, method or protocol.
+    Failures: (day, ip, username, method, protocol, node, events, first_ts, last_ts); bans:
+    (day, ip, node, events); '' stands for a missing ip, method or protocol.
     """
     failures: dict[tuple, list] = {}
     bans: dict[tuple, int] = {}
     for row in events:   # row in EVENT_COLUMNS order
         kind = row[5]
         if kind == "login_failed":
-            key = (row[4], row[10] or "", row[6], row[15] or "", row[11] or "")
+            key = (row[4], row[10] or "", row[6], row[15] or "", row[11] or "", node)
             cur = failures.get(key)
             if cur is None:
                 failures[key] = [1, row[3], row[3]]
@@ -137,7 +143,7 @@ def security_rows(events: list[tuple]) -> tuple[list[tuple], list[tuple]]:
                 if row[3] > cur[2]:
                     cur[2] = row[3]
         elif kind == "ban":
-            key = (row[4], row[10] or "")
+            key = (row[4], row[10] or "", node)
             bans[key] = bans.get(key, 0) + 1
     return ([(*k, n, first, last) for k, (n, first, last) in failures.items()],
             [(*k, n) for k, n in bans.items()])
@@ -159,8 +165,11 @@ def malformed_count(rejects: list[tuple]) -> int:
 
 def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: int,
                 marker: bytes, events: list[tuple], rejects: list[tuple], lines: int,
-                between=None, bulk: bool = False, rollups: bool = True) -> None:
+                between=None, bulk: bool = False, rollups: bool = True, *, node: str) -> None:
     """Stores one batch and moves the file's checkpoint from old_offset to new_offset.
+
+    ``node`` is the file's node: the rollup cells the events count in are that node's (the
+    events themselves carry no node: theirs is their file's).
 
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
     ``bulk`` sends the events to MySQL/MariaDB with LOAD DATA LOCAL (see bulk_load_available).
@@ -176,12 +185,12 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
         else:
             conn.exec_driver_sql(sql["events"], events)
         if rollups and dialect == "sqlite":
-            _insert_sqlite(conn, "daily_stats", DAILY_COLUMNS, rollup_rows(events),
+            _insert_sqlite(conn, "daily_stats", DAILY_COLUMNS, rollup_rows(events, node),
                            _DAILY_UPSERT["sqlite"])
         elif rollups:
-            conn.exec_driver_sql(sql["daily"], rollup_rows(events))
+            conn.exec_driver_sql(sql["daily"], rollup_rows(events, node))
         if rollups:
-            failures, bans = security_rows(events)
+            failures, bans = security_rows(events, node)
             if failures:
                 conn.exec_driver_sql(sql["failures"], failures)
             if bans:

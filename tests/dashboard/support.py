@@ -13,12 +13,13 @@ ROOT = Path(__file__).resolve().parents[2]      # the repository: where app.py r
 NOW = "2024-09-18T12:00:00.000000"
 
 
-def add_stats(engine, rows) -> None:
-    """Inserts daily_stats rows (day, kind, username, events, bytes, failed)."""
+def add_stats(engine, rows, node: str = "node1") -> None:
+    """Inserts daily_stats rows (day, kind, username, events, bytes, failed) of ``node``."""
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, events, bytes, failed)"
-                             " VALUES (:d, :k, :u, :e, :b, :f)"),
-                     [{"d": d, "k": k, "u": u, "e": e, "b": b, "f": f} for d, k, u, e, b, f in rows])
+        conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, node, events, bytes,"
+                             " failed) VALUES (:d, :k, :u, :n, :e, :b, :f)"),
+                     [{"d": d, "k": k, "u": u, "n": node, "e": e, "b": b, "f": f}
+                      for d, k, u, e, b, f in rows])
 
 
 def add_event(engine, ts: str, kind: str = "upload", username: str = "alice", offset: int = 0,

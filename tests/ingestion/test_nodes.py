@@ -151,3 +151,78 @@ def test_status_reports_each_node(engine, tmp_path):
         conn.execute(sa.text("UPDATE node_status SET last_pass_epoch = last_pass_epoch - 3600"
                              " WHERE node = 'node-a'"))
     assert queries.status(engine, stale_after_s=30)["stale_nodes"] == ["node-a"]
+
+
+def test_a_database_from_before_nodes_becomes_the_upgrading_nodes(db_url, tmp_path):
+    """A single-node database (schema 6, rows as an ingester of then wrote them) upgraded by
+    a process of node 'old-host': its files, checkpoints, rollups and status are that node's,
+    its ingester goes on where it was (nothing read again), another node starts beside it."""
+    from ingestion import batch, reader, store
+    from tests.ingestion.test_migrations import _migrate_to
+    engine = db.make_engine(db_url)
+    _migrate_to(engine, 6)
+    a = LogWriter(tmp_path / "a")
+    a.write(*lines(0, 40), failure_line(41))
+    content = a.live.read_bytes()
+    st = a.live.stat()
+    rows = batch.build(1, 0, content.split(b"\n")[:-1], None, False)
+    daily = [r[:3] + r[4:] for r in store.rollup_rows(rows.events, "x")]
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO log_files (id, head, dev, ino, path, first_path, compressed, state,"
+            " size_seen, bytes_lost, created_at, updated_at) VALUES (1, :h, :d, :i, :p, :p, 0,"
+            " 'active', :z, 0, '2024-09-18 04:00:00', '2024-09-18 04:00:00')"),
+            {"h": content[:reader.HEAD_BYTES], "d": st.st_dev, "i": st.st_ino,
+             "p": str(a.live), "z": len(content)})
+        conn.execute(sa.text(
+            "INSERT INTO checkpoints (file_id, committed_offset, marker, line_count,"
+            " event_count, updated_at) VALUES (1, :o, :m, 41, :e, '2024-09-18 04:00:00')"),
+            {"o": len(content), "m": content[-reader.MARKER_BYTES:], "e": len(rows.events)})
+        conn.exec_driver_sql(store._insert("events", store.EVENT_COLUMNS,
+                                           "sqlite" if engine.dialect.name == "sqlite"
+                                           else "mysql"), rows.events)
+        conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, events, bytes,"
+                             " failed) VALUES (:a, :b, :c, :d, :e, :f)"),
+                     [dict(zip("abcdef", r)) for r in daily])
+        failures, _bans = store.security_rows(rows.events, "x")
+        conn.execute(sa.text("INSERT INTO login_failures_daily (day, ip, username, method,"
+                             " protocol, events, first_ts, last_ts) VALUES"
+                             " (:a, :b, :c, :d, :e, :g, :h, :i)"),
+                     [dict(zip("abcdefghi", r)) for r in failures])
+        conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = '2024-09-18 04:00:01'"))
+    db.migrate(engine, "old-host")
+    assert scalar(engine, "SELECT COUNT(*) FROM log_files WHERE node = 'old-host'") == 1
+    assert scalar(engine, "SELECT COUNT(*) FROM daily_stats WHERE node <> 'old-host'") == 0
+    assert scalar(engine, "SELECT COUNT(*) FROM login_failures_daily WHERE node = 'old-host'") == 1
+    assert scalar(engine, "SELECT last_pass_at FROM node_status WHERE node = 'old-host'") == \
+        "2024-09-18 04:00:01"
+    assert rollups.check(engine) == []
+    assert ingester(engine, a.dir, node="old-host").run_pass().lines == 0   # nothing re-read
+    a.write(*lines(100, 10))
+    b = LogWriter(tmp_path / "b")
+    b.write(*lines(200, 10, user="bob"))
+    run_all(engine, a.dir, node="old-host")
+    run_all(engine, b.dir, node="new-host")
+    assert node_events(engine, "old-host") == expected_events(a.written)
+    assert node_events(engine, "new-host") == expected_events(b.written)
+    assert scalar(engine, "SELECT SUM(line_count) FROM checkpoints") == 41 + 10 + 10
+    assert rollups.check(engine) == []
+    assert rollups.rebuild(engine) > 0 and rollups.check(engine) == []
+    db.dispose_engines(db_url)
+
+
+def test_rebuild_and_check_keep_each_nodes_cells(engine, tmp_path):
+    a, b = LogWriter(tmp_path / "a"), LogWriter(tmp_path / "b")
+    a.write(*lines(0, 30), failure_line(31))
+    b.write(*lines(0, 30), failure_line(31, user="root"))
+    run_all(engine, a.dir, node="node-a")
+    run_all(engine, b.dir, node="node-b")
+    with engine.begin() as conn:                       # one node's cell wrong
+        conn.execute(sa.text("UPDATE daily_stats SET events = events + 1 WHERE node = 'node-b'"
+                             " AND kind = 'upload'"))
+    diff = rollups.check(engine)
+    assert diff and all(row[3] == "node-b" for row in diff)
+    rollups.rebuild(engine)
+    assert rollups.check(engine) == []
+    assert scalar(engine, "SELECT COUNT(DISTINCT node) FROM daily_stats") == 2
+    assert scalar(engine, "SELECT COUNT(*) FROM login_failures_daily") == 2
