@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true",
                    help="run the built-in SFTPGo log simulator and show its activity")
     p.add_argument("--verbose", action="store_true", help="log every tick")
+    settings_mod.add_flags(p, "events_retention_days")   # the ticks prune as they ingest
     return p
 
 

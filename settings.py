@@ -78,6 +78,10 @@ class Settings:
     server_connections: int = _setting(100, "DASHBOARD_MAX_CONNECTIONS",
                                        "open connections app.py accepts at once (more wait "
                                        "in the kernel's backlog)")
+    events_retention_days: int = _setting(0, "EVENTS_RETENTION_DAYS",
+                                          "raw events whose day is more than this many days "
+                                          "before today are dropped (the rollups are kept); "
+                                          "0 keeps every event", "--events-retention-days")
 
     def __post_init__(self):
         check_node(self.node)

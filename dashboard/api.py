@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from db import DatabaseBroken, error_reason
 
-from . import audit, figures, queries, security
+from . import audit, figures, queries, retention, security
 from .context import DB_ERRORS, AppContext
 
 log = logging.getLogger(__name__)
@@ -95,8 +95,17 @@ def user_response(context: AppContext, name: str, args, today: date) -> Response
     """Returns the /api/users/<name> answer (``name`` already percent-decoded)."""
     def read(engine):
         start, end = _range(context, args, today)
-        return security.user(engine, name, start, end, queries.parse_nodes(args))
+        body = security.user(engine, name, start, end, queries.parse_nodes(args))
+        return _with_retention(body, retention.user_info(
+            engine, context.settings.events_retention_days, body, start, end, today))
     return _read(context, read)
+
+
+def _with_retention(body: dict, field: dict | None) -> dict:
+    """Adds the ``retention`` field (dashboard/retention.py) when there is one."""
+    if field is not None:
+        body["retention"] = field
+    return body
 
 
 def events_response(context: AppContext, args, today: date) -> Response:
@@ -105,7 +114,8 @@ def events_response(context: AppContext, args, today: date) -> Response:
         filters = audit.parse_filters(args, today, context.default_start())
         limit = audit.parse_limit(args.get("limit"))
         before = args.get("before")
-        return audit.page(engine, filters, limit, before)
+        return _with_retention(audit.page(engine, filters, limit, before), retention.info(
+            engine, context.settings.events_retention_days, filters.start, filters.end, today))
     return _read(context, read)
 
 
@@ -114,6 +124,8 @@ def events_csv_response(context: AppContext, args, today: date) -> Response:
     try:
         filters = audit.parse_filters(args, today, context.default_start())
         engine = context.engine()
+        kept = retention.header(retention.info(engine, context.settings.events_retention_days,
+                                               filters.start, filters.end, today))
     except queries.BadParameter as exc:
         return _json({"error": str(exc)}, 400)
     except DatabaseBroken as exc:
@@ -126,8 +138,10 @@ def events_csv_response(context: AppContext, args, today: date) -> Response:
             yield from audit.csv_chunks(engine, filters)
         except sa.exc.DBAPIError as exc:      # the status is sent: end the body early
             log.error("CSV export stopped. error=%s", error_reason(exc))
-    return Response(stream_with_context(body()), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="events.csv"'})
+    headers = {"Content-Disposition": 'attachment; filename="events.csv"'}
+    if kept is not None:
+        headers["X-Retention"] = kept
+    return Response(stream_with_context(body()), mimetype="text/csv", headers=headers)
 
 
 def stale_after(context: AppContext) -> float:
@@ -168,6 +182,7 @@ def status_response(context: AppContext, args=None) -> Response:
     try:
         engine = context.engine()
         st = queries.status(engine, nodes, stale_after(context))
+        kept = retention.status(engine, context.settings.events_retention_days)
         problem = queries.write_problem(engine)
     except DatabaseBroken as exc:
         return _json(status_body(None, backend, "error", str(exc)), 503)
@@ -178,8 +193,9 @@ def status_response(context: AppContext, args=None) -> Response:
         return _json(status_body(None, backend, "error",
                                  f"database error: {error_reason(exc)}"), 503)
     if problem:
-        return _json(status_body(st, backend, "error", f"writes fail: {problem}"), 503)
-    return _json(status_body(st, backend))
+        return _json({**status_body(st, backend, "error", f"writes fail: {problem}"),
+                      "retention": kept}, 503)
+    return _json({**status_body(st, backend), "retention": kept})
 
 
 def register_api(server: Flask, context: AppContext) -> None:

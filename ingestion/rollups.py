@@ -3,12 +3,19 @@ table, or check that they agree.
 
 The ingester keeps daily_stats in step with events in the same transaction; these two
 commands are for after a change of the counting rules, and for peace of mind.
+
+After retention has pruned raw events (ingestion/retention.py), only the days from
+``events_retention.pruned_before`` on still have all their events: both commands work on
+those days only and leave the rollups of earlier days as they are (recomputing them from
+what is left would lose the pruned days). Both hold the "prune" lock, so no pruner moves
+that day while they read.
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 import db
+from ingestion import retention
 from ingestion.store import BAN_COLUMNS, FAILURE_COLUMNS
 
 _COLUMNS = {"login_failures_daily": FAILURE_COLUMNS, "bans_daily": BAN_COLUMNS}
@@ -33,9 +40,9 @@ def _from_events(engine_or_conn, node: bool = False) -> str:
     return _scoped(path.read_text(encoding="utf-8"), node)
 
 
-def _rows(conn, sql: str) -> dict[tuple, tuple]:
+def _rows(conn, sql: str, params=None) -> dict[tuple, tuple]:
     return {(str(r[0])[:10], r[1], r[2], r[3]): (int(r[4]), int(r[5]), int(r[6]))
-            for r in conn.execute(sa.text(sql))}
+            for r in conn.execute(sa.text(sql), params or {})}
 
 
 # The security rollups: (table, recomputing query, key width); the same SQL on both dialects.
@@ -55,13 +62,25 @@ def _plain(value):
     return text[:23] if len(text) > 10 else text
 
 
-def _keyed(conn, sql: str, width: int) -> dict[tuple, tuple]:
+def _keyed(conn, sql: str, width: int, params=None) -> dict[tuple, tuple]:
     out = {}
-    for r in conn.execute(sa.text(sql)):
+    for r in conn.execute(sa.text(sql), params or {}):
         cells = [_plain(v) for v in r]
         cells[0] = str(cells[0])[:10]
         out[tuple(cells[:width])] = (int(cells[width]), *cells[width + 1:])
     return out
+
+
+def _since(sql: str, since) -> str:
+    """Returns ``sql`` (a query whose first column is ``day``) cut to the days from ``since``
+    on (bound as :since); unchanged when nothing was ever pruned."""
+    if since is None:
+        return sql
+    return f"SELECT * FROM ({sql}) windowed WHERE day >= :since"
+
+
+def _where(since) -> str:
+    return "" if since is None else " WHERE day >= :since"
 
 
 def check(engine: sa.Engine) -> list[tuple]:
@@ -69,17 +88,21 @@ def check(engine: sa.Engine) -> list[tuple]:
     equal.
 
     Rows of the security rollups that differ come as (table, key..., rollup, recomputed).
+    After pruning, only the days from retention.pruned_before on are compared.
     """
-    with engine.connect() as conn:
-        expected = _rows(conn, _from_events(engine))
+    with db.exclusive(engine, "prune", wait=True), engine.connect() as conn:
+        since = retention.pruned_before(conn)
+        p = {} if since is None else {"since": since.isoformat()}
+        expected = _rows(conn, _since(_from_events(engine), since), p)
         actual = _rows(conn, "SELECT day, kind, username, node, events, bytes, failed"
-                             " FROM daily_stats")
+                             " FROM daily_stats" + _where(since), p)
         keys = sorted(set(expected) | set(actual))
         diff = [k + (actual.get(k), expected.get(k)) for k in keys
                 if actual.get(k) != expected.get(k)]
         for table, query, width in SECURITY:
-            want = _keyed(conn, _named(query), width)
-            have = _keyed(conn, f"SELECT {', '.join(_COLUMNS[table])} FROM {table}", width)
+            want = _keyed(conn, _since(_named(query), since), width, p)
+            have = _keyed(conn, f"SELECT {', '.join(_COLUMNS[table])} FROM {table}"
+                          + _where(since), width, p)
             diff += [(table, *k, have.get(k), want.get(k)) for k in sorted(set(want) | set(have))
                      if have.get(k) != want.get(k)]
     return diff
@@ -94,20 +117,27 @@ def nodes(conn) -> list[str]:
 
 
 def rebuild(engine: sa.Engine) -> int:
-    """Recomputes every rollup from events, one node at a time under that node's ingestion
-    lock (its cells change only under it, so the other nodes ingest meanwhile); returns the
-    row count of daily_stats."""
-    with engine.connect() as conn:
-        every = nodes(conn)
-    for node in every:
-        with db.exclusive(engine, db.ingest_lock(node), wait=True), engine.begin() as conn:
-            where = {"node": node}
-            conn.execute(sa.text("DELETE FROM daily_stats WHERE node = :node"), where)
-            conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, node, events,"
-                                 " bytes, failed) " + _from_events(engine, node=True)), where)
-            for table, query, _width in SECURITY:
-                conn.execute(sa.text(f"DELETE FROM {table} WHERE node = :node"), where)
-                conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(_COLUMNS[table])}) "
-                                     + _named(query, node=True)), where)
+    """Recomputes the rollups from events, one node at a time under that node's ingestion
+    lock (its cells change only under it, so the other nodes ingest meanwhile), all under
+    the prune lock; returns the daily_stats row count. After pruning, only the days from
+    retention.pruned_before on are recomputed; earlier days keep their rollups (their
+    events are gone)."""
+    with db.exclusive(engine, "prune", wait=True):
+        with engine.connect() as conn:
+            every = nodes(conn)
+            since = retention.pruned_before(conn)
+        p = {} if since is None else {"since": since.isoformat()}
+        cut = " AND day >= :since" if since is not None else ""
+        for node in every:
+            with db.exclusive(engine, db.ingest_lock(node), wait=True), engine.begin() as conn:
+                where = {"node": node, **p}
+                conn.execute(sa.text("DELETE FROM daily_stats WHERE node = :node" + cut), where)
+                conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, node,"
+                                     " events, bytes, failed) "
+                                     + _since(_from_events(engine, node=True), since)), where)
+                for table, query, _width in SECURITY:
+                    conn.execute(sa.text(f"DELETE FROM {table} WHERE node = :node" + cut), where)
+                    conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(_COLUMNS[table])}) "
+                                         + _since(_named(query, node=True), since)), where)
     with engine.connect() as conn:
         return conn.execute(sa.text("SELECT COUNT(*) FROM daily_stats")).scalar()
