@@ -150,7 +150,7 @@ def __getattr__(name: str):
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="app.py", description="SFTPGo activity dashboard.")
-    settings_mod.add_flags(p, "log_dir", "db_url", "host", "port", "interval_s")
+    settings_mod.add_flags(p, "node", "log_dir", "db_url", "host", "port", "interval_s")
     p.add_argument("--kiosk", action="store_true",
                    help="wall display by default: no controls, large type, last 30 days")
     p.add_argument("--demo", action="store_true",
@@ -232,7 +232,7 @@ def _start_demo(cfg: Settings) -> Settings:
 
 def _say_where(cfg: Settings) -> None:
     try:
-        db.connect_checked(cfg.db_url)
+        db.connect_checked(cfg.db_url, cfg.node)
     except db.DatabaseError as exc:
         log.warning("%s. The dashboard starts anyway and shows a banner until it answers.", exc)
     url = f"http://{cfg.host}:{cfg.port}/"
