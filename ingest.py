@@ -26,7 +26,7 @@ EXIT_USAGE = 2
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ingest.py", description=__doc__.splitlines()[0])
-    settings_mod.add_flags(p, "log_dir", "db_url")
+    settings_mod.add_flags(p, "node", "log_dir", "db_url")
     p.add_argument("--follow", action="store_true", help="keep tailing until SIGINT/SIGTERM")
     p.add_argument("--max-seconds", type=float, help="stop after about this many seconds")
     p.add_argument("--rebuild-rollups", action="store_true",
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         cfg = settings_mod.from_flags(args)
-        engine = db.connect_checked(cfg.db_url)
+        engine = db.connect_checked(cfg.db_url, cfg.node)
         if args.rebuild_rollups or args.check_rollups:
             return _rollup_command(engine, args)
         if args.prune:

@@ -21,28 +21,37 @@ from ingestion.store import BAN_COLUMNS, FAILURE_COLUMNS
 _COLUMNS = {"login_failures_daily": FAILURE_COLUMNS, "bans_daily": BAN_COLUMNS}
 
 
-def _from_events(engine_or_conn) -> str:
+_NODE = "/*node*/"
+
+
+def _scoped(text: str, node: bool) -> str:
+    """Returns recomputing SQL without its comments, for one node (bind parameter :node, the
+    event's file's node) or, with ``node`` False, for all."""
+    text = "\n".join(x for x in text.splitlines() if not x.startswith("--"))
+    return text.replace(_NODE, " AND lf.node = :node" if node else "")
+
+
+def _from_events(engine_or_conn, node: bool = False) -> str:
     """Returns the recomputing SELECT of the dialect (sql/rollups/from_events.<dialect>.sql).
 
     Both clamp bytes to 0..2^62 as the stored cells saturate, and neither overflows.
     """
     path = db.SQL_DIR / "rollups" / f"from_events.{db.dialect(engine_or_conn)}.sql"
-    return path.read_text(encoding="utf-8")
+    return _scoped(path.read_text(encoding="utf-8"), node)
 
 
 def _rows(conn, sql: str, params=None) -> dict[tuple, tuple]:
-    return {(str(r[0])[:10], r[1], r[2]): (int(r[3]), int(r[4]), int(r[5]))
+    return {(str(r[0])[:10], r[1], r[2], r[3]): (int(r[4]), int(r[5]), int(r[6]))
             for r in conn.execute(sa.text(sql), params or {})}
 
 
 # The security rollups: (table, recomputing query, key width); the same SQL on both dialects.
-SECURITY = (("login_failures_daily", "login_failures_from_events", 5),
-            ("bans_daily", "bans_from_events", 2))
+SECURITY = (("login_failures_daily", "login_failures_from_events", 6),
+            ("bans_daily", "bans_from_events", 3))
 
 
-def _named(name: str) -> str:
-    text = (db.SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")
-    return "\n".join(x for x in text.splitlines() if not x.startswith("--"))
+def _named(name: str, node: bool = False) -> str:
+    return _scoped((db.SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8"), node)
 
 
 def _plain(value):
@@ -75,7 +84,8 @@ def _where(since) -> str:
 
 
 def check(engine: sa.Engine) -> list[tuple]:
-    """Returns the (day, kind, username, rollup, recomputed) rows that differ; [] when equal.
+    """Returns the (day, kind, username, node, rollup, recomputed) rows that differ; [] when
+    equal.
 
     Rows of the security rollups that differ come as (table, key..., rollup, recomputed).
     After pruning, only the days from retention.pruned_before on are compared.
@@ -84,8 +94,8 @@ def check(engine: sa.Engine) -> list[tuple]:
         since = retention.pruned_before(conn)
         p = {} if since is None else {"since": since.isoformat()}
         expected = _rows(conn, _since(_from_events(engine), since), p)
-        actual = _rows(conn, "SELECT day, kind, username, events, bytes, failed FROM daily_stats"
-                       + _where(since), p)
+        actual = _rows(conn, "SELECT day, kind, username, node, events, bytes, failed"
+                             " FROM daily_stats" + _where(since), p)
         keys = sorted(set(expected) | set(actual))
         diff = [k + (actual.get(k), expected.get(k)) for k in keys
                 if actual.get(k) != expected.get(k)]
@@ -98,20 +108,36 @@ def check(engine: sa.Engine) -> list[tuple]:
     return diff
 
 
+def nodes(conn) -> list[str]:
+    """Returns every node with files or rollup cells."""
+    found = set()
+    for table in ("log_files", "daily_stats") + tuple(t for t, _q, _w in SECURITY):
+        found.update(conn.execute(sa.text(f"SELECT DISTINCT node FROM {table}")).scalars())
+    return sorted(found)
+
+
 def rebuild(engine: sa.Engine) -> int:
-    """Recomputes the rollups from events under the ingestion and prune locks; returns the
-    daily_stats row count. After pruning, only the days from retention.pruned_before on are
-    recomputed; earlier days keep their rollups (their events are gone)."""
-    with db.exclusive(engine, "prune", wait=True), db.exclusive(engine, "ingest", wait=True), \
-            engine.begin() as conn:
-        since = retention.pruned_before(conn)
+    """Recomputes the rollups from events, one node at a time under that node's ingestion
+    lock (its cells change only under it, so the other nodes ingest meanwhile), all under
+    the prune lock; returns the daily_stats row count. After pruning, only the days from
+    retention.pruned_before on are recomputed; earlier days keep their rollups (their
+    events are gone)."""
+    with db.exclusive(engine, "prune", wait=True):
+        with engine.connect() as conn:
+            every = nodes(conn)
+            since = retention.pruned_before(conn)
         p = {} if since is None else {"since": since.isoformat()}
-        conn.execute(sa.text("DELETE FROM daily_stats" + _where(since)), p)
-        select = "\n".join(x for x in _from_events(engine).splitlines() if not x.startswith("--"))
-        conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, events, bytes, failed) "
-                             + _since(select, since)), p)
-        for table, query, _width in SECURITY:
-            conn.execute(sa.text(f"DELETE FROM {table}" + _where(since)), p)
-            conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(_COLUMNS[table])}) "
-                                 + _since(_named(query), since)), p)
+        cut = " AND day >= :since" if since is not None else ""
+        for node in every:
+            with db.exclusive(engine, db.ingest_lock(node), wait=True), engine.begin() as conn:
+                where = {"node": node, **p}
+                conn.execute(sa.text("DELETE FROM daily_stats WHERE node = :node" + cut), where)
+                conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, node,"
+                                     " events, bytes, failed) "
+                                     + _since(_from_events(engine, node=True), since)), where)
+                for table, query, _width in SECURITY:
+                    conn.execute(sa.text(f"DELETE FROM {table} WHERE node = :node" + cut), where)
+                    conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(_COLUMNS[table])}) "
+                                         + _since(_named(query, node=True), since)), where)
+    with engine.connect() as conn:
         return conn.execute(sa.text("SELECT COUNT(*) FROM daily_stats")).scalar()

@@ -102,7 +102,7 @@ class Ingester:
         self.settings = settings
         self._seam = seam or (lambda name: None)
         self.tracker = Tracker(engine, settings, self._seam)
-        self.commit = BatchCommitter(engine, self._seam)
+        self.commit = BatchCommitter(engine, self._seam, settings.node)
         self._db_file = db.FileWatch(engine.url.render_as_string(hide_password=False),
                                      "the ingester")
         self.pruner = retention.Pruner(engine, settings.events_retention_days)
@@ -123,7 +123,7 @@ class Ingester:
         """
         self._db_file.check()
         try:
-            with db.exclusive(self.engine, "ingest", wait=False):
+            with db.exclusive(self.engine, db.ingest_lock(self.settings.node), wait=False):
                 prog = self._pass(max_bytes, max_seconds, should_stop or (lambda: False),
                                   on_batch)
         except db.Busy:
@@ -132,7 +132,7 @@ class Ingester:
             raise                        # nowhere to record it: the caller reports the outage
         except Exception as exc:         # a missing folder, an unreadable one: keep a trace
             with contextlib.suppress(sa.exc.DBAPIError), self.engine.begin() as conn:
-                store.record_error(conn, f"{type(exc).__name__}: {exc}")
+                store.record_error(conn, self.settings.node, f"{type(exc).__name__}: {exc}")
             raise
         self._prune(prog, should_stop)
         return prog
@@ -192,10 +192,10 @@ class Ingester:
             self._seam("settle")
             with self.engine.begin() as conn:
                 self.tracker.settle(conn, scan)
-                store.record_pass(conn, "not readable now, will retry: " + "; ".join(
-                    sorted(scan.skipped.values())) if scan.skipped else None)
-                prog.bytes_lost = conn.execute(sa.text(
-                    "SELECT COALESCE(SUM(bytes_lost), 0) FROM log_files")).scalar() or 0
+                store.record_pass(conn, self.settings.node, "not readable now, will retry: "
+                                  + "; ".join(sorted(scan.skipped.values()))
+                                  if scan.skipped else None)
+                prog.bytes_lost = store.bytes_lost(conn, self.settings.node)
         finally:
             scan.close()
         prog.seconds = time.monotonic() - started

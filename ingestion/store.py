@@ -26,9 +26,13 @@ EVENT_COLUMNS = ("file_id", "start_offset", "end_offset", "ts", "day", "kind", "
 # A reject is (file_id, start_offset, end_offset, reason, sample), or with a 6th item, the
 # number of lines it stands for (a run of blank lines: see batch.RejectRow); 1 when absent.
 MALFORMED_COLUMNS = ("file_id", "start_offset", "end_offset", "reason", "sample", "line_count")
-DAILY_COLUMNS = ("day", "kind", "username", "events", "bytes", "failed")
-FAILURE_COLUMNS = ("day", "ip", "username", "method", "protocol", "events", "first_ts", "last_ts")
-BAN_COLUMNS = ("day", "ip", "events")
+# Every rollup's key ends with the node (whose folder the events' file is in): a user or
+# an IP active on two nodes is two cells, which a read over all nodes adds up (sums) or
+# counts once (COUNT(DISTINCT ...) over the cells of every node).
+DAILY_COLUMNS = ("day", "kind", "username", "node", "events", "bytes", "failed")
+FAILURE_COLUMNS = ("day", "ip", "username", "method", "protocol", "node", "events", "first_ts",
+                   "last_ts")
+BAN_COLUMNS = ("day", "ip", "node", "events")
 
 # daily_stats.bytes saturates here: 4 EiB per user, day and kind, far inside int64, so no
 # increment can overflow either database (parse.MAX_SIZE bounds each transfer to 1 PiB).
@@ -50,7 +54,8 @@ def _insert(table: str, columns: tuple, dialect: str) -> str:
 # What an increment does to a daily_stats cell that exists already.
 # bytes = min(bytes, cap - new) + new: saturates at the cap, never overflows
 _DAILY_UPSERT = {
-    "sqlite": " ON CONFLICT (day, kind, username) DO UPDATE SET events = events + excluded.events,"
+    "sqlite": " ON CONFLICT (day, kind, username, node) DO UPDATE SET"
+              " events = events + excluded.events,"
               f" bytes = MIN(bytes, {BYTES_CAP} - excluded.bytes) + excluded.bytes,"
               " failed = failed + excluded.failed",
     "mysql": " ON DUPLICATE KEY UPDATE events = events + VALUES(events),"
@@ -65,7 +70,7 @@ _SQL = {
         "daily": _insert("daily_stats", DAILY_COLUMNS, d) + _DAILY_UPSERT[d],
         # counts saturate like bytes; first/last widen to the batch's times
         "failures": _insert("login_failures_daily", FAILURE_COLUMNS, d) + (
-            " ON CONFLICT (day, ip, username, method, protocol) DO UPDATE SET"
+            " ON CONFLICT (day, ip, username, method, protocol, node) DO UPDATE SET"
             f" events = MIN(events, {BYTES_CAP} - excluded.events) + excluded.events,"
             " first_ts = MIN(first_ts, excluded.first_ts),"
             " last_ts = MAX(last_ts, excluded.last_ts)"
@@ -75,7 +80,7 @@ _SQL = {
             " first_ts = LEAST(first_ts, VALUES(first_ts)),"
             " last_ts = GREATEST(last_ts, VALUES(last_ts))"),
         "bans": _insert("bans_daily", BAN_COLUMNS, d) + (
-            " ON CONFLICT (day, ip) DO UPDATE SET"
+            " ON CONFLICT (day, ip, node) DO UPDATE SET"
             f" events = MIN(events, {BYTES_CAP} - excluded.events) + excluded.events"
             if d == "sqlite" else
             " ON DUPLICATE KEY UPDATE"
@@ -96,15 +101,16 @@ def now_text() -> str:
     return datetime.now().isoformat(sep=" ", timespec="microseconds")
 
 
-def rollup_rows(events: list[tuple]) -> list[tuple]:
-    """Returns daily_stats increments (day, kind, username, events, bytes, failed) for rows.
+def rollup_rows(events: list[tuple], node: str) -> list[tuple]:
+    """Returns daily_stats increments (day, kind, username, node, events, bytes, failed) for
+    rows of ``node``'s files.
 
     bytes saturates at BYTES_CAP, as the stored cells do.
     """
     acc: dict[tuple, list] = {}
     for row in events:   # row in EVENT_COLUMNS order
         kind = row[5]
-        key = (row[4], kind, "" if kind == "login_failed" else row[6])
+        key = (row[4], kind, "" if kind == "login_failed" else row[6], node)
         cur = acc.get(key)
         if cur is None:
             cur = acc[key] = [0, 0, 0]
@@ -115,18 +121,18 @@ def rollup_rows(events: list[tuple]) -> list[tuple]:
     return [(*k, n, b if b <= BYTES_CAP else BYTES_CAP, f) for k, (n, b, f) in acc.items()]
 
 
-def security_rows(events: list[tuple]) -> tuple[list[tuple], list[tuple]]:
-    """Returns the login_failures_daily and bans_daily increments of event rows.
+def security_rows(events: list[tuple], node: str) -> tuple[list[tuple], list[tuple]]:
+    """Returns the login_failures_daily and bans_daily increments of event rows of ``node``.
 
-    Failures: (day, ip, username, method, protocol, events, first_ts, last_ts); bans:
-    (day, ip, events); '' stands for a missing ip, method or protocol.
+    Failures: (day, ip, username, method, protocol, node, events, first_ts, last_ts); bans:
+    (day, ip, node, events); '' stands for a missing ip, method or protocol.
     """
     failures: dict[tuple, list] = {}
     bans: dict[tuple, int] = {}
     for row in events:   # row in EVENT_COLUMNS order
         kind = row[5]
         if kind == "login_failed":
-            key = (row[4], row[10] or "", row[6], row[15] or "", row[11] or "")
+            key = (row[4], row[10] or "", row[6], row[15] or "", row[11] or "", node)
             cur = failures.get(key)
             if cur is None:
                 failures[key] = [1, row[3], row[3]]
@@ -137,7 +143,7 @@ def security_rows(events: list[tuple]) -> tuple[list[tuple], list[tuple]]:
                 if row[3] > cur[2]:
                     cur[2] = row[3]
         elif kind == "ban":
-            key = (row[4], row[10] or "")
+            key = (row[4], row[10] or "", node)
             bans[key] = bans.get(key, 0) + 1
     return ([(*k, n, first, last) for k, (n, first, last) in failures.items()],
             [(*k, n) for k, n in bans.items()])
@@ -159,8 +165,11 @@ def malformed_count(rejects: list[tuple]) -> int:
 
 def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: int,
                 marker: bytes, events: list[tuple], rejects: list[tuple], lines: int,
-                between=None, bulk: bool = False, rollups: bool = True) -> None:
+                between=None, bulk: bool = False, rollups: bool = True, *, node: str) -> None:
     """Stores one batch and moves the file's checkpoint from old_offset to new_offset.
+
+    ``node`` is the file's node: the rollup cells the events count in are that node's (the
+    events themselves carry no node: theirs is their file's).
 
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
     ``bulk`` sends the events to MySQL/MariaDB with LOAD DATA LOCAL (see bulk_load_available).
@@ -176,12 +185,12 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
         else:
             conn.exec_driver_sql(sql["events"], events)
         if rollups and dialect == "sqlite":
-            _insert_sqlite(conn, "daily_stats", DAILY_COLUMNS, rollup_rows(events),
+            _insert_sqlite(conn, "daily_stats", DAILY_COLUMNS, rollup_rows(events, node),
                            _DAILY_UPSERT["sqlite"])
         elif rollups:
-            conn.exec_driver_sql(sql["daily"], rollup_rows(events))
+            conn.exec_driver_sql(sql["daily"], rollup_rows(events, node))
         if rollups:
-            failures, bans = security_rows(events)
+            failures, bans = security_rows(events, node)
             if failures:
                 conn.exec_driver_sql(sql["failures"], failures)
             if bans:
@@ -313,17 +322,18 @@ def _load_events(conn, rows: list[tuple]) -> None:
 _LOAD = ("SELECT f.id, f.head, f.dev, f.ino, f.path, f.compressed, f.state, f.size_seen,"
          " f.first_ts, f.bytes_lost, c.committed_offset, c.marker, f.error"
          " FROM log_files f LEFT JOIN checkpoints c ON c.file_id = f.id")
-_LOAD_ALL = sa.text(_LOAD + " ORDER BY f.id")
-_LOAD_PRESENT = sa.text(_LOAD + " WHERE f.state <> 'missing' ORDER BY f.id")
+_LOAD_ALL = sa.text(_LOAD + " WHERE f.node = :node ORDER BY f.id")
+_LOAD_PRESENT = sa.text(_LOAD + " WHERE f.node = :node AND f.state <> 'missing' ORDER BY f.id")
 
 
-def load_generations(conn, with_missing: bool = True) -> list[Generation]:
-    """Returns the known generations (without those last seen missing, if asked).
+def load_generations(conn, node: str, with_missing: bool = True) -> list[Generation]:
+    """Returns the known generations of ``node`` (without those last seen missing, if asked).
 
-    A lost checkpoint is rebuilt from the stored rows.
+    A node's pass sees only its own generations, so it can never judge (release, mark lost,
+    re-key) another node's files. A lost checkpoint is rebuilt from the stored rows.
     """
     gens = []
-    for r in conn.execute(_LOAD_ALL if with_missing else _LOAD_PRESENT):
+    for r in conn.execute(_LOAD_ALL if with_missing else _LOAD_PRESENT, {"node": node}):
         offset, marker = r.committed_offset, r.marker
         if offset is None:
             offset = _recover_offset(conn, r.id)
@@ -342,16 +352,16 @@ def _recover_offset(conn, file_id: int) -> int:
     return max(ends, default=0)
 
 
-def create_generation(conn, head: bytes, dev: int, ino: int, path: str, compressed: bool,
-                      size: int, first_ts: str | None) -> int:
-    """Inserts a new generation read from offset 0; returns its id."""
+def create_generation(conn, node: str, head: bytes, dev: int, ino: int, path: str,
+                      compressed: bool, size: int, first_ts: str | None) -> int:
+    """Inserts a new generation of ``node`` read from offset 0; returns its id."""
     now = now_text()
     res = conn.execute(sa.text(
-        "INSERT INTO log_files (head, dev, ino, path, first_path, compressed, state, size_seen,"
-        " first_ts, bytes_lost, created_at, updated_at) VALUES (:head, :dev, :ino, :path, :path,"
-        " :compressed, 'active', :size, :first_ts, 0, :now, :now)"),
-        {"head": head, "dev": dev, "ino": ino, "path": path, "compressed": int(compressed),
-         "size": size, "first_ts": first_ts, "now": now})
+        "INSERT INTO log_files (node, head, dev, ino, path, first_path, compressed, state,"
+        " size_seen, first_ts, bytes_lost, created_at, updated_at) VALUES (:node, :head, :dev,"
+        " :ino, :path, :path, :compressed, 'active', :size, :first_ts, 0, :now, :now)"),
+        {"node": node, "head": head, "dev": dev, "ino": ino, "path": path,
+         "compressed": int(compressed), "size": size, "first_ts": first_ts, "now": now})
     file_id = res.lastrowid
     conn.execute(sa.text("INSERT INTO checkpoints (file_id, committed_offset, marker, updated_at)"
                          " VALUES (:f, 0, :m, :now)"), {"f": file_id, "m": b"", "now": now})
@@ -395,18 +405,50 @@ def update_generation(conn, file_id: int, **fields) -> None:
                  {**fields, "now": now_text(), "id": file_id})
 
 
-def record_pass(conn, problem: str | None = None) -> None:
-    """Stamps the time of a completed pass, with the problem it met (files it could not read)."""
+# The database's clock in seconds since 1970: a node's last pass is stamped with it, and a
+# stale node judged by it, so the hosts' clocks and time zones do not matter.
+DB_EPOCH = {"sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
+            "mysql": "UNIX_TIMESTAMP(NOW(3))"}
+
+_NODE_STATUS_UPSERT = {
+    "sqlite": "INSERT INTO node_status (node, {cols}) VALUES (:node, {vals})"
+              " ON CONFLICT (node) DO UPDATE SET {sets}",
+    "mysql": "INSERT INTO node_status (node, {cols}) VALUES (:node, {vals})"
+             " ON DUPLICATE KEY UPDATE {sets}",
+}
+
+
+def _node_status(conn, node: str, values: dict, epoch: bool) -> None:
+    d = "sqlite" if conn.dialect.name == "sqlite" else "mysql"
+    cols, vals = list(values), [f":{k}" for k in values]
+    if epoch:
+        cols.append("last_pass_epoch")
+        vals.append(DB_EPOCH[d])
+    sets = ", ".join(f"{c} = excluded.{c}" if d == "sqlite" else f"{c} = VALUES({c})"
+                     for c in cols)
+    conn.execute(sa.text(_NODE_STATUS_UPSERT[d].format(
+        cols=", ".join(cols), vals=", ".join(vals), sets=sets)), {"node": node, **values})
+
+
+def record_pass(conn, node: str, problem: str | None = None) -> None:
+    """Stamps the time of a completed pass of ``node``, with the problem it met (files it
+    could not read)."""
+    now = now_text()
     if problem is None:
-        conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = :now WHERE id = 1"),
-                     {"now": now_text()})
+        _node_status(conn, node, {"last_pass_at": now}, epoch=True)
     else:
-        conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = :now, last_error = :e,"
-                             " last_error_at = :now WHERE id = 1"),
-                     {"e": problem[:2000], "now": now_text()})
+        _node_status(conn, node, {"last_pass_at": now, "last_error": problem[:2000],
+                                  "last_error_at": now}, epoch=True)
 
 
-def record_error(conn, error: str) -> None:
-    """Stamps the error that stopped a pass (the last completed pass keeps its time)."""
-    conn.execute(sa.text("UPDATE ingest_status SET last_error = :e, last_error_at = :now"
-                         " WHERE id = 1"), {"e": error[:2000], "now": now_text()})
+def record_error(conn, node: str, error: str) -> None:
+    """Stamps the error that stopped a pass of ``node`` (its last completed pass keeps its
+    time)."""
+    _node_status(conn, node, {"last_error": error[:2000], "last_error_at": now_text()},
+                 epoch=False)
+
+
+def bytes_lost(conn, node: str) -> int:
+    """Returns the bytes of ``node``'s files that went before they were read."""
+    return int(conn.execute(sa.text("SELECT COALESCE(SUM(bytes_lost), 0) FROM log_files"
+                                    " WHERE node = :node"), {"node": node}).scalar() or 0)

@@ -8,10 +8,10 @@ SELECT ip, SUM(failures) AS failures,
        SUM(bans) AS bans, MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts
 FROM (
     SELECT ip, username, events AS failures, 0 AS bans, first_ts, last_ts
-    FROM login_failures_daily WHERE day >= :start AND day <= :end
+    FROM login_failures_daily WHERE day >= :start AND day <= :end /*nodes*/
     UNION ALL
     SELECT ip, NULL AS username, 0 AS failures, events AS bans, NULL AS first_ts, NULL AS last_ts
-    FROM bans_daily WHERE day >= :start AND day <= :end
+    FROM bans_daily WHERE day >= :start AND day <= :end /*nodes*/
 ) x
 GROUP BY ip
 ORDER BY failures DESC, bans DESC, ip

@@ -5,7 +5,7 @@
 SELECT username, SUM(events) AS failures,
        COUNT(DISTINCT CASE WHEN ip <> '' THEN ip END) AS ips
 FROM login_failures_daily
-WHERE day >= :start AND day <= :end
+WHERE day >= :start AND day <= :end /*nodes*/
 GROUP BY username
 ORDER BY failures DESC, username
 LIMIT :limit

@@ -4,12 +4,12 @@
 -- bans, banned_ips (distinct non-empty). Reads the login_failures_daily and bans_daily rollups.
 SELECT
     (SELECT COALESCE(SUM(events), 0) FROM login_failures_daily
-      WHERE day >= :start AND day <= :end) AS login_failures,
+      WHERE day >= :start AND day <= :end /*nodes*/) AS login_failures,
     (SELECT COUNT(DISTINCT ip) FROM login_failures_daily
-      WHERE day >= :start AND day <= :end AND ip <> '') AS ips,
+      WHERE day >= :start AND day <= :end /*nodes*/ AND ip <> '') AS ips,
     (SELECT COUNT(DISTINCT username) FROM login_failures_daily
-      WHERE day >= :start AND day <= :end AND username <> '') AS usernames,
+      WHERE day >= :start AND day <= :end /*nodes*/ AND username <> '') AS usernames,
     (SELECT COALESCE(SUM(events), 0) FROM bans_daily
-      WHERE day >= :start AND day <= :end) AS bans,
+      WHERE day >= :start AND day <= :end /*nodes*/) AS bans,
     (SELECT COUNT(DISTINCT ip) FROM bans_daily
-      WHERE day >= :start AND day <= :end AND ip <> '') AS banned_ips
+      WHERE day >= :start AND day <= :end /*nodes*/ AND ip <> '') AS banned_ips
