@@ -69,7 +69,7 @@ def test_a_row_refused_late_in_a_statement_takes_the_whole_batch_back(engine):
     duplicate key at a statement's last row leaves its earlier rows only until the batch's
     transaction is rolled back, which it always is."""
     fid = new_file(engine)
-    commit = BatchCommitter(engine, lambda name: None)
+    commit = BatchCommitter(engine, lambda name: None, "n1")
     full = batch_of(fid, [event_line(i) for i in range(10)])
     end = full.new_offset
     commit(Batch(fid, 0, end, b"m", [full.events[-1]], [], 1))     # the last row is stored
