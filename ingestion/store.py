@@ -231,10 +231,17 @@ def chunk_sizes(n: int) -> list[int]:
     return sizes
 
 
+# OR FAIL: a row the table refuses (a duplicate key) stops the statement and raises, as plain
+# INSERT does, but leaves the statement's earlier rows to the caller, who rolls back the whole
+# transaction on any error anyway. Plain INSERT (OR ABORT) must be able to undo just the
+# statement, so SQLite copies every page a statement first touches into a statement journal,
+# a temporary file: on the real-lines workload 106,000 16 KiB page writes beside the 19,000 of
+# the WAL, half of the process's system time (measured: 1.37 -> 0.68 s sys, 4.3 -> 3.6 s CPU).
 @functools.lru_cache(maxsize=32)
 def _multi_row(table: str, columns: tuple, rows: int, tail: str = "") -> str:
     one = "(" + ", ".join(["?"] * len(columns)) + ")"
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * rows) + tail
+    return (f"INSERT OR FAIL INTO {table} ({', '.join(columns)}) VALUES "
+            + ", ".join([one] * rows) + tail)
 
 
 def _insert_sqlite(conn, table: str, columns: tuple, rows: list[tuple], tail: str = "") -> None:
