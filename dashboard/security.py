@@ -1,7 +1,8 @@
 """The security and user views: /api/security and /api/users/<name> (analysis-api.md).
 
 The security answer reads the login_failures_daily, bans_daily and daily_stats rollups only;
-the user answer reads daily_stats plus a few ranges of the ix_events_user index.
+the user answer reads daily_stats, user_ips_daily and user_protocols_daily (migration 011),
+plus a few ranges of the ix_events_user index (first/last seen, recent).
 """
 from __future__ import annotations
 
@@ -72,7 +73,6 @@ def user(conn_or_engine, username: str, start: date, end: date, nodes=None) -> d
     UnknownUser for a name never seen (on those nodes)."""
     scope = node_params(nodes)
     bounds = {"start": start.isoformat(), "end": end.isoformat(), "username": username, **scope}
-    times = {**day_bounds(start, end), "username": username, **scope}
     with _connection(conn_or_engine) as conn:
         d = db.dialect(conn)
         seen = conn.execute(scoped("user_seen_days", d, nodes),
@@ -83,8 +83,8 @@ def user(conn_or_engine, username: str, start: date, end: date, nodes=None) -> d
         last_seen = _edge(conn, "last", username, seen.last_day, USER_KINDS, nodes)
         last_login = _edge(conn, "last", username, seen.last_login_day, ("login",), nodes)
         day_rows = conn.execute(scoped("user_days", d, nodes), bounds).all()
-        protocols = conn.execute(scoped("user_protocols", d, nodes), times).all()
-        ips = conn.execute(scoped("user_ips", d, nodes), times).all()
+        protocols = conn.execute(scoped("user_protocols", d, nodes), bounds).all()
+        ips = conn.execute(scoped("user_ips", d, nodes), bounds).all()
         recent = audit.page(conn, audit.Filters(start=start, end=end, user=username,
                                                 kinds=USER_KINDS, nodes=nodes),
                             RECENT)["events"]

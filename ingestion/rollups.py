@@ -1,5 +1,5 @@
-"""The rollups (daily_stats, login_failures_daily, bans_daily): rebuild them from the events
-table, or check that they agree.
+"""The rollups (daily_stats, login_failures_daily, bans_daily, user_ips_daily,
+user_protocols_daily): rebuild them from the events table, or check that they agree.
 
 The ingester keeps daily_stats in step with events in the same transaction; these two
 commands are for after a change of the counting rules, and for peace of mind.
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 import db
 from ingestion import retention
-from ingestion.store import BAN_COLUMNS, FAILURE_COLUMNS
+from ingestion.store import BAN_COLUMNS, FAILURE_COLUMNS, USER_ROLLUPS, user_rollup_sql
 
 _COLUMNS = {"login_failures_daily": FAILURE_COLUMNS, "bans_daily": BAN_COLUMNS}
 
@@ -71,6 +71,20 @@ def _keyed(conn, sql: str, width: int, params=None) -> dict[tuple, tuple]:
     return out
 
 
+def _user_cells(conn, sql: str, columns: tuple, width: int, params=None) -> dict:
+    """Returns a user rollup's rows {key: values}, the day as 'YYYY-MM-DD', counts as int."""
+    out = {}
+    for r in conn.execute(sa.text(sql), params or {}):
+        cells = tuple(str(v)[:10] if c == "day" else v if isinstance(v, str) else int(v)
+                      for c, v in zip(columns, r))
+        out[cells[:width]] = cells[width:]
+    return out
+
+
+def _user_recompute(engine_or_conn, table: str, since, node: bool = False) -> str:
+    return _since(_scoped(user_rollup_sql(table, db.dialect(engine_or_conn)), node), since)
+
+
 def _since(sql: str, since) -> str:
     """Returns ``sql`` (a query whose first column is ``day``) cut to the days from ``since``
     on (bound as :since); unchanged when nothing was ever pruned."""
@@ -87,7 +101,8 @@ def check(engine: sa.Engine) -> list[tuple]:
     """Returns the (day, kind, username, node, rollup, recomputed) rows that differ; [] when
     equal.
 
-    Rows of the security rollups that differ come as (table, key..., rollup, recomputed).
+    Rows of the security and user rollups that differ come as (table, key..., rollup,
+    recomputed).
     After pruning, only the days from retention.pruned_before on are compared.
     """
     with db.exclusive(engine, "prune", wait=True), engine.connect() as conn:
@@ -105,13 +120,20 @@ def check(engine: sa.Engine) -> list[tuple]:
                           + _where(since), width, p)
             diff += [(table, *k, have.get(k), want.get(k)) for k in sorted(set(want) | set(have))
                      if have.get(k) != want.get(k)]
+        for table, columns, width in USER_ROLLUPS:
+            want = _user_cells(conn, _user_recompute(conn, table, since), columns, width, p)
+            have = _user_cells(conn, f"SELECT {', '.join(columns)} FROM {table}"
+                               + _where(since), columns, width, p)
+            diff += [(table, *k, have.get(k), want.get(k)) for k in sorted(set(want) | set(have))
+                     if have.get(k) != want.get(k)]
     return diff
 
 
 def nodes(conn) -> list[str]:
     """Returns every node with files or rollup cells."""
     found = set()
-    for table in ("log_files", "daily_stats") + tuple(t for t, _q, _w in SECURITY):
+    for table in (("log_files", "daily_stats") + tuple(t for t, _q, _w in SECURITY)
+                  + tuple(t for t, _c, _w in USER_ROLLUPS)):
         found.update(conn.execute(sa.text(f"SELECT DISTINCT node FROM {table}")).scalars())
     return sorted(found)
 
@@ -139,5 +161,10 @@ def rebuild(engine: sa.Engine) -> int:
                     conn.execute(sa.text(f"DELETE FROM {table} WHERE node = :node" + cut), where)
                     conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(_COLUMNS[table])}) "
                                          + _since(_named(query, node=True), since)), where)
+                for table, columns, _width in USER_ROLLUPS:
+                    conn.execute(sa.text(f"DELETE FROM {table} WHERE node = :node" + cut), where)
+                    conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(columns)}) "
+                                         + _user_recompute(conn, table, since, node=True)),
+                                 where)
     with engine.connect() as conn:
         return conn.execute(sa.text("SELECT COUNT(*) FROM daily_stats")).scalar()

@@ -89,6 +89,105 @@ _SQL = {
     for d in ("sqlite", "mysql")
 }
 
+# --- the user rollups (migration 011): what /api/users/<name> groups per IP and protocol --
+# Keyed username first (the API reads one user's days), then day, the value, the node.
+USER_KINDS = ("upload", "download", "file_op", "login")
+TRANSFER_KINDS = ("upload", "download")
+USER_IP_COLUMNS = ("username", "day", "ip", "node", "events")
+USER_PROTOCOL_COLUMNS = ("username", "day", "protocol", "node", "transfers", "bytes")
+# (table, columns, key width): what rollups.py checks and rebuilds, from user_rollup_sql()
+USER_ROLLUPS = (("user_ips_daily", USER_IP_COLUMNS, 4),
+                ("user_protocols_daily", USER_PROTOCOL_COLUMNS, 4))
+
+
+def _sum_tail(key: tuple, values: tuple, dialect: str) -> str:
+    """Returns the upsert tail adding ``values`` (saturating at BYTES_CAP) to a cell."""
+    if dialect == "sqlite":
+        sets = [f"{c} = MIN({c}, {BYTES_CAP} - excluded.{c}) + excluded.{c}" for c in values]
+        return f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET " + ", ".join(sets)
+    sets = [f"{c} = LEAST({c}, {BYTES_CAP} - VALUES({c})) + VALUES({c})" for c in values]
+    return " ON DUPLICATE KEY UPDATE " + ", ".join(sets)
+
+
+_USER_TAIL = {d: {"user_ips_daily": _sum_tail(USER_IP_COLUMNS[:4], ("events",), d),
+                  "user_protocols_daily": _sum_tail(USER_PROTOCOL_COLUMNS[:4],
+                                                    ("transfers", "bytes"), d)}
+              for d in ("sqlite", "mysql")}
+_USER_COLUMNS = {t: cols for t, cols, _w in USER_ROLLUPS}
+_USER_SQL = {d: {t: _insert(t, cols, d) + _USER_TAIL[d][t] for t, cols, _w in USER_ROLLUPS}
+             for d in ("sqlite", "mysql")}
+
+_IP_FROM_EVENTS = (
+    "SELECT e.username AS username, e.day AS day, e.remote_ip AS ip, lf.node AS node,"
+    " COUNT(*) AS events FROM events e JOIN log_files lf ON lf.id = e.file_id"
+    " WHERE e.kind IN ('upload', 'download', 'file_op', 'login')"
+    " AND e.remote_ip IS NOT NULL AND e.remote_ip <> '' /*node*/"
+    " GROUP BY e.username, e.day, e.remote_ip, lf.node")
+# bytes clamped to 0..2^62 as the cells saturate; SQLite's SUM raises on int64 overflow, so
+# there the sizes are summed as 32-bit halves and recombined (see from_events.sqlite.sql)
+_PROTOCOL_FROM_EVENTS = {
+    "sqlite": (
+        "SELECT username, day, protocol, node, transfers,"
+        " CASE WHEN hi >= 1073741824 THEN 4611686018427387904 WHEN hi < 0 THEN 0"
+        " ELSE hi * 4294967296 + lo END AS bytes"
+        " FROM (SELECT username, day, protocol, node, transfers, hi + (lo_sum >> 32) AS hi,"
+        " lo_sum & 4294967295 AS lo"
+        " FROM (SELECT e.username AS username, e.day AS day,"
+        " COALESCE(e.protocol, '') AS protocol, lf.node AS node, COUNT(*) AS transfers,"
+        " COALESCE(SUM(e.size_bytes >> 32), 0) AS hi,"
+        " COALESCE(SUM(e.size_bytes & 4294967295), 0) AS lo_sum"
+        " FROM events e JOIN log_files lf ON lf.id = e.file_id"
+        " WHERE e.kind IN ('upload', 'download') /*node*/"
+        " GROUP BY e.username, e.day, COALESCE(e.protocol, ''), lf.node) s) t"),
+    "mysql": (
+        "SELECT e.username AS username, e.day AS day, COALESCE(e.protocol, '') AS protocol,"
+        " lf.node AS node, COUNT(*) AS transfers,"
+        " LEAST(GREATEST(COALESCE(SUM(e.size_bytes), 0), 0), 4611686018427387904) AS bytes"
+        " FROM events e JOIN log_files lf ON lf.id = e.file_id"
+        " WHERE e.kind IN ('upload', 'download') /*node*/"
+        " GROUP BY e.username, e.day, COALESCE(e.protocol, ''), lf.node"),
+}
+
+
+def user_rollup_sql(table: str, dialect: str) -> str:
+    """Returns the SELECT recomputing user rollup ``table`` from the events (its columns in
+    order, each event counted in its file's node); the comment NODE in it is where
+    rollups.py puts a node condition (or nothing)."""
+    return _IP_FROM_EVENTS if table == "user_ips_daily" else _PROTOCOL_FROM_EVENTS[dialect]
+
+
+def user_rows(events: list[tuple], node: str) -> dict[str, list[tuple]]:
+    """Returns {table: increments} of the user rollups for event rows of ``node``'s files:
+    user_ips_daily (username, day, ip, node, events) for the user kinds with a non-empty
+    remote_ip, user_protocols_daily (username, day, protocol, node, transfers, bytes) for
+    the transfers, '' for a missing protocol; counts and bytes saturate at BYTES_CAP."""
+    ips: dict[tuple, int] = {}
+    protocols: dict[tuple, list] = {}
+    for row in events:   # row in EVENT_COLUMNS order
+        kind = row[5]
+        if kind not in USER_KINDS:
+            continue
+        ip = row[10]
+        if ip:
+            key = (row[6], row[4], ip, node)
+            ips[key] = ips.get(key, 0) + 1
+        if kind in TRANSFER_KINDS:
+            key = (row[6], row[4], row[11] or "", node)
+            cur = protocols.get(key)
+            if cur is None:
+                cur = protocols[key] = [0, 0]
+            cur[0] += 1
+            if row[7] is not None:
+                cur[1] += row[7]
+    out = {}
+    if ips:
+        out["user_ips_daily"] = [(*k, n) for k, n in ips.items()]
+    if protocols:
+        out["user_protocols_daily"] = [(*k, n, max(0, min(b, BYTES_CAP)))
+                                       for k, (n, b) in protocols.items()]
+    return out
+
+
 _ADVANCE = sa.text(
     "UPDATE checkpoints SET committed_offset = :new, marker = :marker,"
     " line_count = line_count + :lines, event_count = event_count + :events,"
@@ -173,8 +272,8 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
 
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
     ``bulk`` sends the events to MySQL/MariaDB with LOAD DATA LOCAL (see bulk_load_available).
-    ``rollups=False`` leaves daily_stats, login_failures_daily and bans_daily alone: only for
-    measuring what the rollups cost.
+    ``rollups=False`` leaves daily_stats, login_failures_daily, bans_daily and the user
+    rollups alone: only for measuring what the rollups cost.
     """
     sql = _SQL[dialect]
     if events:
@@ -195,6 +294,12 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
                 conn.exec_driver_sql(sql["failures"], failures)
             if bans:
                 conn.exec_driver_sql(sql["bans"], bans)
+            for table, rows in user_rows(events, node).items():
+                if dialect == "sqlite":
+                    _insert_sqlite(conn, table, _USER_COLUMNS[table], rows,
+                                   _USER_TAIL["sqlite"][table])
+                else:
+                    conn.exec_driver_sql(_USER_SQL[dialect][table], rows)
     if rejects:
         conn.exec_driver_sql(sql["malformed"], [r if len(r) > 5 else (*r, 1) for r in rejects])
     if between is not None:
