@@ -1,7 +1,9 @@
 """The security and user views: /api/security and /api/users/<name> (analysis-api.md).
 
-The security answer reads the login_failures_daily, bans_daily and daily_stats rollups only;
-the user answer reads daily_stats plus a few ranges of the ix_events_user index.
+The security answer reads the rollups of migration 006 (and bans_daily, daily_stats) only:
+the totals and top lists from cells per day and IP, name or method; the distinct counts of
+the listed rows only from the ip x name pairs. The user answer reads daily_stats plus a few
+ranges of the ix_events_user index.
 """
 from __future__ import annotations
 
@@ -44,6 +46,10 @@ def security(conn_or_engine, start: date, end: date, limit: int = LIMIT) -> dict
         t = conn.execute(db.load_sql("security_totals", d), bounds).mappings().one()
         by_ip = conn.execute(db.load_sql("security_by_ip", d), cut).mappings().all()
         by_user = conn.execute(db.load_sql("security_by_username", d), cut).all()
+        names_of = _distinct(conn, "security_ip_usernames", "ips", [r["ip"] for r in by_ip],
+                             bounds)
+        ips_of = _distinct(conn, "security_username_ips", "usernames", [u for u, _n in by_user],
+                           bounds)
         by_method = conn.execute(db.load_sql("security_by_method", d), cut).all()
         by_protocol = conn.execute(db.load_sql("security_by_protocol", d), cut).all()
         day_rows = conn.execute(db.load_sql("security_days", d), bounds).all()
@@ -54,14 +60,24 @@ def security(conn_or_engine, start: date, end: date, limit: int = LIMIT) -> dict
         **bounds,
         "totals": {k: int(t[k] or 0) for k in ("login_failures", "ips", "usernames", "bans",
                                                 "banned_ips")},
-        "by_ip": [{"ip": r["ip"], "failures": int(r["failures"]), "usernames": int(r["usernames"]),
+        "by_ip": [{"ip": r["ip"], "failures": int(r["failures"]),
+                   "usernames": names_of.get(r["ip"], 0),
                    "bans": int(r["bans"]), "first": logged_time(r["first_ts"]),
                    "last": logged_time(r["last_ts"])} for r in by_ip],
-        "by_username": [{"username": u, "failures": int(n), "ips": int(i)} for u, n, i in by_user],
+        "by_username": [{"username": u, "failures": int(n), "ips": ips_of.get(u, 0)}
+                        for u, n in by_user],
         "by_method": [{"method": m, "failures": int(n)} for m, n in by_method],
         "by_protocol": [{"protocol": p, "failures": int(n)} for p, n in by_protocol],
         "days": list(days.values()),
     }
+
+
+def _distinct(conn, query: str, listed: str, values: list, bounds: dict) -> dict:
+    """Returns {value: distinct count} of ``query`` for the listed ``values`` only."""
+    if not values:
+        return {}
+    sql = db.load_sql(query, db.dialect(conn)).bindparams(sa.bindparam(listed, expanding=True))
+    return {k: int(n) for k, n in conn.execute(sql, {**bounds, listed: values})}
 
 
 def user(conn_or_engine, username: str, start: date, end: date) -> dict:

@@ -1,7 +1,7 @@
-"""The rollups (daily_stats, login_failures_daily, bans_daily): rebuild them from the events
-table, or check that they agree.
+"""The rollups (daily_stats and store.SECURITY_ROLLUPS): rebuild them from the events table,
+or check that they agree.
 
-The ingester keeps daily_stats in step with events in the same transaction; these two
+The ingester keeps the rollups in step with events in the same transaction; these two
 commands are for after a change of the counting rules, and for peace of mind.
 """
 from __future__ import annotations
@@ -9,9 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 import db
-from ingestion.store import BAN_COLUMNS, FAILURE_COLUMNS
-
-_COLUMNS = {"login_failures_daily": FAILURE_COLUMNS, "bans_daily": BAN_COLUMNS}
+from ingestion.store import SECURITY_ROLLUPS, from_events_sql
 
 
 def _from_events(engine_or_conn) -> str:
@@ -28,37 +26,31 @@ def _rows(conn, sql: str) -> dict[tuple, tuple]:
             for r in conn.execute(sa.text(sql))}
 
 
-# The security rollups: (table, recomputing query, key width); the same SQL on both dialects.
-SECURITY = (("login_failures_daily", "login_failures_from_events", 5),
-            ("bans_daily", "bans_from_events", 2))
+def _plain(column: str, value):
+    """Returns a cell as comparable text or int: a day as 'YYYY-MM-DD', a time as
+    'YYYY-MM-DD HH:MM:SS.mmm' (SQLite keeps text, MariaDB gives date and datetime)."""
+    if column in ("day", "first_day", "last_day"):
+        return str(value)[:10]
+    if column in ("first_ts", "last_ts"):
+        if isinstance(value, str):
+            return value.replace("T", " ")
+        return value.isoformat(sep=" ", timespec="milliseconds")
+    return value if isinstance(value, str) else int(value)
 
 
-def _named(name: str) -> str:
-    text = (db.SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8")
-    return "\n".join(x for x in text.splitlines() if not x.startswith("--"))
-
-
-def _plain(value):
-    """Returns a cell as comparable text or int (a day or time as its first 23 characters)."""
-    if isinstance(value, (int, str)):
-        return value if isinstance(value, int) or len(value) < 19 else value.replace("T", " ")
-    text = str(value)
-    return text[:23] if len(text) > 10 else text
-
-
-def _keyed(conn, sql: str, width: int) -> dict[tuple, tuple]:
+def _keyed(conn, sql: str, columns: tuple, width: int) -> dict[tuple, tuple]:
     out = {}
     for r in conn.execute(sa.text(sql)):
-        cells = [_plain(v) for v in r]
-        cells[0] = str(cells[0])[:10]
-        out[tuple(cells[:width])] = (int(cells[width]), *cells[width + 1:])
+        cells = tuple(_plain(c, v) for c, v in zip(columns, r))
+        out[cells[:width]] = cells[width:]
     return out
 
 
 def check(engine: sa.Engine) -> list[tuple]:
     """Returns the (day, kind, username, rollup, recomputed) rows that differ; [] when equal.
 
-    Rows of the security rollups that differ come as (table, key..., rollup, recomputed).
+    Rows of the security rollups that differ come as (table, key..., rollup values,
+    recomputed values), None for a missing row.
     """
     with engine.connect() as conn:
         expected = _rows(conn, _from_events(engine))
@@ -66,23 +58,24 @@ def check(engine: sa.Engine) -> list[tuple]:
         keys = sorted(set(expected) | set(actual))
         diff = [k + (actual.get(k), expected.get(k)) for k in keys
                 if actual.get(k) != expected.get(k)]
-        for table, query, width in SECURITY:
-            want = _keyed(conn, _named(query), width)
-            have = _keyed(conn, f"SELECT {', '.join(_COLUMNS[table])} FROM {table}", width)
-            diff += [(table, *k, have.get(k), want.get(k)) for k in sorted(set(want) | set(have))
-                     if have.get(k) != want.get(k)]
+        for r in SECURITY_ROLLUPS:
+            want = _keyed(conn, from_events_sql(r), r.columns, len(r.key))
+            have = _keyed(conn, f"SELECT {', '.join(r.columns)} FROM {r.table}", r.columns,
+                          len(r.key))
+            diff += [(r.table, *k, have.get(k), want.get(k))
+                     for k in sorted(set(want) | set(have)) if have.get(k) != want.get(k)]
     return diff
 
 
 def rebuild(engine: sa.Engine) -> int:
-    """Recomputes daily_stats from events under the ingestion lock; returns the row count."""
+    """Recomputes every rollup from events under the ingestion lock; returns the row count."""
     with db.exclusive(engine, "ingest", wait=True), engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM daily_stats"))
         select = "\n".join(x for x in _from_events(engine).splitlines() if not x.startswith("--"))
         conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, events, bytes, failed) "
                              + select))
-        for table, query, _width in SECURITY:
-            conn.execute(sa.text(f"DELETE FROM {table}"))
-            conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(_COLUMNS[table])}) "
-                                 + _named(query)))
+        for r in SECURITY_ROLLUPS:
+            conn.execute(sa.text(f"DELETE FROM {r.table}"))
+            conn.execute(sa.text(f"INSERT INTO {r.table} ({', '.join(r.columns)}) "
+                                 + from_events_sql(r)))
         return conn.execute(sa.text("SELECT COUNT(*) FROM daily_stats")).scalar()

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import os
 import re
 import sqlite3
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -27,8 +29,6 @@ EVENT_COLUMNS = ("file_id", "start_offset", "end_offset", "ts", "day", "kind", "
 # number of lines it stands for (a run of blank lines: see batch.RejectRow); 1 when absent.
 MALFORMED_COLUMNS = ("file_id", "start_offset", "end_offset", "reason", "sample", "line_count")
 DAILY_COLUMNS = ("day", "kind", "username", "events", "bytes", "failed")
-FAILURE_COLUMNS = ("day", "ip", "username", "method", "protocol", "events", "first_ts", "last_ts")
-BAN_COLUMNS = ("day", "ip", "events")
 
 # daily_stats.bytes saturates here: 4 EiB per user, day and kind, far inside int64, so no
 # increment can overflow either database (parse.MAX_SIZE bounds each transfer to 1 PiB).
@@ -63,26 +63,93 @@ _SQL = {
         "events": _insert("events", EVENT_COLUMNS, d),
         "malformed": _insert("malformed_lines", MALFORMED_COLUMNS, d),
         "daily": _insert("daily_stats", DAILY_COLUMNS, d) + _DAILY_UPSERT[d],
-        # counts saturate like bytes; first/last widen to the batch's times
-        "failures": _insert("login_failures_daily", FAILURE_COLUMNS, d) + (
-            " ON CONFLICT (day, ip, username, method, protocol) DO UPDATE SET"
-            f" events = MIN(events, {BYTES_CAP} - excluded.events) + excluded.events,"
-            " first_ts = MIN(first_ts, excluded.first_ts),"
-            " last_ts = MAX(last_ts, excluded.last_ts)"
-            if d == "sqlite" else
-            " ON DUPLICATE KEY UPDATE"
-            f" events = LEAST(events, {BYTES_CAP} - VALUES(events)) + VALUES(events),"
-            " first_ts = LEAST(first_ts, VALUES(first_ts)),"
-            " last_ts = GREATEST(last_ts, VALUES(last_ts))"),
-        "bans": _insert("bans_daily", BAN_COLUMNS, d) + (
-            " ON CONFLICT (day, ip) DO UPDATE SET"
-            f" events = MIN(events, {BYTES_CAP} - excluded.events) + excluded.events"
-            if d == "sqlite" else
-            " ON DUPLICATE KEY UPDATE"
-            f" events = LEAST(events, {BYTES_CAP} - VALUES(events)) + VALUES(events)"),
     }
     for d in ("sqlite", "mysql")
 }
+
+
+# --- the security rollups, table-driven ----------------------------------------------------
+# Each event kind that feeds them has a finest key: (column, index in EVENT_COLUMNS, its SQL
+# over events); a missing value is ''. A batch's events of that kind are counted once by
+# that key (events, first and last ts), and each rollup then groups those cells by its own
+# key, a subset of the finest one. The check/rebuild SQL (rollups.py) comes from the same
+# table, so adding a column to every rollup's key is: one entry in FINEST, one name in each
+# Rollup.key, and a migration.
+
+FINEST = {
+    "login_failed": (("day", 4, "day"), ("ip", 10, "COALESCE(remote_ip, '')"),
+                     ("username", 6, "username"), ("method", 15, "COALESCE(method, '')"),
+                     ("protocol", 11, "COALESCE(protocol, '')")),
+    "ban": (("day", 4, "day"), ("ip", 10, "COALESCE(remote_ip, '')")),
+}
+# What a rollup's value columns can be made of: (how cells combine, its SQL over events).
+# "events" counts (saturating at BYTES_CAP), the others are the first/last time or day.
+SOURCES = {"events": ("sum", "COUNT(*)"), "first_ts": ("min", "MIN(ts)"),
+           "last_ts": ("max", "MAX(ts)"), "first_day": ("min", "MIN(day)"),
+           "last_day": ("max", "MAX(day)")}
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """One security rollup: ``table`` counts events of ``kind`` by ``key`` (names of
+    FINEST[kind]) into ``values`` (names of SOURCES)."""
+    table: str
+    kind: str
+    key: tuple
+    values: tuple = ("events",)
+
+    @property
+    def columns(self) -> tuple:
+        return self.key + self.values
+
+
+SECURITY_ROLLUPS = (
+    Rollup("login_failures_ip_daily", "login_failed", ("day", "ip"),
+           ("events", "first_ts", "last_ts")),
+    Rollup("login_failures_user_daily", "login_failed", ("day", "username")),
+    Rollup("login_failures_method_daily", "login_failed", ("day", "method", "protocol")),
+    Rollup("login_failure_pairs", "login_failed", ("ip", "username"),
+           ("events", "first_day", "last_day")),
+    Rollup("login_failure_pair_days", "login_failed", ("ip", "username", "day")),
+    Rollup("bans_daily", "ban", ("day", "ip")),
+)
+
+
+def _upsert_tail(r: Rollup, dialect: str) -> str:
+    """Returns what an increment does to a cell of ``r`` that exists: counts add up and
+    saturate like bytes; first/last widen to the batch's."""
+    sets = []
+    for col in r.values:
+        how = SOURCES[col][0]
+        new = f"excluded.{col}" if dialect == "sqlite" else f"VALUES({col})"
+        if how == "sum":
+            least = "MIN" if dialect == "sqlite" else "LEAST"
+            sets.append(f"{col} = {least}({col}, {BYTES_CAP} - {new}) + {new}")
+        elif dialect == "sqlite":
+            sets.append(f"{col} = {how.upper()}({col}, {new})")
+        else:
+            sets.append(f"{col} = {'LEAST' if how == 'min' else 'GREATEST'}({col}, {new})")
+    if dialect == "sqlite":
+        return f" ON CONFLICT ({', '.join(r.key)}) DO UPDATE SET " + ", ".join(sets)
+    return " ON DUPLICATE KEY UPDATE " + ", ".join(sets)
+
+
+ROLLUP_BY_TABLE = {r.table: r for r in SECURITY_ROLLUPS}
+_ROLLUP_TAIL = {d: {r.table: _upsert_tail(r, d) for r in SECURITY_ROLLUPS}
+                for d in ("sqlite", "mysql")}
+_ROLLUP_SQL = {d: {r.table: _insert(r.table, r.columns, d) + _ROLLUP_TAIL[d][r.table]
+                   for r in SECURITY_ROLLUPS} for d in ("sqlite", "mysql")}
+
+
+def from_events_sql(r: Rollup) -> str:
+    """Returns the SELECT that recomputes rollup ``r`` from the events (its columns, in
+    order). Same SQL on both dialects; every name in it is this module's own."""
+    exprs = {name: sql for name, _i, sql in FINEST[r.kind]}
+    keys = [exprs[k] for k in r.key]
+    cols = [f"{e} AS {k}" for e, k in zip(keys, r.key)] + \
+           [f"{SOURCES[v][1]} AS {v}" for v in r.values]
+    return (f"SELECT {', '.join(cols)} FROM events WHERE kind = '{r.kind}'"
+            f" GROUP BY {', '.join(keys)}")
 
 _ADVANCE = sa.text(
     "UPDATE checkpoints SET committed_offset = :new, marker = :marker,"
@@ -115,32 +182,66 @@ def rollup_rows(events: list[tuple]) -> list[tuple]:
     return [(*k, n, b if b <= BYTES_CAP else BYTES_CAP, f) for k, (n, b, f) in acc.items()]
 
 
-def security_rows(events: list[tuple]) -> tuple[list[tuple], list[tuple]]:
-    """Returns the login_failures_daily and bans_daily increments of event rows.
-
-    Failures: (day, ip, username, method, protocol, events, first_ts, last_ts); bans:
-    (day, ip, events); '' stands for a missing ip, method or protocol.
-    """
-    failures: dict[tuple, list] = {}
-    bans: dict[tuple, int] = {}
+def _finest_cells(events: list[tuple]) -> dict[str, dict[tuple, list]]:
+    """Returns, per kind of FINEST, its cells {finest key: [events, first_ts, last_ts]}."""
+    getters = {kind: operator.itemgetter(*(i for _n, i, _s in key))
+               for kind, key in FINEST.items()}
+    cells: dict[str, dict[tuple, list]] = {kind: {} for kind in FINEST}
     for row in events:   # row in EVENT_COLUMNS order
-        kind = row[5]
-        if kind == "login_failed":
-            key = (row[4], row[10] or "", row[6], row[15] or "", row[11] or "")
-            cur = failures.get(key)
+        get = getters.get(row[5])
+        if get is None:
+            continue
+        acc = cells[row[5]]
+        key = get(row)
+        cur = acc.get(key)
+        ts = row[3]
+        if cur is None:
+            acc[key] = [1, ts, ts]
+        else:
+            cur[0] += 1
+            if ts < cur[1]:
+                cur[1] = ts
+            if ts > cur[2]:
+                cur[2] = ts
+    return cells
+
+
+def security_rows(events: list[tuple]) -> dict[str, list[tuple]]:
+    """Returns {table: increments} of every security rollup with cells in these events.
+
+    Each increment is a row in Rollup.columns order; '' stands for a missing key value;
+    counts saturate at BYTES_CAP.
+    """
+    cells = _finest_cells(events)
+    out = {}
+    for r in SECURITY_ROLLUPS:
+        finest = cells[r.kind]
+        if not finest:
+            continue
+        names = [n for n, _i, _s in FINEST[r.kind]]
+        pick = [names.index(k) for k in r.key]
+        day = names.index("day")
+        acc: dict[tuple, list] = {}
+        for fkey, (n, first, last) in finest.items():
+            key = tuple("" if fkey[i] is None else fkey[i] for i in pick)
+            vals = {"events": n, "first_ts": first, "last_ts": last,
+                    "first_day": fkey[day], "last_day": fkey[day]}
+            cur = acc.get(key)
             if cur is None:
-                failures[key] = [1, row[3], row[3]]
-            else:
-                cur[0] += 1
-                if row[3] < cur[1]:
-                    cur[1] = row[3]
-                if row[3] > cur[2]:
-                    cur[2] = row[3]
-        elif kind == "ban":
-            key = (row[4], row[10] or "")
-            bans[key] = bans.get(key, 0) + 1
-    return ([(*k, n, first, last) for k, (n, first, last) in failures.items()],
-            [(*k, n) for k, n in bans.items()])
+                acc[key] = [vals[v] for v in r.values]
+                continue
+            for j, v in enumerate(r.values):
+                how = SOURCES[v][0]
+                if how == "sum":
+                    cur[j] += vals[v]
+                elif how == "min" and vals[v] < cur[j]:
+                    cur[j] = vals[v]
+                elif how == "max" and vals[v] > cur[j]:
+                    cur[j] = vals[v]
+        out[r.table] = [(*k, *(min(x, BYTES_CAP) if SOURCES[v][0] == "sum" else x
+                               for x, v in zip(vals, r.values)))
+                        for k, vals in acc.items()]
+    return out
 
 
 def _lines_of(row: tuple) -> int:
@@ -164,7 +265,7 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
 
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
     ``bulk`` sends the events to MySQL/MariaDB with LOAD DATA LOCAL (see bulk_load_available).
-    ``rollups=False`` leaves daily_stats, login_failures_daily and bans_daily alone: only for
+    ``rollups=False`` leaves daily_stats and the SECURITY_ROLLUPS alone: only for
     measuring what the rollups cost.
     """
     sql = _SQL[dialect]
@@ -181,11 +282,12 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
         elif rollups:
             conn.exec_driver_sql(sql["daily"], rollup_rows(events))
         if rollups:
-            failures, bans = security_rows(events)
-            if failures:
-                conn.exec_driver_sql(sql["failures"], failures)
-            if bans:
-                conn.exec_driver_sql(sql["bans"], bans)
+            for table, rows in security_rows(events).items():
+                if dialect == "sqlite":
+                    _insert_sqlite(conn, table, ROLLUP_BY_TABLE[table].columns, rows,
+                                   _ROLLUP_TAIL["sqlite"][table])
+                else:
+                    conn.exec_driver_sql(_ROLLUP_SQL["mysql"][table], rows)
     if rejects:
         conn.exec_driver_sql(sql["malformed"], [r if len(r) > 5 else (*r, 1) for r in rejects])
     if between is not None:
@@ -222,7 +324,7 @@ def chunk_sizes(n: int) -> list[int]:
     return sizes
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=256)   # 7 tables x a dozen sizes
 def _multi_row(table: str, columns: tuple, rows: int, tail: str = "") -> str:
     one = "(" + ", ".join(["?"] * len(columns)) + ")"
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * rows) + tail

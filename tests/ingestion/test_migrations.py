@@ -38,11 +38,11 @@ def test_a_version_2_database_is_upgraded_in_place(db_url, log_dir):
     with engine.connect() as conn:
         old = conn.execute(sa.text("SELECT username, size_bytes, elapsed_ms, connection_id,"
                                    " method, error FROM events WHERE kind = 'upload'")).one()
-        failures = conn.execute(sa.text("SELECT day, ip, username, method, protocol, events"
-                                        " FROM login_failures_daily")).all()
+        failures = conn.execute(sa.text("SELECT day, method, protocol, events"
+                                        " FROM login_failures_method_daily")).all()
     assert tuple(old) == ("alice", 5, None, None, None, None)     # no log to read them from
-    # the new rollup is filled from the events already stored (method unknown: '')
-    assert [(str(d), *r) for d, *r in failures] == [("2024-09-18", "10.0.0.1", "root", "", "SFTP", 1)]
+    # the security rollups are filled from the events already stored (method unknown: '')
+    assert [(str(d), *r) for d, *r in failures] == [("2024-09-18", "", "SFTP", 1)]
     (log_dir / "sftpgo.log").write_bytes(
         b'{"level":"info","time":"2024-09-19T04:00:06.777","sender":"Upload","remote_addr":'
         b'"10.0.0.2:1","elapsed_ms":77,"size_bytes":9,"username":"bob","file_path":"/y",'

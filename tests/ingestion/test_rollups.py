@@ -42,20 +42,20 @@ def test_backfill_rotation_and_rebuild_keep_rollups_equal_to_events(engine, log_
     assert scalar(engine, "SELECT COUNT(DISTINCT username) FROM daily_stats"
                   " WHERE username <> ''") == 5
     before = scalar(engine, "SELECT SUM(events) FROM daily_stats")
-    failures = scalar(engine, "SELECT SUM(events) FROM login_failures_daily")
+    failures = scalar(engine, "SELECT SUM(events) FROM login_failures_ip_daily")
     assert failures == scalar(engine, "SELECT COUNT(*) FROM events WHERE kind = 'login_failed'") > 100
     assert scalar(engine, "SELECT SUM(events) FROM bans_daily") \
         == scalar(engine, "SELECT COUNT(*) FROM events WHERE kind = 'ban'") > 10
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM daily_stats WHERE kind = 'upload'"))
-        conn.execute(sa.text("UPDATE login_failures_daily SET last_ts = first_ts"))
+        conn.execute(sa.text("UPDATE login_failures_ip_daily SET last_ts = first_ts"))
         conn.execute(sa.text("DELETE FROM bans_daily WHERE ip = '198.51.100.1'"))
     diff = rollups.check(engine)
-    assert {row[0] for row in diff} >= {"login_failures_daily", "bans_daily"}
+    assert {row[0] for row in diff} >= {"login_failures_ip_daily", "bans_daily"}
     rollups.rebuild(engine)
     assert rollups.check(engine) == []
     assert scalar(engine, "SELECT SUM(events) FROM daily_stats") == before
-    assert scalar(engine, "SELECT SUM(events) FROM login_failures_daily") == failures
+    assert scalar(engine, "SELECT SUM(events) FROM login_failures_ip_daily") == failures
 
 
 def test_kill_in_the_middle_of_a_backfill_keeps_rollups_equal(db_url, engine, log_dir):
