@@ -1,13 +1,15 @@
 -- name: security_ip_usernames
 -- Returns, for the IPs `ips` (an expanding list: the rows by_ip lists), ip and usernames: the
 -- distinct non-empty names each tried in failed logins in start..end (IPs with none are
--- left out). Each ip x name pair of all time counts when its days lie inside the range,
--- is probed in login_failure_pair_days (one range of its key) when they overlap it, and is
--- skipped when they do not: a read of the listed IPs' pairs, never of the range's cells.
+-- left out). Each ip x name pair of all time (with its first and last day of failures) is
+-- skipped when those days miss the range, counts as is when its first or last day is in
+-- the range (a failure on that day), and only a pair whose days span the whole range is
+-- probed in login_failure_pair_days (one short range of its key): a read of the listed IPs'
+-- pairs, never of the range's cells.
 SELECT p.ip, COUNT(*) AS usernames
 FROM login_failure_pairs p
 WHERE p.ip IN :ips AND p.username <> '' AND p.first_day <= :end AND p.last_day >= :start
-  AND ((p.first_day >= :start AND p.last_day <= :end)
+  AND (p.first_day >= :start OR p.last_day <= :end
        OR EXISTS (SELECT 1 FROM login_failure_pair_days d
                   WHERE d.ip = p.ip AND d.username = p.username
                     AND d.day >= :start AND d.day <= :end))

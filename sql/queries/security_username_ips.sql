@@ -6,7 +6,7 @@
 SELECT p.username, COUNT(*) AS ips
 FROM login_failure_pairs p
 WHERE p.username IN :usernames AND p.ip <> '' AND p.first_day <= :end AND p.last_day >= :start
-  AND ((p.first_day >= :start AND p.last_day <= :end)
+  AND (p.first_day >= :start OR p.last_day <= :end
        OR EXISTS (SELECT 1 FROM login_failure_pair_days d
                   WHERE d.ip = p.ip AND d.username = p.username
                     AND d.day >= :start AND d.day <= :end))

@@ -59,3 +59,57 @@ def test_a_version_2_database_is_upgraded_in_place(db_url, log_dir):
                                         ("ban", "", None, None, None)]
     assert ban == 1
     engine.dispose()
+
+
+def _failure(i: int) -> dict:
+    """A failed login or ban of the 005 era: names, IPs, methods, protocols varied, some
+    missing, over three days."""
+    day = f"2024-09-{17 + i % 3}"
+    kind = "ban" if i % 9 == 4 else "login_failed"
+    return {"f": 7, "o": i * 10, "e": i * 10 + 9, "ts": f"{day} {i % 24:02d}:{i % 60:02d}:07.{i:03d}",
+            "day": day, "kind": kind,
+            "user": "" if kind == "ban" else ["root", "admin", "admin ", "", "Admin"][i % 5],
+            "action": "defender" if kind == "ban" else "connection_failed",
+            "ip": [None, "203.0.113.9", "2001:db8::9", "", "198.51.100.7"][i // 3 % 5 if i % 7 else 0],
+            "proto": None if i % 6 == 0 else ["SSH", "FTP"][i % 2],
+            "method": None if i % 8 == 0 else ["password", "publickey"][i % 2]}
+
+
+def _security_tables(engine) -> dict:
+    from ingestion.store import SECURITY_ROLLUPS
+    with engine.connect() as conn:
+        return {r.table: sorted(tuple(str(v) for v in row) for row in conn.execute(sa.text(
+            f"SELECT {', '.join(r.columns)} FROM {r.table}"))) for r in SECURITY_ROLLUPS}
+
+
+def test_a_version_5_database_gets_the_coarse_security_rollups_filled(db_url):
+    """006 fills its rollups from login_failures_daily (no log re-read) and drops it; they
+    equal a rebuild from the events, and ingestion then keeps them."""
+    from ingestion import rollups
+    engine = db.make_engine(db_url)
+    _migrate_to(engine, 5)
+    rows = [_failure(i) for i in range(300)]
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO events (file_id, start_offset, end_offset, ts, day, kind, username,"
+            " failed, action, remote_ip, protocol, method, partial) VALUES (:f, :o, :e, :ts,"
+            " :day, :kind, :user, 0, :action, :ip, :proto, :method, 0)"), rows)
+        # the 005-era rollup, as its migration (004) fills it from events
+        conn.exec_driver_sql(
+            "INSERT INTO login_failures_daily (day, ip, username, method, protocol, events,"
+            " first_ts, last_ts) SELECT day, COALESCE(remote_ip, ''), username,"
+            " COALESCE(method, ''), COALESCE(protocol, ''), COUNT(*), MIN(ts), MAX(ts) FROM events"
+            " WHERE kind = 'login_failed' GROUP BY day, COALESCE(remote_ip, ''), username,"
+            " COALESCE(method, ''), COALESCE(protocol, '')")
+        conn.exec_driver_sql(
+            "INSERT INTO bans_daily (day, ip, events) SELECT day, COALESCE(remote_ip, ''),"
+            " COUNT(*) FROM events WHERE kind = 'ban' GROUP BY day, COALESCE(remote_ip, '')")
+    assert db.migrate(engine) >= 6
+    with engine.connect() as conn:
+        assert not sa.inspect(conn).has_table("login_failures_daily")
+    migrated = _security_tables(engine)
+    assert len(migrated["login_failure_pairs"]) > 10 and len(migrated["login_failures_ip_daily"]) > 10
+    assert [d for d in rollups.check(engine) if d[0] in migrated] == []   # (daily_stats unfilled)
+    rollups.rebuild(engine)
+    assert _security_tables(engine) == migrated
+    engine.dispose()
