@@ -146,7 +146,7 @@ def _rollup_command(engine, args) -> int:
             print("differs:", row)
         print(f"a rollup differs from events in {len(diff)} rows", file=sys.stderr)
         return 1
-    print("the rollups (daily_stats and the security ones) match events")
+    print("every rollup (daily_stats and the security ones) matches events")
     return 0
 
 
