@@ -24,7 +24,7 @@ import callbacks
 import db
 import settings as settings_mod
 from components.layout import page
-from dashboard import api, limits
+from dashboard import api, limits, users_csv
 from dashboard.context import AppContext, Freshener
 from settings import ConfigError, Settings
 
@@ -49,13 +49,14 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
     context = AppContext(settings, kiosk=kiosk)
     app = Dash(__name__, title="SFTPGo activity", update_title=None,
                assets_folder=str(ROOT / "assets"), external_stylesheets=[THEME_URL],
-               serve_locally=True)
+               serve_locally=True, use_pages=True, pages_folder=str(ROOT / "pages"))
     _Compress(app.server)
     app.server.extensions["sftpgo_context"] = context
     app.layout = lambda: _layout(context)
     _serve_theme(app.server)
     callbacks.register(app, context)
     api.register_api(app.server, context)
+    users_csv.register(app.server, context)
     if settings.auth_user:
         _require_basic_auth(app.server, settings.auth_user, settings.auth_password)
     limits.install(app.server, settings.max_request_bytes)   # outermost: before auth
@@ -91,7 +92,8 @@ def _check(settings: Settings) -> None:
 
 
 def _layout(context: AppContext):
-    """Returns a fresh page: the default range ends today (layout functions run per load)."""
+    """Returns a fresh shell around the pages: the picker shows the configured default range
+    (the kiosk's last 30 days) until the URL's range is read (layout functions run per load)."""
     today = date.today()
     start = today - timedelta(days=29) if context.kiosk else context.default_start()
     return page(min(start, today), today, context.settings.interval_s, context.kiosk)
@@ -148,12 +150,13 @@ def __getattr__(name: str):
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="app.py", description="SFTPGo activity dashboard.")
-    settings_mod.add_flags(p, "log_dir", "db_url", "host", "port", "interval_s")
+    settings_mod.add_flags(p, "node", "log_dir", "db_url", "host", "port", "interval_s")
     p.add_argument("--kiosk", action="store_true",
                    help="wall display by default: no controls, large type, last 30 days")
     p.add_argument("--demo", action="store_true",
                    help="run the built-in SFTPGo log simulator and show its activity")
     p.add_argument("--verbose", action="store_true", help="log every tick")
+    settings_mod.add_flags(p, "events_retention_days")   # the ticks prune as they ingest
     return p
 
 
@@ -229,7 +232,7 @@ def _start_demo(cfg: Settings) -> Settings:
 
 def _say_where(cfg: Settings) -> None:
     try:
-        db.connect_checked(cfg.db_url)
+        db.connect_checked(cfg.db_url, cfg.node)
     except db.DatabaseError as exc:
         log.warning("%s. The dashboard starts anyway and shows a banner until it answers.", exc)
     url = f"http://{cfg.host}:{cfg.port}/"

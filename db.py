@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import hashlib
 import logging
 import os
 import re
@@ -160,8 +161,16 @@ def schema_version(conn) -> int:
     return conn.execute(sa.text("SELECT MAX(version) FROM schema_version")).scalar() or 0
 
 
-def migrate(engine: Engine) -> int:
-    """Creates or upgrades the schema in place; returns the version now in force."""
+def migrate(engine: Engine, node: str | None = None) -> int:
+    """Creates or upgrades the schema in place; returns the version now in force.
+
+    ``node`` (default: settings.default_node(), the host name) is the node that the rows of
+    a database from before nodes (migration 007) become: a statement of a migration that
+    names the bind parameter :node gets it.
+    """
+    if node is None:
+        from settings import default_node
+        node = default_node()
     d = dialect(engine)
     with exclusive(engine, "migrate", wait=True):
         with engine.begin() as conn:
@@ -177,7 +186,10 @@ def migrate(engine: Engine) -> int:
             log.info("Applying schema migration. version=%d file=%s", version, path.name)
             with engine.begin() as conn:
                 for stmt in _statements(sql):
-                    conn.exec_driver_sql(stmt)
+                    if ":node" in stmt:
+                        conn.execute(sa.text(stmt), {"node": node})
+                    else:
+                        conn.exec_driver_sql(stmt)
                 conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": version})
             current = version
     return current
@@ -189,12 +201,12 @@ def _mysql_bin_collation(engine: Engine) -> str:
     return "utf8mb4_nopad_bin" if "mariadb" in version.lower() else "utf8mb4_0900_bin"
 
 
-def connect_checked(url: str) -> Engine:
+def connect_checked(url: str, node: str | None = None) -> Engine:
     """Returns a migrated engine, or raises DatabaseError (DatabaseBroken for a file that is
-    not a database) with a one-line reason."""
+    not a database) with a one-line reason. ``node``: see migrate()."""
     engine = make_engine(url)
     try:
-        migrate(engine)
+        migrate(engine, node)
     except sa.exc.OperationalError as exc:          # refused, gone away, unable to open
         raise DatabaseError(f"cannot use the database at {describe_url(url)}: "
                             f"{error_reason(exc)}") from None
@@ -268,6 +280,12 @@ def _thread_lock(key: str) -> threading.Lock:
         return _thread_locks.setdefault(key, threading.Lock())
 
 
+def ingest_lock(node: str) -> str:
+    """Returns the name of a node's ingestion lock: passes of one node run one at a time,
+    those of different nodes side by side (each touches only its own node's rows)."""
+    return f"ingest.{node}"
+
+
 @contextlib.contextmanager
 def exclusive(engine: Engine, name: str, wait: bool) -> Iterator[None]:
     """Holds the named lock for this database, across threads and processes; raises Busy.
@@ -312,6 +330,8 @@ def _mysql_lock(engine: Engine, name: str, wait: bool) -> Iterator[None]:
     with engine.connect() as conn:
         lock_name = conn.execute(sa.text("SELECT CONCAT('sftpgo_dash.', :n, '.', DATABASE())"),
                                  {"n": name}).scalar()
+        if len(lock_name) > 64:           # the server's limit on a lock name: hash the rest
+            lock_name = "sftpgo_dash." + hashlib.sha256(lock_name.encode()).hexdigest()[:48]
         got = conn.execute(sa.text("SELECT GET_LOCK(:n, :t)"),
                            {"n": lock_name, "t": 600 if wait else 0}).scalar()
         conn.commit()

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import db
 from ingestion import rollups
 import settings as settings_mod
-from ingestion import discover
+from ingestion import discover, retention
 from ingestion.run import Ingester, Progress, crash_seam
 
 log = logging.getLogger("ingest")
@@ -26,13 +26,17 @@ EXIT_USAGE = 2
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ingest.py", description=__doc__.splitlines()[0])
-    settings_mod.add_flags(p, "log_dir", "db_url")
+    settings_mod.add_flags(p, "node", "log_dir", "db_url")
     p.add_argument("--follow", action="store_true", help="keep tailing until SIGINT/SIGTERM")
     p.add_argument("--max-seconds", type=float, help="stop after about this many seconds")
     p.add_argument("--rebuild-rollups", action="store_true",
                    help="recompute daily_stats from the events table, then exit")
     p.add_argument("--check-rollups", action="store_true",
                    help="compare daily_stats with the events table; exit 1 if they differ")
+    settings_mod.add_flags(p, "events_retention_days")
+    p.add_argument("--prune", action="store_true",
+                   help="drop every raw event older than the retention now (in batches), "
+                        "then exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--verbose", action="store_true", help="log file lifecycle events")
     return p
@@ -48,9 +52,11 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         cfg = settings_mod.from_flags(args)
-        engine = db.connect_checked(cfg.db_url)
+        engine = db.connect_checked(cfg.db_url, cfg.node)
         if args.rebuild_rollups or args.check_rollups:
             return _rollup_command(engine, args)
+        if args.prune:
+            return _prune_command(engine, cfg, args)
         discover.candidate_paths(cfg.log_dir, cfg.log_name)   # fail early on a missing folder
     except (settings_mod.ConfigError, db.DatabaseError, discover.LogDirMissing) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -72,6 +78,14 @@ def _crash_seam():
     if not point:
         return None
     return crash_seam(point, int(os.environ.get("SFTPGO_DASH_CRASH_AFTER_BATCHES") or 0))
+
+
+def _prune_seam():
+    """Returns the crash seam for --prune: a committed prune batch counts as a batch."""
+    seam = _crash_seam()
+    if seam is None:
+        return None
+    return lambda name: seam("after_commit" if name == "prune_committed" else name)
 
 
 class _StopFlag:
@@ -133,6 +147,30 @@ def _follow_reporter():
             print(f"lines={p.lines} events={p.events} malformed={p.malformed} "
                   f"pending={p.bytes_pending}", flush=True)
     return report
+
+
+def _prune_command(engine, cfg, args) -> int:
+    """Prunes everything due at once (waiting for another pruner), a batch per transaction;
+    ingestion elsewhere goes on meanwhile. SIGINT/SIGTERM stop it between batches."""
+    from datetime import date
+    cutoff = retention.cutoff_day(cfg.events_retention_days, date.today())
+    if cutoff is None:
+        print("error: --prune needs a retention: set EVENTS_RETENTION_DAYS or "
+              "--events-retention-days to a number of days above 0", file=sys.stderr)
+        return EXIT_USAGE
+    stop = _StopFlag()
+    signal.signal(signal.SIGINT, stop.set)
+    signal.signal(signal.SIGTERM, stop.set)
+    try:
+        done = retention.prune(engine, cutoff, should_stop=stop, wait=True,
+                               seam=_prune_seam())
+    except sa.exc.DBAPIError as exc:
+        print(f"error: database failed: {db.error_reason(exc)}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"pruned={done.deleted} batches={done.batches} before={cutoff.isoformat()}"
+              f"{'' if done.done else ' stopped=1'}")
+    return 0
 
 
 def _rollup_command(engine, args) -> int:

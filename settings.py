@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import socket
 from dataclasses import dataclass, field
 
 
@@ -18,11 +20,34 @@ def _setting(default, env: str, help: str, flag: str | None = None):
     return field(default=default, metadata={"env": env, "help": help, "flag": flag})
 
 
+NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def default_node() -> str:
+    """Returns the node name used when none is set: this machine's host name (its first
+    label, cut to a valid name), stable across restarts. 'node' if it has none usable."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname().split(".")[0])[:64].strip("-._")
+    return name if NODE_NAME.fullmatch(name or "") else "node"
+
+
+def check_node(name: str) -> str:
+    """Returns ``name`` if it can name a node (1-64 of A-Z a-z 0-9 . _ -, starting with a letter
+    or digit: it goes into lock and file names); raises ConfigError otherwise."""
+    if not isinstance(name, str) or not NODE_NAME.fullmatch(name):
+        raise ConfigError(f"node name {str(name)[:80]!r} is not usable: use 1-64 letters, digits, "
+                          "'.', '_' or '-', starting with a letter or digit")
+    return name
+
+
 @dataclass(frozen=True)
 class Settings:
     log_dir: str = _setting("logs", "SFTPGO_LOG_DIR",
                             "folder holding sftpgo.log and its rotated backups (searched recursively)",
                             "--log-dir")
+    node: str = _setting(default_node(), "SFTPGO_NODE",
+                         "name of this SFTPGo node: its log folder's files, checkpoints and "
+                         "lock are this node's (several nodes can share one database)",
+                         "--node")
     db_url: str = _setting("sqlite:///data/dashboard.db", "DATABASE_URL",
                            "SQLAlchemy URL: sqlite:///file.db or mysql+pymysql://user:pw@host/db",
                            "--db")
@@ -53,6 +78,13 @@ class Settings:
     server_connections: int = _setting(100, "DASHBOARD_MAX_CONNECTIONS",
                                        "open connections app.py accepts at once (more wait "
                                        "in the kernel's backlog)")
+    events_retention_days: int = _setting(0, "EVENTS_RETENTION_DAYS",
+                                          "raw events whose day is more than this many days "
+                                          "before today are dropped (the rollups are kept); "
+                                          "0 keeps every event", "--events-retention-days")
+
+    def __post_init__(self):
+        check_node(self.node)
 
     def replace(self, **changes) -> "Settings":
         """Returns a copy with the non-None values of ``changes`` applied."""

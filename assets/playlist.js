@@ -17,12 +17,27 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       return [every * 1000, cycle.length < 2];
     },
 
+    /* the next view's path, with the query string as the address bar has it now */
     next: function (n, search, pathname) {
       var self = window.dash_clientside.playlist;
-      var paths = self.cycle(search).map(function (v) { return self.views[v]; });
-      if (paths.length < 2) { return window.dash_clientside.no_update; }
-      var at = paths.indexOf(pathname || "/");
-      return paths[(at + 1) % paths.length];
+      var now = window.location.search || search || "";
+      var paths = self.cycle(now).map(function (v) { return self.views[v]; });
+      var nu = window.dash_clientside.no_update;
+      if (paths.length < 2) { return [nu, nu]; }
+      var at = paths.indexOf(window.location.pathname || pathname || "/");
+      return [paths[(at + 1) % paths.length], now];
+    }
+  },
+
+  title: {
+    /* "SFTPGo activity · Security · stale 3 h": the page's title (set by the pages'
+       router, which this runs after) and the newest event's age when it is stale */
+    set: function (stale, page) {
+      var base = (page && page.title) || "SFTPGo activity";
+      var title = stale ? base + " \u00b7 stale " + stale : base;
+      document.title = title;
+      window.setTimeout(function () { document.title = title; }, 0);
+      return title;
     }
   }
 });

@@ -9,16 +9,17 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlencode
 
-from dash import Input, Output, State, ctx
+from dash import Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 from werkzeug.datastructures import MultiDict
 
 from components import ids
-from components.nav import page_of
 from components.tables import text_table
 from dashboard import audit
 
+from . import url
 from .common import KEEP_ON, kept
+from .graphs import copy_range, range_of
 from .users import EVENT_COLUMNS, event_rows
 
 
@@ -38,11 +39,21 @@ def query_args(start, end, user, kinds, ip, protocol, failed, path) -> list[tupl
     return args
 
 
-def show(context, pathname, args: list, trigger, paging: dict | None,
-         today: date | None = None) -> dict:
-    """Returns the page's outputs for the form's ``args``; raises PreventUpdate off the page."""
-    if page_of(pathname) != "audit":
-        raise PreventUpdate
+def filter_changes(user, kinds, ip, protocol, failed, path) -> dict:
+    """Returns the query string's audit keys for the form (an empty box: no key)."""
+    return {"user": user, "kind": list(kinds or []), "ip": ip, "protocol": protocol,
+            "failed": failed if failed in ("0", "1") else None, "path": path}
+
+
+def new_search(search: str | None, changes: dict):
+    """Returns the query string with the form's ``changes``, or no_update when it already
+    says the same (in whatever order), so opening a bookmark adds no history entry."""
+    wanted = url.with_params(search, changes)
+    return no_update if sorted(url.params(wanted)) == sorted(url.params(search)) else wanted
+
+
+def show(context, args: list, trigger, paging: dict | None, today: date | None = None) -> dict:
+    """Returns the page's outputs (but the query string) for the form's ``args``."""
     today = today or date.today()
     stack = list((paging or {}).get("stack") or [None])
     if trigger == ids.AUDIT_OLDER and (paging or {}).get("next"):
@@ -73,17 +84,17 @@ def show(context, pathname, args: list, trigger, paging: dict | None,
 
 
 def register(app, context) -> None:
+    copy_range(app, ids.AUDIT_RANGE)
     output = {"table": Output(ids.AUDIT_TABLE, "children"),
               "paging": Output(ids.AUDIT_PAGING, "data"),
               "info": Output(ids.AUDIT_PAGE_INFO, "children"),
               "newer_disabled": Output(ids.AUDIT_NEWER, "disabled"),
               "older_disabled": Output(ids.AUDIT_OLDER, "disabled"),
-              "csv": Output(ids.AUDIT_CSV, "href")}
+              "csv": Output(ids.AUDIT_CSV, "href"),
+              "search": Output(ids.URL, "search", allow_duplicate=True)}
 
     @app.callback(output=output,
-                  inputs={"pathname": Input(ids.URL, "pathname"),
-                          "start": Input(ids.RANGE_PICKER, "start_date"),
-                          "end": Input(ids.RANGE_PICKER, "end_date"),
+                  inputs={"store": Input(ids.AUDIT_RANGE, "data"),
                           "user": Input(ids.AUDIT_USER, "value"),
                           "kinds": Input(ids.AUDIT_KIND, "value"),
                           "ip": Input(ids.AUDIT_IP, "value"),
@@ -92,8 +103,13 @@ def register(app, context) -> None:
                           "path": Input(ids.AUDIT_PATH, "value"),
                           "newer": Input(ids.AUDIT_NEWER, "n_clicks"),
                           "older": Input(ids.AUDIT_OLDER, "n_clicks")},
-                  state={"paging": State(ids.AUDIT_PAGING, "data")})
-    def _show(pathname, start, end, user, kinds, ip, protocol, failed, path, newer, older,
-              paging):
+                  state={"paging": State(ids.AUDIT_PAGING, "data"),
+                         "search": State(ids.URL, "search")},
+                  prevent_initial_call="initial_duplicate")
+    def _show(store, user, kinds, ip, protocol, failed, path, newer, older, paging, search):
+        start, end = range_of(store)
         args = query_args(start, end, user, kinds, ip, protocol, failed, path)
-        return show(context, pathname, args, ctx.triggered_id, paging)
+        out = show(context, args, ctx.triggered_id, paging)
+        out["search"] = new_search(search, filter_changes(user, kinds, ip, protocol, failed,
+                                                          path))
+        return out

@@ -1,44 +1,62 @@
-"""The date range: presets, the kiosk's rolling 30 days, and an end that follows the clock.
+"""The date range: the URL's range, the presets, the calendar, and a clock that moves on.
 
-One callback owns the picker's dates. A range whose end is "today" moves with the clock
-on a display left open for days; a rolling window (7 or 30 days, the kiosk's) moves its
-start too.
+One callback owns the range. It reads the query string when the page opens (or the address
+changes), turns a preset or a pick into a spec and writes it to the query string, and
+re-resolves the spec when the day changes, so ``days=30`` on a wall left open for a week
+still shows the last 30 days. Every page reads the resolved range from RANGE_STORE.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-from dash import Input, Output, State, ctx
+from dash import Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import queries
 from components import ids
+from dashboard import figures, queries
 from dashboard.context import DB_ERRORS
 
-ROLLING = (7, 30)
+from . import url
+from .mode import kiosk_requested
+
+PRESETS = (ids.RANGE_PRESET_7, ids.RANGE_PRESET_30, ids.RANGE_PRESET_YEAR, ids.RANGE_PRESET_ALL)
+KEYS = ("store", "start", "end", "search", "message", "message_open", "title", "note")
 
 
-def preset_range(preset: str, today: date, first: date | None) -> tuple[date, date]:
-    """Returns the range of a preset button (``first`` = the first day with data)."""
+def preset_spec(preset: str, today: date, first: date) -> dict:
+    """Returns the spec of a preset button (``first`` = the first day with data): the last
+    7 or 30 days roll; this year and everything run to today, whatever day that is."""
     if preset == ids.RANGE_PRESET_7:
-        return today - timedelta(days=6), today
+        return {"days": "7"}
     if preset == ids.RANGE_PRESET_30:
-        return today - timedelta(days=29), today
+        return {"days": "30"}
     if preset == ids.RANGE_PRESET_YEAR:
-        return date(today.year, 1, 1), today
-    return min(first or today, today), today
+        return {"start": date(today.year, 1, 1).isoformat()}
+    return {"start": min(first, today).isoformat()}
 
 
-def follow_clock(start: date, end: date, previous: date, today: date) -> tuple[date, date]:
-    """Returns the range after the day changed from ``previous`` to ``today``.
+def default_start(context, today: date) -> tuple[date, str | None]:
+    """Returns the first day of the default range, the later of DASHBOARD_DEFAULT_START and
+    the first day with data, and the note that says which (None when the database is down)."""
+    configured = context.default_start()
+    try:
+        first = queries.first_day(context.engine())
+    except DB_ERRORS:
+        return min(configured, today), None
+    if first is not None and first > configured:
+        day = min(first, today)
+        return day, f"from {day.isoformat()}, the first day with data"
+    day = min(configured, today)
+    return day, f"from {day.isoformat()} (DASHBOARD_DEFAULT_START)"
 
-    An end equal to the old today becomes the new today; a rolling window keeps its length.
-    """
-    if end != previous or today <= previous:
-        return start, end
-    if (end - start).days + 1 in ROLLING:
-        return start + (today - previous), today
-    return start, today
+
+def range_title(start: date, end: date, spec: dict) -> str:
+    """Returns the range in words: 'Last 30 days · 2024-08-20 → 2024-09-18', or
+    '2022-01-01 → 2024-09-30 (1,004 days)'."""
+    days = (end - start).days + 1
+    if "days" in spec:
+        return f"Last {figures.count(days)} days · {start.isoformat()} → {end.isoformat()}"
+    return f"{start.isoformat()} → {end.isoformat()} ({figures.count(days)} days)"
 
 
 def _date(value: str | None) -> date | None:
@@ -48,39 +66,94 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def control_range(context, trigger: str | None, today_store: dict | None, mode: dict | None,
-                  start: str | None, end: str | None) -> tuple[str, str]:
-    """Returns the picker's new (start, end) for what triggered the callback."""
+def _shown(context, spec: dict, today: date, search: str | None, write: bool) -> dict:
+    """Returns the outputs that show ``spec`` (raises RangeError for a spec that cannot be)."""
+    note = None
+    start_default = context.default_start()
+    if "days" not in spec and not spec.get("start"):
+        start_default, note = default_start(context, today)
+    start, end = url.resolve(spec, today, start_default)
+    return {"store": {"spec": spec, "start": start.isoformat(), "end": end.isoformat()},
+            "start": start.isoformat(), "end": end.isoformat(),
+            "search": url.with_params(search, url.range_changes(spec)) if write else no_update,
+            "message": None, "message_open": False, "title": range_title(start, end, spec),
+            "note": note}
+
+
+def _refused(message: str) -> dict:
+    out = dict.fromkeys(KEYS, no_update)
+    out.update(message=message, message_open=True)
+    return out
+
+
+def control_range(context, trigger: str | None, search: str | None, picked: tuple,
+                  today_store: dict | None, store: dict | None) -> dict:
+    """Returns the outputs for what triggered the callback (see ``register``)."""
     today = date.fromisoformat(today_store["today"]) if today_store else date.today()
-    if trigger in (ids.RANGE_PRESET_7, ids.RANGE_PRESET_30, ids.RANGE_PRESET_YEAR,
-                   ids.RANGE_PRESET_ALL):
-        first = None
+    write = True
+    if trigger in PRESETS:
+        first = context.default_start()
         if trigger == ids.RANGE_PRESET_ALL:
             try:
-                first = queries.first_day(context.engine())
+                first = queries.first_day(context.engine()) or first
             except DB_ERRORS:
                 raise PreventUpdate from None   # the banner already says why
-        new = preset_range(trigger, today, first or context.default_start())
-    elif trigger == ids.MODE_STORE and mode and mode.get("kiosk"):
-        new = preset_range(ids.RANGE_PRESET_30, today, None)
-    elif trigger == ids.LIVE_TODAY and today_store and today_store.get("previous"):
-        old_start, old_end = _date(start), _date(end)
-        if old_start is None or old_end is None:
+        spec = preset_spec(trigger, today, first)
+    elif trigger == ids.RANGE_PICKER:
+        start, end = (_date(v) for v in picked)
+        if start is None or end is None:
+            raise PreventUpdate                 # half a range: wait for the other date
+        if start > end:
+            return _refused(f"start {start.isoformat()} is after end {end.isoformat()}: "
+                            "pick a start on or before the end")
+        spec = url.picked_spec(start, end, today)
+    elif trigger in (ids.LIVE_TODAY, ids.LIVE_VERSION):
+        # a new day moves every range that ends today; new data may move the default's
+        # start (an archive of older logs was added)
+        if not store or (trigger == ids.LIVE_VERSION and store["spec"]):
             raise PreventUpdate
-        new = follow_clock(old_start, old_end, date.fromisoformat(today_store["previous"]), today)
-        if new == (old_start, old_end):
+        spec, write = store["spec"], False
+    else:                                       # the page opened, or its address changed
+        spec, write = url.range_spec(search), False
+        if not spec and kiosk_requested(search, context.kiosk):
+            spec = {"days": str(url.KIOSK_DAYS)}
+        if store and store.get("spec") == spec:
             raise PreventUpdate
-    else:
+    try:
+        out = _shown(context, spec, today, search, write)
+    except queries.RangeError as exc:
+        if write:                               # a pick past a century: say so, keep the range
+            return _refused(str(exc))
+        # from the address: say so, and draw the default range on a page just opened
+        refused = _refused(f"The address asks for a range that cannot be: {exc}.")
+        if store:
+            return refused
+        out = _shown(context, {}, today, search, False)
+        out.update(message=refused["message"], message_open=True)
+        return out
+    if trigger in (ids.LIVE_TODAY, ids.LIVE_VERSION) and out["store"] == store:
         raise PreventUpdate
-    return new[0].isoformat(), new[1].isoformat()
+    return out
 
 
 def register(app, context) -> None:
-    @app.callback(Output(ids.RANGE_PICKER, "start_date"), Output(ids.RANGE_PICKER, "end_date"),
-                  Input(ids.RANGE_PRESET_7, "n_clicks"), Input(ids.RANGE_PRESET_30, "n_clicks"),
-                  Input(ids.RANGE_PRESET_YEAR, "n_clicks"), Input(ids.RANGE_PRESET_ALL, "n_clicks"),
-                  Input(ids.LIVE_TODAY, "data"), Input(ids.MODE_STORE, "data"),
-                  State(ids.RANGE_PICKER, "start_date"), State(ids.RANGE_PICKER, "end_date"),
-                  prevent_initial_call=True)
-    def _control_range(_n7, _n30, _nyear, _nall, today_store, mode, start, end):
-        return control_range(context, ctx.triggered_id, today_store, mode, start, end)
+    output = {"store": Output(ids.RANGE_STORE, "data"),
+              "start": Output(ids.RANGE_PICKER, "start_date"),
+              "end": Output(ids.RANGE_PICKER, "end_date"),
+              "search": Output(ids.URL, "search"),
+              "message": Output(ids.RANGE_MESSAGE, "children"),
+              "message_open": Output(ids.RANGE_MESSAGE, "is_open"),
+              "title": Output(ids.RANGE_TITLE, "children"),
+              "note": Output(ids.RANGE_NOTE, "children")}
+
+    @app.callback(output=output,
+                  inputs={"search": Input(ids.URL, "search"),
+                          "presets": [Input(p, "n_clicks") for p in PRESETS],
+                          "start": Input(ids.RANGE_PICKER, "start_date"),
+                          "end": Input(ids.RANGE_PICKER, "end_date"),
+                          "today_store": Input(ids.LIVE_TODAY, "data"),
+                          "version": Input(ids.LIVE_VERSION, "data")},
+                  state={"store": State(ids.RANGE_STORE, "data")})
+    def _control_range(search, presets, start, end, today_store, version, store):
+        return control_range(context, ctx.triggered_id, search, (start, end), today_store,
+                             store)

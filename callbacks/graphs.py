@@ -6,6 +6,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from dash import Input, Output, html, no_update
+from dash.exceptions import PreventUpdate
 
 from dashboard import figures, queries
 from components import ids
@@ -21,16 +22,16 @@ KIOSK_TOP_USERS = 10      # names readable from across a room
 HEADLINE_KEYS = tuple(value_id for value_id, _caption, _tone in FIGURES)
 
 
-def range_title(start: date, end: date, today: date) -> str:
-    """Returns the range in words: 'Last 30 days', or '2022-01-01 → 2024-09-30 (1,004 days)'."""
-    days = (end - start).days + 1
-    if end == today and days in (7, 30):
-        return f"Last {days} days · {start.isoformat()} → {end.isoformat()}"
-    return f"{start.isoformat()} → {end.isoformat()} ({figures.count(days)} days)"
+def range_of(store: dict | None) -> tuple[str, str]:
+    """Returns the (start, end) of the range store; raises PreventUpdate before the range
+    is known (the page opened: callbacks/date_range.py reads the URL first)."""
+    if not store or not store.get("start"):
+        raise PreventUpdate
+    return store["start"], store["end"]
 
 
 def _unchanged(message=no_update, message_open=no_update) -> dict:
-    out = {key: no_update for key in GRAPH_KEYS + HEADLINE_KEYS + ("table", "title", "days_title")}
+    out = {key: no_update for key in GRAPH_KEYS + HEADLINE_KEYS + ("table", "days_title", "csv")}
     out.update(message=message, message_open=message_open)
     return out
 
@@ -41,8 +42,8 @@ def _failed(message: str, kiosk: bool) -> dict:
     message = figures.visible(message)          # error texts may quote paths
     out = {key: figures.empty(message, kiosk) for key in GRAPH_KEYS}
     out.update(dict.fromkeys(HEADLINE_KEYS, "–"))
-    out.update(table=html.P(message, className="empty-note"), title=no_update, days_title=no_update,
-               message=message, message_open=True)
+    out.update(table=html.P(message, className="empty-note"), days_title=no_update,
+               csv=no_update, message=message, message_open=True)
     return out
 
 
@@ -78,7 +79,7 @@ def redraw(context, start: str | None, end: str | None, log_y: bool, mode: dict 
         "average": figures.user_average(users, top, kiosk=kiosk, totals=totals),
         "days": figures.activities_by_day(data["days"], kiosk=kiosk),
         "table": users_table(users, data["totals"]["users"]),
-        "title": range_title(first, last, today),
+        "csv": users_csv_href(first, last),
         "days_title": figures.BUCKET_TITLES[figures.bucket_for(len(data["days"]))],
         "message": None, "message_open": False,
     }
@@ -86,21 +87,40 @@ def redraw(context, start: str | None, end: str | None, log_y: bool, mode: dict 
     return out
 
 
+def copy_range(app, store_id: str, live: bool = False) -> None:
+    """Copies RANGE_STORE to the page's own store ``store_id`` (in the browser); ``live``:
+    as {"range", "version", "mode"}, so the page redraws on new data and on a mode change."""
+    if not live:
+        app.clientside_callback("function (range) { return range; }", Output(store_id, "data"),
+                                Input(ids.RANGE_STORE, "data"))
+        return
+    app.clientside_callback("function (range, version, mode) {"
+                            " return {range: range, version: version, mode: mode}; }",
+                            Output(store_id, "data"), Input(ids.RANGE_STORE, "data"),
+                            Input(ids.LIVE_VERSION, "data"), Input(ids.MODE_STORE, "data"))
+
+
+def users_csv_href(start: date, end: date) -> str:
+    """Returns the link of the per-user table's CSV for the range."""
+    return f"/api/users.csv?start={start.isoformat()}&end={end.isoformat()}"
+
+
 def register(app, context) -> None:
+    copy_range(app, ids.OVERVIEW_RANGE, live=True)
     graph_ids = (ids.GRAPH_TRANSFERS, ids.GRAPH_BYTES, ids.GRAPH_AVERAGE, ids.GRAPH_DAYS)
     output = {key: Output(graph_id, "figure") for key, graph_id in zip(GRAPH_KEYS, graph_ids)}
     output.update({key: Output(key, "children") for key in HEADLINE_KEYS})
     output.update(table=Output(ids.USERS_TABLE, "children"),
-                  title=Output(ids.RANGE_TITLE, "children"),
+                  csv=Output(ids.USERS_CSV, "href"),
                   days_title=Output(ids.GRAPH_DAYS_TITLE, "children"),
-                  message=Output(ids.RANGE_MESSAGE, "children"),
-                  message_open=Output(ids.RANGE_MESSAGE, "is_open"))
+                  # the range's own messages come from callbacks/date_range.py
+                  message=Output(ids.RANGE_MESSAGE, "children", allow_duplicate=True),
+                  message_open=Output(ids.RANGE_MESSAGE, "is_open", allow_duplicate=True))
 
     @app.callback(output=output,
-                  inputs={"start": Input(ids.RANGE_PICKER, "start_date"),
-                          "end": Input(ids.RANGE_PICKER, "end_date"),
-                          "log_y": Input(ids.GRAPH_TRANSFERS_LOG, "value"),
-                          "version": Input(ids.LIVE_VERSION, "data"),
-                          "mode": Input(ids.MODE_STORE, "data")})
-    def _redraw(start, end, log_y, version, mode):
-        return redraw(context, start, end, log_y, mode)
+                  inputs={"shell": Input(ids.OVERVIEW_RANGE, "data"),
+                          "log_y": Input(ids.GRAPH_TRANSFERS_LOG, "value")},
+                  prevent_initial_call="initial_duplicate")
+    def _redraw(shell, log_y):
+        start, end = range_of((shell or {}).get("range"))
+        return redraw(context, start, end, log_y, shell["mode"])

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import date
+from datetime import date, datetime
 
 from dash import Input, Output, State, no_update
 
 from dashboard import queries
 from components import ids
 from components.banner import db_banner_text, ingest_warning_text
-from components.freshness import freshness
+from components.freshness import freshness, stale_age
 from db import DatabaseBroken, error_reason
 from dashboard.context import DB_ERRORS, DB_FAULTS
 
@@ -61,10 +61,12 @@ def next_today(store: dict | None, today: date):
 
 
 def tick(context, version, today_store, rate_store, today: date | None = None,
-         now: float | None = None) -> dict:
-    """Returns the outputs of one tick (see ``register`` for their targets)."""
+         now: float | None = None, clock: datetime | None = None) -> dict:
+    """Returns the outputs of one tick (see ``register`` for their targets); ``clock`` is
+    the local time the newest event's age is taken at."""
     today = today or date.today()
     now = time.time() if now is None else now
+    clock = clock or datetime.now()
     warning, write_error = None, None
     try:
         warning = ingest(context)
@@ -78,14 +80,15 @@ def tick(context, version, today_store, rate_store, today: date | None = None,
                     error_reason(exc), context.settings.interval_s, _title(exc)),
                 "banner_open": True, "banner_color": "danger",
                 "version": None if version is not None else no_update,
-                "today": next_today(today_store, today), "rate": no_update}
+                "today": next_today(today_store, today), "rate": no_update, "stale": no_update}
     rate = update_rate(rate_store, st["bytes_read"], now)
     new_version = queries.data_version(st)
     out = {"freshness": freshness(st, rate["rate"]),
            "banner": ingest_warning_text(warning) if warning else None,
            "banner_open": bool(warning), "banner_color": "warning" if warning else "danger",
            "version": new_version if new_version != version else no_update,
-           "today": next_today(today_store, today), "rate": rate}
+           "today": next_today(today_store, today), "rate": rate,
+           "stale": stale_age(st["newest_event"], clock)}
     if write_error is not None:      # it reads but does not write: read-only, disk full
         log.warning("Database refuses writes. db=%s error=%s", context.describe_db(),
                     error_reason(write_error))
@@ -111,7 +114,8 @@ def register(app, context) -> None:
                 "banner_color": Output(ids.LIVE_BANNER, "color"),
                 "version": Output(ids.LIVE_VERSION, "data"),
                 "today": Output(ids.LIVE_TODAY, "data"),
-                "rate": Output(ids.LIVE_RATE, "data")},
+                "rate": Output(ids.LIVE_RATE, "data"),
+                "stale": Output(ids.LIVE_STALE, "data")},
         inputs={"n": Input(ids.LIVE_INTERVAL, "n_intervals")},
         state={"version": State(ids.LIVE_VERSION, "data"),
                "today_store": State(ids.LIVE_TODAY, "data"),

@@ -1,4 +1,9 @@
-"""Which page is shown: the URL's path -> one section visible, the others hidden."""
+"""Between the pages: the links carry the range and the wall's parameters; a pick or a
+click on a user's bar opens the user's page; a click on a day (week, month) its audit trail.
+
+Dash Pages shows the page the path names (pages/); going to a page is writing NAV_URL's
+path and query string, which the pages' router follows.
+"""
 from __future__ import annotations
 
 from datetime import date
@@ -7,19 +12,19 @@ from urllib.parse import quote, unquote
 from dash import Input, Output, State, ctx, no_update
 
 from components import ids
-from components.nav import page_of
+from components.nav import PAGES, page_of
 
-SECTIONS = (("overview", ids.PAGE_OVERVIEW), ("security", ids.PAGE_SECURITY),
-            ("user", ids.PAGE_USER), ("audit", ids.PAGE_AUDIT))
-
+from . import url
 
 USER_GRAPHS = (ids.GRAPH_TRANSFERS, ids.GRAPH_BYTES, ids.GRAPH_AVERAGE)
 
 
-def hidden_sections(pathname: str | None) -> list[bool]:
-    """Returns the ``hidden`` flag of each section, in SECTIONS order."""
+def nav_links(pathname: str | None, search: str | None) -> tuple[list[str], list[bool]]:
+    """Returns each link's href (its path with the shared query) and whether it is shown."""
+    shared = url.shared_search(search)
     shown = page_of(pathname)
-    return [name != shown for name, _ in SECTIONS]
+    return ([path + shared for _id, path, _text, _page in PAGES],
+            [page == shown for _id, _path, _text, page in PAGES])
 
 
 def user_path(name: str) -> str:
@@ -57,24 +62,43 @@ def days_of(click: dict | None) -> tuple[str, str] | None:
         return None
 
 
-def register(app, context) -> None:
-    @app.callback([Output(section_id, "hidden") for _, section_id in SECTIONS],
-                  Input(ids.URL, "pathname"))
-    def _show(pathname):
-        return hidden_sections(pathname)
+def audit_of_days(days: tuple[str, str], search: str | None) -> tuple[str, str]:
+    """Returns (path, query) of the audit trail of ``days``: that fixed range, the wall's
+    parameters kept."""
+    return "/audit", url.with_params(url.shared_search(search),
+                                     url.range_changes({"start": days[0], "end": days[1]}))
 
-    @app.callback(Output(ids.URL, "pathname"),
-                  Output(ids.RANGE_PICKER, "start_date", allow_duplicate=True),
-                  Output(ids.RANGE_PICKER, "end_date", allow_duplicate=True),
+
+def register(app, context) -> None:
+    @app.callback([Output(link_id, "href") for link_id, *_rest in PAGES],
+                  [Output(link_id, "active") for link_id, *_rest in PAGES],
+                  Input(ids.URL, "pathname"), Input(ids.URL, "search"))
+    def _links(pathname, search):
+        hrefs, shown = nav_links(pathname, search)
+        return *hrefs, *shown
+
+    @app.callback(Output(ids.NAV_URL, "pathname"), Output(ids.NAV_URL, "search"),
                   Input(ids.USER_PICKER, "value"),
+                  State(ids.URL, "pathname"), State(ids.URL, "search"),
+                  prevent_initial_call=True)
+    def _pick(picked, pathname, search):
+        target = navigate(ids.USER_PICKER, picked, None, pathname)
+        return (no_update, no_update) if target is no_update else \
+            (target, url.shared_search(search))
+
+    @app.callback(Output(ids.NAV_URL, "pathname", allow_duplicate=True),
+                  Output(ids.NAV_URL, "search", allow_duplicate=True),
                   *[Input(graph_id, "clickData") for graph_id in USER_GRAPHS],
                   Input(ids.GRAPH_DAYS, "clickData"),
-                  State(ids.URL, "pathname"), prevent_initial_call=True)
-    def _navigate(picked, *rest):
-        *clicks, day_click, pathname = rest
+                  State(ids.URL, "pathname"), State(ids.URL, "search"),
+                  prevent_initial_call=True)
+    def _click(*args):
+        *clicks, day_click, pathname, search = args
         trigger = ctx.triggered_id
         if trigger == ids.GRAPH_DAYS:                # a day (week, month): its audit trail
             days = days_of(day_click)
-            return ("/audit", *days) if days else (no_update,) * 3
+            return audit_of_days(days, search) if days else (no_update, no_update)
         click = clicks[USER_GRAPHS.index(trigger)] if trigger in USER_GRAPHS else None
-        return navigate(trigger, picked, click, pathname), no_update, no_update
+        target = navigate(trigger, None, click, pathname)
+        return (no_update, no_update) if target is no_update else \
+            (target, url.shared_search(search))

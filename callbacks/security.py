@@ -4,26 +4,23 @@ from __future__ import annotations
 from datetime import date
 
 from dash import Input, Output
-from dash.exceptions import PreventUpdate
 
 from components import ids
-from components.nav import page_of
 from components.security_page import FIGURES
 from components.tables import text_table
 from dashboard import analysis_figures, figures, queries, security
 
 from .common import KEEP_ON, kept
+from .graphs import range_of
 
 
 KEYS = ("failures", "ips", "usernames", "bans", "days", "top_ips", "top_usernames", "methods",
         "protocols")
 
 
-def redraw(context, pathname, start, end, mode, today: date | None = None) -> dict:
-    """Returns the page's outputs; raises PreventUpdate when the page is not shown. A bad
-    range or an outage keeps what is drawn (the banner and the range message say why)."""
-    if page_of(pathname) != "security":
-        raise PreventUpdate
+def redraw(context, start, end, mode, today: date | None = None) -> dict:
+    """Returns the page's outputs. A bad range or an outage keeps what is drawn (the banner
+    and the range message say why)."""
     today = today or date.today()
     try:
         first, last = queries.parse_range((start or "")[:10], (end or "")[:10], today,
@@ -61,10 +58,8 @@ def register(app, context) -> None:
                   protocols=Output(ids.SECURITY_PROTOCOLS, "figure"))
 
     @app.callback(output=output,
-                  inputs={"pathname": Input(ids.URL, "pathname"),
-                          "start": Input(ids.RANGE_PICKER, "start_date"),
-                          "end": Input(ids.RANGE_PICKER, "end_date"),
+                  inputs={"store": Input(ids.RANGE_STORE, "data"),
                           "version": Input(ids.LIVE_VERSION, "data"),
                           "mode": Input(ids.MODE_STORE, "data")})
-    def _redraw(pathname, start, end, version, mode):
-        return redraw(context, pathname, start, end, mode)
+    def _redraw(store, version, mode):
+        return redraw(context, *range_of(store), mode)

@@ -15,6 +15,7 @@ from components.tables import text_table
 from dashboard import analysis_figures, figures, queries, security
 
 from .common import KEEP_ON, kept
+from .graphs import range_of
 
 
 KEYS = ("title", "headline", "seen", "days", "bytes", "protocols", "ips", "recent", "options")
@@ -113,9 +114,8 @@ def register(app, context) -> None:
 
     @app.callback(output=output,
                   inputs={"pathname": Input(ids.URL, "pathname"),
-                          "start": Input(ids.RANGE_PICKER, "start_date"),
-                          "end": Input(ids.RANGE_PICKER, "end_date"),
+                          "store": Input(ids.RANGE_STORE, "data"),
                           "version": Input(ids.LIVE_VERSION, "data"),
                           "mode": Input(ids.MODE_STORE, "data")})
-    def _redraw(pathname, start, end, version, mode):
-        return redraw(context, pathname, start, end, mode)
+    def _redraw(pathname, store, version, mode):
+        return redraw(context, pathname, *range_of(store), mode)

@@ -10,24 +10,36 @@ from . import ids
 from .common import panel
 
 
-def _text(input_id: str, placeholder: str) -> dbc.Input:
+def _text(input_id: str, placeholder: str, value) -> dbc.Input:
     return dbc.Input(id=input_id, placeholder=placeholder, type="text", debounce=True,
-                     size="sm", className="audit-input")
+                     size="sm", className="audit-input", value=_one(value))
 
 
-def audit_page() -> html.Div:
-    """Returns the page; its table and paging are filled by callbacks/audit.py."""
+def _one(value) -> str:
+    """Returns a query value as one string (the first of a repeated key; '' for none)."""
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    return value if isinstance(value, str) else ""
+
+
+def audit_page(user=None, kinds=None, ip=None, protocol=None, failed=None,
+               path=None) -> html.Div:
+    """Returns the page with its filters set to the query string's values (kinds: one name
+    or a list; unknown kinds and a failed other than 0/1 are left out); its table and paging
+    are filled by callbacks/audit.py."""
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
     filters = html.Div([
-        _text(ids.AUDIT_USER, "user (exact)"),
+        _text(ids.AUDIT_USER, "user (exact)", user),
         dcc.Dropdown(id=ids.AUDIT_KIND, options=list(KINDS), multi=True, placeholder="kinds",
-                     className="audit-kind"),
-        _text(ids.AUDIT_IP, "IP (exact)"),
-        _text(ids.AUDIT_PROTOCOL, "protocol"),
-        dbc.Select(id=ids.AUDIT_FAILED, size="sm", value="", className="audit-failed",
+                     className="audit-kind", value=[k for k in dict.fromkeys(kinds) if k in KINDS]),
+        _text(ids.AUDIT_IP, "IP (exact)", ip),
+        _text(ids.AUDIT_PROTOCOL, "protocol", protocol),
+        dbc.Select(id=ids.AUDIT_FAILED, size="sm", className="audit-failed",
+                   value=_one(failed) if _one(failed) in ("0", "1") else "",
                    options=[{"label": "failed or not", "value": ""},
                             {"label": "failed only", "value": "1"},
                             {"label": "not failed", "value": "0"}]),
-        _text(ids.AUDIT_PATH, "path contains"),
+        _text(ids.AUDIT_PATH, "path contains", path),
     ], className="audit-filters control")
     paging = html.Div([
         dbc.Button("← Newer", id=ids.AUDIT_NEWER, size="sm", color="secondary", n_clicks=0),
@@ -39,5 +51,6 @@ def audit_page() -> html.Div:
     return html.Div([
         filters, paging,
         dcc.Store(id=ids.AUDIT_PAGING, data={"stack": [None], "next": None}),
+        dcc.Store(id=ids.AUDIT_RANGE),
         panel("Events", html.Div(id=ids.AUDIT_TABLE, className="audit-table")),
-    ], id=ids.PAGE_AUDIT, className="page-section", hidden=True)
+    ], id=ids.PAGE_AUDIT, className="page-section")

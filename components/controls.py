@@ -1,4 +1,5 @@
-"""The date range: a picker, four presets, and the message shown for a range that cannot be."""
+"""The date range: a picker, four presets, a note on the default range, and the message
+shown for a range that cannot be."""
 from __future__ import annotations
 
 from datetime import date
@@ -13,15 +14,20 @@ PRESETS = ((ids.RANGE_PRESET_7, "Last 7 days"), (ids.RANGE_PRESET_30, "Last 30 d
 
 
 def range_controls(start: date, end: date) -> html.Div:
-    """Returns the picker (showing start..end) with its preset buttons and message slot."""
+    """Returns the picker with its preset buttons (real <button>s: Tab reaches them, Enter
+    and Space press them), the default range's note and the message slot; the dates come
+    from the URL (callbacks/date_range.py); start..end until then."""
     picker = dcc.DatePickerRange(
         id=ids.RANGE_PICKER, start_date=start.isoformat(), end_date=end.isoformat(),
-        display_format="YYYY-MM-DD", first_day_of_week=1, minimum_nights=0,
-        className="range-picker")
+        display_format="YYYY-MM-DD", first_day_of_week=1,
+        minimum_nights=0, className="range-picker")
     presets = dbc.ButtonGroup([dbc.Button(text, id=button_id, color="secondary", outline=True,
-                                          size="sm", n_clicks=0)
-                               for button_id, text in PRESETS], className="range-presets")
+                                          size="sm", n_clicks=0, className="range-preset",
+                                          type="button")
+                               for button_id, text in PRESETS],
+                              className="range-presets")
+    note = html.Span(id=ids.RANGE_NOTE, className="range-note")
     message = dbc.Alert(id=ids.RANGE_MESSAGE, color="warning", is_open=False,
                         className="range-message")
-    return html.Div([html.Div([picker, presets], className="range-row"), message],
+    return html.Div([html.Div([picker, presets, note], className="range-row"), message],
                     className="controls control")

@@ -1,6 +1,8 @@
 """The freshness line: newest event, lines waiting, and a progress bar during a backfill."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import dash_bootstrap_components as dbc
 from dash import html
 
@@ -10,6 +12,7 @@ from dashboard.queries import lines_pending
 from . import ids
 
 BACKFILL_BYTES = 1_000_000     # more than this waiting: show the progress bar
+STALE_AFTER_S = 3600           # a newest event older than this: the tab's title says its age
 
 
 def _when(ts: str | None) -> str:
@@ -24,6 +27,23 @@ def eta_text(seconds: float) -> str:
     if minutes < 60:
         return f"about {minutes} min left"
     return f"about {minutes // 60} h {minutes % 60:02d} min left"
+
+
+def stale_age(newest: str | None, now: datetime) -> str | None:
+    """Returns the newest event's age ('3 h', '12 d') when it is older than
+    STALE_AFTER_S at ``now`` (the log's local time), else None (no event: None too)."""
+    try:
+        seen = datetime.fromisoformat(newest[:19].replace(" ", "T")) if newest else None
+    except ValueError:
+        return None
+    if seen is None:
+        return None
+    seconds = (now - seen).total_seconds()
+    if seconds <= STALE_AFTER_S:
+        return None
+    if seconds < 2 * 86400:
+        return f"{int(seconds // 3600)} h"
+    return f"{int(seconds // 86400)} d"
 
 
 def freshness(st: dict, rate: float | None) -> list:

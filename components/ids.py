@@ -1,7 +1,8 @@
 """Every component id of the page, prefixed by the panel that owns it."""
 
 # page shell
-URL = "page-url"
+URL = "page-url"                      # the query string: the view's state (no reload)
+NAV_URL = "page-nav-url"              # going to another page (the pages' router follows)
 ROOT = "page-root"
 MODE_STORE = "page-mode"              # {"kiosk": bool}
 
@@ -14,6 +15,8 @@ LIVE_PROGRESS = "live-progress"
 LIVE_WAITING = "live-waiting"
 LIVE_RATE = "live-rate"             # {"bytes_read", "at", "rate"}: backfill speed
 LIVE_BANNER = "live-banner"
+LIVE_STALE = "live-stale"             # the newest event's age when stale ('3 h'), else None
+TITLE_SINK = "page-title-sink"        # the browser tab's title is set from the page
 
 # date range
 RANGE_PICKER = "range-picker"
@@ -22,6 +25,12 @@ RANGE_PRESET_30 = "range-preset-30"
 RANGE_PRESET_YEAR = "range-preset-year"
 RANGE_PRESET_ALL = "range-preset-all"
 RANGE_MESSAGE = "range-message"
+RANGE_NOTE = "range-note"             # where the default range starts, and why
+RANGE_STORE = "range-store"           # {"spec": what the URL says, "start", "end": resolved}
+# RANGE_STORE's copy on a page whose callback also has inputs of the page's own: a callback
+# may not mix inputs of the shell and of a page that is not shown
+OVERVIEW_RANGE = "overview-range"      # {"range", "version", "mode"}
+AUDIT_RANGE = "audit-range"
 RANGE_TITLE = "range-title"           # the range in words (the kiosk's subtitle)
 
 # headline figures: one value element per figure
@@ -43,9 +52,14 @@ PLAYLIST = "playlist-tick"
 
 # users table
 USERS_TABLE = "users-table"
+USERS_CSV = "users-csv"
 
-# pages: the navigation and one section per page (shown by the URL's path)
+# pages: the navigation (a link per page) and the root of each page
 NAV = "page-nav"
+NAV_OVERVIEW = "page-nav-overview"
+NAV_SECURITY = "page-nav-security"
+NAV_USERS = "page-nav-users"
+NAV_AUDIT = "page-nav-audit"
 PAGE_OVERVIEW = "page-overview"
 PAGE_SECURITY = "page-security"
 PAGE_USER = "page-user"

@@ -1,44 +1,40 @@
-"""The whole page: header, page links, banner, range controls, and one section per page
-(overview: headline figures, graphs and table; security; user; audit). The URL's path picks
-the section shown (callbacks/pages.py); the range, the banner and the live tick are shared."""
+"""The shell every page shares: header, page links, banner, range controls, the live tick,
+and the URL's state; ``dash.page_container`` in the middle shows the page the path names
+(pages/: overview, security, users, audit)."""
 from __future__ import annotations
 
 from datetime import date
 
+import dash
 from dash import dcc, html
 
 from . import ids
 from .banner import db_banner
 from .controls import range_controls
-from .graphs import graphs_grid
 from .header import header
-from .headline import headline_row
-from .users_table import users_panel
-from .audit_page import audit_page
 from .nav import nav
-from .security_page import security_page
-from .user_page import user_page
 
 
 def page(start: date, end: date, interval_s: float, kiosk: bool) -> html.Div:
-    """Returns the page for the range start..end; ``kiosk`` is the mode before the URL says."""
+    """Returns the shell; ``kiosk`` is the mode before the URL says. The picker shows
+    start..end until callbacks/date_range.py has read the URL's range, which the pages draw."""
     return html.Div([
-        dcc.Location(id=ids.URL, refresh=False),
+        dcc.Location(id=ids.URL, refresh=False),          # the query string: the view's state
+        dcc.Location(id=ids.NAV_URL, refresh="callback-nav"),   # going to another page
         dcc.Store(id=ids.MODE_STORE, data={"kiosk": kiosk}),
+        dcc.Store(id=ids.RANGE_STORE),
         dcc.Store(id=ids.LIVE_VERSION),
-        dcc.Store(id=ids.LIVE_TODAY, data={"today": end.isoformat(), "previous": None}),
+        dcc.Store(id=ids.LIVE_TODAY),
         dcc.Store(id=ids.LIVE_RATE),
+        dcc.Store(id=ids.LIVE_STALE),
+        html.Div(id=ids.TITLE_SINK, hidden=True),
         dcc.Interval(id=ids.LIVE_INTERVAL, interval=int(interval_s * 1000)),
         dcc.Interval(id=ids.PLAYLIST, interval=60_000, disabled=True),   # ?cycle=...&every=...
         header(),
         nav(),
         db_banner(),
         range_controls(start, end),
-        html.Div([headline_row(), graphs_grid(), users_panel()], id=ids.PAGE_OVERVIEW,
-                 className="page-section"),
-        security_page(),
-        user_page(),
-        audit_page(),
+        html.Div(dash.page_container, className="page-body"),
     ], id=ids.ROOT, className=root_class(kiosk))
 
 

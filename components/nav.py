@@ -5,14 +5,19 @@ import dash_bootstrap_components as dbc
 
 from . import ids
 
-PAGES = (("/", "Overview"), ("/security", "Security"), ("/users", "Users"), ("/audit", "Audit"))
+# (link id, path, text, page): the page is what page_of() says of the path
+PAGES = ((ids.NAV_OVERVIEW, "/", "Overview", "overview"),
+         (ids.NAV_SECURITY, "/security", "Security", "security"),
+         (ids.NAV_USERS, "/users", "Users", "user"),
+         (ids.NAV_AUDIT, "/audit", "Audit", "audit"))
 
 
 def nav() -> dbc.Nav:
-    """Returns the page links (client-side navigation: the range and the tick carry over)."""
-    return dbc.Nav([dbc.NavItem(dbc.NavLink(text, href=href, active="exact" if href == "/"
-                                            else "partial"))
-                    for href, text in PAGES], pills=True, id=ids.NAV, className="page-nav control")
+    """Returns the page links (client-side navigation; callbacks/pages.py adds the range and
+    the wall's parameters to each, and marks the page shown)."""
+    return dbc.Nav([dbc.NavItem(dbc.NavLink(text, id=link_id, href=href))
+                    for link_id, href, text, _page in PAGES],
+                   pills=True, id=ids.NAV, className="page-nav control")
 
 
 def page_of(pathname: str | None) -> str:

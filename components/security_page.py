@@ -26,4 +26,4 @@ def security_page() -> html.Div:
                  dbc.Col(panel("Failures by method", page_graph(ids.SECURITY_METHODS)), lg=4),
                  dbc.Col(panel("Failures by protocol", page_graph(ids.SECURITY_PROTOCOLS)), lg=4)],
                 className="g-3"),
-    ], id=ids.PAGE_SECURITY, className="page-section", hidden=True)
+    ], id=ids.PAGE_SECURITY, className="page-section")

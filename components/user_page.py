@@ -25,4 +25,4 @@ def user_page() -> html.Div:
                  dbc.Col(panel("Recent events", html.Div(id=ids.USER_RECENT,
                                                          className="scroll-table")), lg=6)],
                 className="g-3"),
-    ], id=ids.PAGE_USER, className="page-section", hidden=True)
+    ], id=ids.PAGE_USER, className="page-section")

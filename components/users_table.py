@@ -15,8 +15,11 @@ _COLUMNS = ("User", "Uploads", "Downloads", "Failed", "Uploaded", "Downloaded",
 
 
 def users_panel() -> html.Div:
-    """Returns the panel; its table is filled by a callback."""
-    return html.Div(panel("Users", html.Div(id=ids.USERS_TABLE, className="users-table")),
+    """Returns the panel; its table and its CSV link (every user of the range) are filled
+    by a callback."""
+    csv = html.A("Download CSV", id=ids.USERS_CSV, href="/api/users.csv", download="users.csv",
+                 className="users-csv")
+    return html.Div(panel("Users", [csv, html.Div(id=ids.USERS_TABLE, className="users-table")]),
                     className="users-panel control")
 
 

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from .figures import COLORS, KIND_NAMES, _base, _bytes_axis, _shift, display_name, label
 
-BAN_COLOR = "#f0ad4e"
+BAN_COLOR = COLORS["ban"]
 
 
 def _day_axis(fig: go.Figure, dates: list[str]) -> go.Figure:

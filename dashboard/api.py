@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from db import DatabaseBroken, error_reason
 
-from . import audit, figures, queries, security
+from . import audit, figures, queries, retention, security
 from .context import DB_ERRORS, AppContext
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,11 @@ def stats_response(context: AppContext, args, today: date) -> Response:
         bucket = args.get("bucket")
         if bucket not in (None, "day", "week", "month"):
             raise queries.BadParameter(f"bucket {bucket[:40]!r} is not day, week or month")
+        nodes = queries.parse_nodes(args)
     except queries.BadParameter as exc:
         return _json({"error": str(exc)}, 400)
     try:
-        body = queries.stats(context.engine(), start, end, users_limit)
+        body = queries.stats(context.engine(), start, end, users_limit, nodes)
         if bucket is not None:        # days stay as the contract says; buckets come beside
             body["buckets"] = [{k: v for k, v in b.items() if k != "slot"}
                                for b in figures.buckets(body["days"], bucket)]
@@ -85,7 +86,8 @@ def security_response(context: AppContext, args, today: date) -> Response:
     """Returns the /api/security answer."""
     def read(engine):
         start, end = _range(context, args, today)
-        return security.security(engine, start, end, security.parse_limit(args.get("limit")))
+        return security.security(engine, start, end, security.parse_limit(args.get("limit")),
+                                 queries.parse_nodes(args))
     return _read(context, read)
 
 
@@ -93,8 +95,17 @@ def user_response(context: AppContext, name: str, args, today: date) -> Response
     """Returns the /api/users/<name> answer (``name`` already percent-decoded)."""
     def read(engine):
         start, end = _range(context, args, today)
-        return security.user(engine, name, start, end)
+        body = security.user(engine, name, start, end, queries.parse_nodes(args))
+        return _with_retention(body, retention.user_info(
+            engine, context.settings.events_retention_days, body, start, end, today))
     return _read(context, read)
+
+
+def _with_retention(body: dict, field: dict | None) -> dict:
+    """Adds the ``retention`` field (dashboard/retention.py) when there is one."""
+    if field is not None:
+        body["retention"] = field
+    return body
 
 
 def events_response(context: AppContext, args, today: date) -> Response:
@@ -103,7 +114,8 @@ def events_response(context: AppContext, args, today: date) -> Response:
         filters = audit.parse_filters(args, today, context.default_start())
         limit = audit.parse_limit(args.get("limit"))
         before = args.get("before")
-        return audit.page(engine, filters, limit, before)
+        return _with_retention(audit.page(engine, filters, limit, before), retention.info(
+            engine, context.settings.events_retention_days, filters.start, filters.end, today))
     return _read(context, read)
 
 
@@ -112,6 +124,8 @@ def events_csv_response(context: AppContext, args, today: date) -> Response:
     try:
         filters = audit.parse_filters(args, today, context.default_start())
         engine = context.engine()
+        kept = retention.header(retention.info(engine, context.settings.events_retention_days,
+                                               filters.start, filters.end, today))
     except queries.BadParameter as exc:
         return _json({"error": str(exc)}, 400)
     except DatabaseBroken as exc:
@@ -124,8 +138,15 @@ def events_csv_response(context: AppContext, args, today: date) -> Response:
             yield from audit.csv_chunks(engine, filters)
         except sa.exc.DBAPIError as exc:      # the status is sent: end the body early
             log.error("CSV export stopped. error=%s", error_reason(exc))
-    return Response(stream_with_context(body()), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="events.csv"'})
+    headers = {"Content-Disposition": 'attachment; filename="events.csv"'}
+    if kept is not None:
+        headers["X-Retention"] = kept
+    return Response(stream_with_context(body()), mimetype="text/csv", headers=headers)
+
+
+def stale_after(context: AppContext) -> float:
+    """Returns the seconds without a pass after which a node is stale: 3 refresh intervals."""
+    return queries.STALE_INTERVALS * context.settings.interval_s
 
 
 def status_body(st: dict | None, backend: str, state: str = "ok",
@@ -140,15 +161,28 @@ def status_body(st: dict | None, backend: str, state: str = "ok",
         body.update({k: st[k] for k in STATUS_KEYS if k in st})
         body["lines_pending"] = queries.lines_pending(st)
         body["last_ingest_at"] = st["last_pass_at"]
+        body["nodes"] = st["nodes"]
+        body["stale_nodes"] = st["stale_nodes"]
+    else:
+        body["nodes"], body["stale_nodes"] = None, None
     return body
 
 
-def status_response(context: AppContext) -> Response:
-    """Returns the /api/status answer: 200 when the database reads and writes, else 503."""
+def status_response(context: AppContext, args=None) -> Response:
+    """Returns the /api/status answer: 200 when the database reads and writes, else 503.
+
+    ``nodes`` lists each node (of the ``node=`` filter, if given) with its files, bytes
+    pending and lost, last pass and error; a node with no pass for STALE_INTERVALS dashboard
+    intervals is ``stale`` (and named in ``stale_nodes``)."""
     backend = context.settings.db_url.split(":", 1)[0].split("+", 1)[0]
     try:
+        nodes = queries.parse_nodes(args)
+    except queries.BadParameter as exc:
+        return _json({"error": str(exc)}, 400)
+    try:
         engine = context.engine()
-        st = queries.status(engine)
+        st = queries.status(engine, nodes, stale_after(context))
+        kept = retention.status(engine, context.settings.events_retention_days)
         problem = queries.write_problem(engine)
     except DatabaseBroken as exc:
         return _json(status_body(None, backend, "error", str(exc)), 503)
@@ -159,8 +193,9 @@ def status_response(context: AppContext) -> Response:
         return _json(status_body(None, backend, "error",
                                  f"database error: {error_reason(exc)}"), 503)
     if problem:
-        return _json(status_body(st, backend, "error", f"writes fail: {problem}"), 503)
-    return _json(status_body(st, backend))
+        return _json({**status_body(st, backend, "error", f"writes fail: {problem}"),
+                      "retention": kept}, 503)
+    return _json({**status_body(st, backend), "retention": kept})
 
 
 def register_api(server: Flask, context: AppContext) -> None:
@@ -173,7 +208,7 @@ def register_api(server: Flask, context: AppContext) -> None:
 
     @bp.get("/status")
     def status():
-        return status_response(context)
+        return status_response(context, request.args)
 
     @bp.get("/security")
     def security_view():

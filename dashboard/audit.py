@@ -22,7 +22,8 @@ import sqlalchemy as sa
 import db
 from ingestion.parse import KINDS
 
-from .queries import BadParameter, _connection, parse_range
+from .queries import (BadParameter, _connection, node_filter, node_params, parse_nodes,
+                      parse_range)
 from .timefmt import day_bounds, logged_time, stored_time
 
 LIMIT = 100
@@ -44,6 +45,7 @@ class Filters:
     protocol: str | None = None
     failed: int | None = None
     path: str | None = None
+    nodes: tuple | None = None      # the events of these nodes' files (None: every node)
 
 
 def parse_filters(args, today: date, default_start: date) -> Filters:
@@ -60,7 +62,8 @@ def parse_filters(args, today: date, default_start: date) -> Filters:
         raise BadParameter(f"failed must be 1 or 0, not {failed[:40]!r}")
     return Filters(start, end, user=args.get("user"), kinds=kinds, ip=args.get("ip"),
                    protocol=args.get("protocol"),
-                   failed=int(failed) if failed is not None else None, path=args.get("path"))
+                   failed=int(failed) if failed is not None else None, path=args.get("path"),
+                   nodes=parse_nodes(args))
 
 
 def parse_limit(text: str | None) -> int:
@@ -106,7 +109,7 @@ TRANSFERS = ("upload", "download")
 
 def _rare_path(f: Filters, dialect_name: str) -> tuple[str, list[str]]:
     """Returns the column a page is ordered by and the literal terms that let the database
-    read a rare value through its own index (migration 006): failed=1, or one kind other
+    read a rare value through its own index (migration 010): failed=1, or one kind other
     than a transfer. SQLite has partial indexes, used when the query states their WHERE
     terms; MariaDB has indexed virtual columns that are NULL off the rare rows."""
     rare_kind = f.kinds is not None and len(f.kinds) == 1 and f.kinds[0] not in TRANSFERS
@@ -164,11 +167,14 @@ def fetch(conn, f: Filters, limit: int, cursor=None) -> list:
     """Returns up to ``limit`` raw rows (COLUMNS + file_id, start_offset) before ``cursor``."""
     d = db.dialect(conn)
     where, params, expanding, order = _conditions(f, d, cursor)
-    query = sa.text(db.load_sql("events_page", d).text.replace("/*filters*/", where)
-                    .replace("{ts}", order))
+    query = sa.text(node_filter(db.load_sql("events_page", d).text.replace("/*filters*/", where)
+                                .replace("{ts}", order), f.nodes))
     if expanding:
         query = query.bindparams(sa.bindparam("f_kinds", expanding=True))
-    return conn.execute(query, {**day_bounds(f.start, f.end), **params, "limit": limit}).all()
+    if f.nodes is not None:
+        query = query.bindparams(sa.bindparam("nodes", expanding=True))
+    return conn.execute(query, {**day_bounds(f.start, f.end), **params, "limit": limit,
+                                **node_params(f.nodes)}).all()
 
 
 def event_of(row) -> dict:

@@ -52,7 +52,7 @@ class AppContext:
 
     def _migrate(self) -> None:
         try:
-            db.migrate(db.make_engine(self.settings.db_url))
+            db.migrate(db.make_engine(self.settings.db_url), self.settings.node)
         except DB_ERRORS:
             raise
         except sa.exc.DBAPIError as exc:     # it answered: e.g. "file is not a database"

@@ -15,8 +15,16 @@ import plotly.graph_objects as go
 
 KIND_NAMES = {"upload": "Uploads", "download": "Downloads", "file_op": "File operations",
               "login": "Logins", "login_failed": "Failed logins"}
-COLORS = {"upload": "#3fb68b", "download": "#4a90e2", "file_op": "#f0ad4e",
-          "login": "#a779e9", "login_failed": "#e0525a"}
+# Okabe–Ito (Okabe & Ito, "Color Universal Design", 2008): eight colours that stay apart
+# for protanopes, deuteranopes and tritanopes as for everyone else. Every figure draws with
+# these; upload, download and failed are bluish green, sky blue and vermillion.
+OKABE_ITO = {"orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73",
+             "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00",
+             "reddish_purple": "#CC79A7", "black": "#000000"}
+COLORS = {"upload": OKABE_ITO["bluish_green"], "download": OKABE_ITO["sky_blue"],
+          "file_op": OKABE_ITO["orange"], "login": OKABE_ITO["reddish_purple"],
+          "login_failed": OKABE_ITO["vermillion"], "failed": OKABE_ITO["vermillion"],
+          "ban": OKABE_ITO["yellow"], "average": OKABE_ITO["blue"]}
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 _UNITS = ("B", "KB", "MB", "GB", "TB", "PB", "EB")
 _TICK_CHARS = 18
@@ -242,7 +250,7 @@ def user_average(users: list[dict], limit: int, kiosk: bool = False,
                  totals: dict | None = None) -> go.Figure:
     """Returns bars of the average bytes per transfer of each user, in human units;
     ``totals``: see top_users."""
-    average = ("average", "#5bc0de", lambda r: r["avg_bytes_per_transfer"],
+    average = ("average", COLORS["average"], lambda r: r["avg_bytes_per_transfer"],
                lambda r: f"{human_bytes(r['avg_bytes_per_transfer'])} per transfer"
                          f"<br>over {count(r['transfers'])} transfers")
     return _bytes_axis(_per_user(users, limit, kiosk, [average], "relative", legend=False,

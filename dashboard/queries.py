@@ -17,7 +17,9 @@ import sqlalchemy as sa
 
 import db
 from ingestion.parse import KINDS
-from settings import Settings
+from settings import NODE_NAME, Settings
+
+from .timefmt import stored_time
 
 DEFAULT_START = date.fromisoformat(Settings().default_start)
 MAX_RANGE_DAYS = 36_600          # a century: bounds the work of one request
@@ -95,27 +97,33 @@ def _day(value) -> str:
     return str(value)[:10]
 
 
-def stats(conn_or_engine, start: date, end: date, users_limit: int = USERS_LIMIT) -> dict:
+def stats(conn_or_engine, start: date, end: date, users_limit: int = USERS_LIMIT,
+          nodes=None) -> dict:
     """Returns the figures of start..end in the contract's JSON shape (totals, users, days),
     with at most ``users_limit`` users (the busiest; ``users_truncated`` says if any were left
-    out). Sums are exact Python ints, whatever their size."""
-    bounds = {"start": start.isoformat(), "end": end.isoformat()}
+    out). Sums are exact Python ints, whatever their size.
+
+    ``nodes`` (None: all) limits the figures to those nodes' events, counted by the same
+    rules: a user active on two of them is one user (counted over the union, never summed)."""
+    bounds = {"start": start.isoformat(), "end": end.isoformat(), **node_params(nodes)}
     with _connection(conn_or_engine) as conn:
         d = db.dialect(conn)
         day_rows = [(day, kind, events, exact_sum(hi, lo), failed) for day, kind, events, hi, lo, failed
-                    in conn.execute(db.load_sql("stats_by_day", d), bounds)]
-        listed = users(conn, start, end, users_limit)
-        users_total = int(conn.execute(db.load_sql("users_count", d), bounds).scalar() or 0)
+                    in conn.execute(scoped("stats_by_day", d, nodes), bounds)]
+        listed = users(conn, start, end, users_limit, nodes)
+        users_total = int(conn.execute(scoped("users_count", d, nodes), bounds).scalar() or 0)
     return _assemble(start, end, day_rows, listed, users_total)
 
 
-def users(conn_or_engine, start: date, end: date, users_limit: int = USERS_LIMIT) -> list[dict]:
+def users(conn_or_engine, start: date, end: date, users_limit: int = USERS_LIMIT,
+          nodes=None) -> list[dict]:
     """Returns the users of start..end, the busiest first (user_order), at most ``users_limit``:
     the ``users`` of stats() alone, for a page that lists them without the other figures."""
-    bounds = {"start": start.isoformat(), "end": end.isoformat(), "users_limit": users_limit}
+    bounds = {"start": start.isoformat(), "end": end.isoformat(), "users_limit": users_limit,
+              **node_params(nodes)}
     with _connection(conn_or_engine) as conn:
         return [_user_of_row(row) for row in conn.execute(
-            db.load_sql("stats_users", db.dialect(conn)), bounds).mappings()]
+            scoped("stats_users", db.dialect(conn), nodes), bounds).mappings()]
 
 
 def exact_sum(hi, lo) -> int:
@@ -220,30 +228,118 @@ def _users(user_rows) -> list[dict]:
     return sorted((_user_dict(name, u) for name, u in acc.items()), key=user_order)
 
 
-def first_day(conn_or_engine) -> date | None:
-    """Returns the earliest day with an event, or None when there is none."""
+def first_day(conn_or_engine, nodes=None) -> date | None:
+    """Returns the earliest day with an event (of ``nodes``), or None when there is none."""
     with _connection(conn_or_engine) as conn:
-        value = conn.execute(db.load_sql("first_day", db.dialect(conn))).scalar()
+        value = conn.execute(scoped("first_day", db.dialect(conn), nodes),
+                             node_params(nodes)).scalar()
     return date.fromisoformat(_day(value)) if value is not None else None
 
 
 _STATUS_INTS = ("files_known", "files_active", "files_missing", "files_in_error", "bytes_read",
                 "bytes_pending", "bytes_lost", "lines_read", "events_read", "malformed_lines")
+NODE_KEYS = ("node", "files_known", "files_active", "files_missing", "files_in_error",
+             "bytes_read", "bytes_pending", "bytes_lost", "lines_read", "events_read",
+             "malformed_lines", "last_pass_at", "last_error", "last_error_at",
+             "seconds_since_pass", "stale")
+STALE_INTERVALS = 3          # a node that has not passed for this many intervals is stale
 
 
-def status(engine) -> dict:
-    """Returns what ingestion has done: files, bytes read and pending, lines, last pass/error.
+def status(engine, nodes=None, stale_after_s: float | None = None) -> dict:
+    """Returns what ingestion has done: files, bytes read and pending, lines, last pass/error,
+    for the nodes ``nodes`` (None: all) together, and under "nodes" for each node.
 
+    A node is ``stale`` when its last pass (on the database's clock) is more than
+    ``stale_after_s`` ago, or was never stamped; never stale when ``stale_after_s`` is None.
     Raises sqlalchemy errors when the database cannot answer (the caller reports that).
     """
+    from ingestion.store import DB_EPOCH
     with _connection(engine) as conn:
-        row = conn.execute(db.load_sql("status", db.dialect(conn))).mappings().one()
-    out = {k: int(row[k] or 0) for k in _STATUS_INTS}
-    for k in ("last_pass_at", "last_error", "last_error_at"):
-        out[k] = str(row[k]) if row[k] is not None else None
-    newest = row["newest_event"]
-    out["newest_event"] = str(newest)[:23] if newest is not None else None
+        d = db.dialect(conn)
+        files = {r["node"]: r for r in conn.execute(db.load_sql("status_files", d)).mappings()}
+        passes = {r["node"]: r for r in conn.execute(db.load_sql("status_nodes", d)).mappings()}
+        now = conn.exec_driver_sql("SELECT " + DB_EPOCH[d]).scalar()
+        newest = _newest_event(conn, d, nodes)
+    per_node = []
+    for name in sorted(set(files) | set(passes)):
+        if nodes is not None and name not in nodes:
+            continue
+        f, p = files.get(name, {}), passes.get(name, {})
+        node = {"node": name, **{k: int(f.get(k) or 0) for k in _STATUS_INTS}}
+        for k in ("last_pass_at", "last_error", "last_error_at"):
+            node[k] = str(p[k]) if p.get(k) is not None else None
+        epoch = p.get("last_pass_epoch")
+        node["seconds_since_pass"] = round(max(float(now) - float(epoch), 0.0), 3) \
+            if epoch is not None and now is not None else None
+        node["stale"] = stale_after_s is not None and (
+            node["seconds_since_pass"] is None or node["seconds_since_pass"] > stale_after_s)
+        per_node.append(node)
+    out = {k: sum(n[k] for n in per_node) for k in _STATUS_INTS}
+    out["last_pass_at"] = max((n["last_pass_at"] for n in per_node if n["last_pass_at"]),
+                              default=None)
+    errors = [n for n in per_node if n["last_error"]]
+    last = max(errors, key=lambda n: n["last_error_at"] or "", default=None)
+    out["last_error"] = last["last_error"] if last else None
+    out["last_error_at"] = last["last_error_at"] if last else None
+    # always with its milliseconds (MariaDB's datetime prints none when they are .000)
+    out["newest_event"] = stored_time(newest) if newest is not None else None
+    out["nodes"] = per_node
+    out["stale_nodes"] = [n["node"] for n in per_node if n["stale"]]
     return out
+
+
+def _newest_event(conn, d: str, nodes) -> object:
+    if nodes is None:
+        return conn.execute(db.load_sql("newest_event", d)).scalar()
+    if not nodes:
+        return None
+    return conn.execute(scoped("newest_event", d, nodes), {"nodes": list(nodes)}).scalar()
+
+
+# --- nodes -------------------------------------------------------------------------------
+
+def parse_nodes(args) -> tuple[str, ...] | None:
+    """Returns the nodes of the repeatable ``node=`` argument (None when absent: all nodes);
+    raises BadParameter for a value that cannot name a node."""
+    if args is None or "node" not in args:
+        return None
+    values = args.getlist("node") if hasattr(args, "getlist") else [args["node"]]
+    names = tuple(dict.fromkeys(values))
+    for name in names:
+        if not NODE_NAME.fullmatch(name):
+            raise BadParameter(f"node must be a node name (letters, digits, '.', '_', '-'), "
+                               f"not {name[:40]!r}")
+    return names
+
+
+# In sql/queries/*.sql, the comment /*nodes*/ stands where a node filter goes in a WHERE
+# clause of a rollup (its node column), and /*event_nodes*/ where it goes for the events
+# table (an event's node is its file's). Without a filter both are dropped.
+_NODE_FILTERS = {"/*nodes*/": " AND node IN :nodes",
+                 "/*event_nodes*/": " AND file_id IN (SELECT lf.id FROM log_files lf"
+                                    " WHERE lf.node IN :nodes)"}
+
+
+def node_filter(text: str, nodes) -> str:
+    """Returns SQL text with its node markers filled for ``nodes`` (None: dropped)."""
+    for marker, cond in _NODE_FILTERS.items():
+        text = text.replace(marker, "" if nodes is None else cond)
+    return text
+
+
+def scoped(name: str, d: str, nodes) -> sa.TextClause:
+    """Returns the named query filtered to ``nodes`` (bind parameter ``nodes``, a list), or
+    the query as it is when ``nodes`` is None."""
+    base = db.load_sql(name, d)
+    if nodes is None:
+        return base
+    return sa.text(node_filter(base.text, nodes)).bindparams(
+        sa.bindparam("nodes", expanding=True))
+
+
+def node_params(nodes) -> dict:
+    """Returns the bind parameters of a node filter ({} without one)."""
+    return {} if nodes is None else {"nodes": list(nodes)}
 
 
 _LOCK_WAIT = {"sqlite": ("PRAGMA busy_timeout = 200", "PRAGMA busy_timeout = 60000"),

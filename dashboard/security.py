@@ -1,8 +1,9 @@
 """The security and user views: /api/security and /api/users/<name> (analysis-api.md).
 
-The security answer reads the rollups of migration 006 (and bans_daily, daily_stats) only:
-the totals and top lists from cells per day and IP, name or method; the distinct counts of
-the listed rows only from the ip x name pairs. The user answer reads daily_stats plus a few
+The security answer reads the rollups of migration 010 (and bans_daily, daily_stats) only,
+each keyed by node at the end: the totals and top lists from cells per day and IP, name or
+method; the distinct counts of the listed rows only from the ip x name x node pairs, counted
+once over the nodes asked for. The user answer reads daily_stats plus a few
 ranges of the ix_events_user index.
 """
 from __future__ import annotations
@@ -14,7 +15,8 @@ import sqlalchemy as sa
 import db
 
 from . import audit
-from .queries import BadParameter, _connection, days_between, exact_sum, _user_dict, _day
+from .queries import (BadParameter, _connection, _day, _user_dict, days_between, exact_sum,
+                      node_params, scoped)
 from .timefmt import day_bounds, logged_time
 
 LIMIT = 100
@@ -37,22 +39,24 @@ def parse_limit(text: str | None, default: int = LIMIT, maximum: int = MAX_LIMIT
     return int(text)
 
 
-def security(conn_or_engine, start: date, end: date, limit: int = LIMIT) -> dict:
-    """Returns the /api/security body for start..end, each by_* list cut at ``limit``."""
+def security(conn_or_engine, start: date, end: date, limit: int = LIMIT, nodes=None) -> dict:
+    """Returns the /api/security body for start..end, each by_* list cut at ``limit``, for the
+    events of ``nodes`` (None: all; distinct counts are over their union)."""
     bounds = {"start": start.isoformat(), "end": end.isoformat()}
-    cut = {**bounds, "limit": limit}
+    args = {**bounds, **node_params(nodes)}
+    cut = {**args, "limit": limit}
     with _connection(conn_or_engine) as conn:
         d = db.dialect(conn)
-        t = conn.execute(db.load_sql("security_totals", d), bounds).mappings().one()
-        by_ip = conn.execute(db.load_sql("security_by_ip", d), cut).mappings().all()
-        by_user = conn.execute(db.load_sql("security_by_username", d), cut).all()
+        t = conn.execute(scoped("security_totals", d, nodes), args).mappings().one()
+        by_ip = conn.execute(scoped("security_by_ip", d, nodes), cut).mappings().all()
+        by_user = conn.execute(scoped("security_by_username", d, nodes), cut).all()
         names_of = _distinct(conn, "security_ip_usernames", "ips", [r["ip"] for r in by_ip],
-                             bounds)
+                             bounds, nodes)
         ips_of = _distinct(conn, "security_username_ips", "usernames", [u for u, _n in by_user],
-                           bounds)
-        by_method = conn.execute(db.load_sql("security_by_method", d), cut).all()
-        by_protocol = conn.execute(db.load_sql("security_by_protocol", d), cut).all()
-        day_rows = conn.execute(db.load_sql("security_days", d), bounds).all()
+                           bounds, nodes)
+        by_method = conn.execute(scoped("security_by_method", d, nodes), cut).all()
+        by_protocol = conn.execute(scoped("security_by_protocol", d, nodes), cut).all()
+        day_rows = conn.execute(scoped("security_days", d, nodes), args).all()
     days = {day: {"date": day, "login_failed": 0, "ban": 0} for day in days_between(start, end)}
     for day, kind, events in day_rows:
         days[_day(day)][kind] += int(events)
@@ -72,31 +76,38 @@ def security(conn_or_engine, start: date, end: date, limit: int = LIMIT) -> dict
     }
 
 
-def _distinct(conn, query: str, listed: str, values: list, bounds: dict) -> dict:
-    """Returns {value: distinct count} of ``query`` for the listed ``values`` only."""
+def _distinct(conn, query: str, listed: str, values: list, bounds: dict, nodes=None) -> dict:
+    """Returns {value: distinct count} of ``query`` for the listed ``values`` only, over the
+    union of ``nodes`` (None: all)."""
     if not values:
         return {}
-    sql = db.load_sql(query, db.dialect(conn)).bindparams(sa.bindparam(listed, expanding=True))
-    return {k: int(n) for k, n in conn.execute(sql, {**bounds, listed: values})}
+    sql = scoped(query, db.dialect(conn), nodes).bindparams(
+        sa.bindparam(listed, expanding=True))
+    return {k: int(n) for k, n in conn.execute(sql, {**bounds, **node_params(nodes),
+                                                     listed: values})}
 
 
-def user(conn_or_engine, username: str, start: date, end: date) -> dict:
-    """Returns the /api/users/<name> body; raises UnknownUser for a name never seen."""
-    bounds = {"start": start.isoformat(), "end": end.isoformat(), "username": username}
-    times = {**day_bounds(start, end), "username": username}
+def user(conn_or_engine, username: str, start: date, end: date, nodes=None) -> dict:
+    """Returns the /api/users/<name> body (of the events of ``nodes``, None: all); raises
+    UnknownUser for a name never seen (on those nodes)."""
+    scope = node_params(nodes)
+    bounds = {"start": start.isoformat(), "end": end.isoformat(), "username": username, **scope}
+    times = {**day_bounds(start, end), "username": username, **scope}
     with _connection(conn_or_engine) as conn:
         d = db.dialect(conn)
-        seen = conn.execute(db.load_sql("user_seen_days", d), {"username": username}).one()
+        seen = conn.execute(scoped("user_seen_days", d, nodes),
+                            {"username": username, **scope}).one()
         if seen.first_day is None or username == "":     # users are non-empty names
             raise UnknownUser(username)
-        first_seen = _edge(conn, "first", username, seen.first_day, USER_KINDS)
-        last_seen = _edge(conn, "last", username, seen.last_day, USER_KINDS)
-        last_login = _edge(conn, "last", username, seen.last_login_day, ("login",))
-        day_rows = conn.execute(db.load_sql("user_days", d), bounds).all()
-        protocols = conn.execute(db.load_sql("user_protocols", d), times).all()
-        ips = conn.execute(db.load_sql("user_ips", d), times).all()
+        first_seen = _edge(conn, "first", username, seen.first_day, USER_KINDS, nodes)
+        last_seen = _edge(conn, "last", username, seen.last_day, USER_KINDS, nodes)
+        last_login = _edge(conn, "last", username, seen.last_login_day, ("login",), nodes)
+        day_rows = conn.execute(scoped("user_days", d, nodes), bounds).all()
+        protocols = conn.execute(scoped("user_protocols", d, nodes), times).all()
+        ips = conn.execute(scoped("user_ips", d, nodes), times).all()
         recent = audit.page(conn, audit.Filters(start=start, end=end, user=username,
-                                                kinds=USER_KINDS), RECENT)["events"]
+                                                kinds=USER_KINDS, nodes=nodes),
+                            RECENT)["events"]
     return {
         "username": username, "start": bounds["start"], "end": bounds["end"],
         "totals": _totals(username, day_rows),
@@ -110,15 +121,15 @@ def user(conn_or_engine, username: str, start: date, end: date) -> dict:
     }
 
 
-def _edge(conn, which: str, username: str, day, kinds) -> str | None:
+def _edge(conn, which: str, username: str, day, kinds, nodes=None) -> str | None:
     """Returns the time of the user's first or last event of ``kinds`` on ``day``."""
     if day is None:
         return None
     one_day = date.fromisoformat(_day(day))
-    query = db.load_sql(f"user_edge_{which}", db.dialect(conn)).bindparams(
+    query = scoped(f"user_edge_{which}", db.dialect(conn), nodes).bindparams(
         sa.bindparam("kinds", expanding=True))
     ts = conn.execute(query, {**day_bounds(one_day, one_day), "username": username,
-                              "kinds": list(kinds)}).scalar()
+                              "kinds": list(kinds), **node_params(nodes)}).scalar()
     return logged_time(ts)
 
 

@@ -29,11 +29,12 @@ class BatchCommitter:
     On MySQL/MariaDB it commits through an engine of its own, the one allowed LOAD DATA LOCAL.
     """
 
-    def __init__(self, engine: sa.Engine, seam: Callable[[str], None]):
+    def __init__(self, engine: sa.Engine, seam: Callable[[str], None], node: str):
         self.dialect = db.dialect(engine)
         self.engine = engine if self.dialect == "sqlite" else db.make_engine(
             engine.url.render_as_string(hide_password=False), bulk=True)
         self._seam = seam
+        self.node = node               # the node whose files' batches these are
         self.rollups = True            # False only in the benchmark's comparison
         self._bulk: bool | None = None  # MySQL/MariaDB LOAD DATA LOCAL usable
 
@@ -44,7 +45,7 @@ class BatchCommitter:
         with self.engine.begin() as conn:
             store.store_batch(conn, self.dialect, *batch,
                               between=lambda: self._seam("after_insert_before_checkpoint"),
-                              bulk=self._bulk, rollups=self.rollups)
+                              bulk=self._bulk, rollups=self.rollups, node=self.node)
             self._seam("after_checkpoint_before_commit")
         self._seam("after_commit")
 

@@ -3,27 +3,44 @@ or check that they agree.
 
 The ingester keeps the rollups in step with events in the same transaction; these two
 commands are for after a change of the counting rules, and for peace of mind.
+
+After retention has pruned raw events (ingestion/retention.py), only the days from
+``events_retention.pruned_before`` on still have all their events: both commands work on
+those days only and leave the rollups of earlier days as they are (recomputing them from
+what is left would lose the pruned days). Both hold the "prune" lock, so no pruner moves
+that day while they read.
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 import db
-from ingestion.store import SECURITY_ROLLUPS, from_events_sql
+from ingestion import retention
+from ingestion.store import SECURITY_ROLLUPS, from_days_sql, from_events_sql
 
 
-def _from_events(engine_or_conn) -> str:
+_NODE = "/*node*/"
+
+
+def _scoped(text: str, node: bool) -> str:
+    """Returns recomputing SQL without its comments, for one node (bind parameter :node, the
+    event's file's node) or, with ``node`` False, for all."""
+    text = "\n".join(x for x in text.splitlines() if not x.startswith("--"))
+    return text.replace(_NODE, " AND lf.node = :node" if node else "")
+
+
+def _from_events(engine_or_conn, node: bool = False) -> str:
     """Returns the recomputing SELECT of the dialect (sql/rollups/from_events.<dialect>.sql).
 
     Both clamp bytes to 0..2^62 as the stored cells saturate, and neither overflows.
     """
     path = db.SQL_DIR / "rollups" / f"from_events.{db.dialect(engine_or_conn)}.sql"
-    return path.read_text(encoding="utf-8")
+    return _scoped(path.read_text(encoding="utf-8"), node)
 
 
-def _rows(conn, sql: str) -> dict[tuple, tuple]:
-    return {(str(r[0])[:10], r[1], r[2]): (int(r[3]), int(r[4]), int(r[5]))
-            for r in conn.execute(sa.text(sql))}
+def _rows(conn, sql: str, params=None) -> dict[tuple, tuple]:
+    return {(str(r[0])[:10], r[1], r[2], r[3]): (int(r[4]), int(r[5]), int(r[6]))
+            for r in conn.execute(sa.text(sql), params or {})}
 
 
 def _plain(column: str, value):
@@ -38,44 +55,100 @@ def _plain(column: str, value):
     return value if isinstance(value, str) else int(value)
 
 
-def _keyed(conn, sql: str, columns: tuple, width: int) -> dict[tuple, tuple]:
+def _keyed(conn, sql: str, columns: tuple, width: int, params=None) -> dict[tuple, tuple]:
     out = {}
-    for r in conn.execute(sa.text(sql)):
+    for r in conn.execute(sa.text(sql), params or {}):
         cells = tuple(_plain(c, v) for c, v in zip(columns, r))
         out[cells[:width]] = cells[width:]
     return out
 
 
+def _recompute(r, since, node: bool = False) -> str:
+    """Returns the SELECT that recomputes security rollup ``r`` (for one node, or all): from
+    the events of the days from ``since`` on. An all-time rollup (r.from_days) has no day
+    to cut: after pruning it comes from every day's cells of its day-keyed rollup, which
+    keeps the pruned days (itself recomputed first); before, from the events as the others."""
+    if r.from_days and since is not None:
+        return _scoped(from_days_sql(r), node)
+    return _since(_scoped(from_events_sql(r), node), since)
+
+
+def _ordered():
+    """Returns SECURITY_ROLLUPS with each all-time rollup after the one it comes from."""
+    return sorted(SECURITY_ROLLUPS, key=lambda r: r.from_days is not None)
+
+
+def _since(sql: str, since) -> str:
+    """Returns ``sql`` (a query whose first column is ``day``) cut to the days from ``since``
+    on (bound as :since); unchanged when nothing was ever pruned."""
+    if since is None:
+        return sql
+    return f"SELECT * FROM ({sql}) windowed WHERE day >= :since"
+
+
+def _where(since) -> str:
+    return "" if since is None else " WHERE day >= :since"
+
+
 def check(engine: sa.Engine) -> list[tuple]:
-    """Returns the (day, kind, username, rollup, recomputed) rows that differ; [] when equal.
+    """Returns the (day, kind, username, node, rollup, recomputed) rows that differ; [] when
+    equal.
 
     Rows of the security rollups that differ come as (table, key..., rollup values,
-    recomputed values), None for a missing row.
+    recomputed values), None for a missing row. After pruning, only the days from
+    retention.pruned_before on are compared (an all-time rollup, against every day of the
+    day-keyed one it comes from).
     """
-    with engine.connect() as conn:
-        expected = _rows(conn, _from_events(engine))
-        actual = _rows(conn, "SELECT day, kind, username, events, bytes, failed FROM daily_stats")
+    with db.exclusive(engine, "prune", wait=True), engine.connect() as conn:
+        since = retention.pruned_before(conn)
+        p = {} if since is None else {"since": since.isoformat()}
+        expected = _rows(conn, _since(_from_events(engine), since), p)
+        actual = _rows(conn, "SELECT day, kind, username, node, events, bytes, failed"
+                             " FROM daily_stats" + _where(since), p)
         keys = sorted(set(expected) | set(actual))
         diff = [k + (actual.get(k), expected.get(k)) for k in keys
                 if actual.get(k) != expected.get(k)]
-        for r in SECURITY_ROLLUPS:
-            want = _keyed(conn, from_events_sql(r), r.columns, len(r.key))
-            have = _keyed(conn, f"SELECT {', '.join(r.columns)} FROM {r.table}", r.columns,
-                          len(r.key))
+        for r in _ordered():
+            cut = "" if r.from_days else _where(since)     # an all-time rollup: all of it
+            want = _keyed(conn, _recompute(r, since), r.columns, len(r.key), p)
+            have = _keyed(conn, f"SELECT {', '.join(r.columns)} FROM {r.table}" + cut,
+                          r.columns, len(r.key), p)
             diff += [(r.table, *k, have.get(k), want.get(k))
                      for k in sorted(set(want) | set(have)) if have.get(k) != want.get(k)]
     return diff
 
 
+def nodes(conn) -> list[str]:
+    """Returns every node with files or rollup cells."""
+    found = set()
+    for table in ("log_files", "daily_stats") + tuple(r.table for r in SECURITY_ROLLUPS):
+        found.update(conn.execute(sa.text(f"SELECT DISTINCT node FROM {table}")).scalars())
+    return sorted(found)
+
+
 def rebuild(engine: sa.Engine) -> int:
-    """Recomputes every rollup from events under the ingestion lock; returns the row count."""
-    with db.exclusive(engine, "ingest", wait=True), engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM daily_stats"))
-        select = "\n".join(x for x in _from_events(engine).splitlines() if not x.startswith("--"))
-        conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, events, bytes, failed) "
-                             + select))
-        for r in SECURITY_ROLLUPS:
-            conn.execute(sa.text(f"DELETE FROM {r.table}"))
-            conn.execute(sa.text(f"INSERT INTO {r.table} ({', '.join(r.columns)}) "
-                                 + from_events_sql(r)))
+    """Recomputes the rollups from events, one node at a time under that node's ingestion
+    lock (its cells change only under it, so the other nodes ingest meanwhile), all under
+    the prune lock; returns the daily_stats row count. After pruning, only the days from
+    retention.pruned_before on are recomputed; earlier days keep their rollups (their
+    events are gone)."""
+    with db.exclusive(engine, "prune", wait=True):
+        with engine.connect() as conn:
+            every = nodes(conn)
+            since = retention.pruned_before(conn)
+        p = {} if since is None else {"since": since.isoformat()}
+        cut = " AND day >= :since" if since is not None else ""
+        for node in every:
+            with db.exclusive(engine, db.ingest_lock(node), wait=True), engine.begin() as conn:
+                where = {"node": node, **p}
+                conn.execute(sa.text("DELETE FROM daily_stats WHERE node = :node" + cut), where)
+                conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, node,"
+                                     " events, bytes, failed) "
+                                     + _since(_from_events(engine, node=True), since)), where)
+                for r in _ordered():
+                    conn.execute(sa.text(f"DELETE FROM {r.table} WHERE node = :node"
+                                         + ("" if r.from_days else cut)), where)
+                    conn.execute(sa.text(f"INSERT INTO {r.table} ({', '.join(r.columns)}) "
+                                         + _recompute(r, since, node=True)), where)
+    with engine.connect() as conn:
         return conn.execute(sa.text("SELECT COUNT(*) FROM daily_stats")).scalar()

@@ -26,7 +26,7 @@ import db
 from settings import Settings
 
 from . import batch as batches
-from . import parse, reader, store
+from . import parse, reader, retention, store
 from .commit import BatchCommitter, CommitThread
 from .identity import Generation, ToRead
 from .sightings import holds
@@ -76,6 +76,7 @@ class Progress:
     malformed: int = 0
     bytes_lost: int = 0          # bytes of files that vanished or were replaced before being read
     seconds: float = 0.0
+    pruned: int = 0              # old events dropped after the pass (EVENTS_RETENTION_DAYS)
 
     @property
     def complete(self) -> bool:
@@ -83,7 +84,7 @@ class Progress:
 
     def add(self, p: "Progress") -> None:
         """Adds a later pass: its counts to these, its view of what is left instead of this."""
-        for name in ("bytes_done", "lines", "events", "malformed", "seconds"):
+        for name in ("bytes_done", "lines", "events", "malformed", "seconds", "pruned"):
             setattr(self, name, getattr(self, name) + getattr(p, name))
         for name in ("busy", "files", "files_pending", "bytes_pending", "deferred", "bytes_lost"):
             setattr(self, name, getattr(p, name))
@@ -101,9 +102,10 @@ class Ingester:
         self.settings = settings
         self._seam = seam or (lambda name: None)
         self.tracker = Tracker(engine, settings, self._seam)
-        self.commit = BatchCommitter(engine, self._seam)
+        self.commit = BatchCommitter(engine, self._seam, settings.node)
         self._db_file = db.FileWatch(engine.url.render_as_string(hide_password=False),
                                      "the ingester")
+        self.pruner = retention.Pruner(engine, settings.events_retention_days)
 
     def close(self) -> None:
         """Lets go of the files held open between passes."""
@@ -121,16 +123,30 @@ class Ingester:
         """
         self._db_file.check()
         try:
-            with db.exclusive(self.engine, "ingest", wait=False):
-                return self._pass(max_bytes, max_seconds, should_stop or (lambda: False), on_batch)
+            with db.exclusive(self.engine, db.ingest_lock(self.settings.node), wait=False):
+                prog = self._pass(max_bytes, max_seconds, should_stop or (lambda: False),
+                                  on_batch)
         except db.Busy:
             return Progress(busy=True)
         except sa.exc.DBAPIError:
             raise                        # nowhere to record it: the caller reports the outage
         except Exception as exc:         # a missing folder, an unreadable one: keep a trace
             with contextlib.suppress(sa.exc.DBAPIError), self.engine.begin() as conn:
-                store.record_error(conn, f"{type(exc).__name__}: {exc}")
+                store.record_error(conn, self.settings.node, f"{type(exc).__name__}: {exc}")
             raise
+        self._prune(prog, should_stop)
+        return prog
+
+    def _prune(self, prog: Progress, should_stop) -> None:
+        """Drops due old events within the pass budget, after the lock is released: the
+        next pass (here or in another process) never waits for it."""
+        try:
+            done = self.pruner.step(new_events=prog.events > 0, should_stop=should_stop)
+        except sa.exc.DBAPIError as exc:      # the pass's work is committed; retry later
+            log.warning("Pruning old events failed, will retry. reason=%s", db.error_reason(exc))
+            return
+        if done is not None:
+            prog.pruned = done.deleted
 
     def run_until_done(self, max_seconds: float | None = None,
                        should_stop: Callable[[], bool] | None = None,
@@ -176,10 +192,10 @@ class Ingester:
             self._seam("settle")
             with self.engine.begin() as conn:
                 self.tracker.settle(conn, scan)
-                store.record_pass(conn, "not readable now, will retry: " + "; ".join(
-                    sorted(scan.skipped.values())) if scan.skipped else None)
-                prog.bytes_lost = conn.execute(sa.text(
-                    "SELECT COALESCE(SUM(bytes_lost), 0) FROM log_files")).scalar() or 0
+                store.record_pass(conn, self.settings.node, "not readable now, will retry: "
+                                  + "; ".join(sorted(scan.skipped.values()))
+                                  if scan.skipped else None)
+                prog.bytes_lost = store.bytes_lost(conn, self.settings.node)
         finally:
             scan.close()
         prog.seconds = time.monotonic() - started

@@ -28,7 +28,11 @@ EVENT_COLUMNS = ("file_id", "start_offset", "end_offset", "ts", "day", "kind", "
 # A reject is (file_id, start_offset, end_offset, reason, sample), or with a 6th item, the
 # number of lines it stands for (a run of blank lines: see batch.RejectRow); 1 when absent.
 MALFORMED_COLUMNS = ("file_id", "start_offset", "end_offset", "reason", "sample", "line_count")
-DAILY_COLUMNS = ("day", "kind", "username", "events", "bytes", "failed")
+# Every rollup's key ends with the node (whose folder the events' file is in): a user or
+# an IP active on two nodes is two cells, which a read over all nodes adds up (sums) or
+# counts once (COUNT(DISTINCT ...) over the cells of every node). The security rollups are
+# store.SECURITY_ROLLUPS below, their key ending with NODE_KEY.
+DAILY_COLUMNS = ("day", "kind", "username", "node", "events", "bytes", "failed")
 
 # daily_stats.bytes saturates here: 4 EiB per user, day and kind, far inside int64, so no
 # increment can overflow either database (parse.MAX_SIZE bounds each transfer to 1 PiB).
@@ -50,7 +54,8 @@ def _insert(table: str, columns: tuple, dialect: str) -> str:
 # What an increment does to a daily_stats cell that exists already.
 # bytes = min(bytes, cap - new) + new: saturates at the cap, never overflows
 _DAILY_UPSERT = {
-    "sqlite": " ON CONFLICT (day, kind, username) DO UPDATE SET events = events + excluded.events,"
+    "sqlite": " ON CONFLICT (day, kind, username, node) DO UPDATE SET"
+              " events = events + excluded.events,"
               f" bytes = MIN(bytes, {BYTES_CAP} - excluded.bytes) + excluded.bytes,"
               " failed = failed + excluded.failed",
     "mysql": " ON DUPLICATE KEY UPDATE events = events + VALUES(events),"
@@ -70,33 +75,44 @@ _SQL = {
 
 # --- the security rollups, table-driven ----------------------------------------------------
 # Each event kind that feeds them has a finest key: (column, index in EVENT_COLUMNS, its SQL
-# over events); a missing value is ''. A batch's events of that kind are counted once by
+# over events e); a missing value is ''. A batch's events of that kind are counted once by
 # that key (events, first and last ts), and each rollup then groups those cells by its own
-# key, a subset of the finest one. The check/rebuild SQL (rollups.py) comes from the same
-# table, so adding a column to every rollup's key is: one entry in FINEST, one name in each
+# key, a subset of the finest one, ending with the node (NODE_KEY: the batch's node, in SQL
+# its file's, lf.node). The check/rebuild SQL (rollups.py) comes from the same table, so
+# adding a column to every rollup's key is: one entry in FINEST, one name in each
 # Rollup.key, and a migration.
 
 FINEST = {
-    "login_failed": (("day", 4, "day"), ("ip", 10, "COALESCE(remote_ip, '')"),
-                     ("username", 6, "username"), ("method", 15, "COALESCE(method, '')"),
-                     ("protocol", 11, "COALESCE(protocol, '')")),
-    "ban": (("day", 4, "day"), ("ip", 10, "COALESCE(remote_ip, '')")),
+    "login_failed": (("day", 4, "e.day"), ("ip", 10, "COALESCE(e.remote_ip, '')"),
+                     ("username", 6, "e.username"), ("method", 15, "COALESCE(e.method, '')"),
+                     ("protocol", 11, "COALESCE(e.protocol, '')")),
+    "ban": (("day", 4, "e.day"), ("ip", 10, "COALESCE(e.remote_ip, '')")),
 }
+# The node: not a column of events but of their file (log_files lf), the same for a batch.
+NODE_KEY = ("node", "lf.node")
 # What a rollup's value columns can be made of: (how cells combine, its SQL over events).
 # "events" counts (saturating at BYTES_CAP), the others are the first/last time or day.
-SOURCES = {"events": ("sum", "COUNT(*)"), "first_ts": ("min", "MIN(ts)"),
-           "last_ts": ("max", "MAX(ts)"), "first_day": ("min", "MIN(day)"),
-           "last_day": ("max", "MAX(day)")}
+SOURCES = {"events": ("sum", "COUNT(*)"), "first_ts": ("min", "MIN(e.ts)"),
+           "last_ts": ("max", "MAX(e.ts)"), "first_day": ("min", "MIN(e.day)"),
+           "last_day": ("max", "MAX(e.day)")}
+# How a rollup without a day in its key is recomputed from a rollup with one (its days):
+# the SQL of each value column over the finer rollup's cells.
+FROM_DAYS = {"events": "SUM(events)", "first_ts": "MIN(first_ts)", "last_ts": "MAX(last_ts)",
+             "first_day": "MIN(day)", "last_day": "MAX(day)"}
 
 
 @dataclass(frozen=True)
 class Rollup:
     """One security rollup: ``table`` counts events of ``kind`` by ``key`` (names of
-    FINEST[kind]) into ``values`` (names of SOURCES)."""
+    FINEST[kind], then NODE_KEY's) into ``values`` (names of SOURCES).
+
+    ``from_days`` names the day-keyed rollup that check/rebuild recompute an all-time one
+    from (a rollup is never pruned, its events may be: see rollups.py)."""
     table: str
     kind: str
     key: tuple
     values: tuple = ("events",)
+    from_days: str | None = None
 
     @property
     def columns(self) -> tuple:
@@ -104,14 +120,14 @@ class Rollup:
 
 
 SECURITY_ROLLUPS = (
-    Rollup("login_failures_ip_daily", "login_failed", ("day", "ip"),
+    Rollup("login_failures_ip_daily", "login_failed", ("day", "ip", "node"),
            ("events", "first_ts", "last_ts")),
-    Rollup("login_failures_user_daily", "login_failed", ("day", "username")),
-    Rollup("login_failures_method_daily", "login_failed", ("day", "method", "protocol")),
-    Rollup("login_failure_pairs", "login_failed", ("ip", "username"),
-           ("events", "first_day", "last_day")),
-    Rollup("login_failure_pair_days", "login_failed", ("ip", "username", "day")),
-    Rollup("bans_daily", "ban", ("day", "ip")),
+    Rollup("login_failures_user_daily", "login_failed", ("day", "username", "node")),
+    Rollup("login_failures_method_daily", "login_failed", ("day", "method", "protocol", "node")),
+    Rollup("login_failure_pair_days", "login_failed", ("ip", "username", "day", "node")),
+    Rollup("login_failure_pairs", "login_failed", ("ip", "username", "node"),
+           ("events", "first_day", "last_day"), from_days="login_failure_pair_days"),
+    Rollup("bans_daily", "ban", ("day", "ip", "node")),
 )
 
 
@@ -143,13 +159,27 @@ _ROLLUP_SQL = {d: {r.table: _insert(r.table, r.columns, d) + _ROLLUP_TAIL[d][r.t
 
 def from_events_sql(r: Rollup) -> str:
     """Returns the SELECT that recomputes rollup ``r`` from the events (its columns, in
-    order). Same SQL on both dialects; every name in it is this module's own."""
+    order), each event counted in its file's node. The comment NODE in it is where
+    rollups.py puts a node condition (or nothing). Same SQL on both dialects; every name in
+    it is this module's own."""
     exprs = {name: sql for name, _i, sql in FINEST[r.kind]}
+    exprs[NODE_KEY[0]] = NODE_KEY[1]
     keys = [exprs[k] for k in r.key]
     cols = [f"{e} AS {k}" for e, k in zip(keys, r.key)] + \
            [f"{SOURCES[v][1]} AS {v}" for v in r.values]
-    return (f"SELECT {', '.join(cols)} FROM events WHERE kind = '{r.kind}'"
-            f" GROUP BY {', '.join(keys)}")
+    return (f"SELECT {', '.join(cols)} FROM events e JOIN log_files lf ON lf.id = e.file_id"
+            f" WHERE e.kind = '{r.kind}' /*node*/ GROUP BY {', '.join(keys)}")
+
+
+def from_days_sql(r: Rollup) -> str:
+    """Returns the SELECT that recomputes the all-time rollup ``r`` from the cells of its
+    day-keyed r.from_days (its columns, in order); NODE as in from_events_sql."""
+    key = ", ".join(r.key)
+    cols = [*r.key, *(f"{FROM_DAYS[v]} AS {v}" for v in r.values)]
+    # aliased lf: the node condition names lf.node, the events' file's node elsewhere
+    return (f"SELECT {', '.join(cols)} FROM {r.from_days} lf WHERE 1 = 1 /*node*/"
+            f" GROUP BY {key}")
+
 
 _ADVANCE = sa.text(
     "UPDATE checkpoints SET committed_offset = :new, marker = :marker,"
@@ -163,15 +193,16 @@ def now_text() -> str:
     return datetime.now().isoformat(sep=" ", timespec="microseconds")
 
 
-def rollup_rows(events: list[tuple]) -> list[tuple]:
-    """Returns daily_stats increments (day, kind, username, events, bytes, failed) for rows.
+def rollup_rows(events: list[tuple], node: str) -> list[tuple]:
+    """Returns daily_stats increments (day, kind, username, node, events, bytes, failed) for
+    rows of ``node``'s files.
 
     bytes saturates at BYTES_CAP, as the stored cells do.
     """
     acc: dict[tuple, list] = {}
     for row in events:   # row in EVENT_COLUMNS order
         kind = row[5]
-        key = (row[4], kind, "" if kind == "login_failed" else row[6])
+        key = (row[4], kind, "" if kind == "login_failed" else row[6], node)
         cur = acc.get(key)
         if cur is None:
             cur = acc[key] = [0, 0, 0]
@@ -206,8 +237,9 @@ def _finest_cells(events: list[tuple]) -> dict[str, dict[tuple, list]]:
     return cells
 
 
-def security_rows(events: list[tuple]) -> dict[str, list[tuple]]:
-    """Returns {table: increments} of every security rollup with cells in these events.
+def security_rows(events: list[tuple], node: str) -> dict[str, list[tuple]]:
+    """Returns {table: increments} of every security rollup with cells in these events, all
+    of ``node``'s files (the batch's node, NODE_KEY of every key).
 
     Each increment is a row in Rollup.columns order; '' stands for a missing key value;
     counts saturate at BYTES_CAP.
@@ -219,11 +251,13 @@ def security_rows(events: list[tuple]) -> dict[str, list[tuple]]:
         if not finest:
             continue
         names = [n for n, _i, _s in FINEST[r.kind]]
-        pick = [names.index(k) for k in r.key]
+        # None picks the batch's node
+        pick = [None if k == NODE_KEY[0] else names.index(k) for k in r.key]
         day = names.index("day")
         acc: dict[tuple, list] = {}
         for fkey, (n, first, last) in finest.items():
-            key = tuple("" if fkey[i] is None else fkey[i] for i in pick)
+            key = tuple(node if i is None else "" if fkey[i] is None else fkey[i]
+                        for i in pick)
             vals = {"events": n, "first_ts": first, "last_ts": last,
                     "first_day": fkey[day], "last_day": fkey[day]}
             cur = acc.get(key)
@@ -260,8 +294,11 @@ def malformed_count(rejects: list[tuple]) -> int:
 
 def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: int,
                 marker: bytes, events: list[tuple], rejects: list[tuple], lines: int,
-                between=None, bulk: bool = False, rollups: bool = True) -> None:
+                between=None, bulk: bool = False, rollups: bool = True, *, node: str) -> None:
     """Stores one batch and moves the file's checkpoint from old_offset to new_offset.
+
+    ``node`` is the file's node: the rollup cells the events count in are that node's (the
+    events themselves carry no node: theirs is their file's).
 
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
     ``bulk`` sends the events to MySQL/MariaDB with LOAD DATA LOCAL (see bulk_load_available).
@@ -277,12 +314,12 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
         else:
             conn.exec_driver_sql(sql["events"], events)
         if rollups and dialect == "sqlite":
-            _insert_sqlite(conn, "daily_stats", DAILY_COLUMNS, rollup_rows(events),
+            _insert_sqlite(conn, "daily_stats", DAILY_COLUMNS, rollup_rows(events, node),
                            _DAILY_UPSERT["sqlite"])
         elif rollups:
-            conn.exec_driver_sql(sql["daily"], rollup_rows(events))
+            conn.exec_driver_sql(sql["daily"], rollup_rows(events, node))
         if rollups:
-            for table, rows in security_rows(events).items():
+            for table, rows in security_rows(events, node).items():
                 if dialect == "sqlite":
                     _insert_sqlite(conn, table, ROLLUP_BY_TABLE[table].columns, rows,
                                    _ROLLUP_TAIL["sqlite"][table])
@@ -408,17 +445,18 @@ def _load_events(conn, rows: list[tuple]) -> None:
 _LOAD = ("SELECT f.id, f.head, f.dev, f.ino, f.path, f.compressed, f.state, f.size_seen,"
          " f.first_ts, f.bytes_lost, c.committed_offset, c.marker, f.error"
          " FROM log_files f LEFT JOIN checkpoints c ON c.file_id = f.id")
-_LOAD_ALL = sa.text(_LOAD + " ORDER BY f.id")
-_LOAD_PRESENT = sa.text(_LOAD + " WHERE f.state <> 'missing' ORDER BY f.id")
+_LOAD_ALL = sa.text(_LOAD + " WHERE f.node = :node ORDER BY f.id")
+_LOAD_PRESENT = sa.text(_LOAD + " WHERE f.node = :node AND f.state <> 'missing' ORDER BY f.id")
 
 
-def load_generations(conn, with_missing: bool = True) -> list[Generation]:
-    """Returns the known generations (without those last seen missing, if asked).
+def load_generations(conn, node: str, with_missing: bool = True) -> list[Generation]:
+    """Returns the known generations of ``node`` (without those last seen missing, if asked).
 
-    A lost checkpoint is rebuilt from the stored rows.
+    A node's pass sees only its own generations, so it can never judge (release, mark lost,
+    re-key) another node's files. A lost checkpoint is rebuilt from the stored rows.
     """
     gens = []
-    for r in conn.execute(_LOAD_ALL if with_missing else _LOAD_PRESENT):
+    for r in conn.execute(_LOAD_ALL if with_missing else _LOAD_PRESENT, {"node": node}):
         offset, marker = r.committed_offset, r.marker
         if offset is None:
             offset = _recover_offset(conn, r.id)
@@ -437,16 +475,16 @@ def _recover_offset(conn, file_id: int) -> int:
     return max(ends, default=0)
 
 
-def create_generation(conn, head: bytes, dev: int, ino: int, path: str, compressed: bool,
-                      size: int, first_ts: str | None) -> int:
-    """Inserts a new generation read from offset 0; returns its id."""
+def create_generation(conn, node: str, head: bytes, dev: int, ino: int, path: str,
+                      compressed: bool, size: int, first_ts: str | None) -> int:
+    """Inserts a new generation of ``node`` read from offset 0; returns its id."""
     now = now_text()
     res = conn.execute(sa.text(
-        "INSERT INTO log_files (head, dev, ino, path, first_path, compressed, state, size_seen,"
-        " first_ts, bytes_lost, created_at, updated_at) VALUES (:head, :dev, :ino, :path, :path,"
-        " :compressed, 'active', :size, :first_ts, 0, :now, :now)"),
-        {"head": head, "dev": dev, "ino": ino, "path": path, "compressed": int(compressed),
-         "size": size, "first_ts": first_ts, "now": now})
+        "INSERT INTO log_files (node, head, dev, ino, path, first_path, compressed, state,"
+        " size_seen, first_ts, bytes_lost, created_at, updated_at) VALUES (:node, :head, :dev,"
+        " :ino, :path, :path, :compressed, 'active', :size, :first_ts, 0, :now, :now)"),
+        {"node": node, "head": head, "dev": dev, "ino": ino, "path": path,
+         "compressed": int(compressed), "size": size, "first_ts": first_ts, "now": now})
     file_id = res.lastrowid
     conn.execute(sa.text("INSERT INTO checkpoints (file_id, committed_offset, marker, updated_at)"
                          " VALUES (:f, 0, :m, :now)"), {"f": file_id, "m": b"", "now": now})
@@ -490,18 +528,50 @@ def update_generation(conn, file_id: int, **fields) -> None:
                  {**fields, "now": now_text(), "id": file_id})
 
 
-def record_pass(conn, problem: str | None = None) -> None:
-    """Stamps the time of a completed pass, with the problem it met (files it could not read)."""
+# The database's clock in seconds since 1970: a node's last pass is stamped with it, and a
+# stale node judged by it, so the hosts' clocks and time zones do not matter.
+DB_EPOCH = {"sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
+            "mysql": "UNIX_TIMESTAMP(NOW(3))"}
+
+_NODE_STATUS_UPSERT = {
+    "sqlite": "INSERT INTO node_status (node, {cols}) VALUES (:node, {vals})"
+              " ON CONFLICT (node) DO UPDATE SET {sets}",
+    "mysql": "INSERT INTO node_status (node, {cols}) VALUES (:node, {vals})"
+             " ON DUPLICATE KEY UPDATE {sets}",
+}
+
+
+def _node_status(conn, node: str, values: dict, epoch: bool) -> None:
+    d = "sqlite" if conn.dialect.name == "sqlite" else "mysql"
+    cols, vals = list(values), [f":{k}" for k in values]
+    if epoch:
+        cols.append("last_pass_epoch")
+        vals.append(DB_EPOCH[d])
+    sets = ", ".join(f"{c} = excluded.{c}" if d == "sqlite" else f"{c} = VALUES({c})"
+                     for c in cols)
+    conn.execute(sa.text(_NODE_STATUS_UPSERT[d].format(
+        cols=", ".join(cols), vals=", ".join(vals), sets=sets)), {"node": node, **values})
+
+
+def record_pass(conn, node: str, problem: str | None = None) -> None:
+    """Stamps the time of a completed pass of ``node``, with the problem it met (files it
+    could not read)."""
+    now = now_text()
     if problem is None:
-        conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = :now WHERE id = 1"),
-                     {"now": now_text()})
+        _node_status(conn, node, {"last_pass_at": now}, epoch=True)
     else:
-        conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = :now, last_error = :e,"
-                             " last_error_at = :now WHERE id = 1"),
-                     {"e": problem[:2000], "now": now_text()})
+        _node_status(conn, node, {"last_pass_at": now, "last_error": problem[:2000],
+                                  "last_error_at": now}, epoch=True)
 
 
-def record_error(conn, error: str) -> None:
-    """Stamps the error that stopped a pass (the last completed pass keeps its time)."""
-    conn.execute(sa.text("UPDATE ingest_status SET last_error = :e, last_error_at = :now"
-                         " WHERE id = 1"), {"e": error[:2000], "now": now_text()})
+def record_error(conn, node: str, error: str) -> None:
+    """Stamps the error that stopped a pass of ``node`` (its last completed pass keeps its
+    time)."""
+    _node_status(conn, node, {"last_error": error[:2000], "last_error_at": now_text()},
+                 epoch=False)
+
+
+def bytes_lost(conn, node: str) -> int:
+    """Returns the bytes of ``node``'s files that went before they were read."""
+    return int(conn.execute(sa.text("SELECT COALESCE(SUM(bytes_lost), 0) FROM log_files"
+                                    " WHERE node = :node"), {"node": node}).scalar() or 0)

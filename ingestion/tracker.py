@@ -49,10 +49,11 @@ class Tracker:
         with self.engine.begin() as conn:
             # Years of archives leave many generations that are gone for good: load them only
             # when a file turns up that the present ones do not account for by inode.
-            gens = store.load_generations(conn, with_missing=False)
+            node = self.settings.node
+            gens = store.load_generations(conn, node, with_missing=False)
             present = {(g.dev, g.ino) for g in gens}
             if any((c.dev, c.ino) not in present for c in cands if c.size):
-                gens = store.load_generations(conn)
+                gens = store.load_generations(conn, node)
         by_id = {g.id: g for g in gens}
         known_inodes = {(g.dev, g.ino) for g in gens}
         plain = {c.path for c in cands if not c.compressed}
@@ -79,7 +80,7 @@ class Tracker:
                 self._claim(conn, g, sight)
                 scan.work.append(ToRead(g, sight))
             for sight in result.new:
-                gid = store.create_generation(conn, sight.head, sight.cand.dev, sight.cand.ino,
+                gid = store.create_generation(conn, self.settings.node, sight.head, sight.cand.dev, sight.cand.ino,
                                               sight.cand.path, sight.cand.compressed,
                                               sight.content_size, sight.first_ts)
                 log.info("New file generation. path=%s file_id=%d", sight.cand.path, gid)
@@ -147,6 +148,11 @@ class Tracker:
                 if g.id in scan.replaced or (g.dev, g.ino) not in scan.seen]
         if not gone:
             return
+        if not scan.listed:
+            # SFTPGo's folder always holds its live log: an empty one is a share not mounted
+            # (or being remounted), not every file deleted at once. Nothing is released, so
+            # nothing is reported lost for a moment; the files are claimed again when back.
+            scan.unsettle("the folder is empty (not mounted?): nothing released")
         if not scan.unsettled:
             try:
                 again = _listing(discover.candidate_paths(self.settings.log_dir,

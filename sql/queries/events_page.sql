@@ -9,6 +9,6 @@
 SELECT ts, kind, username, action, size_bytes, failed, remote_ip, protocol, file_path,
        elapsed_ms, method, connection_id, error, file_id, start_offset
 FROM events
-WHERE {ts} >= :since AND {ts} <= :until /*filters*/
+WHERE {ts} >= :since AND {ts} <= :until /*event_nodes*/ /*filters*/
 ORDER BY {ts} DESC, file_id DESC, start_offset DESC
 LIMIT :limit

@@ -7,10 +7,10 @@ SELECT ip, SUM(failures) AS failures, SUM(bans) AS bans, MIN(first_ts) AS first_
        MAX(last_ts) AS last_ts
 FROM (
     SELECT ip, events AS failures, 0 AS bans, first_ts, last_ts
-    FROM login_failures_ip_daily WHERE day >= :start AND day <= :end
+    FROM login_failures_ip_daily WHERE day >= :start AND day <= :end /*nodes*/
     UNION ALL
     SELECT ip, 0 AS failures, events AS bans, NULL AS first_ts, NULL AS last_ts
-    FROM bans_daily WHERE day >= :start AND day <= :end
+    FROM bans_daily WHERE day >= :start AND day <= :end /*nodes*/
 ) x
 GROUP BY ip
 ORDER BY failures DESC, bans DESC, ip

@@ -3,7 +3,7 @@
 -- `limit` rows: method, failures; failures descending, then method by its bytes.
 SELECT method, SUM(events) AS failures
 FROM login_failures_method_daily
-WHERE day >= :start AND day <= :end
+WHERE day >= :start AND day <= :end /*nodes*/
 GROUP BY method
 ORDER BY failures DESC, method
 LIMIT :limit

@@ -3,7 +3,7 @@
 -- protocol, failures; failures descending, then protocol by its bytes.
 SELECT protocol, SUM(events) AS failures
 FROM login_failures_method_daily
-WHERE day >= :start AND day <= :end
+WHERE day >= :start AND day <= :end /*nodes*/
 GROUP BY protocol
 ORDER BY failures DESC, protocol
 LIMIT :limit

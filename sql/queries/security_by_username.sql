@@ -5,7 +5,7 @@
 -- security_username_ips.
 SELECT username, SUM(events) AS failures
 FROM login_failures_user_daily
-WHERE day >= :start AND day <= :end
+WHERE day >= :start AND day <= :end /*nodes*/
 GROUP BY username
 ORDER BY failures DESC, username
 LIMIT :limit

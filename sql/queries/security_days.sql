@@ -3,5 +3,5 @@
 -- Reads daily_stats.
 SELECT day, kind, SUM(events) AS events
 FROM daily_stats
-WHERE day >= :start AND day <= :end AND kind IN ('login_failed', 'ban')
+WHERE day >= :start AND day <= :end /*nodes*/ AND kind IN ('login_failed', 'ban')
 GROUP BY day, kind

@@ -8,6 +8,6 @@ SELECT day, kind, SUM(events) AS events,
        SUM(bytes DIV 2147483648) AS bytes_hi, SUM(bytes MOD 2147483648) AS bytes_lo,
        SUM(failed) AS failed
 FROM daily_stats
-WHERE day >= :start AND day <= :end
+WHERE day >= :start AND day <= :end /*nodes*/
 GROUP BY day, kind
 ORDER BY day, kind

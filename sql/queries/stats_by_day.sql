@@ -8,6 +8,6 @@ SELECT day, kind, SUM(events) AS events,
        SUM(bytes >> 31) AS bytes_hi, SUM(bytes & 2147483647) AS bytes_lo,
        SUM(failed) AS failed
 FROM daily_stats
-WHERE day >= :start AND day <= :end
+WHERE day >= :start AND day <= :end /*nodes*/
 GROUP BY day, kind
 ORDER BY day, kind

@@ -15,7 +15,7 @@ SELECT * FROM (
            SUM(CASE WHEN kind = 'login' THEN events ELSE 0 END) AS logins,
            SUM(CASE WHEN kind IN ('upload', 'download') THEN bytes ELSE 0 END) AS volume
     FROM daily_stats
-    WHERE day >= :start AND day <= :end
+    WHERE day >= :start AND day <= :end /*nodes*/
       AND kind IN ('upload', 'download', 'file_op', 'login')
       AND username <> ''
     GROUP BY username

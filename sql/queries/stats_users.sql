@@ -19,7 +19,7 @@ SELECT * FROM (
            SUM(CASE WHEN kind = 'file_op' THEN events ELSE 0 END) AS file_ops,
            SUM(CASE WHEN kind = 'login' THEN events ELSE 0 END) AS logins
     FROM daily_stats
-    WHERE day >= :start AND day <= :end
+    WHERE day >= :start AND day <= :end /*nodes*/
       AND kind IN ('upload', 'download', 'file_op', 'login')
       AND username <> ''
     GROUP BY username

@@ -6,6 +6,6 @@ SELECT day, kind, SUM(events) AS events,
        SUM(bytes >> 31) AS bytes_hi, SUM(bytes & 2147483647) AS bytes_lo,
        SUM(failed) AS failed
 FROM daily_stats
-WHERE day >= :start AND day <= :end AND username = :username
+WHERE day >= :start AND day <= :end /*nodes*/ AND username = :username
   AND kind IN ('upload', 'download', 'file_op', 'login')
 GROUP BY day, kind

@@ -4,7 +4,7 @@
 -- bytes. One range of ix_events_user.
 SELECT remote_ip AS ip, COUNT(*) AS events
 FROM events
-WHERE username = :username AND ts >= :since AND ts <= :until
+WHERE username = :username AND ts >= :since AND ts <= :until /*event_nodes*/
   AND kind IN ('upload', 'download', 'file_op', 'login')
   AND remote_ip IS NOT NULL AND remote_ip <> ''
 GROUP BY remote_ip

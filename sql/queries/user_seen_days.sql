@@ -5,4 +5,4 @@
 SELECT MIN(day) AS first_day, MAX(day) AS last_day,
        MAX(CASE WHEN kind = 'login' THEN day END) AS last_login_day
 FROM daily_stats
-WHERE username = :username AND kind IN ('upload', 'download', 'file_op', 'login')
+WHERE username = :username /*nodes*/ AND kind IN ('upload', 'download', 'file_op', 'login')

@@ -4,6 +4,6 @@
 -- (one row, one column). Counts every user, however many stats_users lists.
 SELECT COUNT(DISTINCT username) AS users
 FROM daily_stats
-WHERE day >= :start AND day <= :end
+WHERE day >= :start AND day <= :end /*nodes*/
   AND kind IN ('upload', 'download', 'file_op', 'login')
   AND username <> ''

@@ -13,12 +13,13 @@ ROOT = Path(__file__).resolve().parents[2]      # the repository: where app.py r
 NOW = "2024-09-18T12:00:00.000000"
 
 
-def add_stats(engine, rows) -> None:
-    """Inserts daily_stats rows (day, kind, username, events, bytes, failed)."""
+def add_stats(engine, rows, node: str = "node1") -> None:
+    """Inserts daily_stats rows (day, kind, username, events, bytes, failed) of ``node``."""
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, events, bytes, failed)"
-                             " VALUES (:d, :k, :u, :e, :b, :f)"),
-                     [{"d": d, "k": k, "u": u, "e": e, "b": b, "f": f} for d, k, u, e, b, f in rows])
+        conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, node, events, bytes,"
+                             " failed) VALUES (:d, :k, :u, :n, :e, :b, :f)"),
+                     [{"d": d, "k": k, "u": u, "n": node, "e": e, "b": b, "f": f}
+                      for d, k, u, e, b, f in rows])
 
 
 def add_event(engine, ts: str, kind: str = "upload", username: str = "alice", offset: int = 0,
@@ -34,14 +35,14 @@ def add_event(engine, ts: str, kind: str = "upload", username: str = "alice", of
 
 def add_file(engine, path: str, state: str = "active", size_seen: int = 0, offset: int | None = 0,
              lines: int = 0, events: int = 0, malformed: int = 0, bytes_lost: int = 0,
-             error: str | None = None) -> int:
+             error: str | None = None, node: str = "node1") -> int:
     """Inserts a log_files row and (unless offset is None) its checkpoint; returns its id."""
     with engine.begin() as conn:
         conn.execute(sa.text(
-            "INSERT INTO log_files (head, path, first_path, state, size_seen, bytes_lost, error,"
-            " created_at, updated_at) VALUES (:h, :p, :p, :s, :z, :l, :e, :n, :n)"),
-            {"h": path.encode(), "p": path, "s": state, "z": size_seen, "l": bytes_lost,
-             "e": error, "n": NOW})
+            "INSERT INTO log_files (node, head, path, first_path, state, size_seen, bytes_lost,"
+            " error, created_at, updated_at) VALUES (:node, :h, :p, :p, :s, :z, :l, :e, :n, :n)"),
+            {"node": node, "h": path.encode(), "p": path, "s": state, "z": size_seen,
+             "l": bytes_lost, "e": error, "n": NOW})
         file_id = conn.execute(sa.text("SELECT MAX(id) FROM log_files")).scalar()
         if offset is not None:
             conn.execute(sa.text(
@@ -52,11 +53,15 @@ def add_file(engine, path: str, state: str = "active", size_seen: int = 0, offse
     return file_id
 
 
-def set_ingest_status(engine, last_pass_at=None, last_error=None, last_error_at=None) -> None:
+def set_ingest_status(engine, last_pass_at=None, last_error=None, last_error_at=None,
+                      node: str = "node1", epoch: float | None = None) -> None:
+    """Sets a node's last pass and error (its node_status row)."""
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = :a, last_error = :e,"
-                             " last_error_at = :t WHERE id = 1"),
-                     {"a": last_pass_at, "e": last_error, "t": last_error_at})
+        conn.execute(sa.text("DELETE FROM node_status WHERE node = :node"), {"node": node})
+        conn.execute(sa.text("INSERT INTO node_status (node, last_pass_at, last_pass_epoch,"
+                             " last_error, last_error_at) VALUES (:node, :a, :x, :e, :t)"),
+                     {"node": node, "a": last_pass_at, "x": epoch, "e": last_error,
+                      "t": last_error_at})
 
 
 def closed_port() -> int:

@@ -193,7 +193,7 @@ FILTERS = [
     ({"protocol": "FTP"}, {"protocol": "FTP"}),
     ({"protocol": ""}, {"protocol": ""}),
     ({"failed": "1"}, {"failed": 1}),
-    # one kind other than a transfer, failed=1: read through their own indexes (006)
+    # one kind other than a transfer, failed=1: read through their own indexes (010)
     ({"kind": ["ban"]}, {"kinds": ("ban",)}),
     ({"kind": ["login_failed"], "ip": "2001:db8::9"}, {"kinds": ("login_failed",), "ip": "2001:db8::9"}),
     ({"kind": ["upload"], "failed": "1"}, {"kinds": ("upload",), "failed": 1}),

@@ -233,7 +233,7 @@ def test_kiosk_mode_renders_large_without_controls(start, log_dir):
                                                      size=2_000_000))
     duo = start(path="/?kiosk=1")
     until(lambda: "kiosk" in duo.find_element(f"#{ids.ROOT}").get_attribute("class"), 10)
-    until(lambda: text(duo, ids.RANGE_TITLE).startswith("Last 30 days"), 10)
+    until(lambda: (text(duo, ids.RANGE_TITLE) or "").startswith("Last 30 days"), 10)
     wait_text(duo, ids.HEADLINE_TRANSFERS, "1")
     assert not duo.find_element(f"#{ids.RANGE_PICKER}").is_displayed()
     assert not duo.find_element(f"#{ids.RANGE_PRESET_7}").is_displayed()

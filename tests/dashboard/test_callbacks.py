@@ -15,7 +15,7 @@ from dash.exceptions import PreventUpdate
 from plotly.io.json import to_json_plotly
 
 from dashboard import queries
-from callbacks import date_range, graphs, live, mode
+from callbacks import date_range, graphs, live, mode, url
 from components import ids
 from dashboard.context import AppContext
 from settings import Settings
@@ -45,43 +45,92 @@ def test_mode_changes_only_when_the_url_says_something_new():
 
 # --- range -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("preset, expected", [
-    (ids.RANGE_PRESET_7, ("2024-09-12", "2024-09-18")),
-    (ids.RANGE_PRESET_30, ("2024-08-20", "2024-09-18")),
-    (ids.RANGE_PRESET_YEAR, ("2024-01-01", "2024-09-18")),
-    (ids.RANGE_PRESET_ALL, ("2023-03-04", "2024-09-18")),
+@pytest.mark.parametrize("preset, spec", [
+    (ids.RANGE_PRESET_7, {"days": "7"}), (ids.RANGE_PRESET_30, {"days": "30"}),
+    (ids.RANGE_PRESET_YEAR, {"start": "2024-01-01"}), (ids.RANGE_PRESET_ALL, {"start": "2023-03-04"}),
 ])
-def test_presets(preset, expected):
-    start, end = date_range.preset_range(preset, TODAY, D("2023-03-04"))
+def test_presets_are_rolling_specs(preset, spec):
+    assert date_range.preset_spec(preset, TODAY, D("2023-03-04")) == spec
+
+
+@pytest.mark.parametrize("spec, day, expected", [
+    ({"days": "7"}, "2024-09-18", ("2024-09-12", "2024-09-18")),
+    ({"days": "7"}, "2024-09-25", ("2024-09-19", "2024-09-25")),      # a week later: still 7
+    ({"start": "2024-01-01"}, "2024-09-19", ("2024-01-01", "2024-09-19")),
+    ({"start": "2024-01-01", "end": "2024-06-30"}, "2024-09-19", ("2024-01-01", "2024-06-30")),
+    ({}, "2024-09-19", ("2022-01-01", "2024-09-19")),
+])
+def test_a_spec_is_resolved_against_the_day(spec, day, expected):
+    start, end = url.resolve(spec, D(day), D("2022-01-01"))
     assert (start.isoformat(), end.isoformat()) == expected
 
 
-@pytest.mark.parametrize("start, end, previous, today, expected", [
-    ("2022-01-01", "2024-09-18", "2024-09-18", "2024-09-19", ("2022-01-01", "2024-09-19")),
-    ("2024-09-12", "2024-09-18", "2024-09-18", "2024-09-20", ("2024-09-14", "2024-09-20")),
-    ("2024-08-20", "2024-09-18", "2024-09-18", "2024-09-19", ("2024-08-21", "2024-09-19")),
-    ("2024-01-01", "2024-06-30", "2024-09-18", "2024-09-19", ("2024-01-01", "2024-06-30")),
-])
-def test_an_end_of_today_follows_the_clock(start, end, previous, today, expected):
-    new = date_range.follow_clock(D(start), D(end), D(previous), D(today))
-    assert (new[0].isoformat(), new[1].isoformat()) == expected
+def _range(out):
+    return out["store"]["start"], out["store"]["end"]
 
 
 def test_control_range_dispatches_on_its_trigger(engine, db_url):
     context = AppContext(Settings(db_url=db_url))
     add_stats(engine, [("2023-03-04", "login", "alice", 1, 0, 0)])
     today = {"today": "2024-09-18", "previous": None}
-    assert date_range.control_range(context, ids.RANGE_PRESET_ALL, today, None, None, None) == \
-        ("2023-03-04", "2024-09-18")
-    assert date_range.control_range(context, ids.MODE_STORE, today, {"kiosk": True}, None, None) == \
-        ("2024-08-20", "2024-09-18")
+    out = date_range.control_range(context, ids.RANGE_PRESET_ALL, "?user=x", (None, None),
+                                   today, None)
+    assert _range(out) == ("2023-03-04", "2024-09-18")
+    assert out["search"] == "?user=x&start=2023-03-04"          # written, other keys kept
+    opened = date_range.control_range(context, None, "?kiosk=1", (None, None), today, None)
+    assert _range(opened) == ("2024-08-20", "2024-09-18") and opened["search"] is no_update
+    assert opened["title"] == "Last 30 days · 2024-08-20 → 2024-09-18"
     rolled = {"today": "2024-09-19", "previous": "2024-09-18"}
-    assert date_range.control_range(context, ids.LIVE_TODAY, rolled, None, "2022-01-01",
-                                "2024-09-18") == ("2022-01-01", "2024-09-19")
-    with pytest.raises(PreventUpdate):
-        date_range.control_range(context, ids.LIVE_TODAY, rolled, None, "2022-01-01", "2024-06-30")
-    with pytest.raises(PreventUpdate):
-        date_range.control_range(context, ids.MODE_STORE, today, {"kiosk": False}, None, None)
+    moved = date_range.control_range(context, ids.LIVE_TODAY, "?kiosk=1", (None, None), rolled,
+                                     opened["store"])
+    assert _range(moved) == ("2024-08-21", "2024-09-19")
+    fixed = date_range.control_range(context, None, "?start=2024-01-01&end=2024-06-30",
+                                     (None, None), today, None)
+    with pytest.raises(PreventUpdate):                        # a fixed range stays put
+        date_range.control_range(context, ids.LIVE_TODAY, "", (None, None), rolled,
+                                 fixed["store"])
+    picked = date_range.control_range(context, ids.RANGE_PICKER, "?days=7",
+                                      ("2024-09-01", "2024-09-18"), today, moved["store"])
+    assert picked["search"] == "?start=2024-09-01"           # ending today: the end follows
+    refused = date_range.control_range(context, ids.RANGE_PICKER, "?days=7",
+                                       ("2024-09-18", "2024-09-01"), today, moved["store"])
+    assert refused["message_open"] is True and refused["store"] is no_update
+
+
+def test_the_default_range_starts_at_the_first_day_with_data_and_says_so(engine, db_url):
+    context = AppContext(Settings(db_url=db_url, default_start="2022-01-01"))
+    today = {"today": "2024-09-18", "previous": None}
+    empty = date_range.control_range(context, None, "", (None, None), today, None)
+    assert _range(empty) == ("2022-01-01", "2024-09-18")
+    assert empty["note"] == "from 2022-01-01 (DASHBOARD_DEFAULT_START)"
+    add_stats(engine, [("2024-09-16", "login", "alice", 1, 0, 0)])
+    out = date_range.control_range(context, ids.LIVE_VERSION, "", (None, None), today,
+                                   empty["store"])                # new data moved it
+    assert _range(out) == ("2024-09-16", "2024-09-18")
+    assert out["note"] == "from 2024-09-16, the first day with data"
+    add_stats(engine, [("2021-05-01", "login", "alice", 1, 0, 0)])    # older than the setting
+    assert _range(date_range.control_range(context, None, "", (None, None), today, None)) == \
+        ("2022-01-01", "2024-09-18")
+    with pytest.raises(PreventUpdate):                   # a chosen range ignores new data
+        date_range.control_range(context, ids.LIVE_VERSION, "", (None, None), today,
+                                 {"spec": {"days": "7"}, "start": "2024-09-12", "end": "2024-09-18"})
+
+
+@pytest.mark.parametrize("search, message", [
+    ("?start=garbage", "start must be a date written YYYY-MM-DD, not 'garbage'"),
+    ("?days=-3", "days must be a whole number from 1 to 36,600, not '-3'"),
+    ("?days=99999999", "days must be a whole number from 1 to 36,600, not '99999999'"),
+    ("?start=2024-09-30&end=2024-09-01", "start 2024-09-30 is after end 2024-09-01"),
+    ("?end=2024-02-30", "end '2024-02-30' is not a day of the calendar"),
+])
+def test_a_bad_range_in_the_address_says_why_and_draws_the_default(sqlite_url, search, message):
+    context = AppContext(Settings(db_url=sqlite_url))
+    today = {"today": "2024-09-18", "previous": None}
+    out = date_range.control_range(context, None, search, (None, None), today, None)
+    assert out["message_open"] is True and message in out["message"]
+    assert _range(out) == ("2022-01-01", "2024-09-18") and out["store"]["spec"] == {}
+    kept = date_range.control_range(context, None, search, (None, None), today, out["store"])
+    assert kept["store"] is no_update and kept["message_open"] is True
 
 
 # --- redraw ------------------------------------------------------------------------------
@@ -98,7 +147,7 @@ def test_redraw_fills_headline_graphs_and_table_from_the_rollup(engine, db_url):
     assert out[ids.HEADLINE_FAILED_TRANSFERS] == "1" and out[ids.HEADLINE_FAILED_LOGINS] == "4"
     assert len(out["days"].data[0].x) == 18
     assert out["message_open"] is False
-    assert out["title"] == "2024-09-01 → 2024-09-18 (18 days)"
+    assert out["csv"] == "/api/users.csv?start=2024-09-01&end=2024-09-18"
 
 
 def test_redraw_draws_sums_past_64_bits(engine, db_url):

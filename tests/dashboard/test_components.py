@@ -1,12 +1,14 @@
 """components: the pure builders of the freshness line, headline, table and banner."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import dash_bootstrap_components as dbc
 import pytest
 from dash import html
 
 from components.banner import db_banner_text, ingest_warning_text
-from components.freshness import BACKFILL_BYTES, eta_text, freshness
+from components.freshness import BACKFILL_BYTES, eta_text, freshness, stale_age
 from components.headline import headline_values
 from components.users_table import users_table
 
@@ -111,3 +113,12 @@ def test_db_banner_says_what_failed_and_that_it_retries():
     text = flatten(db_banner_text("(2003, \"Can't connect to MySQL server\")", 10.0))
     assert text == ("Database unreachable. (2003, \"Can't connect to MySQL server\") "
                     "Showing the last figures; retrying every 10 s.")
+
+
+@pytest.mark.parametrize("newest, age", [
+    (None, None), ("2024-09-18 11:30:00.000", None), ("2024-09-18 10:59:59.999", "1 h"),
+    ("2024-09-18T09:00:00.000", "3 h"), ("2024-09-16 12:00:01", "47 h"),
+    ("2024-09-16 12:00:00", "2 d"), ("2024-08-19 12:00:00.000", "30 d"), ("garbage", None),
+])
+def test_the_newest_events_age_is_told_only_when_stale(newest, age):
+    assert stale_age(newest, datetime(2024, 9, 18, 12, 0, 0)) == age

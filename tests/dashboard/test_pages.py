@@ -7,15 +7,29 @@ from dash import no_update
 
 from callbacks import audit, pages, users
 from components import ids
+from components.nav import PAGES
 
 
 @pytest.mark.parametrize("path, shown", [
-    ("/", "overview"), (None, "overview"), ("/nowhere", "overview"), ("/security", "security"),
-    ("/security/", "security"), ("/users", "user"), ("/users/a%2Fb", "user"), ("/audit", "audit"),
+    ("/", "Overview"), (None, "Overview"), ("/nowhere", "Overview"), ("/security", "Security"),
+    ("/security/", "Security"), ("/users", "Users"), ("/users/a%2Fb", "Users"), ("/audit", "Audit"),
 ])
-def test_the_path_picks_one_section(path, shown):
-    hidden = pages.hidden_sections(path)
-    assert [name for (name, _), h in zip(pages.SECTIONS, hidden) if not h] == [shown]
+def test_the_path_marks_one_link(path, shown):
+    _hrefs, active = pages.nav_links(path, "")
+    assert [text for (_id, _path, text, _page), a in zip(PAGES, active) if a] == [shown]
+
+
+def test_the_links_carry_the_range_and_the_wall_but_not_the_audit_filters():
+    hrefs, _active = pages.nav_links("/audit", "?user=carol&days=7&kind=upload&kiosk=1"
+                                               "&cycle=overview,security&every=20")
+    assert hrefs == [p + "?days=7&kiosk=1&cycle=overview%2Csecurity&every=20"
+                     for p in ("/", "/security", "/users", "/audit")]
+    assert pages.nav_links("/", "")[0] == ["/", "/security", "/users", "/audit"]
+
+
+def test_a_day_opens_the_audit_trail_of_that_range_keeping_the_wall():
+    assert pages.audit_of_days(("2024-09-09", "2024-09-15"), "?days=30&kiosk=1&user=x") == \
+        ("/audit", "?kiosk=1&start=2024-09-09&end=2024-09-15")
 
 
 @pytest.mark.parametrize("trigger, picked, click, target", [

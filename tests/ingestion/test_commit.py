@@ -20,7 +20,7 @@ class Boom(Exception):
 
 def new_file(engine) -> int:
     with engine.begin() as conn:
-        return store.create_generation(conn, b"head", 1, 2, "/logs/sftpgo.log", False, 0, None)
+        return store.create_generation(conn, "n1", b"head", 1, 2, "/logs/sftpgo.log", False, 0, None)
 
 
 def batch_of(fid: int, lines: list[bytes], old: int = 0) -> Batch:
@@ -38,7 +38,7 @@ def stored(engine) -> tuple:
 def test_a_batch_moves_the_checkpoint_with_its_rows(engine):
     fid = new_file(engine)
     b = batch_of(fid, [event_line(i) for i in range(5)] + [b"junk\n"])
-    BatchCommitter(engine, lambda name: None)(b)
+    BatchCommitter(engine, lambda name: None, "n1")(b)
     assert stored(engine) == (5, 1, 5, b.new_offset)
 
 
@@ -49,13 +49,13 @@ def test_a_failure_between_rows_and_checkpoint_stores_nothing(engine):
         if name == "after_insert_before_checkpoint":
             raise Boom(name)
     with pytest.raises(Boom):
-        BatchCommitter(engine, seam)(batch_of(fid, [event_line(i) for i in range(5)]))
+        BatchCommitter(engine, seam, "n1")(batch_of(fid, [event_line(i) for i in range(5)]))
     assert stored(engine) == (0, 0, 0, 0)
 
 
 def test_the_checkpoint_moves_only_from_where_it_stands(engine):
     fid = new_file(engine)
-    commit = BatchCommitter(engine, lambda name: None)
+    commit = BatchCommitter(engine, lambda name: None, "n1")
     first = batch_of(fid, [event_line(1)])
     commit(first)
     replay = batch_of(fid, [event_line(1)])                   # from offset 0 again
@@ -70,7 +70,7 @@ def test_hostile_text_survives_the_bulk_path_byte_for_byte(engine):
     fid = new_file(engine)
     names = ["tab\there", "new\nline", "back\\slash", "nul\0byte", "cr\rret", "\\N", "'; DROP"]
     lines = [event_line(i, user=u) for i, u in enumerate(names)]
-    BatchCommitter(engine, lambda name: None)(batch_of(fid, lines))
+    BatchCommitter(engine, lambda name: None, "n1")(batch_of(fid, lines))
     with engine.connect() as conn:
         got = conn.execute(sa.text("SELECT username, file_path FROM events"
                                    " ORDER BY start_offset")).all()

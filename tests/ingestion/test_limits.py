@@ -104,7 +104,7 @@ def test_a_symlink_to_etc_passwd_is_not_read_and_is_reported(engine, log_dir):
     assert scalar(engine, "SELECT COUNT(*) FROM malformed_lines") == 0
     assert scalar(engine, "SELECT COUNT(*) FROM log_files") == 1
     assert scalar(engine, "SELECT COUNT(*) FROM events") == 1
-    error = scalar(engine, "SELECT last_error FROM ingest_status")
+    error = scalar(engine, "SELECT last_error FROM node_status")
     assert f"{log_dir / PASSWD_LINK}: points outside the log folder" in error
 
 
@@ -114,7 +114,7 @@ def test_an_unlistable_folder_is_reported_and_the_rest_is_read(engine, log_dir):
     deep_folder(log_dir)
     run_all(engine, log_dir)
     assert scalar(engine, "SELECT COUNT(*) FROM events") == 1
-    error = scalar(engine, "SELECT last_error FROM ingest_status")
+    error = scalar(engine, "SELECT last_error FROM node_status")
     assert error.startswith(f"not readable now, will retry: {log_dir / 'nest'}")
     assert "folder not readable" in error
 

@@ -98,10 +98,11 @@ def test_second_pass_while_one_holds_the_lock_is_refused(engine, log_dir):
     import db
     w = LogWriter(log_dir)
     w.write(*mixed(0, 10))
-    with db.exclusive(engine, "ingest", wait=False):
+    lock = db.ingest_lock(ingester(engine, log_dir).settings.node)
+    with db.exclusive(engine, lock, wait=False):
         assert ingester(engine, log_dir).run_pass().busy
         with pytest.raises(db.Busy):
-            with db.exclusive(engine, "ingest", wait=False):
+            with db.exclusive(engine, lock, wait=False):
                 pass
     assert not ingester(engine, log_dir).run_pass().busy
     assert_exactly_once(engine, w)
@@ -272,7 +273,7 @@ def test_truncated_gzip_is_not_accepted_until_complete(engine, log_dir):
     w.write(*mixed(5000, 5))
     run_all(engine, log_dir)
     assert db_events(engine) == expected_events(w.written[-5:])
-    assert gz.name in scalar(engine, "SELECT last_error FROM ingest_status")
+    assert gz.name in scalar(engine, "SELECT last_error FROM node_status")
     gz.write_bytes(data)
     run_all(engine, log_dir)
     assert_exactly_once(engine, w)

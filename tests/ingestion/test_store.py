@@ -15,7 +15,7 @@ DAY = "2024-09-18"
 
 
 def _generation(conn) -> int:
-    return store.create_generation(conn, b"head", 1, 2, "/logs/sftpgo.log", False, 0, None)
+    return store.create_generation(conn, "n1", b"head", 1, 2, "/logs/sftpgo.log", False, 0, None)
 
 
 def _uploads(fid: int, start: int, n: int, size: int = PIB, user: str = "alice") -> list[tuple]:
@@ -28,7 +28,8 @@ def _store(engine, fid: int, old: int, events=(), rejects=(), lines=None) -> int
     new = max([e[2] for e in events] + [r[2] for r in rejects] + [old])
     with engine.begin() as conn:
         store.store_batch(conn, store_dialect(engine), fid, old, new, b"m", events, rejects,
-                          len(events) + store.malformed_count(rejects) if lines is None else lines)
+                          len(events) + store.malformed_count(rejects) if lines is None else lines,
+                          node="n1")
     return new
 
 
@@ -43,9 +44,10 @@ def _cell(engine):
 
 
 def test_rollup_rows_saturate_at_the_cap():
-    rows = store.rollup_rows(_uploads(1, 0, 5000))
-    assert rows == [(DAY, "upload", "alice", 5000, CAP, 0)]
-    assert store.rollup_rows(_uploads(1, 0, 3)) == [(DAY, "upload", "alice", 3, 3 * PIB, 0)]
+    rows = store.rollup_rows(_uploads(1, 0, 5000), "n1")
+    assert rows == [(DAY, "upload", "alice", "n1", 5000, CAP, 0)]
+    assert store.rollup_rows(_uploads(1, 0, 3), "n1") == [(DAY, "upload", "alice", "n1", 3,
+                                                           3 * PIB, 0)]
 
 
 def test_the_bytes_cell_saturates_within_and_across_batches(engine):
@@ -95,7 +97,7 @@ def test_the_issue_lines_are_bad_size_and_ingestion_completes(engine, log_dir):
     assert scalar(engine, "SELECT SUM(malformed_count) FROM checkpoints") == 0
     assert total_lines(engine) == 7
     assert scalar(engine, "SELECT COUNT(*) FROM daily_stats WHERE username = 'mallory'") == 0
-    assert scalar(engine, "SELECT last_error FROM ingest_status") is None
+    assert scalar(engine, "SELECT last_error FROM node_status") is None
     assert rollups.check(engine) == []
 
 
@@ -156,15 +158,19 @@ def test_security_rows_count_each_rollup_by_its_key_with_missing_values_as_empty
               _failure(2, "2024-09-19 01:00:00.000", "10.0.0.1", "admin", "password", None),
               (1, 3, 4, f"{DAY} 05:00:00.000", DAY, "ban", "", None, 0, "defender", None, "SSH",
                None, None, None, None, None, 0)]
-    rows = store.security_rows(events)
+    rows = store.security_rows(events, "n1")
     assert sorted(rows["login_failures_ip_daily"]) == [
-        ("2024-09-18", "", 2, "2024-09-18 03:00:00.000", "2024-09-18 04:00:00.000"),
-        ("2024-09-19", "10.0.0.1", 1, "2024-09-19 01:00:00.000", "2024-09-19 01:00:00.000")]
-    assert sorted(rows["login_failures_method_daily"]) == [("2024-09-18", "", "SSH", 2),
-                                                           ("2024-09-19", "password", "", 1)]
-    assert sorted(rows["login_failure_pairs"]) == [("", "root", 2, DAY, DAY),
-                                                   ("10.0.0.1", "admin", 1, "2024-09-19", "2024-09-19")]
-    assert rows["bans_daily"] == [(DAY, "", 1)]
+        ("2024-09-18", "", "n1", 2, "2024-09-18 03:00:00.000", "2024-09-18 04:00:00.000"),
+        ("2024-09-19", "10.0.0.1", "n1", 1, "2024-09-19 01:00:00.000",
+         "2024-09-19 01:00:00.000")]
+    assert sorted(rows["login_failures_method_daily"]) == [("2024-09-18", "", "SSH", "n1", 2),
+                                                           ("2024-09-19", "password", "", "n1", 1)]
+    assert sorted(rows["login_failure_pairs"]) == [
+        ("", "root", "n1", 2, DAY, DAY), ("10.0.0.1", "admin", "n1", 1, "2024-09-19", "2024-09-19")]
+    assert rows["bans_daily"] == [(DAY, "", "n1", 1)]
     assert set(rows) == {r.table for r in store.SECURITY_ROLLUPS}
-    many = store.security_rows([_failure(i, f"{DAY} 04:00:00.000", "") for i in range(3)] * 2)
-    assert many["login_failure_pair_days"] == [("", "root", DAY, 6)]
+    # every key ends with the batch's node
+    assert all(r.key[-1] == "node" for r in store.SECURITY_ROLLUPS)
+    many = store.security_rows([_failure(i, f"{DAY} 04:00:00.000", "") for i in range(3)] * 2,
+                               "n2")
+    assert many["login_failure_pair_days"] == [("", "root", DAY, "n2", 6)]

@@ -1,0 +1,97 @@
+"""The URL is the state: the query string's range, audit filters and kiosk flag, read and
+written as plain data (no Dash here, so the tests call these directly).
+
+A range is a *spec*, kept as the URL says it, and resolved against today each time it is
+used, so a rolling range stays rolling:
+
+- ``days=N``: the last N days, today included (the presets 7 and 30);
+- ``start=A`` with no end: A to today (the end follows the clock; "This year", "Everything");
+- ``start=A&end=B``: that fixed range; ``end=B`` alone: the default start to B;
+- nothing: the default range (the later of DASHBOARD_DEFAULT_START and the first day with
+  data, to today), or the wall's last 30 days in kiosk mode.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from urllib.parse import parse_qsl, urlencode
+
+from dashboard.queries import MAX_RANGE_DAYS, RangeError, parse_date
+
+RANGE_KEYS = ("start", "end", "days")
+AUDIT_KEYS = ("user", "kind", "ip", "protocol", "failed", "path")
+SHARED_KEYS = RANGE_KEYS + ("kiosk", "cycle", "every")    # kept when moving between pages
+KIOSK_DAYS = 30
+
+
+def params(search: str | None) -> list[tuple[str, str]]:
+    """Returns the query string's (key, value) pairs, in order, blanks kept."""
+    return parse_qsl((search or "").lstrip("?"), keep_blank_values=True)
+
+
+def first(search: str | None, key: str) -> str | None:
+    """Returns the first value of ``key`` in the query string, or None."""
+    return next((v for k, v in params(search) if k == key), None)
+
+
+def range_spec(search: str | None) -> dict:
+    """Returns the range the query string asks for: {'days': 'N'}, {'start', 'end'} (either
+    may be missing) or {} for the default. Values stay text: resolve() judges them."""
+    days, start, end = (first(search, k) for k in ("days", "start", "end"))
+    if days is not None:
+        return {"days": days}
+    return {k: v for k, v in (("start", start), ("end", end)) if v is not None}
+
+
+def parse_days(text: str) -> int:
+    """Returns the N of days=N (1..MAX_RANGE_DAYS); raises RangeError."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 6) \
+            or not 1 <= int(text) <= MAX_RANGE_DAYS:
+        raise RangeError(f"days must be a whole number from 1 to {MAX_RANGE_DAYS:,}, "
+                         f"not {text[:40]!r}")
+    return int(text)
+
+
+def resolve(spec: dict, today: date, default_start: date) -> tuple[date, date]:
+    """Returns the (start, end) of ``spec`` on ``today``; raises RangeError for a value that
+    cannot be a range (not a date, days out of bounds, start after end, over a century)."""
+    if "days" in spec:
+        return today - timedelta(days=parse_days(spec["days"]) - 1), today
+    start = parse_date(spec["start"], "start") if spec.get("start") else default_start
+    end = parse_date(spec["end"], "end") if spec.get("end") else today
+    if not spec.get("start") and start > end:       # end=B alone, before the default start
+        start = end
+    if start > end:
+        raise RangeError(f"start {start.isoformat()} is after end {end.isoformat()}: "
+                         "pick a start on or before the end")
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise RangeError(f"the range {start.isoformat()}..{end.isoformat()} is longer than "
+                         f"{MAX_RANGE_DAYS:,} days")
+    return start, end
+
+
+def picked_spec(start: date, end: date, today: date) -> dict:
+    """Returns the spec of a range picked in the calendar: an end of today is written as no
+    end, so the range goes on following the clock (as it did before the URL held it)."""
+    return {"start": start.isoformat()} if end == today else \
+        {"start": start.isoformat(), "end": end.isoformat()}
+
+
+def with_params(search: str | None, changes: dict) -> str:
+    """Returns the query string ``search`` with ``changes`` applied: a key mapped to None or
+    '' is removed, a list becomes repeated keys, other keys keep their place and value."""
+    kept = [(k, v) for k, v in params(search) if k not in changes]
+    for key, value in changes.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        kept += [(key, str(v)) for v in values if v not in (None, "")]
+    return "?" + urlencode(kept) if kept else ""
+
+
+def range_changes(spec: dict) -> dict:
+    """Returns the query changes that write ``spec`` (and remove the other range keys)."""
+    return {key: spec.get(key) for key in RANGE_KEYS}
+
+
+def shared_search(search: str | None) -> str:
+    """Returns the part of the query string every page shares (range, kiosk, playlist)."""
+    return with_params("?" + urlencode([(k, v) for k, v in params(search)
+                                         if k in SHARED_KEYS]), {})

@@ -1,0 +1,84 @@
+"""/api/users.csv?start=&end=: the per-user table of the range as CSV, streamed.
+
+Every user of the range (the busiest first, as the table and /api/stats order them), one row
+each, with the columns of the stats' user objects. A username is attacker-controlled text: a
+cell that a spreadsheet would read as a formula (one starting with =, +, -, @, a tab or a
+carriage return) is written with a leading apostrophe, so it shows as typed and never runs.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from datetime import date
+from typing import Iterator
+
+import sqlalchemy as sa
+from flask import Flask, Response, request, stream_with_context
+
+from db import DatabaseBroken, error_reason
+
+from . import queries
+from .context import DB_ERRORS, AppContext
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("username", "uploads", "downloads", "transfers", "failed_transfers",
+           "bytes_uploaded", "bytes_downloaded", "avg_bytes_per_transfer", "file_ops", "logins")
+ROWS_PER_CHUNK = 500
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str | int | float:
+    """Returns ``value`` as a CSV cell that no spreadsheet evaluates ('' for None)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_chunks(users: list[dict]) -> Iterator[str]:
+    """Yields the CSV of ``users`` (header first), ROWS_PER_CHUNK rows at a time."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for i, user in enumerate(users, 1):
+        writer.writerow([safe_cell(user[c]) for c in COLUMNS])
+        if i % ROWS_PER_CHUNK == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def _error(message: str, status: int) -> Response:
+    return Response(json.dumps({"error": message}), status=status, mimetype="application/json")
+
+
+def users_csv_response(context: AppContext, args, today: date) -> Response:
+    """Returns the CSV answer for the query arguments ``args`` (400/503/500 JSON on error)."""
+    try:
+        start, end = queries.parse_range(args.get("start"), args.get("end"), today,
+                                         context.default_start())
+        users = queries.users(context.engine(), start, end, queries.MAX_USERS_LIMIT)
+    except queries.BadParameter as exc:
+        return _error(str(exc), 400)
+    except DatabaseBroken as exc:
+        return _error(f"database error: {exc}", 503)
+    except DB_ERRORS as exc:
+        return _error(f"database unreachable: {error_reason(exc)}", 503)
+    except sa.exc.DBAPIError as exc:
+        log.error("Users CSV failed. error=%s", error_reason(exc), exc_info=exc)
+        return _error(f"database error: {error_reason(exc)}", 500)
+    name = f"users-{start.isoformat()}-{end.isoformat()}.csv"
+    return Response(stream_with_context(csv_chunks(users)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def register(server: Flask, context: AppContext) -> None:
+    """Adds GET /api/users.csv to ``server``."""
+    @server.get("/api/users.csv")
+    def users_csv():
+        return users_csv_response(context, request.args, date.today())

@@ -1,0 +1,17 @@
+"""/ : the headline figures, four graphs and the per-user table of the range."""
+import dash
+from dash import dcc, html
+
+from components import ids
+from components.graphs import graphs_grid
+from components.headline import headline_row
+from components.users_table import users_panel
+
+dash.register_page(__name__, path="/", name="Overview", title="SFTPGo activity", order=0)
+
+
+def layout(**_query) -> html.Div:
+    """Returns the page; callbacks/graphs.py fills it for the range."""
+    return html.Div([dcc.Store(id=ids.OVERVIEW_RANGE), headline_row(), graphs_grid(),
+                     users_panel()], id=ids.PAGE_OVERVIEW,
+                    className="page-section")
