@@ -104,11 +104,36 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+TRANSFERS = ("upload", "download")
+
+
+def _rare_path(f: Filters, dialect_name: str) -> tuple[str, list[str]]:
+    """Returns the column a page is ordered by and the literal terms that let the database
+    read a rare value through its own index (migration 010): failed=1, or one kind other
+    than a transfer. SQLite has partial indexes, used when the query states their WHERE
+    terms; MariaDB has indexed virtual columns that are NULL off the rare rows."""
+    rare_kind = f.kinds is not None and len(f.kinds) == 1 and f.kinds[0] not in TRANSFERS
+    if dialect_name == "sqlite":
+        terms = ["failed = 1"] if f.failed == 1 else []
+        if rare_kind:
+            terms.append("kind NOT IN ('upload', 'download')")
+        return "ts", terms
+    if f.failed == 1:
+        return "failed_ts", []
+    if rare_kind:
+        return "rare_ts", ["rare_kind = :f_rare_kind"]
+    return "ts", []
+
+
 def _conditions(f: Filters, dialect_name: str, cursor,
-                with_path: bool = True) -> tuple[str, dict, bool]:
-    """Returns the AND-conditions, their parameters, and whether :f_kinds is expanding
-    (without the path's when ``with_path`` is False)."""
-    sql, params = [], {}
+                with_path: bool = True) -> tuple[str, dict, bool, str]:
+    """Returns the AND-conditions, their parameters, whether :f_kinds is expanding, and the
+    column the page is ordered by (ts, or a copy of it on the rows selected); without the
+    path's condition when ``with_path`` is False."""
+    order, sql = _rare_path(f, dialect_name)
+    params = {}
+    if "rare_kind = :f_rare_kind" in sql:
+        params["f_rare_kind"] = f.kinds[0]
     if f.user is not None:
         sql.append("username = :f_user")
         params["f_user"] = f.user
@@ -134,20 +159,23 @@ def _conditions(f: Filters, dialect_name: str, cursor,
             sql.append("file_path LIKE :f_like ESCAPE '\\\\'")
         params["f_like"] = "%" + _escape_like(f.path) + "%"
     if cursor is not None:
-        sql.append("ts <= :c_ts AND (ts < :c_ts OR file_id < :c_file"
+        sql.append(f"{order} <= :c_ts AND ({order} < :c_ts OR file_id < :c_file"
                    " OR (file_id = :c_file AND start_offset < :c_offset))")
         params.update(c_ts=cursor[0], c_file=cursor[1], c_offset=cursor[2])
-    return "".join(f" AND {c}" for c in sql), params, f.kinds is not None
+    return "".join(f" AND {c}" for c in sql), params, f.kinds is not None, order
 
 
 def _page_sql(f: Filters, d: str, cursor, with_path: bool = True,
-              extra: str = "") -> tuple[str, dict, bool]:
-    """Returns events_page.sql (its comment lines dropped) with the filters and ``extra``
-    (fixed SQL), their parameters, and whether :f_kinds is expanding."""
-    where, params, expanding = _conditions(f, d, cursor, with_path)
+              floor: bool = False) -> tuple[str, dict, bool, str]:
+    """Returns events_page.sql (its comment lines dropped) with the filters (and _FLOOR when
+    ``floor``), their parameters, whether :f_kinds is expanding, and the order column."""
+    where, params, expanding, order = _conditions(f, d, cursor, with_path)
+    if floor:
+        where += _FLOOR.format(ts=order)
     text = "\n".join(line for line in db.load_sql("events_page", d).text.splitlines()
                      if not line.lstrip().startswith("--"))
-    return node_filter(text.replace("/*filters*/", where + extra), f.nodes), params, expanding
+    return (node_filter(text.replace("/*filters*/", where).replace("{ts}", order), f.nodes),
+            params, expanding, order)
 
 
 def _run(conn, f: Filters, sql: str, params: dict, expanding: bool, **more) -> list:
@@ -162,7 +190,7 @@ def _run(conn, f: Filters, sql: str, params: dict, expanding: bool, **more) -> l
 
 def fetch(conn, f: Filters, limit: int, cursor=None) -> list:
     """Returns up to ``limit`` raw rows (COLUMNS + file_id, start_offset) before ``cursor``."""
-    sql, params, expanding = _page_sql(f, db.dialect(conn), cursor)
+    sql, params, expanding, _order = _page_sql(f, db.dialect(conn), cursor)
     return _run(conn, f, sql, params, expanding, limit=limit)
 
 
@@ -176,8 +204,8 @@ def fetch(conn, f: Filters, limit: int, cursor=None) -> list:
 SCAN_ROWS = 20_000
 _SELECT = re.compile(r"SELECT .*?\nFROM events", re.S)
 # the rows at or after the edge (ts, file_id, start_offset) in the page order; its ts is
-# also bound as :since, so the ts index range starts there
-_FLOOR = (" AND (ts > :e_ts OR file_id > :e_file"
+# also bound as :since, so the index range starts there
+_FLOOR = (" AND ({ts} > :e_ts OR file_id > :e_file"
           " OR (file_id = :e_file AND start_offset >= :e_offset))")
 
 
@@ -188,11 +216,12 @@ def fetch_bounded(conn, f: Filters, limit: int, cursor,
     start_offset) to go on from, None when those rows were the last of the range."""
     d = db.dialect(conn)
     # the edge: the scan-th row of the other filters (one index range, keys only)
-    sql, params, expanding = _page_sql(f, d, cursor, with_path=False)
-    sql = _SELECT.sub("SELECT ts, file_id, start_offset\nFROM events", sql, count=1)
+    sql, params, expanding, order = _page_sql(f, d, cursor, with_path=False)
+    sql = _SELECT.sub(f"SELECT {order} AS ts, file_id, start_offset\nFROM events", sql,
+                      count=1)
     edge = _run(conn, f, sql.replace("LIMIT :limit", "LIMIT 1 OFFSET :skip"), params,
                 expanding, skip=scan - 1)
-    sql, params, expanding = _page_sql(f, d, cursor, extra=_FLOOR if edge else "")
+    sql, params, expanding, _order = _page_sql(f, d, cursor, floor=bool(edge))
     if edge:
         e_ts = stored_time(edge[0].ts)
         params.update(since=e_ts, e_ts=e_ts, e_file=edge[0].file_id,
