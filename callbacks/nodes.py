@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from dash import Input, Output, State, no_update
+from dash import Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from components import ids
@@ -63,6 +63,8 @@ def panel(context, store: dict | None, health: list[dict] | None,
 
 
 def register(app, context) -> None:
+    # value and options in one answer (the dropdown drops a value that is not among its
+    # options); a tick (new node health) never sets the value, so it never undoes a pick
     @app.callback(Output(ids.NODE_PICKER, "value"), Output(ids.NODE_PICKER, "options"),
                   Output(ids.NODE_CONTROL, "hidden"), Output(ids.NODE_MESSAGE, "children"),
                   Output(ids.NODE_MESSAGE, "is_open"),
@@ -73,9 +75,11 @@ def register(app, context) -> None:
     def _picker(search, health, *shown):
         out = picker(search, health)
         now = [out[k] for k in PICKER_KEYS]
+        if ctx.triggered_id == ids.LIVE_NODES:
+            now[0] = shown[0]
         if now == list(shown):
             raise PreventUpdate
-        return now
+        return [no_update if ctx.triggered_id == ids.LIVE_NODES else now[0], *now[1:]]
 
     # a pick writes the URL (the range callback then moves RANGE_STORE); the picker set from
     # the URL says what the URL says, so that writes nothing
