@@ -176,15 +176,15 @@ def _prune_command(engine, cfg, args) -> int:
 def _rollup_command(engine, args) -> int:
     if args.rebuild_rollups:
         n = rollups.rebuild(engine)
-        print(f"daily_stats rebuilt: {n} rows")
+        print(f"rollups rebuilt: daily_stats {n} rows, and the security rollups")
         return 0
     diff = rollups.check(engine)
     if diff:
         for row in diff[:20]:
             print("differs:", row)
-        print(f"daily_stats differs from events in {len(diff)} rows", file=sys.stderr)
+        print(f"a rollup differs from events in {len(diff)} rows", file=sys.stderr)
         return 1
-    print("daily_stats matches events")
+    print("every rollup (daily_stats and the security ones) matches events")
     return 0
 
 

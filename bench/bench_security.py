@@ -1,15 +1,23 @@
 """A year of a server under attack: how fast the security, user and audit API answer.
 
-    python -m bench.bench_security [--days 365] [--per-day 5000] [--reps 20] [--db URL]
+    python -m bench.bench_security [--days 365] [--per-day 5000] [--reps 20] [--rounds 3]
+                                   [--backends sqlite,mariadb] [--db URL]
 
 Writes a year of SFTPGo 2.6-style lines (30 users' transfers, file operations and logins;
 dictionary attacks from a few hundred IPs, a few defender bans a day), ingests them through
-the real path, then times /api/security and /api/users/<name> for 365 days and the first
-page of /api/events with each single filter, through the Flask app (median and p95).
+the real path into each backend (SQLite in a temporary folder; a throwaway MariaDB server
+with production durability, as bench_ingest's), then times /api/security for the whole
+range, its last 30 days and its last day, /api/users/<name>, and the first page of
+/api/events with each single filter, through the Flask app. Each round takes ``--reps``
+requests after a warm-up, backends taking turns; a cell is the median over rounds of each
+round's median (and p95), so another job on the machine moves it less. Prints a Markdown
+table with the backends side by side.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import statistics
 import random
 import shutil
 import sys
@@ -19,6 +27,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import orjson
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -83,51 +92,98 @@ def write_year(folder: Path, days: int, per_day: int, seed: int = 9) -> int:
     return events
 
 
+def queries_for(days: int) -> dict[str, str]:
+    """Returns {label: path} of the requests timed on a generated range of ``days`` days."""
+    first = date(2025, 1, 1)
+    end = first + timedelta(days=days - 1)
+    rng = f"start={first}&end={end}"
+    return {
+        f"/api/security {days} d": f"/api/security?{rng}",
+        "/api/security 30 d": f"/api/security?start={end - timedelta(days=29)}&end={end}",
+        "/api/security 1 d": f"/api/security?start={end}&end={end}",
+        f"/api/users/user07 {days} d": f"/api/users/user07?{rng}",
+        "/api/events first page": f"/api/events?{rng}",
+        "/api/events?user=": f"/api/events?{rng}&user=user07",
+        "/api/events?ip=": f"/api/events?{rng}&ip=203.0.113.7",
+        "/api/events?failed=1": f"/api/events?{rng}&failed=1",
+        "/api/events?kind=ban": f"/api/events?{rng}&kind=ban",
+        "/api/events?protocol=FTP": f"/api/events?{rng}&protocol=FTP",
+        "/api/events?path=": f"/api/events?{rng}&path=f77",
+    }
+
+
+def ingest(name: str, url: str, logs: Path) -> float:
+    """Ingests the folder into the database at ``url``; returns the seconds it took."""
+    engine = db.connect_checked(url)
+    t = time.perf_counter()
+    ingester = Ingester(engine, Settings(log_dir=str(logs)))
+    ingester.run_until_done()
+    ingester.close()
+    seconds = time.perf_counter() - t
+    with engine.connect() as conn:
+        tables = [t for t in ("events", "login_failures_daily", "login_failures_ip_daily",
+                              "login_failures_user_daily", "login_failures_method_daily",
+                              "login_failure_pairs", "login_failure_pair_days", "bans_daily")
+                  if sa.inspect(conn).has_table(t)]
+        counts = {t: conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t}").scalar() for t in tables}
+    engine.dispose()
+    print(f"  {name}: ingested in {seconds:.1f} s; "
+          + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+    return seconds
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--per-day", type=int, default=5000)
     ap.add_argument("--reps", type=int, default=20)
-    ap.add_argument("--db", help="database URL (default: a SQLite file in a temporary folder)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--backends", default="sqlite,mariadb")
+    ap.add_argument("--db", help="one database URL to use instead of --backends")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-security-"))
     try:
-        logs = work / "logs"
-        logs.mkdir()
-        t = time.perf_counter()
-        n = write_year(logs, args.days, args.per_day)
-        print(f"wrote {n:,} event lines in {time.perf_counter() - t:.1f} s")
-        url = args.db or f"sqlite:///{work}/bench.db"
-        engine = db.connect_checked(url)
-        t = time.perf_counter()
-        ingester = Ingester(engine, Settings(log_dir=str(logs)))
-        ingester.run_until_done()
-        ingester.close()
-        print(f"ingested in {time.perf_counter() - t:.1f} s")
-        with engine.connect() as conn:
-            for table in ("events", "login_failures_daily", "bans_daily"):
-                rows = conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar()
-                print(f"{table}: {rows:,} rows")
-        client = dashboard_app.create_app(Settings(db_url=url, log_dir=str(logs))) \
-            .server.test_client()
-        end = date(2025, 1, 1) + timedelta(days=args.days - 1)
-        rng = f"start=2025-01-01&end={end}"
-        queries = {
-            "/api/security 365 d": f"/api/security?{rng}",
-            "/api/users/user07 365 d": f"/api/users/user07?{rng}",
-            "/api/events first page": f"/api/events?{rng}",
-            "/api/events?user=": f"/api/events?{rng}&user=user07",
-            "/api/events?kind=ban": f"/api/events?{rng}&kind=ban",
-            "/api/events?ip=": f"/api/events?{rng}&ip=203.0.113.7",
-            "/api/events?protocol=FTP": f"/api/events?{rng}&protocol=FTP",
-            "/api/events?failed=1": f"/api/events?{rng}&failed=1",
-            "/api/events?path=": f"/api/events?{rng}&path=f77",
-        }
-        for name, query in queries.items():
-            answer = client.get(query)
-            assert answer.status_code == 200, (query, answer.get_json())
-            res = timings(lambda: client.get(query).get_data(), args.reps)
-            print(f"{name:28s} median {res['median_ms']:8.1f} ms   p95 {res['p95_ms']:8.1f} ms")
+        with contextlib.ExitStack() as stack:
+            logs = work / "logs"
+            logs.mkdir()
+            t = time.perf_counter()
+            n = write_year(logs, args.days, args.per_day)
+            print(f"wrote {n:,} event lines in {time.perf_counter() - t:.1f} s")
+            urls = {}
+            if args.db:
+                urls[args.db.split(":", 1)[0].split("+", 1)[0]] = args.db
+            for backend in ([] if args.db else args.backends.split(",")):
+                if backend == "sqlite":
+                    urls["SQLite"] = f"sqlite:///{work}/bench.db"
+                else:
+                    from bench.mariadb import create_database, throwaway_server
+                    urls["MariaDB"] = create_database(stack.enter_context(throwaway_server()),
+                                                      "bench_security")
+            ingested = {name: ingest(name, url, logs) for name, url in urls.items()}
+            clients = {name: dashboard_app.create_app(Settings(db_url=url, log_dir=str(logs)))
+                       .server.test_client() for name, url in urls.items()}
+            queries = queries_for(args.days)
+            results: dict[tuple, list] = {}
+            for r in range(args.rounds):
+                for label, query in queries.items():
+                    for name, client in clients.items():
+                        answer = client.get(query)
+                        assert answer.status_code == 200, (query, answer.get_json())
+                        results.setdefault((label, name), []).append(
+                            timings(lambda: client.get(query).get_data(), args.reps))
+            print(f"\n{n:,} events, {args.rounds} rounds of {args.reps} requests; "
+                  "median over rounds of each round's median / p95, in ms\n")
+            print("| request | " + " | ".join(clients) + " |")
+            print("|---|" + "---|" * len(clients))
+            for label in queries:
+                cells = []
+                for name in clients:
+                    rounds = results[(label, name)]
+                    cells.append(f"{statistics.median(x['median_ms'] for x in rounds):,.1f} / "
+                                 f"{statistics.median(x['p95_ms'] for x in rounds):,.1f}")
+                print(f"| `{label}` | " + " | ".join(cells) + " |")
+            print("| ingesting the year (s) | "
+                  + " | ".join(f"{ingested[name]:.1f}" for name in clients) + " |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -103,9 +103,34 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(f: Filters, dialect_name: str, cursor) -> tuple[str, dict, bool]:
-    """Returns the AND-conditions, their parameters, and whether :f_kinds is expanding."""
-    sql, params = [], {}
+TRANSFERS = ("upload", "download")
+
+
+def _rare_path(f: Filters, dialect_name: str) -> tuple[str, list[str]]:
+    """Returns the column a page is ordered by and the literal terms that let the database
+    read a rare value through its own index (migration 010): failed=1, or one kind other
+    than a transfer. SQLite has partial indexes, used when the query states their WHERE
+    terms; MariaDB has indexed virtual columns that are NULL off the rare rows."""
+    rare_kind = f.kinds is not None and len(f.kinds) == 1 and f.kinds[0] not in TRANSFERS
+    if dialect_name == "sqlite":
+        terms = ["failed = 1"] if f.failed == 1 else []
+        if rare_kind:
+            terms.append("kind NOT IN ('upload', 'download')")
+        return "ts", terms
+    if f.failed == 1:
+        return "failed_ts", []
+    if rare_kind:
+        return "rare_ts", ["rare_kind = :f_rare_kind"]
+    return "ts", []
+
+
+def _conditions(f: Filters, dialect_name: str, cursor) -> tuple[str, dict, bool, str]:
+    """Returns the AND-conditions, their parameters, whether :f_kinds is expanding, and the
+    column the page is ordered by (ts, or a copy of it on the rows selected)."""
+    order, sql = _rare_path(f, dialect_name)
+    params = {}
+    if "rare_kind = :f_rare_kind" in sql:
+        params["f_rare_kind"] = f.kinds[0]
     if f.user is not None:
         sql.append("username = :f_user")
         params["f_user"] = f.user
@@ -131,10 +156,10 @@ def _conditions(f: Filters, dialect_name: str, cursor) -> tuple[str, dict, bool]
             sql.append("file_path LIKE :f_like ESCAPE '\\\\'")
         params["f_like"] = "%" + _escape_like(f.path) + "%"
     if cursor is not None:
-        sql.append("ts <= :c_ts AND (ts < :c_ts OR file_id < :c_file"
+        sql.append(f"{order} <= :c_ts AND ({order} < :c_ts OR file_id < :c_file"
                    " OR (file_id = :c_file AND start_offset < :c_offset))")
         params.update(c_ts=cursor[0], c_file=cursor[1], c_offset=cursor[2])
-    return "".join(f" AND {c}" for c in sql), params, f.kinds is not None
+    return "".join(f" AND {c}" for c in sql), params, f.kinds is not None, order
 
 
 _NODE_FILES = sa.text("SELECT id FROM log_files WHERE node IN :nodes").bindparams(
@@ -154,8 +179,8 @@ def fetch(conn, f: Filters, limit: int, cursor=None) -> list:
     whole range (~140 ms a page on a year of three nodes) instead of walking ix_events_ts
     back from the newest row and stopping after ``limit`` (as with no filter)."""
     d = db.dialect(conn)
-    where, params, expanding = _conditions(f, d, cursor)
-    text = db.load_sql("events_page", d).text.replace("/*filters*/", where)
+    where, params, expanding, order = _conditions(f, d, cursor)
+    text = db.load_sql("events_page", d).text.replace("/*filters*/", where).replace("{ts}", order)
     files = None
     if f.nodes is not None:
         files = node_files(conn, f.nodes)

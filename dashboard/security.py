@@ -1,7 +1,10 @@
 """The security and user views: /api/security and /api/users/<name> (analysis-api.md).
 
-The security answer reads the login_failures_daily, bans_daily and daily_stats rollups only;
-the user answer reads daily_stats plus a few ranges of the ix_events_user index.
+The security answer reads the rollups of migration 010 (and bans_daily, daily_stats) only,
+each keyed by node at the end: the totals and top lists from cells per day and IP, name or
+method; the distinct counts of the listed rows only from the ip x name x node pairs, counted
+once over the nodes asked for. The user answer reads daily_stats plus a few
+ranges of the ix_events_user index.
 """
 from __future__ import annotations
 
@@ -47,6 +50,10 @@ def security(conn_or_engine, start: date, end: date, limit: int = LIMIT, nodes=N
         t = conn.execute(scoped("security_totals", d, nodes), args).mappings().one()
         by_ip = conn.execute(scoped("security_by_ip", d, nodes), cut).mappings().all()
         by_user = conn.execute(scoped("security_by_username", d, nodes), cut).all()
+        names_of = _distinct(conn, "security_ip_usernames", "ips", [r["ip"] for r in by_ip],
+                             bounds, nodes)
+        ips_of = _distinct(conn, "security_username_ips", "usernames", [u for u, _n in by_user],
+                           bounds, nodes)
         by_method = conn.execute(scoped("security_by_method", d, nodes), cut).all()
         by_protocol = conn.execute(scoped("security_by_protocol", d, nodes), cut).all()
         day_rows = conn.execute(scoped("security_days", d, nodes), args).all()
@@ -57,14 +64,27 @@ def security(conn_or_engine, start: date, end: date, limit: int = LIMIT, nodes=N
         **bounds,
         "totals": {k: int(t[k] or 0) for k in ("login_failures", "ips", "usernames", "bans",
                                                 "banned_ips")},
-        "by_ip": [{"ip": r["ip"], "failures": int(r["failures"]), "usernames": int(r["usernames"]),
+        "by_ip": [{"ip": r["ip"], "failures": int(r["failures"]),
+                   "usernames": names_of.get(r["ip"], 0),
                    "bans": int(r["bans"]), "first": logged_time(r["first_ts"]),
                    "last": logged_time(r["last_ts"])} for r in by_ip],
-        "by_username": [{"username": u, "failures": int(n), "ips": int(i)} for u, n, i in by_user],
+        "by_username": [{"username": u, "failures": int(n), "ips": ips_of.get(u, 0)}
+                        for u, n in by_user],
         "by_method": [{"method": m, "failures": int(n)} for m, n in by_method],
         "by_protocol": [{"protocol": p, "failures": int(n)} for p, n in by_protocol],
         "days": list(days.values()),
     }
+
+
+def _distinct(conn, query: str, listed: str, values: list, bounds: dict, nodes=None) -> dict:
+    """Returns {value: distinct count} of ``query`` for the listed ``values`` only, over the
+    union of ``nodes`` (None: all)."""
+    if not values:
+        return {}
+    sql = scoped(query, db.dialect(conn), nodes).bindparams(
+        sa.bindparam(listed, expanding=True))
+    return {k: int(n) for k, n in conn.execute(sql, {**bounds, **node_params(nodes),
+                                                     listed: values})}
 
 
 def user(conn_or_engine, username: str, start: date, end: date, nodes=None) -> dict:

@@ -2,10 +2,10 @@
 
 What goes: rows of ``events`` whose day is more than N days before today (the dashboard
 host's calendar day; ``ts`` is SFTPGo's own clock, so a day of skew between the two moves the
-cut by a day at most). What stays: every rollup (daily_stats, login_failures_daily,
-bans_daily), so the overview and the security view are complete for any range; log_files
-and checkpoints, so a pruned file is never read again; malformed_lines, which have no time
-of their own and stay as the evidence of each file's malformed count.
+cut by a day at most). What stays: every rollup (daily_stats, bans_daily, the login failure
+rollups of migration 010), so the overview and the security view are complete for any
+range; log_files and checkpoints, so a pruned file is never read again; malformed_lines,
+which have no time of their own and stay as the evidence of each file's malformed count.
 
 Each batch is one short transaction: read up to ``batch_rows`` keys of due events (oldest
 first, on ix_events_ts, a plain read that locks nothing), then delete exactly those rows by

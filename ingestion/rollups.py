@@ -1,7 +1,7 @@
-"""The rollups (daily_stats, login_failures_daily, bans_daily): rebuild them from the events
-table, or check that they agree.
+"""The rollups (daily_stats and store.SECURITY_ROLLUPS): rebuild them from the events table,
+or check that they agree.
 
-The ingester keeps daily_stats in step with events in the same transaction; these two
+The ingester keeps the rollups in step with events in the same transaction; these two
 commands are for after a change of the counting rules, and for peace of mind.
 
 After retention has pruned raw events (ingestion/retention.py), only the days from
@@ -16,9 +16,7 @@ import sqlalchemy as sa
 
 import db
 from ingestion import retention
-from ingestion.store import BAN_COLUMNS, FAILURE_COLUMNS
-
-_COLUMNS = {"login_failures_daily": FAILURE_COLUMNS, "bans_daily": BAN_COLUMNS}
+from ingestion.store import SECURITY_ROLLUPS, from_days_sql, from_events_sql
 
 
 _NODE = "/*node*/"
@@ -45,30 +43,39 @@ def _rows(conn, sql: str, params=None) -> dict[tuple, tuple]:
             for r in conn.execute(sa.text(sql), params or {})}
 
 
-# The security rollups: (table, recomputing query, key width); the same SQL on both dialects.
-SECURITY = (("login_failures_daily", "login_failures_from_events", 6),
-            ("bans_daily", "bans_from_events", 3))
+def _plain(column: str, value):
+    """Returns a cell as comparable text or int: a day as 'YYYY-MM-DD', a time as
+    'YYYY-MM-DD HH:MM:SS.mmm' (SQLite keeps text, MariaDB gives date and datetime)."""
+    if column in ("day", "first_day", "last_day"):
+        return str(value)[:10]
+    if column in ("first_ts", "last_ts"):
+        if isinstance(value, str):
+            return value.replace("T", " ")
+        return value.isoformat(sep=" ", timespec="milliseconds")
+    return value if isinstance(value, str) else int(value)
 
 
-def _named(name: str, node: bool = False) -> str:
-    return _scoped((db.SQL_DIR / "rollups" / f"{name}.sql").read_text(encoding="utf-8"), node)
-
-
-def _plain(value):
-    """Returns a cell as comparable text or int (a day or time as its first 23 characters)."""
-    if isinstance(value, (int, str)):
-        return value if isinstance(value, int) or len(value) < 19 else value.replace("T", " ")
-    text = str(value)
-    return text[:23] if len(text) > 10 else text
-
-
-def _keyed(conn, sql: str, width: int, params=None) -> dict[tuple, tuple]:
+def _keyed(conn, sql: str, columns: tuple, width: int, params=None) -> dict[tuple, tuple]:
     out = {}
     for r in conn.execute(sa.text(sql), params or {}):
-        cells = [_plain(v) for v in r]
-        cells[0] = str(cells[0])[:10]
-        out[tuple(cells[:width])] = (int(cells[width]), *cells[width + 1:])
+        cells = tuple(_plain(c, v) for c, v in zip(columns, r))
+        out[cells[:width]] = cells[width:]
     return out
+
+
+def _recompute(r, since, node: bool = False) -> str:
+    """Returns the SELECT that recomputes security rollup ``r`` (for one node, or all): from
+    the events of the days from ``since`` on. An all-time rollup (r.from_days) has no day
+    to cut: after pruning it comes from every day's cells of its day-keyed rollup, which
+    keeps the pruned days (itself recomputed first); before, from the events as the others."""
+    if r.from_days and since is not None:
+        return _scoped(from_days_sql(r), node)
+    return _since(_scoped(from_events_sql(r), node), since)
+
+
+def _ordered():
+    """Returns SECURITY_ROLLUPS with each all-time rollup after the one it comes from."""
+    return sorted(SECURITY_ROLLUPS, key=lambda r: r.from_days is not None)
 
 
 def _since(sql: str, since) -> str:
@@ -87,8 +94,10 @@ def check(engine: sa.Engine) -> list[tuple]:
     """Returns the (day, kind, username, node, rollup, recomputed) rows that differ; [] when
     equal.
 
-    Rows of the security rollups that differ come as (table, key..., rollup, recomputed).
-    After pruning, only the days from retention.pruned_before on are compared.
+    Rows of the security rollups that differ come as (table, key..., rollup values,
+    recomputed values), None for a missing row. After pruning, only the days from
+    retention.pruned_before on are compared (an all-time rollup, against every day of the
+    day-keyed one it comes from).
     """
     with db.exclusive(engine, "prune", wait=True), engine.connect() as conn:
         since = retention.pruned_before(conn)
@@ -99,19 +108,20 @@ def check(engine: sa.Engine) -> list[tuple]:
         keys = sorted(set(expected) | set(actual))
         diff = [k + (actual.get(k), expected.get(k)) for k in keys
                 if actual.get(k) != expected.get(k)]
-        for table, query, width in SECURITY:
-            want = _keyed(conn, _since(_named(query), since), width, p)
-            have = _keyed(conn, f"SELECT {', '.join(_COLUMNS[table])} FROM {table}"
-                          + _where(since), width, p)
-            diff += [(table, *k, have.get(k), want.get(k)) for k in sorted(set(want) | set(have))
-                     if have.get(k) != want.get(k)]
+        for r in _ordered():
+            cut = "" if r.from_days else _where(since)     # an all-time rollup: all of it
+            want = _keyed(conn, _recompute(r, since), r.columns, len(r.key), p)
+            have = _keyed(conn, f"SELECT {', '.join(r.columns)} FROM {r.table}" + cut,
+                          r.columns, len(r.key), p)
+            diff += [(r.table, *k, have.get(k), want.get(k))
+                     for k in sorted(set(want) | set(have)) if have.get(k) != want.get(k)]
     return diff
 
 
 def nodes(conn) -> list[str]:
     """Returns every node with files or rollup cells."""
     found = set()
-    for table in ("log_files", "daily_stats") + tuple(t for t, _q, _w in SECURITY):
+    for table in ("log_files", "daily_stats") + tuple(r.table for r in SECURITY_ROLLUPS):
         found.update(conn.execute(sa.text(f"SELECT DISTINCT node FROM {table}")).scalars())
     return sorted(found)
 
@@ -135,9 +145,10 @@ def rebuild(engine: sa.Engine) -> int:
                 conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, node,"
                                      " events, bytes, failed) "
                                      + _since(_from_events(engine, node=True), since)), where)
-                for table, query, _width in SECURITY:
-                    conn.execute(sa.text(f"DELETE FROM {table} WHERE node = :node" + cut), where)
-                    conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(_COLUMNS[table])}) "
-                                         + _since(_named(query, node=True), since)), where)
+                for r in _ordered():
+                    conn.execute(sa.text(f"DELETE FROM {r.table} WHERE node = :node"
+                                         + ("" if r.from_days else cut)), where)
+                    conn.execute(sa.text(f"INSERT INTO {r.table} ({', '.join(r.columns)}) "
+                                         + _recompute(r, since, node=True)), where)
     with engine.connect() as conn:
         return conn.execute(sa.text("SELECT COUNT(*) FROM daily_stats")).scalar()

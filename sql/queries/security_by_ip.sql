@@ -1,16 +1,15 @@
 -- name: security_by_ip
 -- Returns every IP with a failed login or a ban in start..end ('' for none), at most `limit`
--- rows: ip, failures, usernames (distinct non-empty names it tried), bans, first_ts, last_ts
--- (of its failed logins; NULL when it has only bans). Order: failures, bans (descending),
--- then ip by its bytes. Reads the rollups only.
-SELECT ip, SUM(failures) AS failures,
-       COUNT(DISTINCT CASE WHEN username <> '' THEN username END) AS usernames,
-       SUM(bans) AS bans, MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts
+-- rows: ip, failures, bans, first_ts, last_ts (of its failed logins; NULL when it has only
+-- bans). Order: failures, bans (descending), then ip by its bytes. Reads the day x IP
+-- rollups; the distinct usernames of the listed IPs come from security_ip_usernames.
+SELECT ip, SUM(failures) AS failures, SUM(bans) AS bans, MIN(first_ts) AS first_ts,
+       MAX(last_ts) AS last_ts
 FROM (
-    SELECT ip, username, events AS failures, 0 AS bans, first_ts, last_ts
-    FROM login_failures_daily WHERE day >= :start AND day <= :end /*nodes*/
+    SELECT ip, events AS failures, 0 AS bans, first_ts, last_ts
+    FROM login_failures_ip_daily WHERE day >= :start AND day <= :end /*nodes*/
     UNION ALL
-    SELECT ip, NULL AS username, 0 AS failures, events AS bans, NULL AS first_ts, NULL AS last_ts
+    SELECT ip, 0 AS failures, events AS bans, NULL AS first_ts, NULL AS last_ts
     FROM bans_daily WHERE day >= :start AND day <= :end /*nodes*/
 ) x
 GROUP BY ip

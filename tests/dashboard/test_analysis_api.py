@@ -103,6 +103,29 @@ def test_security_equals_the_contract(logged, db_url, log_dir):
             assert answer.get_json() == reference.security(logged, start, end, limit or 100), query
 
 
+def test_security_distinct_counts_over_days_equal_the_contract(engine, db_url, log_dir):
+    """The distinct usernames per IP and IPs per name come from all-time pairs: a pair
+    inside the range counts as is, one overlapping it is probed by day, one outside is
+    skipped. Three days with different slices of the attack make all three happen."""
+    days = {"2024-09-17": slice(0, 60), "2024-09-18": slice(0, 25), "2024-09-19": slice(30, 200)}
+    data = b"".join(b"".join(attack_lines(day).splitlines(keepends=True)[part])
+                    for day, part in days.items())
+    (log_dir / "sftpgo.log").write_bytes(data)
+    ingest_all(engine, log_dir)
+    logged = events_of(data)
+    client = client_for(db_url, log_dir)
+    names = sorted(days)
+    for i, start in enumerate(names):
+        for end in names[i:]:
+            for limit in (100, 3):
+                body = client.get(f"/api/security?start={start}&end={end}&limit={limit}").get_json()
+                assert body == reference.security(logged, start, end, limit), (start, end, limit)
+    one_day = reference.security(logged, "2024-09-18", "2024-09-18")
+    whole = reference.security(logged, "2024-09-17", "2024-09-19")
+    assert {d["ip"]: d["usernames"] for d in one_day["by_ip"]} != \
+        {d["ip"]: d["usernames"] for d in whole["by_ip"]}          # the ranges do differ
+
+
 def test_security_counts_hostile_names_apart(engine, db_url, log_dir):
     data = attack_lines()
     (log_dir / "sftpgo.log").write_bytes(data)
@@ -170,6 +193,11 @@ FILTERS = [
     ({"protocol": "FTP"}, {"protocol": "FTP"}),
     ({"protocol": ""}, {"protocol": ""}),
     ({"failed": "1"}, {"failed": 1}),
+    # one kind other than a transfer, failed=1: read through their own indexes (010)
+    ({"kind": ["ban"]}, {"kinds": ("ban",)}),
+    ({"kind": ["login_failed"], "ip": "2001:db8::9"}, {"kinds": ("login_failed",), "ip": "2001:db8::9"}),
+    ({"kind": ["upload"], "failed": "1"}, {"kinds": ("upload",), "failed": 1}),
+    ({"kind": ["login"], "failed": "0"}, {"kinds": ("login",), "failed": 0}),
     ({"path": "%_"}, {"path": "%_"}),
     ({"path": "_"}, {"path": "_"}),
     ({"path": "/d/"}, {"path": "/d/"}),

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from datetime import date
 
 import orjson

@@ -64,6 +64,21 @@ def test_the_checkpoint_moves_only_from_where_it_stands(engine):
     assert stored(engine) == (1, 0, 1, first.new_offset)
 
 
+def test_a_row_refused_late_in_a_statement_takes_the_whole_batch_back(engine):
+    """SQLite inserts many rows per statement (INSERT OR FAIL, no statement journal): a
+    duplicate key at a statement's last row leaves its earlier rows only until the batch's
+    transaction is rolled back, which it always is."""
+    fid = new_file(engine)
+    commit = BatchCommitter(engine, lambda name: None, "n1")
+    full = batch_of(fid, [event_line(i) for i in range(10)])
+    end = full.new_offset
+    commit(Batch(fid, 0, end, b"m", [full.events[-1]], [], 1))     # the last row is stored
+    before = stored(engine)
+    with pytest.raises((store.CheckpointMoved, sa.exc.IntegrityError)):
+        commit(Batch(fid, end, end + 1, b"m", full.events, [], 10))  # 9 new rows, then it
+    assert stored(engine) == before == (1, 0, 1, end)
+
+
 def test_hostile_text_survives_the_bulk_path_byte_for_byte(engine):
     """On MariaDB the events go as LOAD DATA's tab-separated text: tabs, newlines,
     backslashes and NULs in a name or path must come back unchanged (and as data, not SQL)."""

@@ -1,7 +1,9 @@
 """Schema upgrades in place: a database made by an older version keeps its rows and takes
-the new columns and tables (003: the analysis columns; NULL for events stored before)."""
+the new columns and tables (003: the analysis columns; NULL for events stored before; 010:
+the coarse security rollups, from a 005 database as from an 008 one)."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 import db
@@ -22,7 +24,10 @@ def _migrate_to(engine, last: int) -> None:
         for version, path in db.migrations(d):
             if version <= last:
                 for stmt in db._statements(path.read_text().replace("{BIN}", collation)):
-                    conn.exec_driver_sql(stmt)
+                    if ":node" in stmt:                   # 007: rows of before nodes
+                        conn.execute(sa.text(stmt), {"node": "upgrader"})
+                    else:
+                        conn.exec_driver_sql(stmt)
                 conn.execute(sa.text("INSERT INTO schema_version VALUES (:v)"), {"v": version})
 
 
@@ -38,11 +43,11 @@ def test_a_version_2_database_is_upgraded_in_place(db_url, log_dir):
     with engine.connect() as conn:
         old = conn.execute(sa.text("SELECT username, size_bytes, elapsed_ms, connection_id,"
                                    " method, error FROM events WHERE kind = 'upload'")).one()
-        failures = conn.execute(sa.text("SELECT day, ip, username, method, protocol, events"
-                                        " FROM login_failures_daily")).all()
+        failures = conn.execute(sa.text("SELECT day, method, protocol, events"
+                                        " FROM login_failures_method_daily")).all()
     assert tuple(old) == ("alice", 5, None, None, None, None)     # no log to read them from
-    # the new rollup is filled from the events already stored (method unknown: '')
-    assert [(str(d), *r) for d, *r in failures] == [("2024-09-18", "10.0.0.1", "root", "", "SFTP", 1)]
+    # the security rollups are filled from the events already stored (method unknown: '')
+    assert [(str(d), *r) for d, *r in failures] == [("2024-09-18", "", "SFTP", 1)]
     (log_dir / "sftpgo.log").write_bytes(
         b'{"level":"info","time":"2024-09-19T04:00:06.777","sender":"Upload","remote_addr":'
         b'"10.0.0.2:1","elapsed_ms":77,"size_bytes":9,"username":"bob","file_path":"/y",'
@@ -58,4 +63,80 @@ def test_a_version_2_database_is_upgraded_in_place(db_url, log_dir):
     assert [tuple(r) for r in rows] == [("upload", "bob", 77, "SFTP_x_1", "EOF"),
                                         ("ban", "", None, None, None)]
     assert ban == 1
+    engine.dispose()
+
+
+def _failure(i: int) -> dict:
+    """A failed login or ban of the 005 era: names, IPs, methods, protocols varied, some
+    missing, over three days."""
+    day = f"2024-09-{17 + i % 3}"
+    kind = "ban" if i % 9 == 4 else "login_failed"
+    return {"f": 7, "o": i * 10, "e": i * 10 + 9, "ts": f"{day} {i % 24:02d}:{i % 60:02d}:07.{i:03d}",
+            "day": day, "kind": kind,
+            "user": "" if kind == "ban" else ["root", "admin", "admin ", "", "Admin"][i % 5],
+            "action": "defender" if kind == "ban" else "connection_failed",
+            "ip": [None, "203.0.113.9", "2001:db8::9", "", "198.51.100.7"][i // 3 % 5 if i % 7 else 0],
+            "proto": None if i % 6 == 0 else ["SSH", "FTP"][i % 2],
+            "method": None if i % 8 == 0 else ["password", "publickey"][i % 2]}
+
+
+def _security_tables(engine) -> dict:
+    from ingestion.store import SECURITY_ROLLUPS
+    with engine.connect() as conn:
+        return {r.table: sorted(tuple(str(v) for v in row) for row in conn.execute(sa.text(
+            f"SELECT {', '.join(r.columns)} FROM {r.table}"))) for r in SECURITY_ROLLUPS}
+
+
+LOG_FILE = ("INSERT INTO log_files (id, head, dev, ino, path, first_path, compressed, state,"
+            " size_seen, bytes_lost, created_at, updated_at) VALUES (:id, :head, :id, :id, :p,"
+            " :p, 0, 'active', 0, 0, '2024-09-18 04:00:00', '2024-09-18 04:00:00')")
+
+
+@pytest.mark.parametrize("version", [5, 8])
+def test_an_older_database_gets_the_coarse_security_rollups_filled(db_url, version):
+    """010 fills its rollups from login_failures_daily (no log re-read), node included, and
+    drops it; they equal a rebuild from the events, and ingestion then keeps them. From 005
+    (the release in the field) 007 makes every row the upgrading node's first; from 008 the
+    failures are already on two nodes, and stay so."""
+    from ingestion import rollups
+    engine = db.make_engine(db_url)
+    _migrate_to(engine, version)
+    rows = [_failure(i) for i in range(300)]
+    if version >= 7:                                   # half the files on another node
+        rows = [{**r, "f": 7 + i % 2} for i, r in enumerate(rows)]
+    node_of = {7: "node-a", 8: "node-b"} if version >= 7 else {7: "upgrader"}
+    with engine.begin() as conn:
+        for f in node_of:
+            conn.execute(sa.text(LOG_FILE), {"id": f, "head": b"h%d" % f, "p": f"/log/{f}"})
+            if version >= 7:
+                conn.execute(sa.text("UPDATE log_files SET node = :n WHERE id = :id"),
+                             {"n": node_of[f], "id": f})
+        conn.execute(sa.text(
+            "INSERT INTO events (file_id, start_offset, end_offset, ts, day, kind, username,"
+            " failed, action, remote_ip, protocol, method, partial) VALUES (:f, :o, :e, :ts,"
+            " :day, :kind, :user, 0, :action, :ip, :proto, :method, 0)"), rows)
+        # the rollups as their migrations fill them from events (004; 007 adds the node)
+        node = ", lf.node" if version >= 7 else ""
+        conn.exec_driver_sql(
+            f"INSERT INTO login_failures_daily (day, ip, username, method, protocol{node.replace('lf.', '')},"
+            f" events, first_ts, last_ts) SELECT day, COALESCE(remote_ip, ''), username,"
+            f" COALESCE(method, ''), COALESCE(protocol, ''){node}, COUNT(*), MIN(ts), MAX(ts)"
+            f" FROM events JOIN log_files lf ON lf.id = events.file_id"
+            f" WHERE kind = 'login_failed' GROUP BY day, COALESCE(remote_ip, ''), username,"
+            f" COALESCE(method, ''), COALESCE(protocol, ''){node}")
+        conn.exec_driver_sql(
+            f"INSERT INTO bans_daily (day, ip{node.replace('lf.', '')}, events)"
+            f" SELECT day, COALESCE(remote_ip, ''){node}, COUNT(*)"
+            f" FROM events JOIN log_files lf ON lf.id = events.file_id WHERE kind = 'ban'"
+            f" GROUP BY day, COALESCE(remote_ip, ''){node}")
+    assert db.migrate(engine, "upgrader") == max(v for v, _ in db.migrations(db.dialect(engine)))
+    with engine.connect() as conn:
+        assert not sa.inspect(conn).has_table("login_failures_daily")
+    migrated = _security_tables(engine)
+    assert len(migrated["login_failure_pairs"]) > 10 and len(migrated["login_failures_ip_daily"]) > 10
+    nodes = {row[-4] for row in migrated["login_failures_ip_daily"]}   # (.., node, events, ..)
+    assert nodes == set(node_of.values())
+    assert [d for d in rollups.check(engine) if d[0] in migrated] == []   # (daily_stats unfilled)
+    rollups.rebuild(engine)
+    assert _security_tables(engine) == migrated
     engine.dispose()

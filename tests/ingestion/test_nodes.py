@@ -154,13 +154,15 @@ def test_status_reports_each_node(engine, tmp_path):
 
 
 def test_a_database_from_before_nodes_becomes_the_upgrading_nodes(db_url, tmp_path):
-    """A single-node database (schema 6, rows as an ingester of then wrote them) upgraded by
-    a process of node 'old-host': its files, checkpoints, rollups and status are that node's,
-    its ingester goes on where it was (nothing read again), another node starts beside it."""
+    """A single-node database (schema 5, rows as an ingester of then wrote them) upgraded by
+    a process of node 'old-host': its files, checkpoints, rollups and status are that node's
+    (007 keys login_failures_daily by node, 010 makes the coarse security rollups of it, node
+    included, and drops it), its ingester goes on where it was (nothing read again), another
+    node starts beside it."""
     from ingestion import batch, reader, store
     from tests.ingestion.test_migrations import _migrate_to
     engine = db.make_engine(db_url)
-    _migrate_to(engine, 6)
+    _migrate_to(engine, 5)
     a = LogWriter(tmp_path / "a")
     a.write(*lines(0, 40), failure_line(41))
     content = a.live.read_bytes()
@@ -184,16 +186,24 @@ def test_a_database_from_before_nodes_becomes_the_upgrading_nodes(db_url, tmp_pa
         conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, events, bytes,"
                              " failed) VALUES (:a, :b, :c, :d, :e, :f)"),
                      [dict(zip("abcdef", r)) for r in daily])
-        failures, _bans = store.security_rows(rows.events, "x")
-        conn.execute(sa.text("INSERT INTO login_failures_daily (day, ip, username, method,"
-                             " protocol, events, first_ts, last_ts) VALUES"
-                             " (:a, :b, :c, :d, :e, :g, :h, :i)"),
-                     [dict(zip("abcdefghi", r)) for r in failures])
+        # the 005-era rollup, as its migration (004) fills it from events
+        conn.exec_driver_sql(
+            "INSERT INTO login_failures_daily (day, ip, username, method, protocol, events,"
+            " first_ts, last_ts) SELECT day, COALESCE(remote_ip, ''), username,"
+            " COALESCE(method, ''), COALESCE(protocol, ''), COUNT(*), MIN(ts), MAX(ts) FROM events"
+            " WHERE kind = 'login_failed' GROUP BY day, COALESCE(remote_ip, ''), username,"
+            " COALESCE(method, ''), COALESCE(protocol, '')")
         conn.execute(sa.text("UPDATE ingest_status SET last_pass_at = '2024-09-18 04:00:01'"))
     db.migrate(engine, "old-host")
     assert scalar(engine, "SELECT COUNT(*) FROM log_files WHERE node = 'old-host'") == 1
     assert scalar(engine, "SELECT COUNT(*) FROM daily_stats WHERE node <> 'old-host'") == 0
-    assert scalar(engine, "SELECT COUNT(*) FROM login_failures_daily WHERE node = 'old-host'") == 1
+    with engine.connect() as conn:
+        assert not sa.inspect(conn).has_table("login_failures_daily")
+    for table in ("login_failures_ip_daily", "login_failures_user_daily",
+                  "login_failures_method_daily", "login_failure_pairs",
+                  "login_failure_pair_days"):
+        assert scalar(engine, f"SELECT COUNT(*) FROM {table} WHERE node = 'old-host'") == 1
+        assert scalar(engine, f"SELECT COUNT(*) FROM {table}") == 1
     assert scalar(engine, "SELECT last_pass_at FROM node_status WHERE node = 'old-host'") == \
         "2024-09-18 04:00:01"
     assert rollups.check(engine) == []
@@ -225,4 +235,7 @@ def test_rebuild_and_check_keep_each_nodes_cells(engine, tmp_path):
     rollups.rebuild(engine)
     assert rollups.check(engine) == []
     assert scalar(engine, "SELECT COUNT(DISTINCT node) FROM daily_stats") == 2
-    assert scalar(engine, "SELECT COUNT(*) FROM login_failures_daily") == 2
+    for table in ("login_failures_ip_daily", "login_failures_user_daily",
+                  "login_failures_method_daily", "login_failure_pairs",
+                  "login_failure_pair_days"):
+        assert scalar(engine, f"SELECT COUNT(DISTINCT node) FROM {table}") == 2

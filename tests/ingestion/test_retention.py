@@ -47,9 +47,13 @@ def kept(expected: Counter, cutoff: date) -> Counter:
     return Counter({k: v for k, v in expected.items() if k[0][:10] >= cutoff.isoformat()})
 
 
-TABLES = {"daily_stats": "day, kind, username", "login_failures_daily": "day, ip, username, method, protocol",
-          "bans_daily": "day, ip", "checkpoints": "file_id", "log_files": "id",
-          "malformed_lines": "file_id, start_offset"}
+TABLES = {"daily_stats": "day, kind, username, node", "bans_daily": "day, ip, node",
+          "login_failures_ip_daily": "day, ip, node",
+          "login_failures_user_daily": "day, username, node",
+          "login_failures_method_daily": "day, method, protocol, node",
+          "login_failure_pairs": "ip, username, node",
+          "login_failure_pair_days": "ip, username, day, node",
+          "checkpoints": "file_id", "log_files": "id", "malformed_lines": "file_id, start_offset"}
 
 
 def snapshot(engine) -> dict:
@@ -77,7 +81,7 @@ def test_prune_drops_exactly_the_events_before_the_cutoff_and_nothing_else(engin
     expected = expected_events(w.written)
     assert db_events(engine) == expected
     before = snapshot(engine)
-    assert before["malformed_lines"] and before["bans_daily"] and before["login_failures_daily"]
+    assert before["malformed_lines"] and before["bans_daily"] and before["login_failure_pairs"]
     due = sum(expected.values()) - sum(kept(expected, CUT).values())
     with engine.connect() as conn:
         assert retention.due(conn, CUT) == due > 500

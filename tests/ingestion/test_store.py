@@ -146,3 +146,31 @@ def test_ingesting_more_than_the_cap_in_pib_transfers_saturates_the_cell(engine,
     events, cell = _cell(engine)
     assert (events, cell, type(cell)) == (5000, CAP, int)
     assert rollups.check(engine) == []
+
+
+def _failure(pos: int, ts: str, ip, user: str = "root", method=None, protocol="SSH") -> tuple:
+    return (1, pos, pos + 1, ts, ts[:10], "login_failed", user, None, 0, "connection_failed",
+            ip, protocol, None, None, None, method, "invalid credentials", 0)
+
+
+def test_security_rows_count_each_rollup_by_its_key_with_missing_values_as_empty():
+    events = [_failure(0, f"{DAY} 04:00:00.000", None), _failure(1, f"{DAY} 03:00:00.000", ""),
+              _failure(2, "2024-09-19 01:00:00.000", "10.0.0.1", "admin", "password", None),
+              (1, 3, 4, f"{DAY} 05:00:00.000", DAY, "ban", "", None, 0, "defender", None, "SSH",
+               None, None, None, None, None, 0)]
+    rows = store.security_rows(events, "n1")
+    assert sorted(rows["login_failures_ip_daily"]) == [
+        ("2024-09-18", "", "n1", 2, "2024-09-18 03:00:00.000", "2024-09-18 04:00:00.000"),
+        ("2024-09-19", "10.0.0.1", "n1", 1, "2024-09-19 01:00:00.000",
+         "2024-09-19 01:00:00.000")]
+    assert sorted(rows["login_failures_method_daily"]) == [("2024-09-18", "", "SSH", "n1", 2),
+                                                           ("2024-09-19", "password", "", "n1", 1)]
+    assert sorted(rows["login_failure_pairs"]) == [
+        ("", "root", "n1", 2, DAY, DAY), ("10.0.0.1", "admin", "n1", 1, "2024-09-19", "2024-09-19")]
+    assert rows["bans_daily"] == [(DAY, "", "n1", 1)]
+    assert set(rows) == {r.table for r in store.SECURITY_ROLLUPS}
+    # every key ends with the batch's node
+    assert all(r.key[-1] == "node" for r in store.SECURITY_ROLLUPS)
+    many = store.security_rows([_failure(i, f"{DAY} 04:00:00.000", "") for i in range(3)] * 2,
+                               "n2")
+    assert many["login_failure_pair_days"] == [("", "root", DAY, "n2", 6)]
