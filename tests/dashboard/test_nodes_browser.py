@@ -171,8 +171,9 @@ def test_a_node_that_stopped_ingesting_is_named_on_every_page(start, log_dir, tm
     assert duo.find_element(f"#{ids.NODES_STALE}").is_displayed()
     Ingester(db.make_engine(sqlite_url), Settings(log_dir=str(tmp_path / "alpha"),
                                                   node="alpha")).run_pass()
-    until(lambda: not duo.find_elements(f"#{ids.NODES_STALE}") or
-          not duo.find_element(f"#{ids.NODES_STALE}").is_displayed(), 10)
+    until(lambda: duo.driver.execute_script(                     # closed (or gone)
+        "const e = document.getElementById(arguments[0]); return !e || !e.offsetParent;",
+        ids.NODES_STALE), 10)
     assert duo.get_logs() == []
 
 
