@@ -22,8 +22,7 @@ import sqlalchemy as sa
 import db
 from ingestion.parse import KINDS
 
-from .queries import (BadParameter, _connection, node_filter, node_params, parse_nodes,
-                      parse_range)
+from .queries import BadParameter, _connection, node_filter, parse_nodes, parse_range
 from .timefmt import day_bounds, logged_time, stored_time
 
 LIMIT = 100
@@ -163,18 +162,38 @@ def _conditions(f: Filters, dialect_name: str, cursor) -> tuple[str, dict, bool,
     return "".join(f" AND {c}" for c in sql), params, f.kinds is not None, order
 
 
+_NODE_FILES = sa.text("SELECT id FROM log_files WHERE node IN :nodes").bindparams(
+    sa.bindparam("nodes", expanding=True))
+
+
+def node_files(conn, nodes) -> list[int]:
+    """Returns the ids of the files (generations) of ``nodes``: an event's node is its file's."""
+    return sorted(int(i) for i in conn.execute(_NODE_FILES, {"nodes": list(nodes)}).scalars())
+
+
 def fetch(conn, f: Filters, limit: int, cursor=None) -> list:
-    """Returns up to ``limit`` raw rows (COLUMNS + file_id, start_offset) before ``cursor``."""
+    """Returns up to ``limit`` raw rows (COLUMNS + file_id, start_offset) before ``cursor``.
+
+    A node filter is the nodes' file ids, read first and bound as a list: with
+    ``file_id IN (SELECT ... FROM log_files ...)`` MariaDB plans a semi-join and reads the
+    whole range (~140 ms a page on a year of three nodes) instead of walking ix_events_ts
+    back from the newest row and stopping after ``limit`` (as with no filter)."""
     d = db.dialect(conn)
     where, params, expanding, order = _conditions(f, d, cursor)
-    query = sa.text(node_filter(db.load_sql("events_page", d).text.replace("/*filters*/", where)
-                                .replace("{ts}", order), f.nodes))
+    text = db.load_sql("events_page", d).text.replace("/*filters*/", where).replace("{ts}", order)
+    files = None
+    if f.nodes is not None:
+        files = node_files(conn, f.nodes)
+        if not files:
+            return []
+        text = text.replace("/*event_nodes*/", " AND file_id IN :node_files")
+    query = sa.text(node_filter(text, None))
     if expanding:
         query = query.bindparams(sa.bindparam("f_kinds", expanding=True))
-    if f.nodes is not None:
-        query = query.bindparams(sa.bindparam("nodes", expanding=True))
-    return conn.execute(query, {**day_bounds(f.start, f.end), **params, "limit": limit,
-                                **node_params(f.nodes)}).all()
+    if files is not None:
+        query = query.bindparams(sa.bindparam("node_files", expanding=True))
+        params["node_files"] = files
+    return conn.execute(query, {**day_bounds(f.start, f.end), **params, "limit": limit}).all()
 
 
 def event_of(row) -> dict:
