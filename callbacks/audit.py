@@ -15,21 +15,24 @@ from werkzeug.datastructures import MultiDict
 
 from components import ids
 from components.tables import text_table
-from dashboard import audit
+from dashboard import audit, retention
 
 from . import url
 from .common import KEEP_ON, kept
-from .graphs import copy_range, range_of
-from .users import EVENT_COLUMNS, event_rows
+from .graphs import copy_range, nodes_of, range_of
+from .users import EVENT_COLUMNS, event_rows, retention_alert
 
 
 PAGE_SIZE = 50
-KEYS = ("table", "paging", "info", "newer_disabled", "older_disabled", "csv")
+KEYS = ("table", "paging", "info", "newer_disabled", "older_disabled", "csv", "retention")
 
 
-def query_args(start, end, user, kinds, ip, protocol, failed, path) -> list[tuple[str, str]]:
-    """Returns the /api/events query arguments of the form (an empty box filters nothing)."""
+def query_args(start, end, user, kinds, ip, protocol, failed, path,
+               nodes=None) -> list[tuple[str, str]]:
+    """Returns the /api/events query arguments of the form (an empty box filters nothing)
+    and of the URL's node filter (None: every node)."""
     args = [("start", (start or "")[:10]), ("end", (end or "")[:10])]
+    args += [("node", n) for n in nodes or ()]
     for key, value in (("user", user), ("ip", ip), ("protocol", protocol), ("path", path)):
         if value:
             args.append((key, value))
@@ -66,7 +69,10 @@ def show(context, args: list, trigger, paging: dict | None, today: date | None =
         stack = [None]
     try:
         filters = audit.parse_filters(MultiDict(args), today, context.default_start())
-        answer = audit.page(context.engine(), filters, PAGE_SIZE, stack[-1])
+        engine = context.engine()
+        answer = audit.page(engine, filters, PAGE_SIZE, stack[-1])
+        field = retention.info(engine, context.settings.events_retention_days, filters.start,
+                              filters.end, today)
     except KEEP_ON as exc:
         return kept(KEYS, "Audit page", exc)
     first = (len(stack) - 1) * PAGE_SIZE + 1
@@ -80,6 +86,7 @@ def show(context, args: list, trigger, paging: dict | None, today: date | None =
         "info": f"events {first:,}–{first + shown - 1:,}" if shown else "no events",
         "newer_disabled": len(stack) == 1, "older_disabled": answer["next"] is None,
         "csv": "/api/events.csv?" + urlencode([a for a in args if a[1]]),
+        "retention": retention_alert(retention.notice(field)),
     }
 
 
@@ -91,6 +98,7 @@ def register(app, context) -> None:
               "newer_disabled": Output(ids.AUDIT_NEWER, "disabled"),
               "older_disabled": Output(ids.AUDIT_OLDER, "disabled"),
               "csv": Output(ids.AUDIT_CSV, "href"),
+              "retention": Output(ids.AUDIT_RETENTION, "children"),
               "search": Output(ids.URL, "search", allow_duplicate=True)}
 
     @app.callback(output=output,
@@ -108,7 +116,7 @@ def register(app, context) -> None:
                   prevent_initial_call="initial_duplicate")
     def _show(store, user, kinds, ip, protocol, failed, path, newer, older, paging, search):
         start, end = range_of(store)
-        args = query_args(start, end, user, kinds, ip, protocol, failed, path)
+        args = query_args(start, end, user, kinds, ip, protocol, failed, path, nodes_of(store))
         out = show(context, args, ctx.triggered_id, paging)
         out["search"] = new_search(search, filter_changes(user, kinds, ip, protocol, failed,
                                                           path))

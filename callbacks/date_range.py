@@ -3,7 +3,9 @@
 One callback owns the range. It reads the query string when the page opens (or the address
 changes), turns a preset or a pick into a spec and writes it to the query string, and
 re-resolves the spec when the day changes, so ``days=30`` on a wall left open for a week
-still shows the last 30 days. Every page reads the resolved range from RANGE_STORE.
+still shows the last 30 days. Every page reads the resolved range from RANGE_STORE, and the
+URL's node filter with it (``nodes``: a list, or None for every node; callbacks/nodes.py
+owns the node picker and its message).
 """
 from __future__ import annotations
 
@@ -66,14 +68,26 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def _shown(context, spec: dict, today: date, search: str | None, write: bool) -> dict:
+def store_nodes(search: str | None) -> list[str] | None:
+    """Returns the node filter of the query string for RANGE_STORE: a list, or None for every
+    node (no node=, or a value that cannot name a node: callbacks/nodes.py says so)."""
+    try:
+        nodes = url.nodes_of(search)
+    except queries.BadParameter:
+        return None
+    return None if nodes is None else list(nodes)
+
+
+def _shown(context, spec: dict, today: date, search: str | None, write: bool,
+           nodes: list | None = None) -> dict:
     """Returns the outputs that show ``spec`` (raises RangeError for a spec that cannot be)."""
     note = None
     start_default = context.default_start()
     if "days" not in spec and not spec.get("start"):
         start_default, note = default_start(context, today)
     start, end = url.resolve(spec, today, start_default)
-    return {"store": {"spec": spec, "start": start.isoformat(), "end": end.isoformat()},
+    return {"store": {"spec": spec, "start": start.isoformat(), "end": end.isoformat(),
+                      "nodes": nodes},
             "start": start.isoformat(), "end": end.isoformat(),
             "search": url.with_params(search, url.range_changes(spec)) if write else no_update,
             "message": None, "message_open": False, "title": range_title(start, end, spec),
@@ -91,6 +105,7 @@ def control_range(context, trigger: str | None, search: str | None, picked: tupl
     """Returns the outputs for what triggered the callback (see ``register``)."""
     today = date.fromisoformat(today_store["today"]) if today_store else date.today()
     write = True
+    nodes = store_nodes(search)
     if trigger in PRESETS:
         first = context.default_start()
         if trigger == ids.RANGE_PRESET_ALL:
@@ -112,15 +127,15 @@ def control_range(context, trigger: str | None, search: str | None, picked: tupl
         # start (an archive of older logs was added)
         if not store or (trigger == ids.LIVE_VERSION and store["spec"]):
             raise PreventUpdate
-        spec, write = store["spec"], False
+        spec, write, nodes = store["spec"], False, store.get("nodes")
     else:                                       # the page opened, or its address changed
         spec, write = url.range_spec(search), False
         if not spec and kiosk_requested(search, context.kiosk):
             spec = {"days": str(url.KIOSK_DAYS)}
-        if store and store.get("spec") == spec:
+        if store and store.get("spec") == spec and store.get("nodes") == nodes:
             raise PreventUpdate
     try:
-        out = _shown(context, spec, today, search, write)
+        out = _shown(context, spec, today, search, write, nodes)
     except queries.RangeError as exc:
         if write:                               # a pick past a century: say so, keep the range
             return _refused(str(exc))
@@ -128,7 +143,7 @@ def control_range(context, trigger: str | None, search: str | None, picked: tupl
         refused = _refused(f"The address asks for a range that cannot be: {exc}.")
         if store:
             return refused
-        out = _shown(context, {}, today, search, False)
+        out = _shown(context, {}, today, search, False, nodes)
         out.update(message=refused["message"], message_open=True)
         return out
     if trigger in (ids.LIVE_TODAY, ids.LIVE_VERSION) and out["store"] == store:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from dash import Input, Output, html, no_update
@@ -30,6 +31,12 @@ def range_of(store: dict | None) -> tuple[str, str]:
     return store["start"], store["end"]
 
 
+def nodes_of(store: dict | None) -> tuple[str, ...] | None:
+    """Returns the node filter of the range store (None: every node)."""
+    nodes = (store or {}).get("nodes")
+    return None if nodes is None else tuple(nodes)
+
+
 def _unchanged(message=no_update, message_open=no_update) -> dict:
     out = {key: no_update for key in GRAPH_KEYS + HEADLINE_KEYS + ("table", "days_title", "csv")}
     out.update(message=message, message_open=message_open)
@@ -48,8 +55,9 @@ def _failed(message: str, kiosk: bool) -> dict:
 
 
 def redraw(context, start: str | None, end: str | None, log_y: bool, mode: dict | None,
-           today: date | None = None) -> dict:
-    """Returns every output of the redraw; a bad range or a database outage keeps the figures."""
+           today: date | None = None, nodes: tuple | None = None) -> dict:
+    """Returns every output of the redraw (of ``nodes``' events; None: every node); a bad
+    range or a database outage keeps the figures."""
     today = today or date.today()
     try:
         first, last = queries.parse_range((start or "")[:10], (end or "")[:10], today,
@@ -58,7 +66,7 @@ def redraw(context, start: str | None, end: str | None, log_y: bool, mode: dict 
         return _unchanged(message=str(exc), message_open=True)
     kiosk = bool(mode and mode.get("kiosk"))
     try:
-        data = queries.stats(context.engine(), first, last)
+        data = queries.stats(context.engine(), first, last, nodes=nodes)
     except DatabaseBroken as exc:  # a corrupt, deleted or replaced file: its figures are void
         log.warning("Redraw failed. error=%s", exc)
         return _failed(f"Figures unavailable: {exc}", kiosk)
@@ -79,7 +87,7 @@ def redraw(context, start: str | None, end: str | None, log_y: bool, mode: dict 
         "average": figures.user_average(users, top, kiosk=kiosk, totals=totals),
         "days": figures.activities_by_day(data["days"], kiosk=kiosk),
         "table": users_table(users, data["totals"]["users"]),
-        "csv": users_csv_href(first, last),
+        "csv": users_csv_href(first, last, nodes),
         "days_title": figures.BUCKET_TITLES[figures.bucket_for(len(data["days"]))],
         "message": None, "message_open": False,
     }
@@ -100,9 +108,10 @@ def copy_range(app, store_id: str, live: bool = False) -> None:
                             Input(ids.LIVE_VERSION, "data"), Input(ids.MODE_STORE, "data"))
 
 
-def users_csv_href(start: date, end: date) -> str:
-    """Returns the link of the per-user table's CSV for the range."""
-    return f"/api/users.csv?start={start.isoformat()}&end={end.isoformat()}"
+def users_csv_href(start: date, end: date, nodes: tuple | None = None) -> str:
+    """Returns the link of the per-user table's CSV for the range (and node filter)."""
+    return "/api/users.csv?" + urlencode([("start", start.isoformat()), ("end", end.isoformat())]
+                                         + [("node", n) for n in nodes or ()])
 
 
 def register(app, context) -> None:
@@ -122,5 +131,6 @@ def register(app, context) -> None:
                           "log_y": Input(ids.GRAPH_TRANSFERS_LOG, "value")},
                   prevent_initial_call="initial_duplicate")
     def _redraw(shell, log_y):
-        start, end = range_of((shell or {}).get("range"))
-        return redraw(context, start, end, log_y, shell["mode"])
+        store = (shell or {}).get("range")
+        start, end = range_of(store)
+        return redraw(context, start, end, log_y, shell["mode"], nodes=nodes_of(store))

@@ -16,6 +16,7 @@ from dashboard import queries
 from components import ids
 from components.banner import db_banner_text, ingest_warning_text
 from components.freshness import freshness, stale_age
+from components.nodes import stale_text
 from db import DatabaseBroken, error_reason
 from dashboard.context import DB_ERRORS, DB_FAULTS
 
@@ -60,8 +61,19 @@ def next_today(store: dict | None, today: date):
     return {"today": today.isoformat(), "previous": (store or {}).get("today")}
 
 
+NODE_FIELDS = ("node", "stale", "last_pass_at", "last_error", "files_known", "bytes_pending",
+               "bytes_lost")
+
+
+def node_health(st: dict) -> list[dict]:
+    """Returns LIVE_NODES: each node's health as /api/status reports it (the fields the
+    picker and the panel use; seconds_since_pass left out, so it changes with a pass only)."""
+    return [{k: n[k] for k in NODE_FIELDS} for n in st["nodes"]]
+
+
 def tick(context, version, today_store, rate_store, today: date | None = None,
-         now: float | None = None, clock: datetime | None = None) -> dict:
+         now: float | None = None, clock: datetime | None = None,
+         nodes_store=None) -> dict:
     """Returns the outputs of one tick (see ``register`` for their targets); ``clock`` is
     the local time the newest event's age is taken at."""
     today = today or date.today()
@@ -73,14 +85,16 @@ def tick(context, version, today_store, rate_store, today: date | None = None,
     except DB_FAULTS as exc:         # reading the status below tells an outage from this
         write_error = exc
     try:
-        st = queries.status(context.engine())
+        st = queries.status(context.engine(), None,
+                            queries.STALE_INTERVALS * context.settings.interval_s)
     except DB_FAULTS as exc:
         log.warning("Database unusable. db=%s error=%s", context.describe_db(), error_reason(exc))
         return {"freshness": no_update, "banner": db_banner_text(
                     error_reason(exc), context.settings.interval_s, _title(exc)),
                 "banner_open": True, "banner_color": "danger",
                 "version": None if version is not None else no_update,
-                "today": next_today(today_store, today), "rate": no_update, "stale": no_update}
+                "today": next_today(today_store, today), "rate": no_update, "stale": no_update,
+                "nodes": no_update, "stale_nodes": no_update, "stale_nodes_open": no_update}
     rate = update_rate(rate_store, st["bytes_read"], now)
     new_version = queries.data_version(st)
     out = {"freshness": freshness(st, rate["rate"]),
@@ -89,6 +103,10 @@ def tick(context, version, today_store, rate_store, today: date | None = None,
            "version": new_version if new_version != version else no_update,
            "today": next_today(today_store, today), "rate": rate,
            "stale": stale_age(st["newest_event"], clock)}
+    health = node_health(st)
+    warning = stale_text(health)
+    out.update(nodes=health if health != nodes_store else no_update,
+               stale_nodes=warning, stale_nodes_open=warning is not None)
     if write_error is not None:      # it reads but does not write: read-only, disk full
         log.warning("Database refuses writes. db=%s error=%s", context.describe_db(),
                     error_reason(write_error))
@@ -115,10 +133,14 @@ def register(app, context) -> None:
                 "version": Output(ids.LIVE_VERSION, "data"),
                 "today": Output(ids.LIVE_TODAY, "data"),
                 "rate": Output(ids.LIVE_RATE, "data"),
-                "stale": Output(ids.LIVE_STALE, "data")},
+                "stale": Output(ids.LIVE_STALE, "data"),
+                "nodes": Output(ids.LIVE_NODES, "data"),
+                "stale_nodes": Output(ids.NODES_STALE, "children"),
+                "stale_nodes_open": Output(ids.NODES_STALE, "is_open")},
         inputs={"n": Input(ids.LIVE_INTERVAL, "n_intervals")},
         state={"version": State(ids.LIVE_VERSION, "data"),
                "today_store": State(ids.LIVE_TODAY, "data"),
-               "rate_store": State(ids.LIVE_RATE, "data")})
-    def _tick(n, version, today_store, rate_store):
-        return tick(context, version, today_store, rate_store)
+               "rate_store": State(ids.LIVE_RATE, "data"),
+               "nodes_store": State(ids.LIVE_NODES, "data")})
+    def _tick(n, version, today_store, rate_store, nodes_store):
+        return tick(context, version, today_store, rate_store, nodes_store=nodes_store)

@@ -11,21 +11,21 @@ from components.tables import text_table
 from dashboard import analysis_figures, figures, queries, security
 
 from .common import KEEP_ON, kept
-from .graphs import range_of
+from .graphs import nodes_of, range_of
 
 
 KEYS = ("failures", "ips", "usernames", "bans", "days", "top_ips", "top_usernames", "methods",
         "protocols")
 
 
-def redraw(context, start, end, mode, today: date | None = None) -> dict:
-    """Returns the page's outputs. A bad range or an outage keeps what is drawn (the banner
-    and the range message say why)."""
+def redraw(context, start, end, mode, today: date | None = None, nodes=None) -> dict:
+    """Returns the page's outputs (of ``nodes``' events; None: every node). A bad range or
+    an outage keeps what is drawn (the banner and the range message say why)."""
     today = today or date.today()
     try:
         first, last = queries.parse_range((start or "")[:10], (end or "")[:10], today,
                                           context.default_start())
-        data = security.security(context.engine(), first, last, limit=50)
+        data = security.security(context.engine(), first, last, limit=50, nodes=nodes)
     except KEEP_ON as exc:
         return kept(KEYS, "Security redraw", exc)
     kiosk = bool(mode and mode.get("kiosk"))
@@ -62,4 +62,4 @@ def register(app, context) -> None:
                           "version": Input(ids.LIVE_VERSION, "data"),
                           "mode": Input(ids.MODE_STORE, "data")})
     def _redraw(store, version, mode):
-        return redraw(context, *range_of(store), mode)
+        return redraw(context, *range_of(store), mode, nodes=nodes_of(store))

@@ -1,5 +1,5 @@
-"""The URL is the state: the query string's range, audit filters and kiosk flag, read and
-written as plain data (no Dash here, so the tests call these directly).
+"""The URL is the state: the query string's range, node filter, audit filters and kiosk flag,
+read and written as plain data (no Dash here, so the tests call these directly).
 
 A range is a *spec*, kept as the URL says it, and resolved against today each time it is
 used, so a rolling range stays rolling:
@@ -15,11 +15,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from urllib.parse import parse_qsl, urlencode
 
-from dashboard.queries import MAX_RANGE_DAYS, RangeError, parse_date
+from werkzeug.datastructures import MultiDict
+
+from dashboard.queries import MAX_RANGE_DAYS, RangeError, parse_date, parse_nodes
 
 RANGE_KEYS = ("start", "end", "days")
+NODE_KEY = "node"                     # repeatable, as the API takes it: node=a&node=b
 AUDIT_KEYS = ("user", "kind", "ip", "protocol", "failed", "path")
-SHARED_KEYS = RANGE_KEYS + ("kiosk", "cycle", "every")    # kept when moving between pages
+SHARED_KEYS = RANGE_KEYS + (NODE_KEY, "kiosk", "cycle", "every")   # kept between pages
 KIOSK_DAYS = 30
 
 
@@ -40,6 +43,17 @@ def range_spec(search: str | None) -> dict:
     if days is not None:
         return {"days": days}
     return {k: v for k, v in (("start", start), ("end", end)) if v is not None}
+
+
+def node_values(search: str | None) -> list[str]:
+    """Returns the query string's node= values as written (repeats dropped), [] for none."""
+    return list(dict.fromkeys(v for k, v in params(search) if k == NODE_KEY))
+
+
+def nodes_of(search: str | None) -> tuple[str, ...] | None:
+    """Returns the nodes the query string filters on (None: no node=, every node); raises
+    queries.BadParameter for a value that cannot name a node, as the API does."""
+    return parse_nodes(MultiDict(params(search)))
 
 
 def parse_days(text: str) -> int:

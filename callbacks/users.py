@@ -12,13 +12,14 @@ from components import ids
 from components.headline import _tile
 from components.nav import page_of
 from components.tables import text_table
-from dashboard import analysis_figures, figures, queries, security
+from dashboard import analysis_figures, figures, queries, retention, security
 
 from .common import KEEP_ON, kept
-from .graphs import range_of
+from .graphs import nodes_of, range_of
 
 
-KEYS = ("title", "headline", "seen", "days", "bytes", "protocols", "ips", "recent", "options")
+KEYS = ("title", "headline", "seen", "days", "bytes", "protocols", "ips", "recent", "options",
+        "retention")
 EVENT_COLUMNS = ["Time", "Kind", "Action", "Path", "IP", "Protocol", "Bytes", "Failed", "Error"]
 
 
@@ -40,11 +41,14 @@ def event_rows(events: list[dict]) -> list[list]:
 def _blank(title: str, options=no_update) -> dict:
     empty = figures.empty("Pick a user")
     return {"title": title, "headline": None, "seen": None, "days": empty, "bytes": empty,
-            "protocols": None, "ips": None, "recent": None, "options": options}
+            "protocols": None, "ips": None, "recent": None, "options": options,
+            "retention": None}
 
 
-def redraw(context, pathname, start, end, mode, today: date | None = None) -> dict:
-    """Returns the page's outputs; raises PreventUpdate when the page is not shown."""
+def redraw(context, pathname, start, end, mode, today: date | None = None,
+           nodes=None) -> dict:
+    """Returns the page's outputs (of ``nodes``' events; None: every node); raises
+    PreventUpdate when the page is not shown."""
     if page_of(pathname) != "user":
         raise PreventUpdate
     today = today or date.today()
@@ -54,10 +58,12 @@ def redraw(context, pathname, start, end, mode, today: date | None = None) -> di
                                           context.default_start())
         engine = context.engine()
         options = [{"label": figures.display_name(u["username"]), "value": u["username"]}
-                   for u in queries.users(engine, first, last)]
+                   for u in queries.users(engine, first, last, nodes=nodes)]
         if name is None:
             return _blank("Pick a user", options)
-        data = security.user(engine, name, first, last)
+        data = security.user(engine, name, first, last, nodes)
+        field = retention.user_info(engine, context.settings.events_retention_days, data,
+                                   first, last, today)
     except security.UnknownUser:
         return _blank(f"No user {figures.display_name(name)} has any activity", options)
     except KEEP_ON as exc:
@@ -74,8 +80,10 @@ def redraw(context, pathname, start, end, mode, today: date | None = None) -> di
              (ids.USER_HEADLINE + "-logins", "Logins", "", figures.count(t["logins"]))]
     headline = dbc.Row([dbc.Col(_valued_tile(*tile), xs=6, md=4, xl=2) for tile in tiles],
                        className="headline g-3")
-    seen = (f"Last login {_time(data['last_login'])} · first seen {_time(data['first_seen'])}"
-            f" · last seen {_time(data['last_seen'])}")
+    edge = {k: _time(data[k], (field or {}).get(f"{k}_day"))
+            for k in ("last_login", "first_seen", "last_seen")}
+    seen = (f"Last login {edge['last_login']} · first seen {edge['first_seen']}"
+            f" · last seen {edge['last_seen']}")
     return {
         "title": figures.display_name(name), "headline": headline, "seen": seen,
         "days": analysis_figures.user_activity(data["days"], kiosk),
@@ -89,11 +97,22 @@ def redraw(context, pathname, start, end, mode, today: date | None = None) -> di
         "recent": text_table(EVENT_COLUMNS, event_rows(data["recent"]),
                              "No events in this range.", name_columns=()),
         "options": options,
+        "retention": retention_alert(retention.notice(field)),
     }
 
 
-def _time(ts: str | None) -> str:
-    return ts.replace("T", " ") if ts else "never"
+def retention_alert(sentence: str | None):
+    """Returns the notice above a page's raw events (None: nothing to say)."""
+    if sentence is None:
+        return None
+    return dbc.Alert(sentence, color="info", className="retention-notice")
+
+
+def _time(ts: str | None, day: str | None = None) -> str:
+    """Returns a time as shown; ``day``: its day alone, when its events were pruned."""
+    if ts:
+        return ts.replace("T", " ")
+    return f"{day} (its events are past the retention)" if day else "never"
 
 
 def _valued_tile(value_id: str, caption: str, tone: str, value: str) -> html.Div:
@@ -110,7 +129,8 @@ def register(app, context) -> None:
               "protocols": Output(ids.USER_PROTOCOLS, "children"),
               "ips": Output(ids.USER_IPS, "children"),
               "recent": Output(ids.USER_RECENT, "children"),
-              "options": Output(ids.USER_PICKER, "options")}
+              "options": Output(ids.USER_PICKER, "options"),
+              "retention": Output(ids.USER_RETENTION, "children")}
 
     @app.callback(output=output,
                   inputs={"pathname": Input(ids.URL, "pathname"),
@@ -118,4 +138,4 @@ def register(app, context) -> None:
                           "version": Input(ids.LIVE_VERSION, "data"),
                           "mode": Input(ids.MODE_STORE, "data")})
     def _redraw(pathname, store, version, mode):
-        return redraw(context, pathname, *range_of(store), mode)
+        return redraw(context, pathname, *range_of(store), mode, nodes=nodes_of(store))

@@ -50,6 +50,7 @@ def audit_page(user=None, kinds=None, ip=None, protocol=None, failed=None,
     ], className="audit-paging control")
     return html.Div([
         filters, paging,
+        html.Div(id=ids.AUDIT_RETENTION),       # the range reaches past the retention
         dcc.Store(id=ids.AUDIT_PAGING, data={"stack": [None], "next": None}),
         dcc.Store(id=ids.AUDIT_RANGE),
         panel("Events", html.Div(id=ids.AUDIT_TABLE, className="audit-table")),

@@ -16,6 +16,7 @@ LIVE_WAITING = "live-waiting"
 LIVE_RATE = "live-rate"             # {"bytes_read", "at", "rate"}: backfill speed
 LIVE_BANNER = "live-banner"
 LIVE_STALE = "live-stale"             # the newest event's age when stale ('3 h'), else None
+LIVE_NODES = "live-nodes"             # each node's health as the last tick read it (a list)
 TITLE_SINK = "page-title-sink"        # the browser tab's title is set from the page
 
 # date range
@@ -32,6 +33,14 @@ RANGE_STORE = "range-store"           # {"spec": what the URL says, "start", "en
 OVERVIEW_RANGE = "overview-range"      # {"range", "version", "mode"}
 AUDIT_RANGE = "audit-range"
 RANGE_TITLE = "range-title"           # the range in words (the kiosk's subtitle)
+
+# nodes: the URL's node= filter (in RANGE_STORE), its picker, the stale warning, the panel
+NODE_CONTROL = "node-control"         # the picker's box: shown when there are several nodes
+NODE_PICKER = "node-picker"
+NODE_MESSAGE = "node-message"         # a node= value that cannot be, or names no node
+NODES_STALE = "nodes-stale"           # the warning naming the nodes that stopped ingesting
+OVERVIEW_NODES = "overview-nodes"     # the node panel's place on the overview
+OVERVIEW_NODES_IN = "overview-nodes-in"   # {"range", "nodes": LIVE_NODES}: the panel's inputs
 
 # headline figures: one value element per figure
 HEADLINE_USERS = "headline-users"
@@ -86,6 +95,7 @@ USER_BYTES = "user-graph-bytes"
 USER_PROTOCOLS = "user-protocols"
 USER_IPS = "user-ips"
 USER_RECENT = "user-recent"
+USER_RETENTION = "user-retention"     # the notice when the raw parts reach past the retention
 
 # audit page
 AUDIT_USER = "audit-user"
@@ -100,3 +110,4 @@ AUDIT_OLDER = "audit-older"
 AUDIT_PAGING = "audit-paging"          # {"stack": [cursor of each page shown so far], "next"}
 AUDIT_PAGE_INFO = "audit-page-info"
 AUDIT_CSV = "audit-csv"
+AUDIT_RETENTION = "audit-retention"   # the notice when the range reaches past the retention

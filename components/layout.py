@@ -1,4 +1,5 @@
-"""The shell every page shares: header, page links, banner, range controls, the live tick,
+"""The shell every page shares: header (with the node picker), page links, banners (the
+database's, and the stale nodes' warning), range controls, the live tick,
 and the URL's state; ``dash.page_container`` in the middle shows the page the path names
 (pages/: overview, security, users, audit)."""
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .banner import db_banner
 from .controls import range_controls
 from .header import header
 from .nav import nav
+from .nodes import stale_banner
 
 
 def page(start: date, end: date, interval_s: float, kiosk: bool) -> html.Div:
@@ -27,12 +29,14 @@ def page(start: date, end: date, interval_s: float, kiosk: bool) -> html.Div:
         dcc.Store(id=ids.LIVE_TODAY),
         dcc.Store(id=ids.LIVE_RATE),
         dcc.Store(id=ids.LIVE_STALE),
+        dcc.Store(id=ids.LIVE_NODES),
         html.Div(id=ids.TITLE_SINK, hidden=True),
         dcc.Interval(id=ids.LIVE_INTERVAL, interval=int(interval_s * 1000)),
         dcc.Interval(id=ids.PLAYLIST, interval=60_000, disabled=True),   # ?cycle=...&every=...
         header(),
         nav(),
         db_banner(),
+        stale_banner(),
         range_controls(start, end),
         html.Div(dash.page_container, className="page-body"),
     ], id=ids.ROOT, className=root_class(kiosk))

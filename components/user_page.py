@@ -17,6 +17,7 @@ def user_page() -> html.Div:
                  className="user-row"),
         html.Div(id=ids.USER_HEADLINE),
         html.Div(id=ids.USER_SEEN, className="user-seen"),
+        html.Div(id=ids.USER_RETENTION),        # the raw parts' range is past the retention
         dbc.Row([dbc.Col(panel("Activity by day", page_graph(ids.USER_DAYS)), lg=6),
                  dbc.Col(panel("Bytes up / down by day", page_graph(ids.USER_BYTES)), lg=6)],
                 className="g-3"),

@@ -22,8 +22,7 @@ import sqlalchemy as sa
 import db
 from ingestion.parse import KINDS
 
-from .queries import (BadParameter, _connection, node_filter, node_params, parse_nodes,
-                      parse_range)
+from .queries import BadParameter, _connection, node_filter, parse_nodes, parse_range
 from .timefmt import day_bounds, logged_time, stored_time
 
 LIMIT = 100
@@ -165,32 +164,57 @@ def _conditions(f: Filters, dialect_name: str, cursor,
     return "".join(f" AND {c}" for c in sql), params, f.kinds is not None, order
 
 
-def _page_sql(f: Filters, d: str, cursor, with_path: bool = True,
+_NODE_FILES = sa.text("SELECT id FROM log_files WHERE node IN :nodes").bindparams(
+    sa.bindparam("nodes", expanding=True))
+
+
+def node_files(conn, nodes) -> list[int]:
+    """Returns the ids of the files (generations) of ``nodes``: an event's node is its file's."""
+    return sorted(int(i) for i in conn.execute(_NODE_FILES, {"nodes": list(nodes)}).scalars())
+
+
+def _page_sql(f: Filters, d: str, cursor, files, with_path: bool = True,
               floor: bool = False) -> tuple[str, dict, bool, str]:
     """Returns events_page.sql (its comment lines dropped) with the filters (and _FLOOR when
-    ``floor``), their parameters, whether :f_kinds is expanding, and the order column."""
+    ``floor``) and the node filter as ``files`` (None: every node), their parameters,
+    whether :f_kinds is expanding, and the order column."""
     where, params, expanding, order = _conditions(f, d, cursor, with_path)
     if floor:
         where += _FLOOR.format(ts=order)
     text = "\n".join(line for line in db.load_sql("events_page", d).text.splitlines()
                      if not line.lstrip().startswith("--"))
-    return (node_filter(text.replace("/*filters*/", where).replace("{ts}", order), f.nodes),
-            params, expanding, order)
+    text = text.replace("/*filters*/", where).replace("{ts}", order)
+    if files is not None:
+        text = text.replace("/*event_nodes*/", " AND file_id IN :node_files")
+        params["node_files"] = files
+    return node_filter(text, None), params, expanding, order
 
 
 def _run(conn, f: Filters, sql: str, params: dict, expanding: bool, **more) -> list:
     query = sa.text(sql)
     if expanding:
         query = query.bindparams(sa.bindparam("f_kinds", expanding=True))
-    if f.nodes is not None:
-        query = query.bindparams(sa.bindparam("nodes", expanding=True))
-    return conn.execute(query, {**day_bounds(f.start, f.end), **params, **more,
-                                **node_params(f.nodes)}).all()
+    if "node_files" in params:
+        query = query.bindparams(sa.bindparam("node_files", expanding=True))
+    return conn.execute(query, {**day_bounds(f.start, f.end), **params, **more}).all()
+
+
+def _files(conn, f: Filters) -> list[int] | None:
+    """Returns the file ids of the node filter (None without one)."""
+    return None if f.nodes is None else node_files(conn, f.nodes)
 
 
 def fetch(conn, f: Filters, limit: int, cursor=None) -> list:
-    """Returns up to ``limit`` raw rows (COLUMNS + file_id, start_offset) before ``cursor``."""
-    sql, params, expanding, _order = _page_sql(f, db.dialect(conn), cursor)
+    """Returns up to ``limit`` raw rows (COLUMNS + file_id, start_offset) before ``cursor``.
+
+    A node filter is the nodes' file ids, read first and bound as a list: with
+    ``file_id IN (SELECT ... FROM log_files ...)`` MariaDB plans a semi-join and reads the
+    whole range (~140 ms a page on a year of three nodes) instead of walking ix_events_ts
+    back from the newest row and stopping after ``limit`` (as with no filter)."""
+    files = _files(conn, f)
+    if files == []:
+        return []
+    sql, params, expanding, _order = _page_sql(f, db.dialect(conn), cursor, files)
     return _run(conn, f, sql, params, expanding, limit=limit)
 
 
@@ -215,13 +239,16 @@ def fetch_bounded(conn, f: Filters, limit: int, cursor,
     first ``scan`` rows of the other filters before ``cursor``, and the (ts, file_id,
     start_offset) to go on from, None when those rows were the last of the range."""
     d = db.dialect(conn)
+    files = _files(conn, f)
+    if files == []:
+        return [], None
     # the edge: the scan-th row of the other filters (one index range, keys only)
-    sql, params, expanding, order = _page_sql(f, d, cursor, with_path=False)
+    sql, params, expanding, order = _page_sql(f, d, cursor, files, with_path=False)
     sql = _SELECT.sub(f"SELECT {order} AS ts, file_id, start_offset\nFROM events", sql,
                       count=1)
     edge = _run(conn, f, sql.replace("LIMIT :limit", "LIMIT 1 OFFSET :skip"), params,
                 expanding, skip=scan - 1)
-    sql, params, expanding, _order = _page_sql(f, d, cursor, floor=bool(edge))
+    sql, params, expanding, _order = _page_sql(f, d, cursor, files, floor=bool(edge))
     if edge:
         e_ts = stored_time(edge[0].ts)
         params.update(since=e_ts, e_ts=e_ts, e_file=edge[0].file_id,

@@ -1,4 +1,4 @@
-"""/api/users.csv?start=&end=: the per-user table of the range as CSV, streamed.
+"""/api/users.csv?start=&end=[&node=...]: the per-user table of the range as CSV, streamed.
 
 Every user of the range (the busiest first, as the table and /api/stats order them), one row
 each, with the columns of the stats' user objects. A username is attacker-controlled text: a
@@ -62,7 +62,8 @@ def users_csv_response(context: AppContext, args, today: date) -> Response:
     try:
         start, end = queries.parse_range(args.get("start"), args.get("end"), today,
                                          context.default_start())
-        users = queries.users(context.engine(), start, end, queries.MAX_USERS_LIMIT)
+        users = queries.users(context.engine(), start, end, queries.MAX_USERS_LIMIT,
+                              queries.parse_nodes(args))
     except queries.BadParameter as exc:
         return _error(str(exc), 400)
     except DatabaseBroken as exc:

@@ -1,4 +1,5 @@
-"""/ : the headline figures, four graphs and the per-user table of the range."""
+"""/ : the headline figures, four graphs, each node's activity and health (when there are
+several nodes) and the per-user table of the range."""
 import dash
 from dash import dcc, html
 
@@ -11,7 +12,10 @@ dash.register_page(__name__, path="/", name="Overview", title="SFTPGo activity",
 
 
 def layout(**_query) -> html.Div:
-    """Returns the page; callbacks/graphs.py fills it for the range."""
-    return html.Div([dcc.Store(id=ids.OVERVIEW_RANGE), headline_row(), graphs_grid(),
+    """Returns the page; callbacks/graphs.py fills it for the range (callbacks/nodes.py the
+    node panel)."""
+    return html.Div([dcc.Store(id=ids.OVERVIEW_RANGE), dcc.Store(id=ids.OVERVIEW_NODES_IN),
+                     headline_row(), graphs_grid(),
+                     html.Div(id=ids.OVERVIEW_NODES, className="overview-nodes control"),
                      users_panel()], id=ids.PAGE_OVERVIEW,
                     className="page-section")

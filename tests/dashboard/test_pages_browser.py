@@ -53,6 +53,7 @@ def test_security_page_counts_failures_and_shows_a_burst_after_one_tick(start, l
     everything = "SELECT COUNT(*) FROM events WHERE kind = 'login_failed'"
     until(lambda: text(duo, ids.SECURITY_FAILURES) == figures.count(count(sqlite_url, everything)), 15)
     assert text(duo, ids.SECURITY_BANS) == "2"
+    until(lambda: graph(duo, ids.SECURITY_DAYS), 10)      # plotly draws after the tiles show
     days = graph(duo, ids.SECURITY_DAYS)
     assert sum(days[0]["y"]) == count(sqlite_url, everything) == 13
     assert sum(days[1]["y"]) == 2                                     # the bans, marked
