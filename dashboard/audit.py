@@ -124,9 +124,11 @@ def _rare_path(f: Filters, dialect_name: str) -> tuple[str, list[str]]:
     return "ts", []
 
 
-def _conditions(f: Filters, dialect_name: str, cursor) -> tuple[str, dict, bool, str]:
+def _conditions(f: Filters, dialect_name: str, cursor,
+                with_path: bool = True) -> tuple[str, dict, bool, str]:
     """Returns the AND-conditions, their parameters, whether :f_kinds is expanding, and the
-    column the page is ordered by (ts, or a copy of it on the rows selected)."""
+    column the page is ordered by (ts, or a copy of it on the rows selected); without the
+    path's condition when ``with_path`` is False."""
     order, sql = _rare_path(f, dialect_name)
     params = {}
     if "rare_kind = :f_rare_kind" in sql:
@@ -146,7 +148,7 @@ def _conditions(f: Filters, dialect_name: str, cursor) -> tuple[str, dict, bool,
     if f.failed is not None:
         sql.append("failed = :f_failed")
         params["f_failed"] = f.failed
-    if f.path is not None:
+    if f.path is not None and with_path:
         # LIKE with the wildcards escaped; SQLite's LIKE ignores ASCII case, so instr() makes
         # it case-sensitive there (MariaDB's binary collation already is)
         if dialect_name == "sqlite":
@@ -171,6 +173,37 @@ def node_files(conn, nodes) -> list[int]:
     return sorted(int(i) for i in conn.execute(_NODE_FILES, {"nodes": list(nodes)}).scalars())
 
 
+def _page_sql(f: Filters, d: str, cursor, files, with_path: bool = True,
+              floor: bool = False) -> tuple[str, dict, bool, str]:
+    """Returns events_page.sql (its comment lines dropped) with the filters (and _FLOOR when
+    ``floor``) and the node filter as ``files`` (None: every node), their parameters,
+    whether :f_kinds is expanding, and the order column."""
+    where, params, expanding, order = _conditions(f, d, cursor, with_path)
+    if floor:
+        where += _FLOOR.format(ts=order)
+    text = "\n".join(line for line in db.load_sql("events_page", d).text.splitlines()
+                     if not line.lstrip().startswith("--"))
+    text = text.replace("/*filters*/", where).replace("{ts}", order)
+    if files is not None:
+        text = text.replace("/*event_nodes*/", " AND file_id IN :node_files")
+        params["node_files"] = files
+    return node_filter(text, None), params, expanding, order
+
+
+def _run(conn, f: Filters, sql: str, params: dict, expanding: bool, **more) -> list:
+    query = sa.text(sql)
+    if expanding:
+        query = query.bindparams(sa.bindparam("f_kinds", expanding=True))
+    if "node_files" in params:
+        query = query.bindparams(sa.bindparam("node_files", expanding=True))
+    return conn.execute(query, {**day_bounds(f.start, f.end), **params, **more}).all()
+
+
+def _files(conn, f: Filters) -> list[int] | None:
+    """Returns the file ids of the node filter (None without one)."""
+    return None if f.nodes is None else node_files(conn, f.nodes)
+
+
 def fetch(conn, f: Filters, limit: int, cursor=None) -> list:
     """Returns up to ``limit`` raw rows (COLUMNS + file_id, start_offset) before ``cursor``.
 
@@ -178,22 +211,55 @@ def fetch(conn, f: Filters, limit: int, cursor=None) -> list:
     ``file_id IN (SELECT ... FROM log_files ...)`` MariaDB plans a semi-join and reads the
     whole range (~140 ms a page on a year of three nodes) instead of walking ix_events_ts
     back from the newest row and stopping after ``limit`` (as with no filter)."""
+    files = _files(conn, f)
+    if files == []:
+        return []
+    sql, params, expanding, _order = _page_sql(f, db.dialect(conn), cursor, files)
+    return _run(conn, f, sql, params, expanding, limit=limit)
+
+
+# A substring of file_path has no index: a rare one would read the whole range for a page.
+# A page of a path search examines at most SCAN_ROWS rows (those of the other filters, in
+# the page order) and returns the matches among them; when it finds fewer than a page, its
+# ``next`` is the position of the last row it examined, a keyset position like any other,
+# so the following page goes on from there (pages never repeat or skip an event), and a
+# short or even empty page may carry a ``next``. ``next`` is null once the range is
+# exhausted. The CSV is not bounded: it streams every match.
+SCAN_ROWS = 20_000
+_SELECT = re.compile(r"SELECT .*?\nFROM events", re.S)
+# the rows at or after the edge (ts, file_id, start_offset) in the page order; its ts is
+# also bound as :since, so the index range starts there
+_FLOOR = (" AND ({ts} > :e_ts OR file_id > :e_file"
+          " OR (file_id = :e_file AND start_offset >= :e_offset))")
+
+
+def fetch_bounded(conn, f: Filters, limit: int, cursor,
+                  scan: int) -> tuple[list, tuple | None]:
+    """Returns (rows, resume) for a path search: up to ``limit`` matching rows among the
+    first ``scan`` rows of the other filters before ``cursor``, and the (ts, file_id,
+    start_offset) to go on from, None when those rows were the last of the range."""
     d = db.dialect(conn)
-    where, params, expanding, order = _conditions(f, d, cursor)
-    text = db.load_sql("events_page", d).text.replace("/*filters*/", where).replace("{ts}", order)
-    files = None
-    if f.nodes is not None:
-        files = node_files(conn, f.nodes)
-        if not files:
-            return []
-        text = text.replace("/*event_nodes*/", " AND file_id IN :node_files")
-    query = sa.text(node_filter(text, None))
-    if expanding:
-        query = query.bindparams(sa.bindparam("f_kinds", expanding=True))
-    if files is not None:
-        query = query.bindparams(sa.bindparam("node_files", expanding=True))
-        params["node_files"] = files
-    return conn.execute(query, {**day_bounds(f.start, f.end), **params, "limit": limit}).all()
+    files = _files(conn, f)
+    if files == []:
+        return [], None
+    # the edge: the scan-th row of the other filters (one index range, keys only)
+    sql, params, expanding, order = _page_sql(f, d, cursor, files, with_path=False)
+    sql = _SELECT.sub(f"SELECT {order} AS ts, file_id, start_offset\nFROM events", sql,
+                      count=1)
+    edge = _run(conn, f, sql.replace("LIMIT :limit", "LIMIT 1 OFFSET :skip"), params,
+                expanding, skip=scan - 1)
+    sql, params, expanding, _order = _page_sql(f, d, cursor, files, floor=bool(edge))
+    if edge:
+        e_ts = stored_time(edge[0].ts)
+        params.update(since=e_ts, e_ts=e_ts, e_file=edge[0].file_id,
+                      e_offset=edge[0].start_offset)
+    rows = _run(conn, f, sql, params, expanding, limit=limit)
+    if len(rows) == limit:
+        last = rows[-1]
+        return rows, (stored_time(last.ts), last.file_id, last.start_offset)
+    if not edge:
+        return rows, None
+    return rows, (e_ts, edge[0].file_id, edge[0].start_offset)
 
 
 def event_of(row) -> dict:
@@ -211,9 +277,13 @@ def page(conn_or_engine, f: Filters, limit: int = LIMIT, before: str | None = No
     """Returns {"events": [...], "next": cursor or None}: the page before ``before``."""
     cursor = decode_cursor(before) if before is not None else None
     with _connection(conn_or_engine) as conn:
-        rows = fetch(conn, f, limit, cursor)
-    nxt = encode_cursor(rows[-1].ts, rows[-1].file_id, rows[-1].start_offset) \
-        if len(rows) == limit else None
+        if f.path is not None:          # bounded: see SCAN_ROWS
+            rows, resume = fetch_bounded(conn, f, limit, cursor, SCAN_ROWS)
+            nxt = encode_cursor(*resume) if resume is not None else None
+        else:
+            rows = fetch(conn, f, limit, cursor)
+            nxt = encode_cursor(rows[-1].ts, rows[-1].file_id, rows[-1].start_offset) \
+                if len(rows) == limit else None
     return {"events": [event_of(r) for r in rows], "next": nxt}
 
 

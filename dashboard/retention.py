@@ -1,8 +1,9 @@
 """What the views that read raw events say about retention (EVENTS_RETENTION_DAYS).
 
-The rollups are never pruned, so /api/stats, /api/security and the overview are complete for
-any range. /api/events, /api/events.csv, the audit page and the raw parts of /api/users/<name>
-(first_seen, last_seen, last_login, ips, recent) only have the events kept: ``info`` says
+The rollups are never pruned, so /api/stats, /api/security, the overview and the rollup parts
+of /api/users/<name> (totals, days, ips, protocols) are complete for any range. /api/events,
+/api/events.csv, the audit page and the raw parts of /api/users/<name> (first_seen, last_seen,
+last_login, recent) only have the events kept: ``info`` says
 whether a range reaches past them, ``notice`` turns that into a sentence for a page.
 """
 from __future__ import annotations

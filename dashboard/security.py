@@ -3,8 +3,9 @@
 The security answer reads the rollups of migration 010 (and bans_daily, daily_stats) only,
 each keyed by node at the end: the totals and top lists from cells per day and IP, name or
 method; the distinct counts of the listed rows only from the ip x name x node pairs, counted
-once over the nodes asked for. The user answer reads daily_stats plus a few
-ranges of the ix_events_user index.
+once over the nodes asked for. The user answer reads daily_stats, user_ips_daily and
+user_protocols_daily (migration 011), plus a few ranges of the ix_events_user index
+(first/last seen, recent).
 """
 from __future__ import annotations
 
@@ -92,7 +93,6 @@ def user(conn_or_engine, username: str, start: date, end: date, nodes=None) -> d
     UnknownUser for a name never seen (on those nodes)."""
     scope = node_params(nodes)
     bounds = {"start": start.isoformat(), "end": end.isoformat(), "username": username, **scope}
-    times = {**day_bounds(start, end), "username": username, **scope}
     with _connection(conn_or_engine) as conn:
         d = db.dialect(conn)
         seen = conn.execute(scoped("user_seen_days", d, nodes),
@@ -103,8 +103,8 @@ def user(conn_or_engine, username: str, start: date, end: date, nodes=None) -> d
         last_seen = _edge(conn, "last", username, seen.last_day, USER_KINDS, nodes)
         last_login = _edge(conn, "last", username, seen.last_login_day, ("login",), nodes)
         day_rows = conn.execute(scoped("user_days", d, nodes), bounds).all()
-        protocols = conn.execute(scoped("user_protocols", d, nodes), times).all()
-        ips = conn.execute(scoped("user_ips", d, nodes), times).all()
+        protocols = conn.execute(scoped("user_protocols", d, nodes), bounds).all()
+        ips = conn.execute(scoped("user_ips", d, nodes), bounds).all()
         recent = audit.page(conn, audit.Filters(start=start, end=end, user=username,
                                                 kinds=USER_KINDS, nodes=nodes),
                             RECENT)["events"]

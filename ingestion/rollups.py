@@ -1,5 +1,5 @@
-"""The rollups (daily_stats and store.SECURITY_ROLLUPS): rebuild them from the events table,
-or check that they agree.
+"""The rollups (daily_stats, store.SECURITY_ROLLUPS and store.USER_ROLLUPS): rebuild them
+from the events table, or check that they agree.
 
 The ingester keeps the rollups in step with events in the same transaction; these two
 commands are for after a change of the counting rules, and for peace of mind.
@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 import db
 from ingestion import retention
-from ingestion.store import SECURITY_ROLLUPS, from_days_sql, from_events_sql
+from ingestion.store import (SECURITY_ROLLUPS, USER_ROLLUPS, from_days_sql, from_events_sql,
+                             user_rollup_sql)
 
 
 _NODE = "/*node*/"
@@ -63,19 +64,23 @@ def _keyed(conn, sql: str, columns: tuple, width: int, params=None) -> dict[tupl
     return out
 
 
-def _recompute(r, since, node: bool = False) -> str:
-    """Returns the SELECT that recomputes security rollup ``r`` (for one node, or all): from
+def _recompute(r, since, dialect: str, node: bool = False) -> str:
+    """Returns the SELECT that recomputes rollup ``r`` (for one node, or all): from
     the events of the days from ``since`` on. An all-time rollup (r.from_days) has no day
     to cut: after pruning it comes from every day's cells of its day-keyed rollup, which
-    keeps the pruned days (itself recomputed first); before, from the events as the others."""
+    keeps the pruned days (itself recomputed first); before, from the events as the others.
+    A user rollup's SQL is store.user_rollup_sql's."""
+    if r in USER_ROLLUPS:
+        return _since(_scoped(user_rollup_sql(r.table, dialect), node), since)
     if r.from_days and since is not None:
         return _scoped(from_days_sql(r), node)
     return _since(_scoped(from_events_sql(r), node), since)
 
 
 def _ordered():
-    """Returns SECURITY_ROLLUPS with each all-time rollup after the one it comes from."""
-    return sorted(SECURITY_ROLLUPS, key=lambda r: r.from_days is not None)
+    """Returns SECURITY_ROLLUPS with each all-time rollup after the one it comes from, then
+    USER_ROLLUPS."""
+    return sorted(SECURITY_ROLLUPS, key=lambda r: r.from_days is not None) + list(USER_ROLLUPS)
 
 
 def _since(sql: str, since) -> str:
@@ -94,7 +99,7 @@ def check(engine: sa.Engine) -> list[tuple]:
     """Returns the (day, kind, username, node, rollup, recomputed) rows that differ; [] when
     equal.
 
-    Rows of the security rollups that differ come as (table, key..., rollup values,
+    Rows of the security and user rollups that differ come as (table, key..., rollup values,
     recomputed values), None for a missing row. After pruning, only the days from
     retention.pruned_before on are compared (an all-time rollup, against every day of the
     day-keyed one it comes from).
@@ -110,7 +115,8 @@ def check(engine: sa.Engine) -> list[tuple]:
                 if actual.get(k) != expected.get(k)]
         for r in _ordered():
             cut = "" if r.from_days else _where(since)     # an all-time rollup: all of it
-            want = _keyed(conn, _recompute(r, since), r.columns, len(r.key), p)
+            want = _keyed(conn, _recompute(r, since, db.dialect(conn)), r.columns,
+                          len(r.key), p)
             have = _keyed(conn, f"SELECT {', '.join(r.columns)} FROM {r.table}" + cut,
                           r.columns, len(r.key), p)
             diff += [(r.table, *k, have.get(k), want.get(k))
@@ -121,7 +127,7 @@ def check(engine: sa.Engine) -> list[tuple]:
 def nodes(conn) -> list[str]:
     """Returns every node with files or rollup cells."""
     found = set()
-    for table in ("log_files", "daily_stats") + tuple(r.table for r in SECURITY_ROLLUPS):
+    for table in ("log_files", "daily_stats") + tuple(r.table for r in _ordered()):
         found.update(conn.execute(sa.text(f"SELECT DISTINCT node FROM {table}")).scalars())
     return sorted(found)
 
@@ -149,6 +155,7 @@ def rebuild(engine: sa.Engine) -> int:
                     conn.execute(sa.text(f"DELETE FROM {r.table} WHERE node = :node"
                                          + ("" if r.from_days else cut)), where)
                     conn.execute(sa.text(f"INSERT INTO {r.table} ({', '.join(r.columns)}) "
-                                         + _recompute(r, since, node=True)), where)
+                                         + _recompute(r, since, db.dialect(conn), node=True)),
+                                 where)
     with engine.connect() as conn:
         return conn.execute(sa.text("SELECT COUNT(*) FROM daily_stats")).scalar()

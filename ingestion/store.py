@@ -94,7 +94,9 @@ NODE_KEY = ("node", "lf.node")
 # "events" counts (saturating at BYTES_CAP), the others are the first/last time or day.
 SOURCES = {"events": ("sum", "COUNT(*)"), "first_ts": ("min", "MIN(e.ts)"),
            "last_ts": ("max", "MAX(e.ts)"), "first_day": ("min", "MIN(e.day)"),
-           "last_day": ("max", "MAX(e.day)")}
+           "last_day": ("max", "MAX(e.day)"),
+           # the user rollups' (USER_ROLLUPS, whose SQL is user_rollup_sql's)
+           "transfers": ("sum", "COUNT(*)"), "bytes": ("sum", None)}
 # How a rollup without a day in its key is recomputed from a rollup with one (its days):
 # the SQL of each value column over the finer rollup's cells.
 FROM_DAYS = {"events": "SUM(events)", "first_ts": "MIN(first_ts)", "last_ts": "MAX(last_ts)",
@@ -150,11 +152,26 @@ def _upsert_tail(r: Rollup, dialect: str) -> str:
     return " ON DUPLICATE KEY UPDATE " + ", ".join(sets)
 
 
-ROLLUP_BY_TABLE = {r.table: r for r in SECURITY_ROLLUPS}
-_ROLLUP_TAIL = {d: {r.table: _upsert_tail(r, d) for r in SECURITY_ROLLUPS}
+# --- the user rollups (migration 011): what /api/users/<name> groups per IP and protocol --
+# Rollups of the same shape as the security ones (Rollup: key ending with the node, sums
+# that saturate, the same upserts), keyed username first (the API reads one user's days).
+# Their cells come from the user kinds' events rather than FINEST's one kind, so their
+# batch increments are user_rows' and their recomputing SQL user_rollup_sql's.
+USER_KINDS = ("upload", "download", "file_op", "login")
+TRANSFER_KINDS = ("upload", "download")
+USER_ROLLUPS = (
+    # the user kinds' events with a non-empty remote_ip
+    Rollup("user_ips_daily", "user", ("username", "day", "ip", "node")),
+    # the transfers and their bytes, '' for a missing protocol
+    Rollup("user_protocols_daily", "transfer", ("username", "day", "protocol", "node"),
+           ("transfers", "bytes")),
+)
+
+ROLLUP_BY_TABLE = {r.table: r for r in SECURITY_ROLLUPS + USER_ROLLUPS}
+_ROLLUP_TAIL = {d: {r.table: _upsert_tail(r, d) for r in SECURITY_ROLLUPS + USER_ROLLUPS}
                 for d in ("sqlite", "mysql")}
 _ROLLUP_SQL = {d: {r.table: _insert(r.table, r.columns, d) + _ROLLUP_TAIL[d][r.table]
-                   for r in SECURITY_ROLLUPS} for d in ("sqlite", "mysql")}
+                   for r in SECURITY_ROLLUPS + USER_ROLLUPS} for d in ("sqlite", "mysql")}
 
 
 def from_events_sql(r: Rollup) -> str:
@@ -179,6 +196,77 @@ def from_days_sql(r: Rollup) -> str:
     # aliased lf: the node condition names lf.node, the events' file's node elsewhere
     return (f"SELECT {', '.join(cols)} FROM {r.from_days} lf WHERE 1 = 1 /*node*/"
             f" GROUP BY {key}")
+
+
+_IP_FROM_EVENTS = (
+    "SELECT e.username AS username, e.day AS day, e.remote_ip AS ip, lf.node AS node,"
+    " COUNT(*) AS events FROM events e JOIN log_files lf ON lf.id = e.file_id"
+    " WHERE e.kind IN ('upload', 'download', 'file_op', 'login')"
+    " AND e.remote_ip IS NOT NULL AND e.remote_ip <> '' /*node*/"
+    " GROUP BY e.username, e.day, e.remote_ip, lf.node")
+# bytes clamped to 0..2^62 as the cells saturate; SQLite's SUM raises on int64 overflow, so
+# there the sizes are summed as 32-bit halves and recombined (see from_events.sqlite.sql)
+_PROTOCOL_FROM_EVENTS = {
+    "sqlite": (
+        "SELECT username, day, protocol, node, transfers,"
+        " CASE WHEN hi >= 1073741824 THEN 4611686018427387904 WHEN hi < 0 THEN 0"
+        " ELSE hi * 4294967296 + lo END AS bytes"
+        " FROM (SELECT username, day, protocol, node, transfers, hi + (lo_sum >> 32) AS hi,"
+        " lo_sum & 4294967295 AS lo"
+        " FROM (SELECT e.username AS username, e.day AS day,"
+        " COALESCE(e.protocol, '') AS protocol, lf.node AS node, COUNT(*) AS transfers,"
+        " COALESCE(SUM(e.size_bytes >> 32), 0) AS hi,"
+        " COALESCE(SUM(e.size_bytes & 4294967295), 0) AS lo_sum"
+        " FROM events e JOIN log_files lf ON lf.id = e.file_id"
+        " WHERE e.kind IN ('upload', 'download') /*node*/"
+        " GROUP BY e.username, e.day, COALESCE(e.protocol, ''), lf.node) s) t"),
+    "mysql": (
+        "SELECT e.username AS username, e.day AS day, COALESCE(e.protocol, '') AS protocol,"
+        " lf.node AS node, COUNT(*) AS transfers,"
+        " LEAST(GREATEST(COALESCE(SUM(e.size_bytes), 0), 0), 4611686018427387904) AS bytes"
+        " FROM events e JOIN log_files lf ON lf.id = e.file_id"
+        " WHERE e.kind IN ('upload', 'download') /*node*/"
+        " GROUP BY e.username, e.day, COALESCE(e.protocol, ''), lf.node"),
+}
+
+
+def user_rollup_sql(table: str, dialect: str) -> str:
+    """Returns the SELECT recomputing user rollup ``table`` from the events (its columns in
+    order, each event counted in its file's node); the comment NODE in it is where
+    rollups.py puts a node condition (or nothing)."""
+    return _IP_FROM_EVENTS if table == "user_ips_daily" else _PROTOCOL_FROM_EVENTS[dialect]
+
+
+def user_rows(events: list[tuple], node: str) -> dict[str, list[tuple]]:
+    """Returns {table: increments} of the user rollups for event rows of ``node``'s files:
+    user_ips_daily (username, day, ip, node, events) for the user kinds with a non-empty
+    remote_ip, user_protocols_daily (username, day, protocol, node, transfers, bytes) for
+    the transfers, '' for a missing protocol; counts and bytes saturate at BYTES_CAP."""
+    ips: dict[tuple, int] = {}
+    protocols: dict[tuple, list] = {}
+    for row in events:   # row in EVENT_COLUMNS order
+        kind = row[5]
+        if kind not in USER_KINDS:
+            continue
+        ip = row[10]
+        if ip:
+            key = (row[6], row[4], ip, node)
+            ips[key] = ips.get(key, 0) + 1
+        if kind in TRANSFER_KINDS:
+            key = (row[6], row[4], row[11] or "", node)
+            cur = protocols.get(key)
+            if cur is None:
+                cur = protocols[key] = [0, 0]
+            cur[0] += 1
+            if row[7] is not None:
+                cur[1] += row[7]
+    out = {}
+    if ips:
+        out["user_ips_daily"] = [(*k, n) for k, n in ips.items()]
+    if protocols:
+        out["user_protocols_daily"] = [(*k, n, max(0, min(b, BYTES_CAP)))
+                                       for k, (n, b) in protocols.items()]
+    return out
 
 
 _ADVANCE = sa.text(
@@ -302,8 +390,8 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
 
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
     ``bulk`` sends the events to MySQL/MariaDB with LOAD DATA LOCAL (see bulk_load_available).
-    ``rollups=False`` leaves daily_stats and the SECURITY_ROLLUPS alone: only for
-    measuring what the rollups cost.
+    ``rollups=False`` leaves daily_stats, the SECURITY_ROLLUPS and the USER_ROLLUPS alone:
+    only for measuring what the rollups cost.
     """
     sql = _SQL[dialect]
     if events:
@@ -319,7 +407,7 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
         elif rollups:
             conn.exec_driver_sql(sql["daily"], rollup_rows(events, node))
         if rollups:
-            for table, rows in security_rows(events, node).items():
+            for table, rows in (security_rows(events, node) | user_rows(events, node)).items():
                 if dialect == "sqlite":
                     _insert_sqlite(conn, table, ROLLUP_BY_TABLE[table].columns, rows,
                                    _ROLLUP_TAIL["sqlite"][table])

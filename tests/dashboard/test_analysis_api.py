@@ -275,6 +275,50 @@ def test_pages_neither_repeat_nor_skip_while_events_arrive(engine, db_url, log_d
     assert len(fresh) > len(want)                           # they did arrive
 
 
+@pytest.mark.parametrize("params", [{"path": "/d/"}, {"path": "_", "kind": ["upload", "login"]},
+                                    {"path": "nowhere"}])
+@pytest.mark.parametrize("scan", [2, 7])
+def test_path_pages_with_a_bounded_scan_neither_repeat_nor_skip(engine, db_url, log_dir,
+                                                                monkeypatch, params, scan):
+    """A path search examines at most audit.SCAN_ROWS rows a page (a few here, so the day's
+    rows take many scans, and a scan often stops among rows of the same ts): short and empty
+    pages carry a next, and walking them all while events arrive gives exactly the matches,
+    in order, once each; next is null at the range's end."""
+    from dashboard import audit
+    monkeypatch.setattr(audit, "SCAN_ROWS", scan)
+    data = attack_lines()
+    (log_dir / "sftpgo.log").write_bytes(data)
+    ingest_all(engine, log_dir)
+    filters = {"path": params["path"], **({"kinds": tuple(params["kind"])} if "kind" in params
+                                          else {})}
+    want = reference.audit(events_of(data), "2024-09-18", "2024-09-19", **filters)
+    client = client_for(db_url, log_dir)
+    query = "/api/events?" + _query("2024-09-18", "2024-09-19", params) + "&limit=4"
+    got, before, sizes = [], None, []
+    newest = data.splitlines(keepends=True)[-1]
+    for n in range(1000):
+        body = client.get(query + (f"&before={before}" if before else "")).get_json()
+        got += body["events"]
+        sizes.append(len(body["events"]))
+        before = body["next"]
+        if before is None:
+            break
+        with (log_dir / "sftpgo.log").open("ab") as f:      # between pages: more of the same
+            f.write(newest * 2 + attack_lines("2024-09-19", 1 + n % 20)[:400].rsplit(b"\n", 1)[0]
+                    + b"\n")
+        ingest_all(engine, log_dir)
+    assert got == want
+    assert len(sizes) > len(want) // 4 + 1 and min(sizes[:-1], default=0) < 4   # short pages
+    others = {k: v for k, v in filters.items() if k != "path"}
+    examined = reference.audit(events_of(data), "2024-09-18", "2024-09-19", **others)
+    assert len(sizes) >= len(examined) // scan                 # each examined <= scan rows
+    # unbounded, the CSV has every match of the range at once, new ones included
+    rows = list(csv.reader(io.StringIO(client.get(
+        "/api/events.csv?" + _query("2024-09-18", "2024-09-19", params)).get_data(as_text=True))))
+    fresh = client.get(query.replace("limit=4", "limit=1000")).get_json()
+    assert len(rows) - 1 >= len(want) and len(fresh["events"]) <= scan
+
+
 @pytest.mark.parametrize("path, message", [
     ("/api/events?kind=nope", "kind must be one of"),
     ("/api/events?kind=upload&kind=", "kind must be one of"),

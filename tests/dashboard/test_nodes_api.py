@@ -112,6 +112,25 @@ def test_users_and_events_per_node_and_together(two_nodes, db_url, tmp_path):
         assert csv_rows == len(pages), query
 
 
+def test_bounded_path_pages_per_node(two_nodes, db_url, tmp_path, monkeypatch):
+    """A path search's bounded pages (a few rows examined each) keep to the nodes asked for."""
+    from dashboard import audit
+    monkeypatch.setattr(audit, "SCAN_ROWS", 5)
+    client = client_for(db_url, tmp_path)
+    for query, nodes in SCOPES:
+        got, before, n = [], "", 0
+        while True:
+            body = client.get(f"/api/events?start={START}&end={END}&limit=3&path=_{query}"
+                              f"{before}").get_json()
+            got += body["events"]
+            n += 1
+            if body["next"] is None:
+                break
+            before = f"&before={body['next']}"
+        assert got == reference.audit(_of(two_nodes, nodes), START, END, path="_"), query
+        assert n > len(got) // 3 + 1 or not got, query            # short pages were walked
+
+
 def test_a_bad_node_is_a_400(two_nodes, db_url, tmp_path):
     client = client_for(db_url, tmp_path)
     for path in ("/api/stats", "/api/status", "/api/security", "/api/users/admin",

@@ -73,6 +73,14 @@ def test_the_user_view_says_which_times_were_pruned(engine, db_url, log_dir):
     assert body["retention"] == {"days": DAYS, "oldest_kept": CUT.isoformat(),
                                  "range_truncated": True, "first_seen_day": day(20)}
     assert body["totals"]["uploads"] == 4 * 19        # from the rollup: complete
+    # ips and protocols too (the user rollups of 011), and check/rebuild leave pruned days
+    assert body["ips"] == [{"ip": "10.1.2.3", "events": 4 * 19}]
+    assert body["protocols"] == [{"protocol": "SFTP", "transfers": 4 * 19,
+                                  "bytes": 4 * 19 * 1000}]
+    from ingestion import rollups
+    assert rollups.check(engine) == []
+    rollups.rebuild(engine)
+    assert client.get(f"/api/users/alice?start={day(20)}").get_json() == body
     later = client.get(f"/api/users/alice?start={day(5)}").get_json()["retention"]
     assert later["range_truncated"] is False and later["first_seen_day"] == day(20)
 

@@ -106,3 +106,87 @@ def test_check_rollups_catches_each_corrupted_security_rollup(engine, log_dir):
                              " WHERE first_day < last_day"))
     assert {d[0] for d in rollups.check(engine)} == {"login_failures_ip_daily",
                                                      "login_failure_pairs"}
+
+
+def user_lines(n: int) -> list[bytes]:
+    """Returns the user kinds' lines (transfers, file operations, logins) and failed logins
+    with varied users, IPs (some missing or empty), protocols (some missing) and sizes (some
+    missing), over several days."""
+    import orjson
+    users = ["alice", "Alice", "alice ", "bob", "100%_b"]
+    out = []
+    for i in range(n):
+        t = f"2024-09-{10 + i // 150:02d}T{i % 24:02d}:{i % 60:02d}:{i % 59:02d}.{i % 1000:03d}"
+        user, ip = users[i % 5], ["10.0.0.1", "2001:db8::1", "", None][i // 5 % 4]
+        addr = {} if ip is None else {"remote_addr": f"[{ip}]:1" if ":" in ip else f"{ip}:1"
+                                      if ip else ""}
+        proto = {} if i % 7 == 0 else {"protocol": ["SFTP", "FTP", "DAV"][i % 3]}
+        r = i % 6
+        if r < 3:
+            obj = {"level": "info", "time": t, "sender": ["Upload", "Download", "Upload"][r],
+                   **addr, "elapsed_ms": 1, "username": user, "file_path": f"/f{i}",
+                   "connection_id": f"c{i}", **proto,
+                   **({} if i % 11 == 0 else {"size_bytes": i * 1013})}
+        elif r == 3:
+            obj = {"level": "info", "time": t, "sender": "Rename", **addr, "username": user,
+                   "file_path": f"/f{i}", "target_path": f"/g{i}", "elapsed": 2,
+                   "connection_id": f"c{i}", **proto}
+        elif r == 4:
+            obj = {"level": "info", "time": t, "sender": "login", "ip": ip or "",
+                   "username": user, "method": "password", **proto}
+        else:
+            out.append(failure_line(i, user=user, ip=ip or "203.0.113.9", ms=i * 60_000))
+            continue
+        out.append(orjson.dumps(obj) + b"\n")
+    return out
+
+
+def _table(engine, r) -> list[tuple]:
+    with engine.connect() as conn:
+        return sorted(tuple(str(v) for v in row) for row in conn.execute(sa.text(
+            f"SELECT {', '.join(r.columns)} FROM {r.table}")))
+
+
+def test_user_rollups_equal_a_rebuild_and_check_catches_a_corrupted_cell(engine, log_dir):
+    """user_ips_daily and user_protocols_daily, kept batch by batch, equal what a rebuild
+    computes from the events (and the events' own counts); a cell off by one, a missing and
+    an extra row are each reported with the rollup's name; a rebuild repairs them."""
+    from ingestion.store import USER_ROLLUPS
+    w = LogWriter(log_dir)
+    w.write(*user_lines(900))
+    gzip_file(w.rotate())
+    w.write(*user_lines(600)[300:])
+    run_all(engine, log_dir, batch_bytes=20_000)
+    assert rollups.check(engine) == []
+    assert scalar(engine, "SELECT SUM(events) FROM user_ips_daily") == scalar(
+        engine, "SELECT COUNT(*) FROM events WHERE kind IN ('upload', 'download', 'file_op',"
+                " 'login') AND remote_ip <> ''") > 300
+    assert scalar(engine, "SELECT SUM(transfers) FROM user_protocols_daily") == scalar(
+        engine, "SELECT COUNT(*) FROM events WHERE kind IN ('upload', 'download')") > 300
+    assert scalar(engine, "SELECT SUM(bytes) FROM user_protocols_daily") == scalar(
+        engine, "SELECT SUM(size_bytes) FROM events WHERE kind IN ('upload', 'download')")
+    assert scalar(engine, "SELECT COUNT(*) FROM user_protocols_daily WHERE protocol = ''") > 0
+    kept = {r.table: _table(engine, r) for r in USER_ROLLUPS}
+    rollups.rebuild(engine)
+    assert {r.table: _table(engine, r) for r in USER_ROLLUPS} == kept
+    for r in USER_ROLLUPS:
+        value = r.values[0]
+        key = " AND ".join(f"{k} = :{k}" for k in r.key)
+        with engine.begin() as conn:
+            row = conn.execute(sa.text(f"SELECT {', '.join(r.columns)} FROM {r.table}"
+                                       f" ORDER BY {value} DESC")).mappings().first()
+            cell = {k: row[k] for k in r.key}
+            conn.execute(sa.text(f"UPDATE {r.table} SET {value} = {value} + 1 WHERE {key}"),
+                         cell)
+        assert [d[0] for d in rollups.check(engine)] == [r.table], r.table
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DELETE FROM {r.table} WHERE {key}"), cell)
+        assert [d[0] for d in rollups.check(engine)] == [r.table], r.table
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"INSERT INTO {r.table} ({', '.join(r.columns)}) VALUES"
+                                 f" ({', '.join(':' + c for c in r.columns)})"),
+                         {**dict(row), "username": "nobody"})
+        assert [d[0] for d in rollups.check(engine)] == [r.table, r.table], r.table
+        rollups.rebuild(engine)
+        assert rollups.check(engine) == []
+    assert {r.table: _table(engine, r) for r in USER_ROLLUPS} == kept

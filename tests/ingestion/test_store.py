@@ -174,3 +174,29 @@ def test_security_rows_count_each_rollup_by_its_key_with_missing_values_as_empty
     many = store.security_rows([_failure(i, f"{DAY} 04:00:00.000", "") for i in range(3)] * 2,
                                "n2")
     assert many["login_failure_pair_days"] == [("", "root", DAY, "n2", 6)]
+
+
+def _user_event(pos: int, kind: str, user: str, ip, protocol, size=None, day: str = DAY) -> tuple:
+    return (1, pos, pos + 1, f"{day} 04:00:00.{pos:03d}", day, kind, user, size, 0, kind, ip,
+            protocol, "/f", None, None, None, None, 0)
+
+
+def test_user_rows_count_ips_and_protocols_of_the_user_kinds_only():
+    events = [_user_event(0, "upload", "alice", "10.0.0.1", "SFTP", 5),
+              _user_event(1, "download", "alice", "10.0.0.1", None, None),
+              _user_event(2, "file_op", "alice", "", "SFTP"),
+              _user_event(3, "login", "alice", None, "SSH"),
+              _user_event(4, "login", "bob", "10.0.0.2", "SSH", day="2024-09-19"),
+              _user_event(5, "login_failed", "alice", "10.0.0.1", "SSH"),
+              _user_event(6, "ban", "", "10.0.0.1", "SSH"),
+              _user_event(7, "upload", "alice", "10.0.0.3", "SFTP", store.BYTES_CAP)]
+    rows = store.user_rows(events, "n1")
+    assert sorted(rows["user_ips_daily"]) == [("alice", DAY, "10.0.0.1", "n1", 2),
+                                              ("alice", DAY, "10.0.0.3", "n1", 1),
+                                              ("bob", "2024-09-19", "10.0.0.2", "n1", 1)]
+    assert sorted(rows["user_protocols_daily"]) == [("alice", DAY, "", "n1", 1, 0),
+                                                    ("alice", DAY, "SFTP", "n1", 2,
+                                                     store.BYTES_CAP)]   # saturates
+    assert {r.table for r in store.USER_ROLLUPS} == set(rows)
+    assert all(r.key[-1] == "node" for r in store.USER_ROLLUPS)
+    assert store.user_rows([events[5], events[6]], "n1") == {}
