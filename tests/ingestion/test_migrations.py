@@ -140,3 +140,17 @@ def test_an_older_database_gets_the_coarse_security_rollups_filled(db_url, versi
     rollups.rebuild(engine)
     assert _security_tables(engine) == migrated
     engine.dispose()
+
+
+def test_a_database_that_skipped_a_migration_is_refused(db_url):
+    """migrate() applies the files above the database's version; one below it that was never
+    applied (a build with other migrations made it) would be skipped for ever: refused."""
+    engine = db.make_engine(db_url)
+    _migrate_to(engine, 8)
+    with engine.begin() as conn:                    # as if 007 had not existed in its build
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version = 7"))
+    with pytest.raises(db.DatabaseError, match="007_nodes"):
+        db.migrate(engine)
+    with engine.connect() as conn:                  # nothing was applied meanwhile
+        assert db.schema_version(conn) == 8
+    engine.dispose()
