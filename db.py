@@ -176,6 +176,13 @@ def migrate(engine: Engine, node: str | None = None) -> int:
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             current = schema_version(conn)
+            applied = {v for (v,) in conn.execute(sa.text("SELECT version FROM schema_version"))}
+        skipped = [p.name for v, p in migrations(d) if v < current and v not in applied]
+        if skipped:
+            # Applying it now would run it after later ones it may predate: refuse, loudly.
+            raise DatabaseError(f"the database is at schema {current} but never applied "
+                                f"{', '.join(skipped)}: it was made by a build with other "
+                                "migrations; restore a backup or start a new database")
         collation = None
         for version, path in migrations(d):
             if version <= current:

@@ -20,6 +20,8 @@ def _setting(default, env: str, help: str, flag: str | None = None):
     return field(default=default, metadata={"env": env, "help": help, "flag": flag})
 
 
+MAX_RETENTION_DAYS = 36_600      # a century: beyond it a date cut-off would overflow
+
 NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -85,6 +87,9 @@ class Settings:
 
     def __post_init__(self):
         check_node(self.node)
+        if not 0 <= self.events_retention_days <= MAX_RETENTION_DAYS:
+            raise ConfigError(f"EVENTS_RETENTION_DAYS={self.events_retention_days} is out of range: "
+                              f"use 0 (keep every event) to {MAX_RETENTION_DAYS} days")
 
     def replace(self, **changes) -> "Settings":
         """Returns a copy with the non-None values of ``changes`` applied."""

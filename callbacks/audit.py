@@ -59,14 +59,17 @@ def show(context, args: list, trigger, paging: dict | None, today: date | None =
     """Returns the page's outputs (but the query string) for the form's ``args``."""
     today = today or date.today()
     stack = list((paging or {}).get("stack") or [None])
+    counts = list((paging or {}).get("counts") or [])   # events shown on each page before
     if trigger == ids.AUDIT_OLDER and (paging or {}).get("next"):
         stack.append(paging["next"])
+        counts.append(int(paging.get("shown") or 0))
     elif trigger == ids.AUDIT_NEWER and len(stack) > 1:
         stack.pop()
+        counts = counts[:len(stack) - 1]
     elif trigger in (ids.AUDIT_OLDER, ids.AUDIT_NEWER):
         raise PreventUpdate
     else:
-        stack = [None]
+        stack, counts = [None], []
     try:
         filters = audit.parse_filters(MultiDict(args), today, context.default_start())
         engine = context.engine()
@@ -75,15 +78,21 @@ def show(context, args: list, trigger, paging: dict | None, today: date | None =
                               filters.end, today)
     except KEEP_ON as exc:
         return kept(KEYS, "Audit page", exc)
-    first = (len(stack) - 1) * PAGE_SIZE + 1
+    # A path= page examines a bounded stretch of events, so it may be short, or empty with a
+    # `next` (more to search): the numbering adds up what each page showed.
+    first = sum(counts) + 1
     shown = len(answer["events"])
+    searching = answer["next"] is not None
     return {
         "table": text_table(EVENT_COLUMNS[:1] + ["User"] + EVENT_COLUMNS[1:],
                             [[r[0], e["username"], *r[1:]] for e, r in
                              zip(answer["events"], event_rows(answer["events"]))],
-                            "No events match.", name_columns=(1,)),
-        "paging": {"stack": stack, "next": answer["next"]},
-        "info": f"events {first:,}–{first + shown - 1:,}" if shown else "no events",
+                            "None found in the stretch searched: press Older to search "
+                            "further back." if searching else "No events match.",
+                            name_columns=(1,)),
+        "paging": {"stack": stack, "next": answer["next"], "counts": counts, "shown": shown},
+        "info": (f"events {first:,}–{first + shown - 1:,}" if shown else
+                 "none yet, more to search" if searching else "no events"),
         "newer_disabled": len(stack) == 1, "older_disabled": answer["next"] is None,
         "csv": "/api/events.csv?" + urlencode([a for a in args if a[1]]),
         "retention": retention_alert(retention.notice(field)),

@@ -16,7 +16,7 @@ from dash.exceptions import PreventUpdate
 
 from components import ids
 from dashboard import figures, queries
-from dashboard.context import DB_ERRORS
+from dashboard.context import DB_FAULTS
 
 from . import url
 from .mode import kiosk_requested
@@ -43,7 +43,7 @@ def default_start(context, today: date) -> tuple[date, str | None]:
     configured = context.default_start()
     try:
         first = queries.first_day(context.engine())
-    except DB_ERRORS:
+    except DB_FAULTS:
         return min(configured, today), None
     if first is not None and first > configured:
         day = min(first, today)
@@ -111,7 +111,7 @@ def control_range(context, trigger: str | None, search: str | None, picked: tupl
         if trigger == ids.RANGE_PRESET_ALL:
             try:
                 first = queries.first_day(context.engine()) or first
-            except DB_ERRORS:
+            except DB_FAULTS:
                 raise PreventUpdate from None   # the banner already says why
         spec = preset_spec(trigger, today, first)
     elif trigger == ids.RANGE_PICKER:

@@ -132,6 +132,9 @@ def events_csv_response(context: AppContext, args, today: date) -> Response:
         return _json({"error": f"database error: {exc}"}, 503)
     except DB_ERRORS as exc:
         return _json({"error": f"database unreachable: {error_reason(exc)}"}, 503)
+    except sa.exc.DBAPIError as exc:
+        log.error("CSV export failed. error=%s", error_reason(exc), exc_info=exc)
+        return _json({"error": f"database error: {error_reason(exc)}"}, 500)
 
     def body():
         try:

@@ -249,7 +249,7 @@ def status(engine, nodes=None, stale_after_s: float | None = None) -> dict:
     """Returns what ingestion has done: files, bytes read and pending, lines, last pass/error,
     for the nodes ``nodes`` (None: all) together, and under "nodes" for each node.
 
-    A node is ``stale`` when its last pass (on the database's clock) is more than
+    Only nodes with files or an error are listed. A node is ``stale`` when its last pass (on the database's clock) is more than
     ``stale_after_s`` ago, or was never stamped; never stale when ``stale_after_s`` is None.
     Raises sqlalchemy errors when the database cannot answer (the caller reports that).
     """
@@ -261,7 +261,10 @@ def status(engine, nodes=None, stale_after_s: float | None = None) -> dict:
         now = conn.exec_driver_sql("SELECT " + DB_EPOCH[d]).scalar()
         newest = _newest_event(conn, d, nodes)
     per_node = []
-    for name in sorted(set(files) | set(passes)):
+    # A node is one with files, or with an error (a missing folder): a process that passes
+    # over an empty folder (a dashboard on a host without logs) is no SFTPGo node to show.
+    named = set(files) | {n for n, p in passes.items() if p.get("last_error")}
+    for name in sorted(named):
         if nodes is not None and name not in nodes:
             continue
         f, p = files.get(name, {}), passes.get(name, {})

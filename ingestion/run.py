@@ -105,7 +105,11 @@ class Ingester:
         self.commit = BatchCommitter(engine, self._seam, settings.node)
         self._db_file = db.FileWatch(engine.url.render_as_string(hide_password=False),
                                      "the ingester")
-        self.pruner = retention.Pruner(engine, settings.events_retention_days)
+        # A node's passes prune only its own files' events (node A never touches node B's
+        # rows); `ingest.py --prune` prunes every node's, a stopped node's included.
+        self.pruner = retention.Pruner(
+            engine, settings.events_retention_days,
+            file_ids=lambda: store.node_file_ids(engine, settings.node))
 
     def close(self) -> None:
         """Lets go of the files held open between passes."""

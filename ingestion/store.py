@@ -544,6 +544,13 @@ _LOAD_ALL = sa.text(_LOAD + " WHERE f.node = :node ORDER BY f.id")
 _LOAD_PRESENT = sa.text(_LOAD + " WHERE f.node = :node AND f.state <> 'missing' ORDER BY f.id")
 
 
+def node_file_ids(engine: sa.Engine, node: str) -> list[int]:
+    """Returns the ids of every generation of ``node`` (a node's passes prune only these)."""
+    with engine.connect() as conn:
+        return [i for (i,) in conn.execute(sa.text("SELECT id FROM log_files WHERE node = :node"),
+                                          {"node": node})]
+
+
 def load_generations(conn, node: str, with_missing: bool = True) -> list[Generation]:
     """Returns the known generations of ``node`` (without those last seen missing, if asked).
 

@@ -22,7 +22,6 @@
 -- re-read. Then that table is dropped: nothing reads it any more, and it cost every batch
 -- of failures one more upsert per cell. bans_daily (day x ip x node, 007) stays as it is.
 -- '' stands for a missing ip, method or protocol.
--- (009 is left to another migration of the same round.)
 CREATE TABLE login_failures_ip_daily (
     day      TEXT    NOT NULL,
     ip       TEXT    NOT NULL,

@@ -152,3 +152,20 @@ def test_status_per_node(two_nodes, db_url, tmp_path):
     assert [n["node"] for n in only["nodes"]] == ["node-b"]
     assert only["events_read"] == len(two_nodes["node-b"])
     assert only["newest_event"] == max(e["ts"] for e in two_nodes["node-b"]).replace("T", " ")
+
+
+def test_events_per_node_past_the_bound_file_list(two_nodes, db_url, tmp_path, monkeypatch):
+    """A node with more files than can be bound as a list is filtered by a subquery instead:
+    the same pages (node-a has one file, so a bound of 0 takes that path)."""
+    from dashboard import audit
+    monkeypatch.setattr(audit, "MAX_BOUND_FILES", 0)
+    client = client_for(db_url, tmp_path)
+    for query, nodes in SCOPES:
+        pages, before = [], ""
+        while True:
+            body = client.get(f"/api/events?start={START}&end={END}&limit=37{query}{before}").get_json()
+            pages += body["events"]
+            if body["next"] is None:
+                break
+            before = f"&before={body['next']}"
+        assert pages == reference.audit(_of(two_nodes, nodes), START, END), query

@@ -120,3 +120,12 @@ def test_a_deleted_database_file_is_reported_never_recreated(sqlite_url, log_dir
     _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert "database file was deleted or replaced" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("days", ["-1", "1000000"])
+def test_a_retention_out_of_range_is_refused_with_a_message(days, tmp_path):
+    r = run_cli("--log-dir", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'x.db'}",
+                "--events-retention-days", days)
+    assert r.returncode == 2, r.stderr
+    assert "EVENTS_RETENTION_DAYS" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x.db").exists()

@@ -193,4 +193,17 @@ def test_011_fills_the_user_rollups_from_the_events_of_an_older_database(db_url)
     assert [d for d in rollups.check(engine) if d[0] in migrated] == []   # (daily_stats unfilled)
     rollups.rebuild(engine)
     assert tables() == migrated
+
+
+def test_a_database_that_skipped_a_migration_is_refused(db_url):
+    """migrate() applies the files above the database's version; one below it that was never
+    applied (a build with other migrations made it) would be skipped for ever: refused."""
+    engine = db.make_engine(db_url)
+    _migrate_to(engine, 8)
+    with engine.begin() as conn:                    # as if 007 had not existed in its build
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version = 7"))
+    with pytest.raises(db.DatabaseError, match="007_nodes"):
+        db.migrate(engine)
+    with engine.connect() as conn:                  # nothing was applied meanwhile
+        assert db.schema_version(conn) == 8
     engine.dispose()

@@ -239,3 +239,38 @@ def test_rebuild_and_check_keep_each_nodes_cells(engine, tmp_path):
                   "login_failures_method_daily", "login_failure_pairs",
                   "login_failure_pair_days"):
         assert scalar(engine, f"SELECT COUNT(DISTINCT node) FROM {table}") == 2
+
+
+def test_a_nodes_passes_prune_only_its_own_events(engine, tmp_path):
+    a, b = LogWriter(tmp_path / "a"), LogWriter(tmp_path / "b")
+    a.write(*lines(0, 40))
+    b.write(*lines(100, 40, user="bob"))
+    run_all(engine, b.dir, node="node-b")                     # no retention: b keeps its events
+    kept_b = node_events(engine, "node-b")
+    assert sum(kept_b.values()) == 30
+    # Every line is from 2024: all due with a 30-day retention. node-a's pass prunes after it
+    # ingests, but only the events of node-a's files.
+    prog = run_all(engine, a.dir, node="node-a", events_retention_days=30)
+    assert prog.pruned == 30
+    assert node_events(engine, "node-a") == Counter()
+    assert node_events(engine, "node-b") == kept_b
+    # node-b's own passes (same retention) prune its events in turn.
+    prog = run_all(engine, b.dir, node="node-b", events_retention_days=30)
+    assert prog.pruned == 30 and node_events(engine, "node-b") == Counter()
+    assert rollups.check(engine) == []
+
+
+def test_a_process_over_an_empty_folder_is_no_node(engine, tmp_path):
+    """A dashboard on a host without logs passes over an empty folder: it is not listed (nor
+    ever stale); a node with files is, and so is one whose folder is missing (its error)."""
+    from dashboard import queries
+    a, empty = LogWriter(tmp_path / "a"), tmp_path / "empty"
+    empty.mkdir()
+    a.write(*lines(0, 8))
+    run_all(engine, a.dir, node="node-a")
+    run_all(engine, empty, node="dash-host")
+    st = queries.status(engine, stale_after_s=3600)
+    assert [n["node"] for n in st["nodes"]] == ["node-a"] and st["stale_nodes"] == []
+    with pytest.raises(Exception):
+        run_all(engine, tmp_path / "gone", node="node-c")
+    assert [n["node"] for n in queries.status(engine)["nodes"]] == ["node-a", "node-c"]
