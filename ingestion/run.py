@@ -30,7 +30,7 @@ from . import parse, reader, retention, store
 from .commit import BatchCommitter, CommitThread
 from .identity import Generation, ToRead
 from .sightings import holds
-from .tracker import Tracker
+from .tracker import Tracker, foreign_problem
 
 log = logging.getLogger(__name__)
 
@@ -196,9 +196,7 @@ class Ingester:
             self._seam("settle")
             with self.engine.begin() as conn:
                 self.tracker.settle(conn, scan)
-                store.record_pass(conn, self.settings.node, "not readable now, will retry: "
-                                  + "; ".join(sorted(scan.skipped.values()))
-                                  if scan.skipped else None)
+                store.record_pass(conn, self.settings.node, _problem(scan))
                 prog.bytes_lost = store.bytes_lost(conn, self.settings.node)
         finally:
             scan.close()
@@ -327,6 +325,17 @@ def _sleep(seconds: float, should_stop: Callable[[], bool]) -> None:
         if left <= 0:
             return
         time.sleep(min(0.05, left))
+
+
+def _problem(scan) -> str | None:
+    """Returns what a pass met that the node's status should show: other nodes' files in
+    its folder, files it could not read now; None when nothing."""
+    parts = []
+    if scan.foreign:
+        parts.append(foreign_problem(scan.foreign))
+    if scan.skipped:
+        parts.append("not readable now, will retry: " + "; ".join(sorted(scan.skipped.values())))
+    return "; ".join(parts) or None
 
 
 def _reason(exc: Exception) -> str:

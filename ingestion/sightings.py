@@ -34,6 +34,7 @@ class Scan:
     replaced: set = field(default_factory=set)      # generation ids whose inode holds other bytes
     unsettled: list = field(default_factory=list)   # why the folder did not hold still
     skipped: dict = field(default_factory=dict)     # path -> why it could not be read now
+    foreign: dict = field(default_factory=dict)     # path -> the other node whose file it is
     deferred: int = 0                               # files left for a later pass
 
     def unsettle(self, why: str) -> None:

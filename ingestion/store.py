@@ -19,7 +19,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from .identity import Generation
+from .identity import Generation, heads_compatible
 from .parse import NOT_MALFORMED
 
 EVENT_COLUMNS = ("file_id", "start_offset", "end_offset", "ts", "day", "kind", "username",
@@ -591,6 +591,26 @@ def create_generation(conn, node: str, head: bytes, dev: int, ino: int, path: st
     conn.execute(sa.text("INSERT INTO checkpoints (file_id, committed_offset, marker, updated_at)"
                          " VALUES (:f, 0, :m, :now)"), {"f": file_id, "m": b"", "now": now})
     return file_id
+
+
+_OTHER_NODES_FILE = sa.text(
+    "SELECT node, head FROM log_files WHERE dev = :dev AND ino = :ino AND node <> :node"
+    " ORDER BY id")
+
+
+def other_node_with(conn, node: str, dev: int | None, ino: int | None,
+                    head: bytes) -> str | None:
+    """Returns the node other than ``node`` that already has this file as a generation: the
+    same device and inode, and a head compatible with ``head`` (one a prefix of the other),
+    so the same physical file, not a copy of its bytes (a copy is another inode). None when
+    no other node has it. One indexed lookup (ix_log_files_inode, migration 012).
+    """
+    if dev is None or ino is None:
+        return None
+    for r in conn.execute(_OTHER_NODES_FILE, {"dev": dev, "ino": ino, "node": node}):
+        if heads_compatible(bytes(r.head), head):
+            return r.node
+    return None
 
 
 def restore_checkpoint(conn, gen: Generation, marker: bytes) -> None:

@@ -10,11 +10,13 @@ files not read to their end) is sightings.py's.
 from __future__ import annotations
 
 import logging
+import os
 import zlib
 from typing import Callable
 
 import sqlalchemy as sa
 
+import db
 from settings import Settings
 
 from . import discover, identity, reader, store
@@ -22,6 +24,9 @@ from .identity import ACTIVE, MISSING, REPLACED, Generation, Sighting, ToRead
 from .sightings import Scan, Sightings, holds
 
 log = logging.getLogger(__name__)
+
+# Held (briefly) by every node's pass while it checks and starts new generations.
+NEW_FILE_LOCK = "new-file"
 
 
 class Tracker:
@@ -36,6 +41,8 @@ class Tracker:
         self._seam = seam
         self.sightings = Sightings()
         self._same: dict[tuple, bool] = {}         # content comparisons of copies
+        self._foreign_logged: set[tuple] = set()   # other nodes' files already logged
+        self._foreign_heads: dict[bytes, str] = {}  # head of a file refused -> its node
 
     def scan(self, deadline: float | None) -> Scan:
         """Lists, opens and matches the folder's files; returns the work (claims are recorded)."""
@@ -79,15 +86,8 @@ class Tracker:
                 g = by_id[gid]
                 self._claim(conn, g, sight)
                 scan.work.append(ToRead(g, sight))
-            for sight in result.new:
-                gid = store.create_generation(conn, self.settings.node, sight.head, sight.cand.dev, sight.cand.ino,
-                                              sight.cand.path, sight.cand.compressed,
-                                              sight.content_size, sight.first_ts)
-                log.info("New file generation. path=%s file_id=%d", sight.cand.path, gid)
-                gen = Generation(gid, sight.head, sight.cand.dev, sight.cand.ino,
-                                 sight.cand.path, sight.cand.compressed, ACTIVE,
-                                 sight.content_size, sight.first_ts, 0, 0, b"")
-                scan.work.append(ToRead(gen, sight))
+        if result.new:
+            self._create(scan, result.new)
         scan.unclaimed = [g for g in gens if g.id not in result.claims]
         for sight, original in result.duplicates:
             log.debug("Copy of a known file, not read again. path=%s file_id=%s",
@@ -96,6 +96,60 @@ class Tracker:
                                       w.sight.cand.live, w.sight.cand.path))
         self._seam("claimed")
         return scan
+
+    def _create(self, scan: Scan, new: list[Sighting]) -> None:
+        """Starts a generation, read from offset 0, for each new sighting, unless the folder
+        holds another node's file (see _foreign_files).
+
+        The check and the inserts run under one lock shared by all nodes, so two nodes'
+        processes that list one folder at the same moment cannot both start the same file.
+        Starting a generation is rare (a rotation, a new backup), so is this lock.
+        """
+        node = self.settings.node
+        with db.exclusive(self.engine, NEW_FILE_LOCK, wait=True), self.engine.begin() as conn:
+            if self._foreign_files(conn, scan, new):
+                return
+            for sight in new:
+                gid = store.create_generation(conn, node, sight.head, sight.cand.dev,
+                                              sight.cand.ino, sight.cand.path,
+                                              sight.cand.compressed, sight.content_size,
+                                              sight.first_ts)
+                log.info("New file generation. path=%s file_id=%d", sight.cand.path, gid)
+                gen = Generation(gid, sight.head, sight.cand.dev, sight.cand.ino,
+                                 sight.cand.path, sight.cand.compressed, ACTIVE,
+                                 sight.content_size, sight.first_ts, 0, 0, b"")
+                scan.work.append(ToRead(gen, sight))
+
+    def _foreign_files(self, conn, scan: Scan, new: list[Sighting]) -> bool:
+        """Returns True (and records why in scan.foreign) when a new sighting is another
+        node's file: the same device, inode and head as a generation of another node.
+
+        That is one folder ingested under two node names (SFTPGO_NODE set for one process
+        and not for another, a host renamed): reading it would count each line twice in the
+        all-node figures. Then this node starts no file of the folder in this pass, not even
+        one no node has yet (a new live file after a rotation would otherwise go to
+        whichever node's pass came first). Its own generations are read on. A copy of
+        another node's file is another inode: it is this node's, and read. A gzip of a file
+        refused earlier by this process (a new inode, the same decompressed head) is
+        refused too, even before the other node has claimed it.
+        """
+        node = self.settings.node
+        for sight in new:
+            owner = store.other_node_with(conn, node, sight.cand.dev, sight.cand.ino, sight.head)
+            if owner is None:       # a gzip of a file refused before: a new inode, same bytes
+                owner = next((o for h, o in self._foreign_heads.items()
+                              if identity.heads_compatible(h, sight.head)), None)
+            if owner is None:
+                continue
+            scan.foreign[sight.cand.path] = owner
+            if len(self._foreign_heads) < 1024:
+                self._foreign_heads[sight.head] = owner
+            key = (sight.cand.dev, sight.cand.ino, owner)
+            if key not in self._foreign_logged:
+                self._foreign_logged.add(key)
+                log.error("File not read: another node's file. path=%s node=%s owner=%s",
+                          sight.cand.path, node, owner)
+        return bool(scan.foreign)
 
     def _drop_rewritten(self, scan: Scan, result: identity.Assignment) -> None:
         """Leaves out of this pass the files rewritten in place since they were identified.
@@ -200,6 +254,22 @@ class Tracker:
     def close(self) -> None:
         """Closes the files held between passes."""
         self.sightings.close()
+
+
+def foreign_problem(foreign: dict) -> str:
+    """Returns the error of a pass that met other nodes' files (path -> owner node)."""
+    by_owner: dict[str, list[str]] = {}
+    for path, owner in sorted(foreign.items()):
+        by_owner.setdefault(owner, []).append(os.path.basename(path))
+    parts = []
+    for owner, names in sorted(by_owner.items()):
+        what = names[0] if len(names) == 1 else f"{names[0]} and {len(names) - 1} more files"
+        parts.append(f"{what} {'is' if len(names) == 1 else 'are'} already node '{owner}''s "
+                     f"file{'' if len(names) == 1 else 's'} (same device, inode and first "
+                     f"bytes): is this folder ingested under two node names? Set "
+                     f"SFTPGO_NODE={owner} (or --node {owner}) for this ingester; no file "
+                     f"of the folder is started under this node meanwhile")
+    return "; ".join(parts)
 
 
 def _prefix_equal(a: Sighting, b: Sighting) -> bool:

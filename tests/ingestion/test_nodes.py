@@ -54,6 +54,59 @@ def test_same_bytes_in_two_nodes_folders_are_two_nodes_lines(engine, tmp_path):
     assert rollups.check(engine) == []
 
 
+def test_one_folder_under_two_node_names_is_read_once(engine, tmp_path, caplog):
+    """One folder ingested as node-a, then (SFTPGO_NODE unset, a renamed host) as node-b:
+    node-b reads nothing, says whose the files are, and starts no file of the folder, not
+    even a new live file after a rotation; node-a reads on. The same inode and head as
+    another node's generation is the same physical file (a copy is another inode)."""
+    from dashboard import queries
+    a = LogWriter(tmp_path / "a")
+    a.write(*lines(0, 20))
+    gzip_file(a.rotate())
+    a.write(*lines(20, 20))
+    a.rotate()
+    a.write(*lines(40, 15))
+    run_all(engine, a.dir, node="node-a")
+    assert db_events(engine) == expected_events(a.written)
+    b = ingester(engine, a.dir, node="node-b")
+    try:
+        with caplog.at_level("ERROR", logger="ingestion.tracker"):
+            for _ in range(3):
+                prog = b.run_pass()
+                assert not prog.busy and prog.lines == 0 and prog.bytes_done == 0
+        refusals = [r for r in caplog.records if "another node's file" in r.getMessage()]
+        assert len(refusals) == 3                  # once per file, not once per pass
+        assert all("owner=node-a" in r.getMessage() for r in refusals)
+        assert scalar(engine, "SELECT COUNT(*) FROM log_files WHERE node = 'node-b'") == 0
+        assert db_events(engine) == expected_events(a.written)     # nothing twice
+        st = queries.status(engine)
+        by = {n["node"]: n for n in st["nodes"]}
+        error = by["node-b"]["last_error"]
+        assert "already node 'node-a''s files (same device, inode and first bytes)" in error
+        assert "SFTPGO_NODE=node-a" in error and by["node-a"]["last_error"] is None
+        # node-a reads on: new lines, a rotation; node-b, passing first, starts not even the
+        # new live file (no node has it yet) while the folder holds node-a's files
+        a.write(*lines(100, 10))
+        gzip_file(a.rotate())
+        a.write(*lines(110, 10))
+        assert b.run_pass().lines == 0
+        assert scalar(engine, "SELECT COUNT(*) FROM log_files WHERE node = 'node-b'") == 0
+        run_all(engine, a.dir, node="node-a")
+        assert b.run_pass().lines == 0
+    finally:
+        b.close()
+    assert node_events(engine, "node-a") == expected_events(a.written)
+    assert db_events(engine) == expected_events(a.written)
+    assert scalar(engine, "SELECT COUNT(*) FROM log_files WHERE node <> 'node-a'") == 0
+    assert rollups.check(engine) == []
+    # a copy of the folder is other inodes: under node-b it is node-b's, and read
+    c = tmp_path / "c"
+    shutil.copytree(a.dir, c)
+    run_all(engine, c, node="node-b")
+    assert node_events(engine, "node-b") == expected_events(a.written)
+    assert db_events(engine) == expected_events(a.written + a.written)
+
+
 def test_a_pass_never_judges_another_nodes_files(engine, tmp_path):
     a, b = LogWriter(tmp_path / "a"), LogWriter(tmp_path / "b")
     a.write(*lines(0, 20))
