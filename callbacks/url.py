@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from dashboard.queries import MAX_RANGE_DAYS, RangeError, parse_date, parse_nodes
+from dashboard.queries import MAX_RANGE_DAYS, RangeError, check_range, parse_date, parse_nodes
 
 RANGE_KEYS = ("start", "end", "days")
 NODE_KEY = "node"                     # repeatable, as the API takes it: node=a&node=b
@@ -74,13 +74,7 @@ def resolve(spec: dict, today: date, default_start: date) -> tuple[date, date]:
     end = parse_date(spec["end"], "end") if spec.get("end") else today
     if not spec.get("start") and start > end:       # end=B alone, before the default start
         start = end
-    if start > end:
-        raise RangeError(f"start {start.isoformat()} is after end {end.isoformat()}: "
-                         "pick a start on or before the end")
-    if (end - start).days >= MAX_RANGE_DAYS:
-        raise RangeError(f"the range {start.isoformat()}..{end.isoformat()} is longer than "
-                         f"{MAX_RANGE_DAYS:,} days")
-    return start, end
+    return check_range(start, end)
 
 
 def picked_spec(start: date, end: date, today: date) -> dict:

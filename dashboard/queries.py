@@ -57,6 +57,12 @@ def parse_range(start_str: str | None, end_str: str | None, today: date,
     """
     start = parse_date(start_str, "start") if start_str else default_start
     end = parse_date(end_str, "end") if end_str else today
+    return check_range(start, end)
+
+
+def check_range(start: date, end: date) -> tuple[date, date]:
+    """Returns (start, end) if they make a range (start on or before end, at most
+    MAX_RANGE_DAYS days); raises RangeError otherwise."""
     if start > end:
         raise RangeError(f"start {start.isoformat()} is after end {end.isoformat()}: "
                          "pick a start on or before the end")
