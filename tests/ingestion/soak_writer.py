@@ -9,6 +9,7 @@ the backups it deleted, so the test can compare the database with what was reall
 """
 from __future__ import annotations
 
+import gzip
 import os
 import random
 import sys
@@ -27,12 +28,30 @@ class RecordingWriter(LumberjackWriter):
 
     def __init__(self, *args, **kw):
         self.deleted: list[str] = []
+        self.deleted_bytes = 0             # content (decompressed) bytes of the backups deleted
         super().__init__(*args, **kw)
 
     def prune(self) -> list[str]:
+        doomed = self._backup_stems()[: max(0, len(self._backup_stems()) - self.max_backups)] \
+            if self.max_backups > 0 else []
+        for stem in doomed:                # a stem may be .log and .log.gz at once: one content
+            self.deleted_bytes += max((_content_size(os.path.join(
+                self.log_dir, f"{self.name}-{stem}{ext}")) for ext in (".log", ".log.gz")),
+                default=0)
         removed = super().prune()
         self.deleted.extend(removed)
         return removed
+
+
+def _content_size(path: str) -> int:
+    """Returns the bytes of the log's content (decompressed for .gz), 0 when it is gone."""
+    try:
+        if path.endswith(".gz"):
+            with gzip.open(path) as f:
+                return sum(len(chunk) for chunk in iter(lambda: f.read(1 << 20), b""))
+        return os.path.getsize(path)
+    except (FileNotFoundError, EOFError, OSError):
+        return 0
 
 
 def lines_for(seq: int, rng: random.Random) -> list[bytes]:
@@ -70,7 +89,8 @@ def main(argv: list[str]) -> int:
     with open(record, "wb") as f:
         f.write(orjson.dumps({"lines": [x.decode() for x in written],
                               "rotations": len(writer.rotations),
-                              "deleted": writer.deleted}))
+                              "deleted": writer.deleted,
+                              "deleted_bytes": writer.deleted_bytes}))
     return 0
 
 

@@ -81,6 +81,10 @@ def test_soak_writer_and_killed_follower_at_once(db_url, engine, log_dir, tmp_pa
     written_bytes = sum(map(len, written))
     committed = scalar(engine, "SELECT COALESCE(SUM(committed_offset), 0) FROM checkpoints")
     lost = scalar(engine, "SELECT COALESCE(SUM(bytes_lost), 0) FROM log_files")
+    print(f"soak seed={seed} {engine.dialect.name}: lines={len(written)} "
+          f"rotations={rec['rotations']} kills={kills} deleted={len(rec['deleted'])} "
+          f"deleted_bytes={rec['deleted_bytes']} committed={committed} lost={lost} "
+          f"events={sum(got.values())}/{sum(want.values())}")
     # Every byte written was read once or is reported lost, no more, no less.
     assert committed + lost == written_bytes
     if lost == 0:
@@ -89,5 +93,6 @@ def test_soak_writer_and_killed_follower_at_once(db_url, engine, log_dir, tmp_pa
         assert lost_seen == 0, f"a pass reported {lost_seen} bytes lost that were not"
     else:              # only backups the writer deleted can have been lost
         assert rec["deleted"], "bytes reported lost, yet the writer deleted nothing"
+        assert lost <= rec["deleted_bytes"], (lost, rec["deleted_bytes"])
     assert rollups.check(engine) == []
     db.dispose_engines(db_url)
