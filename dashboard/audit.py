@@ -20,6 +20,7 @@ from typing import Iterator
 import sqlalchemy as sa
 
 import db
+from ingestion import store
 from ingestion.parse import KINDS
 
 from .queries import BadParameter, _connection, node_filter, parse_nodes, parse_range
@@ -168,13 +169,6 @@ def _conditions(f: Filters, dialect_name: str, cursor,
 # SQLite takes at most 32,766 bound values a statement; 10 MB a file, 5,000 files is 50 GB.
 MAX_BOUND_FILES = 5_000
 
-_NODE_FILES = sa.text("SELECT id FROM log_files WHERE node IN :nodes").bindparams(
-    sa.bindparam("nodes", expanding=True))
-
-
-def node_files(conn, nodes) -> list[int]:
-    """Returns the ids of the files (generations) of ``nodes``: an event's node is its file's."""
-    return sorted(int(i) for i in conn.execute(_NODE_FILES, {"nodes": list(nodes)}).scalars())
 
 
 def _page_sql(f: Filters, d: str, cursor, files, with_path: bool = True,
@@ -210,7 +204,7 @@ def _run(conn, f: Filters, sql: str, params: dict, expanding: bool, **more) -> l
 
 def _files(conn, f: Filters) -> list[int] | None:
     """Returns the file ids of the node filter (None without one)."""
-    return None if f.nodes is None else node_files(conn, f.nodes)
+    return None if f.nodes is None else store.node_files(conn, f.nodes)
 
 
 def fetch(conn, f: Filters, limit: int, cursor=None) -> list:

@@ -107,9 +107,12 @@ class Ingester:
                                      "the ingester")
         # A node's passes prune only its own files' events (node A never touches node B's
         # rows); `ingest.py --prune` prunes every node's, a stopped node's included.
-        self.pruner = retention.Pruner(
-            engine, settings.events_retention_days,
-            file_ids=lambda: store.node_file_ids(engine, settings.node))
+        self.pruner = retention.Pruner(engine, settings.events_retention_days,
+                                       file_ids=self._own_files)
+
+    def _own_files(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return store.node_files(conn, [self.settings.node])
 
     def close(self) -> None:
         """Lets go of the files held open between passes."""

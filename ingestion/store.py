@@ -544,11 +544,14 @@ _LOAD_ALL = sa.text(_LOAD + " WHERE f.node = :node ORDER BY f.id")
 _LOAD_PRESENT = sa.text(_LOAD + " WHERE f.node = :node AND f.state <> 'missing' ORDER BY f.id")
 
 
-def node_file_ids(engine: sa.Engine, node: str) -> list[int]:
-    """Returns the ids of every generation of ``node`` (a node's passes prune only these)."""
-    with engine.connect() as conn:
-        return [i for (i,) in conn.execute(sa.text("SELECT id FROM log_files WHERE node = :node"),
-                                          {"node": node})]
+_NODE_FILES = sa.text("SELECT id FROM log_files WHERE node IN :nodes").bindparams(
+    sa.bindparam("nodes", expanding=True))
+
+
+def node_files(conn, nodes) -> list[int]:
+    """Returns the ids of every generation (file) of ``nodes``, sorted: an event's node is its
+    file's (a node's passes prune only these; node= filters on raw events bind them)."""
+    return sorted(int(i) for i in conn.execute(_NODE_FILES, {"nodes": list(nodes)}).scalars())
 
 
 def load_generations(conn, node: str, with_missing: bool = True) -> list[Generation]:
