@@ -42,40 +42,46 @@ def stats_response(context: AppContext, args, today: date) -> Response:
             raise queries.BadParameter(f"bucket {bucket[:40]!r} is not day, week or month")
         nodes = queries.parse_nodes(args)
     except queries.BadParameter as exc:
-        return _json({"error": str(exc)}, 400)
-    try:
-        body = queries.stats(context.engine(), start, end, users_limit, nodes)
+        return failure(exc)
+
+    def read(engine):
+        body = queries.stats(engine, start, end, users_limit, nodes)
         if bucket is not None:        # days stay as the contract says; buckets come beside
             body["buckets"] = [{k: v for k, v in b.items() if k != "slot"}
                                for b in figures.buckets(body["days"], bucket)]
-        return _json(body)
-    except DatabaseBroken as exc:
+        return body
+    return _read(context, read)
+
+
+# What a read may fail with, each answered by failure(): never a trace.
+READ_FAILURES = (queries.BadParameter, security.UnknownUser, DatabaseBroken) + DB_ERRORS + \
+    (sa.exc.DBAPIError,)
+
+
+def failure(exc: BaseException) -> Response:
+    """Returns the JSON error answer for ``exc`` (one of READ_FAILURES): 400 for a bad
+    parameter, 404 for an unknown user, 503 when the database cannot be used or reached,
+    500 (logged) when it answered with an error."""
+    if isinstance(exc, queries.BadParameter):
+        return _json({"error": str(exc)}, 400)
+    if isinstance(exc, security.UnknownUser):
+        return _json({"error": f"no user {exc.args[0]!r} has any upload, download, file "
+                               "operation or login"}, 404)
+    if isinstance(exc, DatabaseBroken):
         return _json({"error": f"database error: {exc}"}, 503)
-    except DB_ERRORS as exc:
+    if isinstance(exc, DB_ERRORS):
         return _json({"error": f"database unreachable: {error_reason(exc)}"}, 503)
-    except sa.exc.DBAPIError as exc:      # it answers, but not this: say what it said
-        log.error("Stats query failed. error=%s", error_reason(exc), exc_info=exc)
-        return _json({"error": f"database error: {error_reason(exc)}"}, 500)
+    log.error("API read failed. path=%s error=%s", request.path, error_reason(exc),
+              exc_info=exc)
+    return _json({"error": f"database error: {error_reason(exc)}"}, 500)
 
 
 def _read(context: AppContext, read) -> Response:
-    """Returns the JSON answer of ``read(engine)``, or the error answer it raised: 400 for a
-    bad parameter, 404 for an unknown user, 503/500 for the database; never a trace."""
+    """Returns the JSON answer of ``read(engine)``, or failure()'s answer for what it raised."""
     try:
         return _json(read(context.engine()))
-    except queries.BadParameter as exc:
-        return _json({"error": str(exc)}, 400)
-    except security.UnknownUser as exc:
-        return _json({"error": f"no user {exc.args[0]!r} has any upload, download, file "
-                               "operation or login"}, 404)
-    except DatabaseBroken as exc:
-        return _json({"error": f"database error: {exc}"}, 503)
-    except DB_ERRORS as exc:
-        return _json({"error": f"database unreachable: {error_reason(exc)}"}, 503)
-    except sa.exc.DBAPIError as exc:
-        log.error("API read failed. path=%s error=%s", request.path, error_reason(exc),
-                  exc_info=exc)
-        return _json({"error": f"database error: {error_reason(exc)}"}, 500)
+    except READ_FAILURES as exc:
+        return failure(exc)
 
 
 def _range(context: AppContext, args, today: date):
@@ -126,15 +132,8 @@ def events_csv_response(context: AppContext, args, today: date) -> Response:
         engine = context.engine()
         kept = retention.header(retention.info(engine, context.settings.events_retention_days,
                                                filters.start, filters.end, today))
-    except queries.BadParameter as exc:
-        return _json({"error": str(exc)}, 400)
-    except DatabaseBroken as exc:
-        return _json({"error": f"database error: {exc}"}, 503)
-    except DB_ERRORS as exc:
-        return _json({"error": f"database unreachable: {error_reason(exc)}"}, 503)
-    except sa.exc.DBAPIError as exc:
-        log.error("CSV export failed. error=%s", error_reason(exc), exc_info=exc)
-        return _json({"error": f"database error: {error_reason(exc)}"}, 500)
+    except READ_FAILURES as exc:
+        return failure(exc)
 
     def body():
         try:

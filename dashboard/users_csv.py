@@ -9,20 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import logging
 from datetime import date
 from typing import Iterator
 
-import sqlalchemy as sa
 from flask import Flask, Response, request, stream_with_context
 
-from db import DatabaseBroken, error_reason
-
-from . import queries
-from .context import DB_ERRORS, AppContext
-
-log = logging.getLogger(__name__)
+from . import api, queries
+from .context import AppContext
 
 COLUMNS = ("username", "uploads", "downloads", "transfers", "failed_transfers",
            "bytes_uploaded", "bytes_downloaded", "avg_bytes_per_transfer", "file_ops", "logins")
@@ -53,10 +46,6 @@ def csv_chunks(users: list[dict]) -> Iterator[str]:
     yield out.getvalue()
 
 
-def _error(message: str, status: int) -> Response:
-    return Response(json.dumps({"error": message}), status=status, mimetype="application/json")
-
-
 def users_csv_response(context: AppContext, args, today: date) -> Response:
     """Returns the CSV answer for the query arguments ``args`` (400/503/500 JSON on error)."""
     try:
@@ -64,15 +53,8 @@ def users_csv_response(context: AppContext, args, today: date) -> Response:
                                          context.default_start())
         users = queries.users(context.engine(), start, end, queries.MAX_USERS_LIMIT,
                               queries.parse_nodes(args))
-    except queries.BadParameter as exc:
-        return _error(str(exc), 400)
-    except DatabaseBroken as exc:
-        return _error(f"database error: {exc}", 503)
-    except DB_ERRORS as exc:
-        return _error(f"database unreachable: {error_reason(exc)}", 503)
-    except sa.exc.DBAPIError as exc:
-        log.error("Users CSV failed. error=%s", error_reason(exc), exc_info=exc)
-        return _error(f"database error: {error_reason(exc)}", 500)
+    except api.READ_FAILURES as exc:
+        return api.failure(exc)
     name = f"users-{start.isoformat()}-{end.isoformat()}.csv"
     return Response(stream_with_context(csv_chunks(users)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
