@@ -67,7 +67,6 @@ _SQL = {
     d: {
         "events": _insert("events", EVENT_COLUMNS, d),
         "malformed": _insert("malformed_lines", MALFORMED_COLUMNS, d),
-        "daily": _insert("daily_stats", DAILY_COLUMNS, d) + _DAILY_UPSERT[d],
     }
     for d in ("sqlite", "mysql")
 }
@@ -168,10 +167,13 @@ USER_ROLLUPS = (
 )
 
 ROLLUP_BY_TABLE = {r.table: r for r in SECURITY_ROLLUPS + USER_ROLLUPS}
-_ROLLUP_TAIL = {d: {r.table: _upsert_tail(r, d) for r in SECURITY_ROLLUPS + USER_ROLLUPS}
+# Every table a batch adds increments to, daily_stats first: its columns, its upsert tail
+_COLUMNS = {"daily_stats": DAILY_COLUMNS} | {t: r.columns for t, r in ROLLUP_BY_TABLE.items()}
+_ROLLUP_TAIL = {d: {"daily_stats": _DAILY_UPSERT[d]}
+                | {r.table: _upsert_tail(r, d) for r in SECURITY_ROLLUPS + USER_ROLLUPS}
                 for d in ("sqlite", "mysql")}
-_ROLLUP_SQL = {d: {r.table: _insert(r.table, r.columns, d) + _ROLLUP_TAIL[d][r.table]
-                   for r in SECURITY_ROLLUPS + USER_ROLLUPS} for d in ("sqlite", "mysql")}
+_ROLLUP_SQL = {d: {t: _insert(t, _COLUMNS[t], d) + _ROLLUP_TAIL[d][t] for t in _COLUMNS}
+               for d in ("sqlite", "mysql")}
 
 
 def from_events_sql(r: Rollup) -> str:
@@ -366,6 +368,13 @@ def security_rows(events: list[tuple], node: str) -> dict[str, list[tuple]]:
     return out
 
 
+def batch_increments(events: list[tuple], node: str) -> dict[str, list[tuple]]:
+    """Returns {table: increments} of every rollup (daily_stats, the SECURITY_ROLLUPS, the
+    USER_ROLLUPS) for event rows of ``node``'s files; a table without cells is left out."""
+    out = {"daily_stats": rollup_rows(events, node)} if events else {}
+    return out | security_rows(events, node) | user_rows(events, node)
+
+
 def _lines_of(row: tuple) -> int:
     return row[5] if len(row) > 5 else 1
 
@@ -401,15 +410,10 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
             _insert_sqlite(conn, "events", EVENT_COLUMNS, events)
         else:
             conn.exec_driver_sql(sql["events"], events)
-        if rollups and dialect == "sqlite":
-            _insert_sqlite(conn, "daily_stats", DAILY_COLUMNS, rollup_rows(events, node),
-                           _DAILY_UPSERT["sqlite"])
-        elif rollups:
-            conn.exec_driver_sql(sql["daily"], rollup_rows(events, node))
         if rollups:
-            for table, rows in (security_rows(events, node) | user_rows(events, node)).items():
+            for table, rows in batch_increments(events, node).items():
                 if dialect == "sqlite":
-                    _insert_sqlite(conn, table, ROLLUP_BY_TABLE[table].columns, rows,
+                    _insert_sqlite(conn, table, _COLUMNS[table], rows,
                                    _ROLLUP_TAIL["sqlite"][table])
                 else:
                     conn.exec_driver_sql(_ROLLUP_SQL["mysql"][table], rows)
