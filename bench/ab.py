@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = {"mixed": "mixed-105mb-seed1", "dense": "dense-52mb-seed1", "real": "real-80mb-seed1"}
+FOLDERS = {"mixed": "mixed-105mb-seed1", "dense": "dense-52mb-seed1", "real": "real-80mb-seed1",
+           "real-days": "real-days-80mb-seed1"}
 
 
 def run(knobs: str, log_dir: Path, tmp: Path, server: str | None = None) -> dict:

@@ -1,6 +1,6 @@
 """Ingestion speed and memory: ours against GoAccess and the straightforward loader, one run.
 
-    python -m bench.bench_ingest [--repeat 3] [--only mixed,dense,real] [--no-mariadb]
+    python -m bench.bench_ingest [--repeat 3] [--only mixed,dense,real,real-days] [--no-mariadb]
                                  [--baseline-mariadb] [--memory-mb 0]
 
 Three workloads (bench/workloads.py): the mixed simulate folder (a third of the lines are
@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT))
 from bench import goaccess, workloads  # noqa: E402
 
 OUT = workloads.OUT
-SIZES_MB = {"mixed": 105, "dense": 52, "real": 80}
-TITLES = {"mixed": "mixed (simulate)", "dense": "event-dense", "real": "real lines"}
+SIZES_MB = {"mixed": 105, "dense": 52, "real": 80, "real-days": 80}
+TITLES = {"mixed": "mixed (simulate)", "dense": "event-dense", "real": "real lines",
+          "real-days": "real lines, a day per copy"}
 
 
 # --- one whole process ----------------------------------------------------------------------
@@ -181,7 +182,7 @@ def main() -> None:
     ap.add_argument("--baseline-rounds", type=int, default=1,
                     help="rounds of the (slow) straightforward loader")
     ap.add_argument("--only", default=",".join(workloads.WORKLOADS),
-                    help="comma-separated workloads to run (mixed,dense,real)")
+                    help="comma-separated workloads to run (mixed,dense,real,real-days)")
     ap.add_argument("--no-mariadb", action="store_true")
     ap.add_argument("--baseline-mariadb", action="store_true",
                     help="also time the straightforward loader into MariaDB (slow)")

@@ -1,17 +1,23 @@
-"""The benchmark's three log folders, built once and cached under bench/out.
+"""The benchmark's log folders, built once and cached under bench/out.
 
 * ``mixed``: realistic SFTPGo 2.6 traffic from simulate (about a third of the lines are events).
 * ``dense``: every line a transfer (a backup target, a camera upload host): simulate's own
   Upload/Download lines, with its varied users, paths and sizes, rotated at 10.5 MB.
 * ``real``: the first user's real Upload/Download lines (../shared/samples/msda-excerpt.log)
-  repeated into one rotated file of about 80 MB: real field lengths, real paths.
+  repeated into one rotated file of about 80 MB: real field lengths, real paths. Each copy
+  of the block repeats its times too, so 80 MB of log hold one day 1,442 times over.
+* ``real-days``: the same lines and bytes, each copy of the block one day after the previous
+  one, the last on the excerpt's own day (as 80 MB of such a server's log would be: times
+  only go forward). Only the date in each line's "time" changes (same length), so the two
+  differ in time order alone.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +26,7 @@ SAMPLES = ROOT.parent / "shared" / "samples"
 ROTATE_AT = int(10.5 * 1024 * 1024)          # lumberjack's size in the README's set-up
 TRANSFER = (b'"sender":"Upload"', b'"sender":"Download"')
 
-WORKLOADS = ("mixed", "dense", "real")
+WORKLOADS = ("mixed", "dense", "real", "real-days")
 
 
 def folder(name: str, mb: int, seed: int = 1) -> Path:
@@ -29,7 +35,8 @@ def folder(name: str, mb: int, seed: int = 1) -> Path:
     if not (path / "done").exists():
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)
-        stats = {"mixed": _mixed, "dense": _dense, "real": _real}[name](path, mb * 1_000_000, seed)
+        build = {"mixed": _mixed, "dense": _dense, "real": _real, "real-days": _real_days}[name]
+        stats = build(path, mb * 1_000_000, seed)
         (path / "done").write_text(json.dumps(stats, default=str))
     return path
 
@@ -53,15 +60,32 @@ def _dense(path: Path, size: int, seed: int) -> dict:
     return _write_rotated(path, lines, size, lambda ln: json.loads(ln)["time"])
 
 
-def _real(path: Path, size: int, seed: int) -> dict:
+def _real_lines() -> list[bytes]:
     sample = (SAMPLES / "msda-excerpt.log").read_bytes().splitlines(keepends=True)
-    real = [ln for ln in sample if TRANSFER[0] in ln or TRANSFER[1] in ln]
+    return [ln for ln in sample if TRANSFER[0] in ln or TRANSFER[1] in ln]
+
+
+def _real(path: Path, size: int, seed: int, days_apart: bool = False) -> dict:
+    real = _real_lines()
     block = b"".join(real)
-    data = block * (size // len(block) + 1)
-    last = json.loads(real[-1])["time"].replace(":", "-")
-    (path / f"sftpgo-{last}.log").write_bytes(data)   # one rotated file, no live one
-    return {"files": 1, "lines": len(real) * (size // len(block) + 1), "bytes": len(data),
-            "sample_lines": len(real)}
+    copies = size // len(block) + 1
+    if days_apart:
+        # the last copy keeps the excerpt's own day, the ones before it go back a day each
+        # (times after the file's mtime would be bad_time)
+        last_day = date.fromisoformat(json.loads(real[-1])["time"][:10])
+        day = re.compile(rb'"time":"\d{4}-\d\d-\d\d')
+        data = b"".join(day.sub(b'"time":"' + (last_day - timedelta(days=copies - 1 - k))
+                                .isoformat().encode(), block) for k in range(copies))
+    else:
+        data = block * copies
+    last = json.loads(real[-1])["time"]
+    (path / f"sftpgo-{last.replace(':', '-')}.log").write_bytes(data)  # one rotated file
+    return {"files": 1, "lines": len(real) * copies, "bytes": len(data),
+            "sample_lines": len(real), "days_apart": days_apart}
+
+
+def _real_days(path: Path, size: int, seed: int) -> dict:
+    return _real(path, size, seed, days_apart=True)
 
 
 def _write_rotated(path: Path, lines, size: int, time_of) -> dict:
