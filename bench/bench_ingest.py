@@ -3,9 +3,10 @@
     python -m bench.bench_ingest [--repeat 3] [--only mixed,dense,real,real-days] [--no-mariadb]
                                  [--baseline-mariadb] [--memory-mb 0]
 
-Three workloads (bench/workloads.py): the mixed simulate folder (a third of the lines are
-events), an event-dense folder (every line a transfer, rotated at 10.5 MB) and the real
-excerpt's transfer lines repeated into one 80 MB rotated file. On each, every loader runs as a
+Four workloads (bench/workloads.py): the mixed simulate folder (a third of the lines are
+events), an event-dense folder (every line a transfer, rotated at 10.5 MB), the real
+excerpt's transfer lines repeated into one 80 MB rotated file (times and all), and the same
+with each copy a day after the previous one (real-days: times only go forward). On each, every loader runs as a
 whole process of its own, timed from start to exit with its peak RSS (os.wait4): ours
 (``ingest.py``) into a fresh SQLite file and into a fresh database on a throwaway MariaDB
 server with production durability, the straightforward loader (bench/baseline.py) into SQLite,
