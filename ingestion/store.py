@@ -375,6 +375,24 @@ def batch_increments(events: list[tuple], node: str) -> dict[str, list[tuple]]:
     return out | security_rows(events, node) | user_rows(events, node)
 
 
+# MySQL/MariaDB: the keys of the rare events, which /api/events reads by failed=1 or by one
+# kind other than a transfer (migration 013: MariaDB has no partial index). SQLite's partial
+# indexes hold the same rows (migration 010).
+RARE_COLUMNS = ("file_id", "start_offset", "failed_ts", "rare_kind", "rare_ts")
+_RARE_SQL = _insert("events_rare", RARE_COLUMNS, "mysql")
+
+
+def rare_rows(events: list[tuple]) -> list[tuple]:
+    """Returns the events_rare rows (RARE_COLUMNS) of the failed and non-transfer events."""
+    rows = []
+    for e in events:   # e in EVENT_COLUMNS order
+        transfer = e[5] in TRANSFER_KINDS
+        if e[8] or not transfer:
+            rows.append((e[0], e[1], e[3] if e[8] else None, None if transfer else e[5],
+                         None if transfer else e[3]))
+    return rows
+
+
 def _lines_of(row: tuple) -> int:
     return row[5] if len(row) > 5 else 1
 
@@ -410,6 +428,8 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
             _insert_sqlite(conn, "events", EVENT_COLUMNS, events)
         else:
             conn.exec_driver_sql(sql["events"], events)
+        if dialect == "mysql" and (rare := rare_rows(events)):
+            conn.exec_driver_sql(_RARE_SQL, rare)
         if rollups:
             for table, rows in batch_increments(events, node).items():
                 if dialect == "sqlite":
