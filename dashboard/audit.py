@@ -189,6 +189,8 @@ def _page_sql(f: Filters, d: str, cursor, files, with_path: bool = True,
                      if not line.lstrip().startswith("--"))
     text = text.replace("/*filters*/", where).replace("{ts}", order)
     if order != "ts":       # MariaDB, a rare value: a range of events_rare, then each event
+        if "\nFROM events\n" not in text:
+            raise RuntimeError("events_page.sql must have FROM events on a line of its own")
         text = text.replace("\nFROM events\n", f"\nFROM {_RARE_FROM}\n")
     if files is not None and len(files) > MAX_BOUND_FILES:   # past SQLite's bind limit
         params["nodes"] = list(f.nodes)

@@ -105,12 +105,8 @@ def prune(engine: sa.Engine, cutoff: date, file_ids: Iterable[int] | None = None
     return result
 
 
-# rare: the row has a copy of its key in events_rare (MySQL/MariaDB, migration 013); on
-# SQLite 0, which keeps the query on ix_events_ts alone
-_DUE = ("SELECT file_id, start_offset, {rare} AS rare FROM events WHERE ts < :before{files}"
+_DUE = ("SELECT file_id, start_offset FROM events WHERE ts < :before{files}"
         " ORDER BY ts, file_id, start_offset LIMIT :n")
-_RARE = {"sqlite": "0",
-         "mysql": "CASE WHEN failed = 1 OR kind NOT IN ('upload', 'download') THEN 1 ELSE 0 END"}
 # By primary key only (rows never change once stored). SQLite: a list per file, one
 # statement. MySQL/MariaDB: one full-key equality per row, the one lookup InnoDB locks without
 # a gap or the next record (an IN list is a range scan there: next-key locks that would make
@@ -118,7 +114,11 @@ _RARE = {"sqlite": "0",
 _DELETE = sa.text("DELETE FROM events WHERE file_id = :f AND start_offset IN :offsets"
                   ).bindparams(sa.bindparam("offsets", expanding=True))
 _DELETE_ONE = sa.text("DELETE FROM events WHERE file_id = :f AND start_offset = :o")
-# only keys that are there (the rare rows'): a missing one would lock a gap
+# MySQL/MariaDB: the events' copies in events_rare (migration 013). Its keys among a batch's
+# are read first (a plain read: no lock) and only those are deleted, each by its full key:
+# deleting a key that is not there would lock the gap where it would be.
+_RARE_KEYS = sa.text("SELECT start_offset FROM events_rare WHERE file_id = :f"
+                     " AND start_offset BETWEEN :lo AND :hi")
 _DELETE_RARE_ONE = sa.text("DELETE FROM events_rare WHERE file_id = :f AND start_offset = :o")
 _RAISE = sa.text(
     "UPDATE events_retention SET events_pruned = events_pruned + :n, pruned_at = :now,"
@@ -126,11 +126,10 @@ _RAISE = sa.text(
     " ELSE pruned_before END WHERE id = 1")
 
 
-def _due_query(files: list[int] | None, dialect: str) -> sa.TextClause:
+def _due_query(files: list[int] | None) -> sa.TextClause:
     if files is None:
-        return sa.text(_DUE.format(files="", rare=_RARE[dialect]))
-    sql = _DUE.format(files=" AND file_id IN :files", rare=_RARE[dialect])
-    return sa.text(sql).bindparams(
+        return sa.text(_DUE.format(files=""))
+    return sa.text(_DUE.format(files=" AND file_id IN :files")).bindparams(
         sa.bindparam("files", expanding=True))
 
 
@@ -141,15 +140,12 @@ def _batch(engine: sa.Engine, cutoff: date, files: list[int] | None, n: int, sea
     if files is not None:
         params["files"] = files
     with engine.begin() as conn:
-        keys = conn.execute(_due_query(files, db.dialect(conn)), params).all()
+        keys = conn.execute(_due_query(files), params).all()
         if not keys:
             return 0
         by_file: dict[int, list[int]] = defaultdict(list)
-        rare: dict[int, list[int]] = defaultdict(list)
-        for file_id, offset, is_rare in keys:
+        for file_id, offset in keys:
             by_file[int(file_id)].append(int(offset))
-            if is_rare:
-                rare[int(file_id)].append(int(offset))
         deleted = 0
         for file_id in sorted(by_file):            # one order for every pruner: no deadlock
             offsets = sorted(by_file[file_id])
@@ -158,9 +154,12 @@ def _batch(engine: sa.Engine, cutoff: date, files: list[int] | None, n: int, sea
                 continue
             deleted += conn.execute(_DELETE_ONE, [{"f": file_id, "o": o}
                                                   for o in offsets]).rowcount
-            if rare[file_id]:
-                conn.execute(_DELETE_RARE_ONE, [{"f": file_id, "o": o}
-                                                for o in sorted(rare[file_id])])
+            due = set(offsets)
+            rare = [o for o in conn.execute(_RARE_KEYS, {"f": file_id, "lo": offsets[0],
+                                                         "hi": offsets[-1]}).scalars()
+                    if o in due]
+            if rare:
+                conn.execute(_DELETE_RARE_ONE, [{"f": file_id, "o": o} for o in rare])
         conn.execute(_RAISE, {"n": deleted, "now": now_text(), "day": cutoff.isoformat()})
         seam("prune_deleted")
     return deleted

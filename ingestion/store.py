@@ -380,6 +380,15 @@ def batch_increments(events: list[tuple], node: str) -> dict[str, list[tuple]]:
 # indexes hold the same rows (migration 010).
 RARE_COLUMNS = ("file_id", "start_offset", "failed_ts", "rare_kind", "rare_ts")
 _RARE_SQL = _insert("events_rare", RARE_COLUMNS, "mysql")
+# The same rows from the events (e) themselves: for check and rebuild (rollups.py), as
+# migration 013 fills the table. NODE as in from_events_sql.
+RARE_FROM_EVENTS = (
+    "SELECT e.file_id AS file_id, e.start_offset AS start_offset,"
+    " IF(e.failed = 1, e.ts, NULL) AS failed_ts,"
+    " IF(e.kind IN ('upload', 'download'), NULL, e.kind) AS rare_kind,"
+    " IF(e.kind IN ('upload', 'download'), NULL, e.ts) AS rare_ts"
+    " FROM events e JOIN log_files lf ON lf.id = e.file_id"
+    " WHERE (e.failed = 1 OR e.kind NOT IN ('upload', 'download')) /*node*/")
 
 
 def rare_rows(events: list[tuple]) -> list[tuple]:
@@ -387,8 +396,8 @@ def rare_rows(events: list[tuple]) -> list[tuple]:
     rows = []
     for e in events:   # e in EVENT_COLUMNS order
         transfer = e[5] in TRANSFER_KINDS
-        if e[8] or not transfer:
-            rows.append((e[0], e[1], e[3] if e[8] else None, None if transfer else e[5],
+        if e[8] == 1 or not transfer:
+            rows.append((e[0], e[1], e[3] if e[8] == 1 else None, None if transfer else e[5],
                          None if transfer else e[3]))
     return rows
 

@@ -230,6 +230,21 @@ def test_013_moves_the_rare_rows_keys_of_an_older_database_to_events_rare(db_url
     engine.dispose()
 
 
+def test_a_database_a_newer_version_upgraded_is_refused(db_url):
+    """A build that does not know the database's schema (a newer version migrated it) would
+    write rows without what that schema keeps beside them: migrate() refuses, untouched."""
+    engine = db.make_engine(db_url)
+    latest = db.migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (:v)"),
+                     {"v": latest + 1})
+    with pytest.raises(db.DatabaseError, match=f"schema {latest + 1}, newer"):
+        db.migrate(engine)
+    with engine.connect() as conn:
+        assert db.schema_version(conn) == latest + 1
+    engine.dispose()
+
+
 def test_a_database_that_skipped_a_migration_is_refused(db_url):
     """migrate() applies the files above the database's version; one below it that was never
     applied (a build with other migrations made it) would be skipped for ever: refused."""
