@@ -177,6 +177,13 @@ def migrate(engine: Engine, node: str | None = None) -> int:
             conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             current = schema_version(conn)
             applied = {v for (v,) in conn.execute(sa.text("SELECT version FROM schema_version"))}
+        latest = max((v for v, _p in migrations(d)), default=0)
+        if current > latest:
+            # A newer build upgraded it: this one would write rows without what the newer
+            # schema keeps beside them (e.g. 013's events_rare). Refuse, loudly.
+            raise DatabaseError(f"the database is at schema {current}, newer than this "
+                                f"build knows ({latest}): a newer version upgraded it; run "
+                                "that version here too")
         skipped = [p.name for v, p in migrations(d) if v < current and v not in applied]
         if skipped:
             # Applying it now would run it after later ones it may predate: refuse, loudly.

@@ -109,9 +109,10 @@ TRANSFERS = ("upload", "download")
 
 def _rare_path(f: Filters, dialect_name: str) -> tuple[str, list[str]]:
     """Returns the column a page is ordered by and the literal terms that let the database
-    read a rare value through its own index (migration 010): failed=1, or one kind other
-    than a transfer. SQLite has partial indexes, used when the query states their WHERE
-    terms; MariaDB has indexed virtual columns that are NULL off the rare rows."""
+    read a rare value through its own index: failed=1, or one kind other than a transfer.
+    SQLite has partial indexes (migration 010), used when the query states their WHERE
+    terms; MariaDB has none, so the rare rows' keys are in a side table, events_rare
+    (migration 013: failed_ts, rare_kind and rare_ts, indexed; see _page_sql)."""
     rare_kind = f.kinds is not None and len(f.kinds) == 1 and f.kinds[0] not in TRANSFERS
     if dialect_name == "sqlite":
         terms = ["failed = 1"] if f.failed == 1 else []
@@ -171,6 +172,11 @@ MAX_BOUND_FILES = 5_000
 
 
 
+# events_rare's columns are its own (failed_ts, rare_kind, rare_ts) but for the key, so the
+# page's other names (ts, the filters, file_id and start_offset) read as they do from events.
+_RARE_FROM = "events_rare JOIN events USING (file_id, start_offset)"
+
+
 def _page_sql(f: Filters, d: str, cursor, files, with_path: bool = True,
               floor: bool = False) -> tuple[str, dict, bool, str]:
     """Returns events_page.sql (its comment lines dropped) with the filters (and _FLOOR when
@@ -182,6 +188,10 @@ def _page_sql(f: Filters, d: str, cursor, files, with_path: bool = True,
     text = "\n".join(line for line in db.load_sql("events_page", d).text.splitlines()
                      if not line.lstrip().startswith("--"))
     text = text.replace("/*filters*/", where).replace("{ts}", order)
+    if order != "ts":       # MariaDB, a rare value: a range of events_rare, then each event
+        if "\nFROM events\n" not in text:
+            raise RuntimeError("events_page.sql must have FROM events on a line of its own")
+        text = text.replace("\nFROM events\n", f"\nFROM {_RARE_FROM}\n")
     if files is not None and len(files) > MAX_BOUND_FILES:   # past SQLite's bind limit
         params["nodes"] = list(f.nodes)
         return node_filter(text, f.nodes), params, expanding, order
@@ -229,7 +239,7 @@ def fetch(conn, f: Filters, limit: int, cursor=None) -> list:
 # short or even empty page may carry a ``next``. ``next`` is null once the range is
 # exhausted. The CSV is not bounded: it streams every match.
 SCAN_ROWS = 20_000
-_SELECT = re.compile(r"SELECT .*?\nFROM events", re.S)
+_SELECT = re.compile(r"SELECT .*?\nFROM ", re.S)   # the select list, whatever the FROM
 # the rows at or after the edge (ts, file_id, start_offset) in the page order; its ts is
 # also bound as :since, so the index range starts there
 _FLOOR = (" AND ({ts} > :e_ts OR file_id > :e_file"
@@ -247,7 +257,7 @@ def fetch_bounded(conn, f: Filters, limit: int, cursor,
         return [], None
     # the edge: the scan-th row of the other filters (one index range, keys only)
     sql, params, expanding, order = _page_sql(f, d, cursor, files, with_path=False)
-    sql = _SELECT.sub(f"SELECT {order} AS ts, file_id, start_offset\nFROM events", sql,
+    sql = _SELECT.sub(f"SELECT {order} AS ts, file_id, start_offset\nFROM ", sql,
                       count=1)
     edge = _run(conn, f, sql.replace("LIMIT :limit", "LIMIT 1 OFFSET :skip"), params,
                 expanding, skip=scan - 1)

@@ -114,6 +114,12 @@ _DUE = ("SELECT file_id, start_offset FROM events WHERE ts < :before{files}"
 _DELETE = sa.text("DELETE FROM events WHERE file_id = :f AND start_offset IN :offsets"
                   ).bindparams(sa.bindparam("offsets", expanding=True))
 _DELETE_ONE = sa.text("DELETE FROM events WHERE file_id = :f AND start_offset = :o")
+# MySQL/MariaDB: the events' copies in events_rare (migration 013). Its keys among a batch's
+# are read first (a plain read: no lock) and only those are deleted, each by its full key:
+# deleting a key that is not there would lock the gap where it would be.
+_RARE_KEYS = sa.text("SELECT start_offset FROM events_rare WHERE file_id = :f"
+                     " AND start_offset BETWEEN :lo AND :hi")
+_DELETE_RARE_ONE = sa.text("DELETE FROM events_rare WHERE file_id = :f AND start_offset = :o")
 _RAISE = sa.text(
     "UPDATE events_retention SET events_pruned = events_pruned + :n, pruned_at = :now,"
     " pruned_before = CASE WHEN pruned_before IS NULL OR pruned_before < :day THEN :day"
@@ -145,9 +151,15 @@ def _batch(engine: sa.Engine, cutoff: date, files: list[int] | None, n: int, sea
             offsets = sorted(by_file[file_id])
             if db.dialect(conn) == "sqlite":
                 deleted += conn.execute(_DELETE, {"f": file_id, "offsets": offsets}).rowcount
-            else:
-                deleted += conn.execute(_DELETE_ONE, [{"f": file_id, "o": o}
-                                                      for o in offsets]).rowcount
+                continue
+            deleted += conn.execute(_DELETE_ONE, [{"f": file_id, "o": o}
+                                                  for o in offsets]).rowcount
+            due = set(offsets)
+            rare = [o for o in conn.execute(_RARE_KEYS, {"f": file_id, "lo": offsets[0],
+                                                         "hi": offsets[-1]}).scalars()
+                    if o in due]
+            if rare:
+                conn.execute(_DELETE_RARE_ONE, [{"f": file_id, "o": o} for o in rare])
         conn.execute(_RAISE, {"n": deleted, "now": now_text(), "day": cutoff.isoformat()})
         seam("prune_deleted")
     return deleted

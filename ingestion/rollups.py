@@ -1,5 +1,6 @@
-"""The rollups (daily_stats, store.SECURITY_ROLLUPS and store.USER_ROLLUPS): rebuild them
-from the events table, or check that they agree.
+"""The rollups (daily_stats, store.SECURITY_ROLLUPS and store.USER_ROLLUPS), and on
+MySQL/MariaDB events_rare (the rare events' keys, migration 013): rebuild them from the
+events table, or check that they agree.
 
 The ingester keeps the rollups in step with events in the same transaction; these two
 commands are for after a change of the counting rules, and for peace of mind.
@@ -16,8 +17,8 @@ import sqlalchemy as sa
 
 import db
 from ingestion import retention
-from ingestion.store import (SECURITY_ROLLUPS, USER_ROLLUPS, from_days_sql, from_events_sql,
-                             user_rollup_sql)
+from ingestion.store import (RARE_COLUMNS, RARE_FROM_EVENTS, SECURITY_ROLLUPS, USER_ROLLUPS,
+                             from_days_sql, from_events_sql, user_rollup_sql)
 
 
 _NODE = "/*node*/"
@@ -121,6 +122,40 @@ def check(engine: sa.Engine) -> list[tuple]:
                           r.columns, len(r.key), p)
             diff += [(r.table, *k, have.get(k), want.get(k))
                      for k in sorted(set(want) | set(have)) if have.get(k) != want.get(k)]
+        if db.dialect(conn) == "mysql":
+            diff += _rare_diff(conn)
+    return diff
+
+
+# events_rare against the rare events (MySQL/MariaDB): the keys of rows missing or
+# different there, then of rows there that match no rare event; at most RARE_SHOWN each.
+RARE_SHOWN = 1000
+_RARE_MISSING = (
+    "SELECT w.file_id, w.start_offset, r.failed_ts, r.rare_kind, r.rare_ts, w.failed_ts,"
+    f" w.rare_kind, w.rare_ts FROM ({_scoped(RARE_FROM_EVENTS, False)}) w"
+    " LEFT JOIN events_rare r ON r.file_id = w.file_id AND r.start_offset = w.start_offset"
+    " WHERE r.file_id IS NULL OR NOT (r.failed_ts <=> w.failed_ts"
+    " AND r.rare_kind <=> w.rare_kind AND r.rare_ts <=> w.rare_ts)"
+    f" ORDER BY w.file_id, w.start_offset LIMIT {RARE_SHOWN}")
+_RARE_EXTRA = (
+    "SELECT r.file_id, r.start_offset, r.failed_ts, r.rare_kind, r.rare_ts FROM events_rare r"
+    " LEFT JOIN events e ON e.file_id = r.file_id AND e.start_offset = r.start_offset"
+    " WHERE e.file_id IS NULL OR NOT (e.failed = 1 OR e.kind NOT IN ('upload', 'download'))"
+    f" ORDER BY r.file_id, r.start_offset LIMIT {RARE_SHOWN}")
+
+
+def _rare_diff(conn) -> list[tuple]:
+    """Returns ('events_rare', file_id, start_offset, stored, expected) for each row of
+    events_rare that is missing, different or extra (None for a missing side)."""
+    def values(row):
+        return tuple(_plain("first_ts" if c.endswith("_ts") else c, v) if v is not None
+                     else None for c, v in zip(RARE_COLUMNS[2:], row))
+    diff = []
+    for r in conn.execute(sa.text(_RARE_MISSING)):
+        have = None if r[2] is None and r[3] is None and r[4] is None else values(r[2:5])
+        diff.append(("events_rare", int(r[0]), int(r[1]), have, values(r[5:8])))
+    for r in conn.execute(sa.text(_RARE_EXTRA)):
+        diff.append(("events_rare", int(r[0]), int(r[1]), values(r[2:5]), None))
     return diff
 
 
@@ -157,5 +192,10 @@ def rebuild(engine: sa.Engine) -> int:
                     conn.execute(sa.text(f"INSERT INTO {r.table} ({', '.join(r.columns)}) "
                                          + _recompute(r, since, db.dialect(conn), node=True)),
                                  where)
+                if db.dialect(conn) == "mysql":     # events_rare mirrors the events kept
+                    conn.execute(sa.text("DELETE r FROM events_rare r JOIN log_files lf"
+                                         " ON lf.id = r.file_id WHERE lf.node = :node"), where)
+                    conn.execute(sa.text(f"INSERT INTO events_rare ({', '.join(RARE_COLUMNS)}) "
+                                         + _scoped(RARE_FROM_EVENTS, True)), where)
     with engine.connect() as conn:
         return conn.execute(sa.text("SELECT COUNT(*) FROM daily_stats")).scalar()

@@ -375,6 +375,33 @@ def batch_increments(events: list[tuple], node: str) -> dict[str, list[tuple]]:
     return out | security_rows(events, node) | user_rows(events, node)
 
 
+# MySQL/MariaDB: the keys of the rare events, which /api/events reads by failed=1 or by one
+# kind other than a transfer (migration 013: MariaDB has no partial index). SQLite's partial
+# indexes hold the same rows (migration 010).
+RARE_COLUMNS = ("file_id", "start_offset", "failed_ts", "rare_kind", "rare_ts")
+_RARE_SQL = _insert("events_rare", RARE_COLUMNS, "mysql")
+# The same rows from the events (e) themselves: for check and rebuild (rollups.py), as
+# migration 013 fills the table. NODE as in from_events_sql.
+RARE_FROM_EVENTS = (
+    "SELECT e.file_id AS file_id, e.start_offset AS start_offset,"
+    " IF(e.failed = 1, e.ts, NULL) AS failed_ts,"
+    " IF(e.kind IN ('upload', 'download'), NULL, e.kind) AS rare_kind,"
+    " IF(e.kind IN ('upload', 'download'), NULL, e.ts) AS rare_ts"
+    " FROM events e JOIN log_files lf ON lf.id = e.file_id"
+    " WHERE (e.failed = 1 OR e.kind NOT IN ('upload', 'download')) /*node*/")
+
+
+def rare_rows(events: list[tuple]) -> list[tuple]:
+    """Returns the events_rare rows (RARE_COLUMNS) of the failed and non-transfer events."""
+    rows = []
+    for e in events:   # e in EVENT_COLUMNS order
+        transfer = e[5] in TRANSFER_KINDS
+        if e[8] == 1 or not transfer:
+            rows.append((e[0], e[1], e[3] if e[8] == 1 else None, None if transfer else e[5],
+                         None if transfer else e[3]))
+    return rows
+
+
 def _lines_of(row: tuple) -> int:
     return row[5] if len(row) > 5 else 1
 
@@ -410,6 +437,11 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
             _insert_sqlite(conn, "events", EVENT_COLUMNS, events)
         else:
             conn.exec_driver_sql(sql["events"], events)
+        if dialect == "mysql" and (rare := rare_rows(events)):
+            if bulk:       # PyMySQL's escaping of each value costs more than the server's work
+                _load(conn, _LOAD_RARE, rare_tsv(rare), len(rare))
+            else:
+                conn.exec_driver_sql(_RARE_SQL, rare)
         if rollups:
             for table, rows in batch_increments(events, node).items():
                 if dialect == "sqlite":
@@ -495,6 +527,8 @@ _TSV = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0":
 _SHM = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 _LOAD_EVENTS = ("LOAD DATA LOCAL INFILE %s INTO TABLE events CHARACTER SET utf8mb4 "
                 f"({', '.join(EVENT_COLUMNS)})")
+_LOAD_RARE = ("LOAD DATA LOCAL INFILE %s INTO TABLE events_rare CHARACTER SET utf8mb4 "
+              f"({', '.join(RARE_COLUMNS)})")
 
 
 def bulk_load_available(conn) -> bool:
@@ -527,16 +561,28 @@ def events_tsv(rows: list[tuple]) -> bytes:
         for r in rows]).encode("utf-8", "surrogatepass")
 
 
+def rare_tsv(rows: list[tuple]) -> bytes:
+    """Returns rare_rows' rows as LOAD DATA's text format (numbers, times and our own kind
+    names only: nothing to escape)."""
+    return "".join([f"{r[0]}\t{r[1]}\t{_n(r[2])}\t{_n(r[3])}\t{_n(r[4])}\n"
+                    for r in rows]).encode("ascii")
+
+
 def _load_events(conn, rows: list[tuple]) -> None:
+    _load(conn, _LOAD_EVENTS, events_tsv(rows), len(rows))
+
+
+def _load(conn, statement: str, data: bytes, rows: int) -> None:
+    """Loads ``rows`` rows of LOAD DATA text through a file in /dev/shm (or the temp dir)."""
     fd, path = tempfile.mkstemp(prefix="sftpgo-dash-", suffix=".tsv", dir=_SHM)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(events_tsv(rows))
-        loaded = conn.exec_driver_sql(_LOAD_EVENTS, (path,)).rowcount
+            f.write(data)
+        loaded = conn.exec_driver_sql(statement, (path,)).rowcount
     finally:
         os.unlink(path)
-    if loaded != len(rows):   # LOCAL turns duplicate keys into warnings: refuse them here
-        raise CheckpointMoved(f"LOAD DATA stored {loaded} of {len(rows)} rows")
+    if loaded != rows:        # LOCAL turns duplicate keys into warnings: refuse them here
+        raise CheckpointMoved(f"LOAD DATA stored {loaded} of {rows} rows")
 
 
 # --- generations ---------------------------------------------------------------------------

@@ -80,6 +80,28 @@ def db_events(engine) -> Counter:
     return Counter((_ts(r[0]), r[1], r[2], r[3], int(r[4]), r[5]) for r in rows)
 
 
+def rare_mismatch(engine) -> list[str]:
+    """Returns how events_rare (MySQL/MariaDB, migration 013) differs from the rare events it
+    must mirror, a key each (failed ones, non-transfer kinds); [] when it mirrors them, and
+    on SQLite, which has no such table (its partial indexes are the same rows)."""
+    if engine.dialect.name != "mysql":
+        return []
+    with engine.connect() as conn:
+        want = {(r[0], r[1], _ts(r[2]) if r[3] else None,
+                 None if r[4] in ("upload", "download") else r[4],
+                 None if r[4] in ("upload", "download") else _ts(r[2]))
+                for r in conn.execute(sa.text(
+                    "SELECT file_id, start_offset, ts, failed, kind FROM events"
+                    " WHERE failed = 1 OR kind NOT IN ('upload', 'download')"))}
+        have = {(r[0], r[1], None if r[2] is None else _ts(r[2]), r[3],
+                 None if r[4] is None else _ts(r[4]))
+                for r in conn.execute(sa.text(
+                    "SELECT file_id, start_offset, failed_ts, rare_kind, rare_ts"
+                    " FROM events_rare"))}
+    return [f"missing {k}" for k in sorted(want - have, key=str)] + \
+        [f"extra {k}" for k in sorted(have - want, key=str)]
+
+
 def _ts(v) -> str:
     return v if isinstance(v, str) else v.isoformat(sep=" ", timespec="milliseconds")
 

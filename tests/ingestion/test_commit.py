@@ -142,3 +142,30 @@ def test_a_refused_batch_stops_its_file_with_the_reason_and_the_others_go_on(eng
     live_events = scalar(engine, "SELECT COUNT(*) FROM events e JOIN log_files f"
                                  " ON f.id = e.file_id WHERE f.path = :p", p=str(w.live))
     assert live_events == 100                           # the next file was read
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["load-data", "insert"])
+def test_mariadb_stores_the_rare_events_keys_beside_them_on_either_path(mariadb_url, bulk):
+    """MariaDB: events_rare gets the key of each failed or non-transfer event of a batch (and
+    of no other), in the batch's transaction, through LOAD DATA as through INSERT."""
+    import db
+    from tests.ingestion.support import ban_line, failure_line, rare_mismatch
+    engine = db.make_engine(mariadb_url)
+    db.migrate(engine)
+    fid = new_file(engine)
+    lines = [event_line(0), event_line(1, error="EOF"), failure_line(2), ban_line(3),
+             event_line(4, sender="Download"), event_line(5, sender="Download", error="x")]
+    b = batch_of(fid, lines)
+    commit = BatchCommitter(engine, lambda name: None, "n1")
+    if not bulk:
+        commit._bulk = False                   # as on a server refusing LOAD DATA LOCAL
+    commit(b)
+    assert commit._bulk is bulk                # the throwaway server takes LOAD DATA LOCAL
+    assert rare_mismatch(engine) == []
+    with engine.connect() as conn:
+        got = conn.execute(sa.text("SELECT start_offset, failed_ts IS NOT NULL, rare_kind"
+                                   " FROM events_rare ORDER BY start_offset")).all()
+    starts = [e.start_offset for e in b.events]
+    assert [tuple(r) for r in got] == [(starts[1], 1, None), (starts[2], 0, "login_failed"),
+                                       (starts[3], 0, "ban"), (starts[5], 1, None)]
+    engine.dispose()

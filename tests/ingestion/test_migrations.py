@@ -3,11 +3,13 @@ the new columns and tables (003: the analysis columns; NULL for events stored be
 the coarse security rollups, from a 005 database as from an 008 one)."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 
 import db
-from tests.ingestion.support import run_all
+from tests.ingestion.support import rare_mismatch, run_all
 
 OLD_EVENT = ("INSERT INTO events (file_id, start_offset, end_offset, ts, day, kind, username,"
              " size_bytes, failed, action, remote_ip, protocol, file_path, partial) VALUES"
@@ -193,6 +195,54 @@ def test_011_fills_the_user_rollups_from_the_events_of_an_older_database(db_url)
     assert [d for d in rollups.check(engine) if d[0] in migrated] == []   # (daily_stats unfilled)
     rollups.rebuild(engine)
     assert tables() == migrated
+
+
+def test_013_moves_the_rare_rows_keys_of_an_older_database_to_events_rare(db_url):
+    """013 (MariaDB) copies the keys of the failed and non-transfer events into events_rare
+    and drops 010's indexes on virtual columns; pages of failed=1 and of one rare kind read
+    the same rows through it as through a filter on events. (SQLite: nothing to move.)"""
+    from dashboard import audit
+    from dashboard.audit import Filters
+    engine = db.make_engine(db_url)
+    _migrate_to(engine, 12)
+    rows = [{**_user_event(i), "failed": int(i % 4 == 1)} for i in range(400)]
+    with engine.begin() as conn:
+        for f in (7, 8):
+            conn.execute(sa.text(LOG_FILE), {"id": f, "head": b"h%d" % f, "p": f"/log/{f}"})
+        conn.execute(sa.text(
+            "INSERT INTO events (file_id, start_offset, end_offset, ts, day, kind, username,"
+            " size_bytes, failed, action, remote_ip, protocol, partial) VALUES (:f, :o, :e,"
+            " :ts, :day, :kind, :user, :size, :failed, :action, :ip, :proto, 0)"), rows)
+    assert db.migrate(engine, "upgrader") >= 13
+    assert rare_mismatch(engine) == []
+    if db.dialect(engine) == "mysql":
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM events_rare")).scalar() == \
+                sum(1 for r in rows if r["failed"] or r["kind"] not in ("upload", "download"))
+            names = {c["name"] for c in sa.inspect(conn).get_columns("events")}
+            assert not names & {"failed_ts", "rare_kind", "rare_ts"}
+    for kw, want in (({"failed": 1}, [r for r in rows if r["failed"]]),
+                     ({"kinds": ("login",)}, [r for r in rows if r["kind"] == "login"])):
+        f = Filters(start=date(2024, 9, 17), end=date(2024, 9, 19), **kw)
+        got = [(e["ts"], e["username"]) for e in audit.page(engine, f, limit=500)["events"]]
+        assert sorted(got) == sorted((r["ts"].replace(" ", "T"), r["user"]) for r in want) \
+            and len(got) > 50
+    engine.dispose()
+
+
+def test_a_database_a_newer_version_upgraded_is_refused(db_url):
+    """A build that does not know the database's schema (a newer version migrated it) would
+    write rows without what that schema keeps beside them: migrate() refuses, untouched."""
+    engine = db.make_engine(db_url)
+    latest = db.migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (:v)"),
+                     {"v": latest + 1})
+    with pytest.raises(db.DatabaseError, match=f"schema {latest + 1}, newer"):
+        db.migrate(engine)
+    with engine.connect() as conn:
+        assert db.schema_version(conn) == latest + 1
+    engine.dispose()
 
 
 def test_a_database_that_skipped_a_migration_is_refused(db_url):

@@ -190,3 +190,47 @@ def test_user_rollups_equal_a_rebuild_and_check_catches_a_corrupted_cell(engine,
         rollups.rebuild(engine)
         assert rollups.check(engine) == []
     assert {r.table: _table(engine, r) for r in USER_ROLLUPS} == kept
+
+
+def test_events_rare_mirrors_the_rare_events_and_check_and_rebuild_cover_it(mariadb_url,
+                                                                             log_dir):
+    """MariaDB: events_rare (migration 013) holds exactly the failed and non-transfer events'
+    keys after a backfill with rotations; a missing, a wrong and an extra row are each
+    reported as events_rare by --check-rollups, and a rebuild repairs them."""
+    import db
+    from tests.ingestion.support import rare_mismatch
+    engine = db.make_engine(mariadb_url)
+    db.migrate(engine)
+    w = LogWriter(log_dir)
+    w.write(*busy_lines(0, 700))
+    gzip_file(w.rotate())
+    w.write(*busy_lines(700, 500))
+    run_all(engine, log_dir, batch_bytes=20_000)
+    assert rare_mismatch(engine) == [] and rollups.check(engine) == []
+    rare = scalar(engine, "SELECT COUNT(*) FROM events_rare")
+    assert rare == scalar(engine, "SELECT COUNT(*) FROM events WHERE failed = 1"
+                                  " OR kind NOT IN ('upload', 'download')") > 100
+    assert scalar(engine, "SELECT COUNT(*) FROM events_rare WHERE failed_ts IS NOT NULL"
+                          " AND rare_kind IS NULL") > 10          # failed transfers
+    with engine.begin() as conn:
+        first, second = conn.execute(sa.text(
+            "SELECT file_id, start_offset FROM events_rare ORDER BY file_id, start_offset"
+            " LIMIT 2")).all()
+        conn.execute(sa.text("DELETE FROM events_rare WHERE file_id = :f AND start_offset = :o"),
+                     {"f": first[0], "o": first[1]})
+        conn.execute(sa.text("UPDATE events_rare SET rare_kind = 'upload' WHERE file_id = :f"
+                             " AND start_offset = :o"), {"f": second[0], "o": second[1]})
+        transfer = conn.execute(sa.text(
+            "SELECT file_id, start_offset, ts FROM events WHERE failed = 0 AND kind = 'upload'"
+            " LIMIT 1")).one()
+        conn.execute(sa.text("INSERT INTO events_rare (file_id, start_offset, failed_ts)"
+                             " VALUES (:f, :o, :ts)"), {"f": transfer[0], "o": transfer[1],
+                                                       "ts": transfer[2]})
+    diff = rollups.check(engine)
+    assert sorted((d[0], d[1], d[2]) for d in diff) == sorted(
+        ("events_rare", int(k[0]), int(k[1])) for k in (first, second, transfer))
+    assert len(rare_mismatch(engine)) == 4       # missing, wrong (missing + extra), extra
+    rollups.rebuild(engine)
+    assert rollups.check(engine) == [] and rare_mismatch(engine) == []
+    assert scalar(engine, "SELECT COUNT(*) FROM events_rare") == rare
+    engine.dispose()

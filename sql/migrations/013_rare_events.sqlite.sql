@@ -1,0 +1,4 @@
+-- 013_rare_events (SQLite): nothing to do. The MySQL/MariaDB file moves the rare rows of
+-- /api/events to a side table because MariaDB has no partial index; SQLite's partial
+-- indexes (migration 010) already hold those rows only. The version is recorded so both
+-- dialects stay at the same schema number.
