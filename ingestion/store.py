@@ -425,14 +425,15 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
     events themselves carry no node: theirs is their file's).
 
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
-    ``bulk`` sends the events to MySQL/MariaDB with LOAD DATA LOCAL (see bulk_load_available).
+    ``bulk`` sends the events (and their events_rare keys) to MySQL/MariaDB with LOAD DATA
+    LOCAL (see bulk_load_available).
     ``rollups=False`` leaves daily_stats, the SECURITY_ROLLUPS and the USER_ROLLUPS alone:
     only for measuring what the rollups cost.
     """
     sql = _SQL[dialect]
     if events:
         if bulk:
-            _load_events(conn, events)
+            _load(conn, _LOAD_EVENTS, events_tsv(events), len(events))
         elif dialect == "sqlite":
             _insert_sqlite(conn, "events", EVENT_COLUMNS, events)
         else:
@@ -566,10 +567,6 @@ def rare_tsv(rows: list[tuple]) -> bytes:
     names only: nothing to escape)."""
     return "".join([f"{r[0]}\t{r[1]}\t{_n(r[2])}\t{_n(r[3])}\t{_n(r[4])}\n"
                     for r in rows]).encode("ascii")
-
-
-def _load_events(conn, rows: list[tuple]) -> None:
-    _load(conn, _LOAD_EVENTS, events_tsv(rows), len(rows))
 
 
 def _load(conn, statement: str, data: bytes, rows: int) -> None:
