@@ -149,6 +149,30 @@ def migrations(dialect_name: str) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+@functools.lru_cache(maxsize=2)
+def latest_version(dialect_name: str) -> int:
+    """Returns the highest schema version this build's migrations reach."""
+    return max((v for v, _p in migrations(dialect_name)), default=0)
+
+
+def refuse_newer(version: int, dialect_name: str) -> None:
+    """Raises DatabaseError when a database at ``version`` was upgraded by a newer build:
+    this one would store rows without what the newer schema keeps beside them (as 013's
+    events_rare). migrate() checks it on start, each ingestion pass again (a node left
+    running while another node is upgraded stops there)."""
+    latest = latest_version(dialect_name)
+    if version > latest:
+        raise DatabaseError(f"the database is at schema {version}, newer than this build "
+                            f"knows ({latest}): a newer version upgraded it; run that "
+                            "version here too")
+
+
+def check_not_newer(conn) -> None:
+    """refuse_newer for the database of ``conn`` (one short query)."""
+    version = conn.execute(sa.text("SELECT MAX(version) FROM schema_version")).scalar() or 0
+    refuse_newer(version, dialect(conn))
+
+
 def _statements(sql: str) -> list[str]:
     body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
     return [s.strip() for s in body.split(";") if s.strip()]
@@ -177,13 +201,7 @@ def migrate(engine: Engine, node: str | None = None) -> int:
             conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             current = schema_version(conn)
             applied = {v for (v,) in conn.execute(sa.text("SELECT version FROM schema_version"))}
-        latest = max((v for v, _p in migrations(d)), default=0)
-        if current > latest:
-            # A newer build upgraded it: this one would write rows without what the newer
-            # schema keeps beside them (e.g. 013's events_rare). Refuse, loudly.
-            raise DatabaseError(f"the database is at schema {current}, newer than this "
-                                f"build knows ({latest}): a newer version upgraded it; run "
-                                "that version here too")
+        refuse_newer(current, d)
         skipped = [p.name for v, p in migrations(d) if v < current and v not in applied]
         if skipped:
             # Applying it now would run it after later ones it may predate: refuse, loudly.

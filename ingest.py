@@ -176,15 +176,19 @@ def _prune_command(engine, cfg, args) -> int:
 def _rollup_command(engine, args) -> int:
     if args.rebuild_rollups:
         n = rollups.rebuild(engine)
-        print(f"rollups rebuilt: daily_stats {n} rows, and the security rollups")
+        print(f"rollups rebuilt: daily_stats {n} rows, the security and user rollups"
+              " (and on MySQL/MariaDB events_rare)")
         return 0
     diff = rollups.check(engine)
     if diff:
         for row in diff[:20]:
             print("differs:", row)
-        print(f"a rollup differs from events in {len(diff)} rows", file=sys.stderr)
+        rare = sum(1 for d in diff if d[0] == "events_rare")
+        more = " or more" if rare >= rollups.RARE_SHOWN else ""
+        print(f"a rollup differs from events in {len(diff)}{more} rows", file=sys.stderr)
         return 1
-    print("every rollup (daily_stats and the security ones) matches events")
+    print("every rollup (daily_stats, the security and user rollups, and on MySQL/MariaDB"
+          " events_rare) matches events")
     return 0
 
 

@@ -169,8 +169,10 @@ def nodes(conn) -> list[str]:
 
 def rebuild(engine: sa.Engine) -> int:
     """Recomputes the rollups from events, one node at a time under that node's ingestion
-    lock (its cells change only under it, so the other nodes ingest meanwhile), all under
-    the prune lock; returns the daily_stats row count. After pruning, only the days from
+    lock (its cells change only under it, so the other nodes ingest meanwhile; on
+    MySQL/MariaDB the recomputing reads lock what they read, so their commits may wait for
+    it or be retried after a deadlock), all under the prune lock; returns the daily_stats
+    row count. After pruning, only the days from
     retention.pruned_before on are recomputed; earlier days keep their rollups (their
     events are gone)."""
     with db.exclusive(engine, "prune", wait=True):

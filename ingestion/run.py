@@ -182,6 +182,8 @@ class Ingester:
     def _pass(self, max_bytes, max_seconds, should_stop, on_batch) -> Progress:
         started = time.monotonic()
         deadline = started + max_seconds if max_seconds else None
+        with self.engine.connect() as conn:   # another node's newer build migrated it: stop
+            db.check_not_newer(conn)
         scan = self.tracker.scan(deadline)
         try:
             work = scan.work

@@ -8,7 +8,8 @@
 -- so dashboard/audit.py's page order (failed_ts, or rare_kind then rare_ts) is unchanged; it
 -- joins events on the primary key for the rest of the row. Retention deletes both;
 -- `ingest.py --check-rollups` compares it with events and `--rebuild-rollups` rebuilds it.
--- Re-runnable: a first run stopped part-way (CREATE TABLE commits on its own) starts over.
+-- Re-runnable: a first run stopped before its last statement (CREATE TABLE commits on its
+-- own) starts over; the ALTER comes last, in MySQL 8's syntax too (no DROP ... IF EXISTS).
 -- The copy reads every event under shared locks: other nodes' ingestion waits for it.
 DROP TABLE IF EXISTS events_rare;
 CREATE TABLE events_rare (
@@ -27,8 +28,8 @@ SELECT file_id, start_offset, IF(failed = 1, ts, NULL),
        IF(kind IN ('upload', 'download'), NULL, ts)
 FROM events WHERE failed = 1 OR kind NOT IN ('upload', 'download');
 ALTER TABLE events
-    DROP INDEX IF EXISTS ix_events_failed,
-    DROP INDEX IF EXISTS ix_events_kind,
-    DROP COLUMN IF EXISTS failed_ts,
-    DROP COLUMN IF EXISTS rare_kind,
-    DROP COLUMN IF EXISTS rare_ts;
+    DROP INDEX ix_events_failed,
+    DROP INDEX ix_events_kind,
+    DROP COLUMN failed_ts,
+    DROP COLUMN rare_kind,
+    DROP COLUMN rare_ts;

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 import db
-from tests.ingestion.support import rare_mismatch, run_all
+from tests.ingestion.support import rare_mismatch, run_all, scalar
 
 OLD_EVENT = ("INSERT INTO events (file_id, start_offset, end_offset, ts, day, kind, username,"
              " size_bytes, failed, action, remote_ip, protocol, file_path, partial) VALUES"
@@ -227,6 +227,59 @@ def test_013_moves_the_rare_rows_keys_of_an_older_database_to_events_rare(db_url
         got = [(e["ts"], e["username"]) for e in audit.page(engine, f, limit=500)["events"]]
         assert sorted(got) == sorted((r["ts"].replace(" ", "T"), r["user"]) for r in want) \
             and len(got) > 50
+    engine.dispose()
+
+
+def test_013_started_over_after_a_first_run_stopped_before_its_end(mariadb_url):
+    """MariaDB: a first run of 013 that stopped after CREATE TABLE (it commits on its own)
+    and part of the copy leaves the schema at 12; the next migrate() starts 013 over and
+    ends with events_rare mirroring the events."""
+    engine = db.make_engine(mariadb_url)
+    _migrate_to(engine, 12)
+    rows = [{**_user_event(i), "failed": int(i % 4 == 1)} for i in range(200)]
+    with engine.begin() as conn:
+        for f in (7, 8):
+            conn.execute(sa.text(LOG_FILE), {"id": f, "head": b"h%d" % f, "p": f"/log/{f}"})
+        conn.execute(sa.text(
+            "INSERT INTO events (file_id, start_offset, end_offset, ts, day, kind, username,"
+            " size_bytes, failed, action, remote_ip, protocol, partial) VALUES (:f, :o, :e,"
+            " :ts, :day, :kind, :user, :size, :failed, :action, :ip, :proto, 0)"), rows)
+    path = dict(db.migrations("mysql"))[13]
+    first = db._statements(path.read_text().replace("{BIN}", "utf8mb4_nopad_bin"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(first[1])                   # CREATE TABLE events_rare
+        conn.exec_driver_sql("INSERT INTO events_rare (file_id, start_offset, rare_kind,"
+                             " rare_ts) VALUES (7, 0, 'upload', NULL)")   # a partial copy
+    with engine.connect() as conn:
+        assert db.schema_version(conn) == 12
+    assert db.migrate(engine, "upgrader") >= 13
+    assert rare_mismatch(engine) == []
+    assert scalar(engine, "SELECT COUNT(*) FROM events_rare") == \
+        sum(1 for r in rows if r["failed"] or r["kind"] not in ("upload", "download")) > 50
+    engine.dispose()
+
+
+def test_an_ingestion_pass_stops_on_a_database_a_newer_version_upgraded(db_url, log_dir):
+    """A node left running while another node's newer build migrates the shared database
+    stops at its next pass, with the reason recorded, instead of storing rows without what
+    the newer schema keeps beside them."""
+    from tests.ingestion.support import LogWriter, event_line, ingester
+    engine = db.make_engine(db_url)
+    latest = db.migrate(engine)
+    w = LogWriter(log_dir)
+    w.write(event_line(1))
+    ing = ingester(engine, log_dir)
+    assert ing.run_pass().events == 1
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (:v)"),
+                     {"v": latest + 1})
+    w.write(event_line(2))
+    with pytest.raises(db.DatabaseError, match="newer than this build"):
+        ing.run_pass()
+    ing.close()
+    assert scalar(engine, "SELECT COUNT(*) FROM events") == 1
+    assert "newer than this build" in scalar(
+        engine, "SELECT last_error FROM node_status WHERE node = :n", n=ing.settings.node)
     engine.dispose()
 
 

@@ -187,6 +187,51 @@ def test_a_prune_batch_locks_rows_not_the_table(mariadb_url, log_dir):
     assert rare_mismatch(engine) == []
 
 
+def test_pruning_a_transfer_after_the_last_rare_key_never_holds_up_a_new_rare_one(
+        mariadb_url, log_dir):
+    """MariaDB: a due transfer has no events_rare key. Deleting its key there anyway would
+    lock the gap after the last rare key, where the live file's next rare event goes; the
+    pruner deletes only keys events_rare holds, so that insert does not wait."""
+    engine = db.make_engine(mariadb_url)
+    db.migrate(engine)
+    w = LogWriter(log_dir)
+    day = 60 * 60_000 * 24
+    w.write(failure_line(1, ms=0),                                     # the last rare key
+            *(event_line(i, ms=i * 1000) for i in range(2, 40)))       # then due transfers
+    w.rotate()
+    late = int((datetime.combine(CUT, datetime.min.time()) - _T0).total_seconds() * 1000)
+    w.write(*(event_line(i, ms=late + day + i) for i in range(40, 60)))   # kept transfers
+    run_all(engine, log_dir)
+    live = scalar(engine, "SELECT MAX(file_id) FROM events")
+    end = scalar(engine, "SELECT MAX(end_offset) FROM events WHERE file_id = :f", f=live)
+    assert scalar(engine, "SELECT COUNT(*) FROM events_rare") == 1
+    other = sa.create_engine(mariadb_url, poolclass=sa.pool.NullPool)
+    stored = []
+
+    def seam(name):
+        if name != "prune_deleted" or stored:
+            return
+        ts = f"{CUT + timedelta(days=2)} 10:00:00.000"
+        with other.begin() as conn:           # an ingester's rare event, during the prune
+            conn.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 1")
+            conn.execute(sa.text(
+                "INSERT INTO events (file_id, start_offset, end_offset, ts, day, kind,"
+                " username, failed, action) VALUES (:f, :o, :o + 5, :ts, :d, 'login', 'x',"
+                " 0, 'login')"), {"f": live, "o": end + 10, "ts": ts, "d": ts[:10]})
+            conn.execute(sa.text(
+                "INSERT INTO events_rare (file_id, start_offset, rare_kind, rare_ts)"
+                " VALUES (:f, :o, 'login', :ts)"), {"f": live, "o": end + 10, "ts": ts})
+        stored.append(True)
+    try:
+        assert retention.prune(engine, CUT, seam=seam).deleted == 39
+    finally:
+        other.dispose()
+    assert stored
+    assert rare_mismatch(engine) == []
+    assert scalar(engine, "SELECT COUNT(*) FROM events_rare") == 1   # the new one
+    engine.dispose()
+
+
 def test_passes_prune_as_they_go_within_their_budget(engine, log_dir):
     w = LogWriter(log_dir)
     w.write(*lines(0, 1600))
