@@ -50,7 +50,7 @@ def _plain(column: str, value):
     'YYYY-MM-DD HH:MM:SS.mmm' (SQLite keeps text, MariaDB gives date and datetime)."""
     if column in ("day", "first_day", "last_day"):
         return str(value)[:10]
-    if column in ("first_ts", "last_ts"):
+    if column.endswith("_ts"):          # first_ts, last_ts; events_rare's failed_ts, rare_ts
         if isinstance(value, str):
             return value.replace("T", " ")
         return value.isoformat(sep=" ", timespec="milliseconds")
@@ -148,8 +148,7 @@ def _rare_diff(conn) -> list[tuple]:
     """Returns ('events_rare', file_id, start_offset, stored, expected) for each row of
     events_rare that is missing, different or extra (None for a missing side)."""
     def values(row):
-        return tuple(_plain("first_ts" if c.endswith("_ts") else c, v) if v is not None
-                     else None for c, v in zip(RARE_COLUMNS[2:], row))
+        return tuple(None if v is None else _plain(c, v) for c, v in zip(RARE_COLUMNS[2:], row))
     diff = []
     for r in conn.execute(sa.text(_RARE_MISSING)):
         have = None if r[2] is None and r[3] is None and r[4] is None else values(r[2:5])

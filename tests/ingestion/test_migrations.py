@@ -197,15 +197,11 @@ def test_011_fills_the_user_rollups_from_the_events_of_an_older_database(db_url)
     assert tables() == migrated
 
 
-def test_013_moves_the_rare_rows_keys_of_an_older_database_to_events_rare(db_url):
-    """013 (MariaDB) copies the keys of the failed and non-transfer events into events_rare
-    and drops 010's indexes on virtual columns; pages of failed=1 and of one rare kind read
-    the same rows through it as through a filter on events. (SQLite: nothing to move.)"""
-    from dashboard import audit
-    from dashboard.audit import Filters
-    engine = db.make_engine(db_url)
+def _schema_12_with_events(engine, n: int) -> list[dict]:
+    """Makes the schema of 012 and stores ``n`` events of _user_event's (every fourth one
+    failed) in two files; returns their rows."""
     _migrate_to(engine, 12)
-    rows = [{**_user_event(i), "failed": int(i % 4 == 1)} for i in range(400)]
+    rows = [{**_user_event(i), "failed": int(i % 4 == 1)} for i in range(n)]
     with engine.begin() as conn:
         for f in (7, 8):
             conn.execute(sa.text(LOG_FILE), {"id": f, "head": b"h%d" % f, "p": f"/log/{f}"})
@@ -213,6 +209,17 @@ def test_013_moves_the_rare_rows_keys_of_an_older_database_to_events_rare(db_url
             "INSERT INTO events (file_id, start_offset, end_offset, ts, day, kind, username,"
             " size_bytes, failed, action, remote_ip, protocol, partial) VALUES (:f, :o, :e,"
             " :ts, :day, :kind, :user, :size, :failed, :action, :ip, :proto, 0)"), rows)
+    return rows
+
+
+def test_013_moves_the_rare_rows_keys_of_an_older_database_to_events_rare(db_url):
+    """013 (MariaDB) copies the keys of the failed and non-transfer events into events_rare
+    and drops 010's indexes on virtual columns; pages of failed=1 and of one rare kind read
+    the same rows through it as through a filter on events. (SQLite: nothing to move.)"""
+    from dashboard import audit
+    from dashboard.audit import Filters
+    engine = db.make_engine(db_url)
+    rows = _schema_12_with_events(engine, 400)
     assert db.migrate(engine, "upgrader") >= 13
     assert rare_mismatch(engine) == []
     if db.dialect(engine) == "mysql":
@@ -235,15 +242,7 @@ def test_013_started_over_after_a_first_run_stopped_before_its_end(mariadb_url):
     and part of the copy leaves the schema at 12; the next migrate() starts 013 over and
     ends with events_rare mirroring the events."""
     engine = db.make_engine(mariadb_url)
-    _migrate_to(engine, 12)
-    rows = [{**_user_event(i), "failed": int(i % 4 == 1)} for i in range(200)]
-    with engine.begin() as conn:
-        for f in (7, 8):
-            conn.execute(sa.text(LOG_FILE), {"id": f, "head": b"h%d" % f, "p": f"/log/{f}"})
-        conn.execute(sa.text(
-            "INSERT INTO events (file_id, start_offset, end_offset, ts, day, kind, username,"
-            " size_bytes, failed, action, remote_ip, protocol, partial) VALUES (:f, :o, :e,"
-            " :ts, :day, :kind, :user, :size, :failed, :action, :ip, :proto, 0)"), rows)
+    rows = _schema_12_with_events(engine, 200)
     path = dict(db.migrations("mysql"))[13]
     first = db._statements(path.read_text().replace("{BIN}", "utf8mb4_nopad_bin"))
     with engine.begin() as conn:
