@@ -73,6 +73,7 @@ PAGE_OVERVIEW = "page-overview"
 PAGE_SECURITY = "page-security"
 PAGE_USER = "page-user"
 PAGE_AUDIT = "page-audit"
+PAGE_NOT_FOUND = "page-not-found"
 
 # security page
 SECURITY_FAILURES = "security-failures"

@@ -21,12 +21,15 @@ def nav() -> dbc.Nav:
 
 
 def page_of(pathname: str | None) -> str:
-    """Returns which page a path shows: 'overview', 'security', 'user' or 'audit'."""
+    """Returns which page a path shows: 'overview', 'security', 'user', 'audit', or
+    'not_found' (pages/not_found_404.py) for any other path."""
     path = (pathname or "/").rstrip("/") or "/"
-    if path == "/security" or path.startswith("/security/"):
+    if path == "/":
+        return "overview"
+    if path == "/security":
         return "security"
     if path == "/users" or path.startswith("/users/"):
         return "user"
-    if path == "/audit" or path.startswith("/audit/"):
+    if path == "/audit":
         return "audit"
-    return "overview"
+    return "not_found"

@@ -185,3 +185,22 @@ def test_the_users_csv_lists_the_ranges_users_with_formulas_defused(start, log_d
         ["'" + u["username"] if u["username"].startswith("=") else u["username"] for u in users]
     assert "'=HYPERLINK(1)" in body and HOSTILE in body
     assert duo.get_logs() == []
+
+
+def test_an_unknown_address_says_no_such_page_and_links_to_the_pages(start, log_dir):
+    (log_dir / "sftpgo.log").write_bytes(history())
+    duo = start(path="/nowhere?days=7")
+    until(lambda: (text(duo, ids.PAGE_NOT_FOUND) or "").startswith("No such page"), 15)
+    assert duo.driver.title.startswith("SFTPGo activity · No such page")
+    active = duo.driver.execute_script(
+        "return [...document.querySelectorAll('#' + arguments[0] + ' a.active')].length", ids.NAV)
+    assert active == 0                       # no page link claims to be the one shown
+    links = duo.driver.execute_script(
+        "return [...document.querySelectorAll('#' + arguments[0] + ' a')]"
+        ".map(a => [a.textContent, new URL(a.href).pathname]);", ids.PAGE_NOT_FOUND)
+    assert links == [["Overview", "/"], ["Security", "/security"], ["Users", "/users"],
+                     ["Audit", "/audit"]]
+    duo.find_element(f"#{ids.PAGE_NOT_FOUND} a[href='/audit']").click()
+    until(lambda: text(duo, ids.PAGE_AUDIT) is not None and text(duo, ids.PAGE_NOT_FOUND) is None,
+          15)
+    assert duo.get_logs() == []
