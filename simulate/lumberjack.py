@@ -262,13 +262,17 @@ class LumberjackWriter:
                 out.append(self.compress_file(p))
         return out
 
-    def prune(self) -> list[str]:
-        """Deletes the oldest backups beyond ``max_backups`` (0 keeps all)."""
+    def doomed_stems(self) -> list[str]:
+        """Returns the stems of the oldest backups beyond ``max_backups`` (0 keeps all)."""
         if self.max_backups <= 0:
             return []
         stems = self._backup_stems()
+        return stems[: max(0, len(stems) - self.max_backups)]
+
+    def prune(self) -> list[str]:
+        """Deletes the oldest backups beyond ``max_backups`` (0 keeps all)."""
         removed = []
-        for stem in stems[: max(0, len(stems) - self.max_backups)]:
+        for stem in self.doomed_stems():
             for ext in (".log", ".log.gz"):
                 p = os.path.join(self.log_dir, f"{self.name}-{stem}{ext}")
                 try:

@@ -32,9 +32,7 @@ class RecordingWriter(LumberjackWriter):
         super().__init__(*args, **kw)
 
     def prune(self) -> list[str]:
-        doomed = self._backup_stems()[: max(0, len(self._backup_stems()) - self.max_backups)] \
-            if self.max_backups > 0 else []
-        for stem in doomed:                # a stem may be .log and .log.gz at once: one content
+        for stem in self.doomed_stems():   # a stem may be .log and .log.gz at once: one content
             self.deleted_bytes += max((_content_size(os.path.join(
                 self.log_dir, f"{self.name}-{stem}{ext}")) for ext in (".log", ".log.gz")),
                 default=0)
