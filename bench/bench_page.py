@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from components import ids  # noqa: E402
 
 GRAPHS = (ids.GRAPH_TRANSFERS, ids.GRAPH_BYTES, ids.GRAPH_AVERAGE, ids.GRAPH_DAYS)
-SAMPLE = ROOT.parent / "shared" / "samples" / "msda-excerpt.log"
+SAMPLE = ROOT / "tests" / "data" / "msda-excerpt.log"
 
 
 def free_port() -> int:

@@ -3,7 +3,7 @@
 * ``mixed``: realistic SFTPGo 2.6 traffic from simulate (about a third of the lines are events).
 * ``dense``: every line a transfer (a backup target, a camera upload host): simulate's own
   Upload/Download lines, with its varied users, paths and sizes, rotated at 10.5 MB.
-* ``real``: the first user's real Upload/Download lines (../shared/samples/msda-excerpt.log)
+* ``real``: the first user's real Upload/Download lines (tests/data/msda-excerpt.log)
   repeated into one rotated file of about 80 MB: real field lengths, real paths. Each copy
   of the block repeats its times too, so 80 MB of log hold one day 1,442 times over.
 * ``real-days``: the same lines and bytes, each copy of the block one day after the previous
@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "tests" / "data"
 ROTATE_AT = int(10.5 * 1024 * 1024)          # lumberjack's size in the README's set-up
 TRANSFER = (b'"sender":"Upload"', b'"sender":"Download"')
 

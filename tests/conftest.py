@@ -32,6 +32,12 @@ from tests import mariadb_server as throwaway
 
 os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
 
+# dash_duo numbers its servers' ports from 58050; DASH_TEST_PORT moves that base, so two
+# checkouts can run their browser tests side by side without taking each other's ports.
+if os.environ.get("DASH_TEST_PORT"):
+    from dash.testing.application_runners import BaseDashRunner
+    BaseDashRunner._next_port = int(os.environ["DASH_TEST_PORT"])
+
 CHROME_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
     # no network traffic of Chromium's own (there is no internet here anyway)

@@ -16,9 +16,7 @@ from tests import reference
 
 from .support import HUGE_USERS, add_stats, huge_rows, huge_sums
 
-SAMPLES = Path("/work/shared/samples")
-if not SAMPLES.exists():                       # the repository's copy, when there is one
-    SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data"
 SAMPLE_FILES = ["msda-excerpt.log", "public-lines.jsonl"]
 
 

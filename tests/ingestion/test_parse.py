@@ -12,7 +12,7 @@ from ingestion import parse
 from tests import reference
 from tests.ingestion.support import run_all, scalar
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data"
 
 UP = (b'{"level":"info","time":"2024-09-18T04:00:06.777","sender":"Upload","local_addr":"172.18.0.2:2022",'
       b'"remote_addr":"209.23.95.87:53084","elapsed_ms":1003,"size_bytes":0,"username":"speed-camera",'

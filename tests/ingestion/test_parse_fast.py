@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from ingestion import parse
 from tests.ingestion.test_parse_property import json_values, lines
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data"
 MAX_TS = "2024-09-19 04:00:06.777"
 
 UP = {"level": "info", "time": "2024-09-18T04:00:06.777", "sender": "Upload",
