@@ -23,7 +23,8 @@ from .context import DB_ERRORS, AppContext
 log = logging.getLogger(__name__)
 
 STATUS_KEYS = ("files_known", "files_active", "files_missing", "files_in_error", "bytes_read",
-               "bytes_pending", "bytes_lost", "lines_read", "lines_pending", "events_read",
+               "bytes_pending", "files_waiting", "bytes_lost", "lines_read", "lines_pending",
+               "events_read",
                "malformed_lines", "newest_event", "last_ingest_at", "last_error", "last_error_at")
 
 

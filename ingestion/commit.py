@@ -63,13 +63,16 @@ class CommitThread:
     def _run(self) -> None:
         while True:
             job = self._jobs.get()
-            if job is _STOP:
-                return
-            if self.error is None:
-                try:
-                    self._commit(job)
-                except BaseException as exc:   # handed to the reading thread by close()
-                    self.error = exc
+            try:
+                if job is _STOP:
+                    return
+                if self.error is None:
+                    try:
+                        self._commit(job)
+                    except BaseException as exc:   # handed to the reading thread by flush()
+                        self.error = exc
+            finally:
+                self._jobs.task_done()
 
     def submit(self, job) -> bool:
         """Queues a job (waits while one is already queued); returns False after a failure."""
@@ -78,8 +81,16 @@ class CommitThread:
         self._jobs.put(job)
         return self.error is None
 
+    def flush(self) -> None:
+        """Waits for every queued commit; raises the first failure since the last flush
+        (the thread goes on with the next jobs: one file's refused batch is that file's)."""
+        self._jobs.join()
+        error, self.error = self.error, None
+        if error is not None:
+            raise error
+
     def close(self) -> None:
-        """Waits for every queued commit; raises the first failure."""
+        """Waits for every queued commit and ends the thread; raises the first failure."""
         self._jobs.put(_STOP)
         self._thread.join()
         if self.error is not None:
