@@ -80,6 +80,10 @@ class Settings:
     server_connections: int = _setting(100, "DASHBOARD_MAX_CONNECTIONS",
                                        "open connections app.py accepts at once (more wait "
                                        "in the kernel's backlog)")
+    request_timeout_s: float = _setting(10.0, "DASHBOARD_REQUEST_TIMEOUT",
+                                        "seconds a client has to send a whole request (head "
+                                        "and body), and the longest one write to it may wait; "
+                                        "a slower client is answered 408 and closed")
     events_retention_days: int = _setting(0, "EVENTS_RETENTION_DAYS",
                                           "raw events whose day is more than this many days "
                                           "before today are dropped (the rollups are kept); "
