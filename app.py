@@ -24,7 +24,7 @@ import callbacks
 import db
 import settings as settings_mod
 from components.layout import page
-from dashboard import api, limits, serving, users_csv
+from dashboard import api, exports, limits, serving, users_csv
 from dashboard.context import AppContext, Freshener
 from settings import ConfigError, Settings
 
@@ -57,6 +57,7 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
     callbacks.register(app, context)
     api.register_api(app.server, context)
     users_csv.register(app.server, context)
+    exports.install(app.server, settings.max_exports)
     if settings.auth_user:
         _require_basic_auth(app.server, settings.auth_user, settings.auth_password)
     limits.install(app.server, settings.max_request_bytes)   # outermost: before auth
@@ -87,7 +88,7 @@ def _check(settings: Settings) -> None:
     if settings.interval_s <= 0:
         raise ConfigError(f"the refresh interval must be positive, not {settings.interval_s}")
     for name in ("max_request_bytes", "server_threads", "server_connections",
-                 "request_timeout_s"):
+                 "request_timeout_s", "max_exports"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be positive, not {getattr(settings, name)}")
 

@@ -84,6 +84,9 @@ class Settings:
                                         "seconds a client has to send a whole request (head "
                                         "and body), and the longest one write to it may wait; "
                                         "a slower client is answered 408 and closed")
+    max_exports: int = _setting(2, "DASHBOARD_MAX_EXPORTS",
+                                "CSV downloads (events.csv, users.csv) streamed at once per "
+                                "process; more are answered 429 with Retry-After")
     events_retention_days: int = _setting(0, "EVENTS_RETENTION_DAYS",
                                           "raw events whose day is more than this many days "
                                           "before today are dropped (the rollups are kept); "
