@@ -24,7 +24,7 @@ import callbacks
 import db
 import settings as settings_mod
 from components.layout import page
-from dashboard import api, exports, limits, serving, users_csv
+from dashboard import api, callback_guard, exports, limits, serving, users_csv
 from dashboard.context import AppContext, Freshener
 from settings import ConfigError, Settings
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
     api.register_api(app.server, context)
     users_csv.register(app.server, context)
     exports.install(app.server, settings.max_exports)
+    callback_guard.install(app)
     if settings.auth_user:
         _require_basic_auth(app.server, settings.auth_user, settings.auth_password)
     limits.install(app.server, settings.max_request_bytes)   # outermost: before auth
