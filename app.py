@@ -24,7 +24,7 @@ import callbacks
 import db
 import settings as settings_mod
 from components.layout import page
-from dashboard import api, callback_guard, exports, limits, serving, users_csv
+from dashboard import api, callback_guard, exports, headers, limits, serving, users_csv
 from dashboard.context import AppContext, Freshener
 from settings import ConfigError, Settings
 
@@ -61,7 +61,8 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
     callback_guard.install(app)
     if settings.auth_user:
         _require_basic_auth(app.server, settings.auth_user, settings.auth_password)
-    limits.install(app.server, settings.max_request_bytes)   # outermost: before auth
+    limits.install(app.server, settings.max_request_bytes)   # before auth
+    headers.install(app, settings.frame_ancestors)           # outermost: on every answer
     return app
 
 
@@ -88,6 +89,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError("set both DASHBOARD_USER and DASHBOARD_PASSWORD, or neither")
     if settings.interval_s <= 0:
         raise ConfigError(f"the refresh interval must be positive, not {settings.interval_s}")
+    headers.check_frame_ancestors(settings.frame_ancestors)
     for name in ("max_request_bytes", "server_threads", "server_connections",
                  "request_timeout_s", "max_exports"):
         if getattr(settings, name) <= 0:

@@ -87,6 +87,10 @@ class Settings:
     max_exports: int = _setting(2, "DASHBOARD_MAX_EXPORTS",
                                 "CSV downloads (events.csv, users.csv) streamed at once per "
                                 "process; more are answered 429 with Retry-After")
+    frame_ancestors: str = _setting("'self'", "DASHBOARD_FRAME_ANCESTORS",
+                                    "pages that may show the dashboard in a frame (the "
+                                    "Content-Security-Policy frame-ancestors list), e.g. "
+                                    "\"'self' https://wall.example.org\"; 'none' forbids it")
     events_retention_days: int = _setting(0, "EVENTS_RETENTION_DAYS",
                                           "raw events whose day is more than this many days "
                                           "before today are dropped (the rollups are kept); "
