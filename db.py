@@ -28,6 +28,11 @@ class DatabaseError(RuntimeError):
     """The database cannot be used: bad URL, unreachable server, unsupported backend."""
 
 
+class DatabaseUnreachable(DatabaseError):
+    """A database server (MySQL/MariaDB) could not be reached, or dropped the connection:
+    an outage that may end, unlike a bad URL or a broken database."""
+
+
 class DatabaseBroken(DatabaseError):
     """The database answers but cannot be used as it is: not a database (a corrupt or wrong
     file), or its file was deleted or replaced while in use."""
@@ -234,14 +239,18 @@ def _mysql_bin_collation(engine: Engine) -> str:
 
 
 def connect_checked(url: str, node: str | None = None) -> Engine:
-    """Returns a migrated engine, or raises DatabaseError (DatabaseBroken for a file that is
-    not a database) with a one-line reason. ``node``: see migrate()."""
+    """Returns a migrated engine, or raises DatabaseError (DatabaseUnreachable for a server
+    that cannot be reached or drops the connection, DatabaseBroken for a file that is not a
+    database) with a one-line reason. ``node``: see migrate()."""
     engine = make_engine(url)
     try:
         migrate(engine, node)
-    except sa.exc.OperationalError as exc:          # refused, gone away, unable to open
-        raise DatabaseError(f"cannot use the database at {describe_url(url)}: "
-                            f"{error_reason(exc)}") from None
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        # refused, gone away, lost during a query; for SQLite: unable to open
+        message = f"cannot use the database at {describe_url(url)}: {error_reason(exc)}"
+        if dialect(engine) == "sqlite":
+            raise DatabaseError(message) from None
+        raise DatabaseUnreachable(message) from None
     except sa.exc.DBAPIError as exc:                # it answered: e.g. "file is not a database"
         raise DatabaseBroken(f"cannot use the database at {describe_url(url)}: "
                              f"{error_reason(exc)}") from None
