@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 import db
-from dashboard import audit, exports, users_csv
+from dashboard import audit, users_csv
 from ingestion.run import Ingester
 from settings import Settings
 
@@ -75,12 +75,14 @@ def test_an_events_cell_is_defused_only_when_it_is_text(value, cell):
 
 
 def test_one_function_defuses_both_exports():
+    from dashboard import exports
     assert users_csv.safe_cell is exports.safe_cell is audit.safe_cell
 
 
 # --- the bound on exports at once, through the test client ----------------------------------
 
 def test_an_export_past_the_bound_is_429_json_until_one_ends(engine, db_url, log_dir):
+    from dashboard import exports
     add_stats(engine, [("2024-09-18", "upload", f"u{i}", 1, i, 0) for i in range(10)])
     client = client_for(db_url, log_dir, max_exports=2)
     first = client.get("/api/events.csv?start=2024-09-18", buffered=False)

@@ -84,13 +84,13 @@ def slow_clients(port: int, n: int) -> list[socket.socket]:
     half a declared body, and a kept-alive connection with half a second request."""
     socks = []
     for _ in range(n):
-        half = socket.create_connection(("127.0.0.1", port))
+        half = socket.create_connection(("127.0.0.1", port), timeout=10)
         half.sendall(HALF)
-        silent = socket.create_connection(("127.0.0.1", port))
-        body = socket.create_connection(("127.0.0.1", port))
+        silent = socket.create_connection(("127.0.0.1", port), timeout=10)
+        body = socket.create_connection(("127.0.0.1", port), timeout=10)
         body.sendall(b"POST /_dash-update-component HTTP/1.1\r\nHost: x\r\n"
                      b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"out")
-        kept = socket.create_connection(("127.0.0.1", port))
+        kept = socket.create_connection(("127.0.0.1", port), timeout=10)
         kept.sendall(b"GET /_dash-layout HTTP/1.1\r\nHost: x\r\n\r\n")
         read_answer(kept)
         kept.sendall(HALF)
@@ -209,7 +209,7 @@ def test_when_every_connection_is_taken_idle_ones_give_way(kind, sqlite_url, log
         socks = []
         try:
             for _ in range(30):
-                sock = socket.create_connection(("127.0.0.1", port))
+                sock = socket.create_connection(("127.0.0.1", port), timeout=10)
                 sock.sendall(HALF)
                 socks.append(sock)
             time.sleep(1.5)
