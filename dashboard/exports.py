@@ -59,16 +59,18 @@ class ExportGate:
 
 
 class _Held:
-    """A response body that calls ``release`` once, when the server closes it (after the last
-    chunk, or when the client went away)."""
+    """A response body that calls ``release`` once: after its last chunk, or when the server
+    closes it (the client went away, or it failed)."""
 
     def __init__(self, body: Iterable, release):
         self._body = body
         self._release = release
+        self._lock = threading.Lock()
         self._done = False
 
     def __iter__(self) -> Iterator:
-        return iter(self._body)
+        yield from self._body
+        self._release_once()
 
     def close(self) -> None:
         try:
@@ -76,9 +78,14 @@ class _Held:
             if close is not None:
                 close()
         finally:
-            if not self._done:
-                self._done = True
-                self._release()
+            self._release_once()
+
+    def _release_once(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+        self._release()
 
 
 def install(server: Flask, limit: int) -> ExportGate:
