@@ -18,6 +18,7 @@ A WSGI middleware rather than a Flask hook, so the answers made outside Flask's 
 from __future__ import annotations
 
 import re
+import threading
 from typing import Callable, Iterable
 
 from settings import ConfigError
@@ -85,13 +86,15 @@ def install(dash_app, frame_ancestors: str) -> None:
     """Wraps the Flask server of ``dash_app`` (outermost) with SecurityHeaders."""
     ancestors = check_frame_ancestors(frame_ancestors)
     cache: dict = {}
+    lock = threading.Lock()           # csp_hashes() moves Dash's global inline scripts
 
     def csp() -> str:
-        hashes = tuple(dash_app.csp_hashes())
-        if hashes not in cache:
-            cache.clear()
-            cache[hashes] = policy(hashes, ancestors)
-        return cache[hashes]
+        with lock:
+            hashes = tuple(dash_app.csp_hashes())
+            if hashes not in cache:
+                cache.clear()
+                cache[hashes] = policy(hashes, ancestors)
+            return cache[hashes]
 
     server = dash_app.server
     server.wsgi_app = SecurityHeaders(server.wsgi_app, csp)

@@ -122,9 +122,12 @@ class Worker(gthread.ThreadWorker):
         conn.deadline = time.monotonic() + self.request_timeout
         conn.since = time.monotonic()
         conn.sock.setblocking(False)
-        if not self._advance(conn):
+        ready = request_ready(conn.early)
+        if ready is False:
             self.reading[conn] = None
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable, conn))
+        else:
+            self._hand_on(conn, ready)
 
     def _readable(self, conn, _sock):
         try:
@@ -138,22 +141,19 @@ class Worker(gthread.ThreadWorker):
             self._close(conn)
             return
         conn.early += data
-        if self._advance(conn):
-            self._forget(conn)
-
-    def _advance(self, conn) -> bool:
-        """Hands ``conn`` on (or refuses it) when its request is complete (or too large);
-        returns whether it left the loop."""
         ready = request_ready(conn.early)
+        if ready is not False:
+            self._forget(conn)           # before the socket is handed on or closed
+            self._hand_on(conn, ready)
+
+    def _hand_on(self, conn, ready: bool | None) -> None:
+        """Gives ``conn``, its request complete, to a thread; refuses a head too large."""
         if ready is None:
             self._refuse(conn, "431 Request Header Fields Too Large",
                          f"request head larger than {HEAD_BYTES} bytes")
-            return True
-        if ready:
-            conn.data_ready = True
-            super().enqueue_req(conn)
-            return True
-        return False
+            return
+        conn.data_ready = True
+        super().enqueue_req(conn)
 
     def _forget(self, conn) -> None:
         self.reading.pop(conn, None)

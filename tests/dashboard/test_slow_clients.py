@@ -222,3 +222,32 @@ def test_when_every_connection_is_taken_idle_ones_give_way(kind, sqlite_url, log
         finally:
             for sock in socks:
                 sock.close()
+
+
+@pytest.mark.parametrize("data, ready", [
+    (b"GET / HTTP/1.1\r\nHost: x\r\n", False),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", True),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\n", True),        # pipelined
+    (b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nabc", False),
+    (b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde", True),
+    (b"POST / HTTP/1.1\r\ncontent-length:5\r\nHost: x\r\n\r\nabcde", True),
+    (b"POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", True),    # the app's 413
+    (b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", True),  # a 400
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n", False),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n", True),
+    (b"GET / HTTP/1.1\r\nX: " + b"y" * (70 * 1024), None),            # a head over 64 KiB
+])
+def test_what_the_event_loop_waits_for(data, ready):
+    from dashboard.serving import request_ready
+    assert request_ready(data) is ready
+
+
+@pytest.mark.parametrize("kind", ["gunicorn", "app.py"])
+def test_a_head_over_64_kib_is_answered_431(kind, sqlite_url, log_dir, tmp_path):
+    with running(kind, sqlite_url, log_dir, tmp_path) as (port, _pid):
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+            with contextlib.suppress(OSError):
+                sock.sendall(b"GET / HTTP/1.1\r\nX: " + b"y" * (70 * 1024))
+            answer = sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+        assert status(port, False)[0] == 200
