@@ -268,3 +268,15 @@ def test_the_dashboard_keeps_ingesting_while_its_database_flaps(mariadb_url, log
     print(f"/api/status while flapping: { {c: codes.count(c) for c in set(codes)} }")
     assert set(codes) <= {200, 503} and codes.count(200) > 0
     assert_exactly_once(mariadb_url)
+
+
+def test_follow_still_stops_on_what_waiting_cannot_fix(mariadb_url, log_dir):
+    """A refused password (1045) is an answer, not an outage: --follow exits 2 at once with
+    the reason, as a plain run does."""
+    wrong = make_url(mariadb_url).set(password="not-the-password")
+    url = wrong.render_as_string(hide_password=False)
+    for flags in ((), ("--follow",)):
+        started = time.monotonic()
+        done = run_cli("--log-dir", str(log_dir), "--db", url, "--quiet", *flags, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert "Access denied" in done.stderr and time.monotonic() - started < 30
