@@ -56,7 +56,7 @@ def test_every_kind_of_answer_carries_the_headers(sqlite_url, log_dir):
     assert_secured(too_large.headers)
 
 
-def test_the_401_and_413_answered_before_routing_carry_them(sqlite_url, log_dir):
+def test_the_401_and_the_answers_made_before_routing_carry_them(sqlite_url, log_dir):
     c = client(sqlite_url, log_dir, auth_user="ops", auth_password="pw")
     assert_secured(c.get("/").headers)
     assert c.get("/").status_code == 401
