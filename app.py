@@ -24,7 +24,7 @@ import callbacks
 import db
 import settings as settings_mod
 from components.layout import page
-from dashboard import api, limits, users_csv
+from dashboard import api, callback_guard, exports, headers, limits, serving, users_csv
 from dashboard.context import AppContext, Freshener
 from settings import ConfigError, Settings
 
@@ -57,9 +57,12 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
     callbacks.register(app, context)
     api.register_api(app.server, context)
     users_csv.register(app.server, context)
+    exports.install(app.server, settings.max_exports)
+    callback_guard.install(app)
     if settings.auth_user:
         _require_basic_auth(app.server, settings.auth_user, settings.auth_password)
-    limits.install(app.server, settings.max_request_bytes)   # outermost: before auth
+    limits.install(app.server, settings.max_request_bytes)   # before auth
+    headers.install(app, settings.frame_ancestors)           # outermost: on every answer
     return app
 
 
@@ -86,7 +89,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError("set both DASHBOARD_USER and DASHBOARD_PASSWORD, or neither")
     if settings.interval_s <= 0:
         raise ConfigError(f"the refresh interval must be positive, not {settings.interval_s}")
-    for name in ("max_request_bytes", "server_threads", "server_connections"):
+    headers.check_frame_ancestors(settings.frame_ancestors)
+    for name in ("max_request_bytes", "server_threads", "server_connections",
+                 "request_timeout_s", "max_exports"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be positive, not {getattr(settings, name)}")
 
@@ -194,12 +199,16 @@ def serve(server: flask.Flask, cfg: Settings) -> None:
     gunicorn (the production server) in one process, rather than Flask's development
     server, which starts one thread per connection: under a flood of requests this one
     serves ``server_threads`` at a time, holds at most ``server_connections``, and lets the
-    rest wait in the kernel's backlog, so its memory stays bounded. The request body limit
-    is the app's own (limits.py), so it answers the same here as under gunicorn 'app:wsgi()'.
+    rest wait in the kernel's backlog, so its memory stays bounded. Its worker
+    (dashboard/serving.py) reads each request before a thread takes it, so slow or silent
+    clients hold no thread, and answers 408 to a request not sent within
+    ``request_timeout_s``. The request body limit is the app's own (limits.py), so it answers
+    the same here as under gunicorn 'app:wsgi()'.
     """
     from gunicorn.app.base import BaseApplication
 
-    options = {"bind": f"{cfg.host}:{cfg.port}", "workers": 1, "worker_class": "gthread",
+    options = {"bind": f"{cfg.host}:{cfg.port}", "workers": 1,
+               "worker_class": serving.with_timeout(cfg.request_timeout_s),
                "threads": cfg.server_threads, "worker_connections": cfg.server_connections,
                "backlog": 256, "timeout": 60, "keepalive": 5, "loglevel": "warning"}
 

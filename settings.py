@@ -80,6 +80,17 @@ class Settings:
     server_connections: int = _setting(100, "DASHBOARD_MAX_CONNECTIONS",
                                        "open connections app.py accepts at once (more wait "
                                        "in the kernel's backlog)")
+    request_timeout_s: float = _setting(10.0, "DASHBOARD_REQUEST_TIMEOUT",
+                                        "seconds a client has to send a whole request (head "
+                                        "and body), and the longest one write to it may wait; "
+                                        "a slower client is answered 408 and closed")
+    max_exports: int = _setting(2, "DASHBOARD_MAX_EXPORTS",
+                                "CSV downloads (events.csv, users.csv) streamed at once per "
+                                "process; more are answered 429 with Retry-After")
+    frame_ancestors: str = _setting("'self'", "DASHBOARD_FRAME_ANCESTORS",
+                                    "pages that may show the dashboard in a frame (the "
+                                    "Content-Security-Policy frame-ancestors list), e.g. "
+                                    "\"'self' https://wall.example.org\"; 'none' forbids it")
     events_retention_days: int = _setting(0, "EVENTS_RETENTION_DAYS",
                                           "raw events whose day is more than this many days "
                                           "before today are dropped (the rollups are kept); "

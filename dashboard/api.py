@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from db import DatabaseBroken, error_reason
 
-from . import audit, figures, queries, retention, security
+from . import audit, exports, figures, queries, retention, security
 from .context import DB_ERRORS, AppContext
 
 log = logging.getLogger(__name__)
@@ -227,7 +227,8 @@ def register_api(server: Flask, context: AppContext) -> None:
 
     @bp.get("/events.csv")
     def events_csv():
-        return events_csv_response(context, request.args, date.today())
+        return exports.gate().stream(
+            lambda: events_csv_response(context, request.args, date.today()))
 
     @bp.route("/<path:_rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     def unknown(_rest):

@@ -23,6 +23,7 @@ import db
 from ingestion import store
 from ingestion.parse import KINDS
 
+from .exports import safe_cell
 from .queries import BadParameter, _connection, node_filter, parse_nodes, parse_range
 from .timefmt import day_bounds, logged_time, stored_time
 
@@ -301,11 +302,11 @@ def page(conn_or_engine, f: Filters, limit: int = LIMIT, before: str | None = No
 
 
 def _csv_cell(value):
-    if value is None:
-        return ""
+    """Returns a CSV cell: 1/0 for a flag, text a spreadsheet shows as typed (exports.safe_cell),
+    numbers as numbers."""
     if isinstance(value, bool):
         return 1 if value else 0
-    return value
+    return safe_cell(value)
 
 
 def csv_chunks(engine: sa.Engine, f: Filters, page_size: int = CSV_PAGE) -> Iterator[str]:

@@ -9,6 +9,7 @@ previous one put it.
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from typing import Callable
@@ -17,8 +18,10 @@ import sqlalchemy as sa
 
 import db
 
-from . import store
+from . import loadfiles, store
 from .batch import Batch
+
+log = logging.getLogger(__name__)
 
 _STOP = object()
 
@@ -42,12 +45,21 @@ class BatchCommitter:
         if self._bulk is None:
             with self.engine.connect() as conn:
                 self._bulk = self.dialect == "mysql" and store.bulk_load_available(conn)
+            if self._bulk:             # files of a process killed mid-statement: gone now
+                _sweep_load_files()
         with self.engine.begin() as conn:
             store.store_batch(conn, self.dialect, *batch,
                               between=lambda: self._seam("after_insert_before_checkpoint"),
                               bulk=self._bulk, rollups=self.rollups, node=self.node)
             self._seam("after_checkpoint_before_commit")
         self._seam("after_commit")
+
+
+def _sweep_load_files() -> None:
+    try:
+        loadfiles.sweep()
+    except OSError as exc:             # housekeeping: never a reason not to commit
+        log.warning("Could not sweep old LOAD DATA files. error=%s", exc)
 
 
 class CommitThread:

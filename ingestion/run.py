@@ -35,6 +35,7 @@ from .tracker import Tracker, foreign_problem
 log = logging.getLogger(__name__)
 
 TAIL_GRACE_S = 5.0   # a rotated file's unterminated tail is taken once it is this old
+FOLLOW_RETRY_MAX_S = 30.0   # the longest wait of --follow between two failed passes
 
 # The points of a pass where a seam (see Ingester) is called, in order.
 SEAMS = ("listed", "opened", "marker", "claimed", "after_read", "after_insert_before_checkpoint",
@@ -335,28 +336,53 @@ class Ingester:
     # --- follow ----------------------------------------------------------------------------
 
     def follow(self, should_stop: Callable[[], bool], on_pass: Callable[[Progress], None] | None = None,
-               idle_max_s: float = 1.0) -> None:
-        """Runs passes until ``should_stop()``; backs off up to idle_max_s while idle."""
+               idle_max_s: float = 1.0, retry_max_s: float = FOLLOW_RETRY_MAX_S) -> None:
+        """Runs passes until ``should_stop()``; backs off up to idle_max_s while idle.
+
+        A pass that fails (the database dropped its connection or is down, the folder is
+        gone) never ends it: the next is tried after a backoff (0.5 s, doubling up to
+        ``retry_max_s``), and once one completes again the node's status records the outage
+        (last_error: how many passes failed since when, and why), then goes on as before."""
         delay = 0.05
+        failed = None                # while passes fail: [count, since, last reason]
         while not should_stop():
+            bug = None                   # an error that is not the database's: traced in the log
             try:
                 prog = self.run_pass(should_stop=should_stop)
             except sa.exc.DBAPIError as exc:
-                log.error("Database error, retrying. reason=%s", db.error_reason(exc))
+                reason = f"database error: {db.error_reason(exc)}"
                 prog = None
             except db.DatabaseError as exc:     # e.g. its file deleted: say so, never fork it
-                log.error("Database unusable, retrying. reason=%s", exc)
+                reason = f"database unusable: {exc}"
                 prog = None
             except Exception as exc:     # the folder vanished, a bug: say so, keep tailing
-                log.error("Ingestion pass failed, retrying. reason=%s", exc, exc_info=True)
-                prog = None
-            if on_pass is not None and prog is not None:
-                on_pass(prog)
-            if prog is not None and prog.bytes_done > 0:
-                delay = 0.05
+                reason = f"{type(exc).__name__}: {exc}"
+                prog, bug = None, exc
+            if prog is None:
+                failed = [failed[0] + 1, failed[1], reason] if failed else \
+                    [1, store.now_text()[:19], reason]
+                delay = 0.5 if failed[0] == 1 else min(delay * 2, retry_max_s)
+                log.error("Ingestion pass failed, retrying in %.1f s. reason=%s", delay, reason,
+                          exc_info=bug)
             else:
-                delay = min(delay * 2, idle_max_s)
+                if failed:
+                    self._record_outage(*failed)
+                    failed = None
+                if on_pass is not None:
+                    on_pass(prog)
+                delay = 0.05 if prog.bytes_done > 0 else min(delay * 2, idle_max_s)
             _sleep(delay, should_stop)
+
+    def _record_outage(self, count: int, since: str, reason: str) -> None:
+        """Writes to the node's status that ``count`` passes failed since ``since``."""
+        message = (f"{count} pass{'es' if count > 1 else ''} failed since {since}, "
+                   f"retried until one completed; last: {reason}")
+        log.warning("Ingestion resumed. %s", message)
+        try:
+            with self.engine.begin() as conn:
+                store.record_error(conn, self.settings.node, message)
+        except sa.exc.DBAPIError as exc:     # gone again: the next outage will say it
+            log.warning("Could not record the outage. reason=%s", db.error_reason(exc))
 
 
 def _sleep(seconds: float, should_stop: Callable[[], bool]) -> None:

@@ -10,15 +10,14 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-import os
 import re
 import sqlite3
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
+from . import loadfiles
 from .identity import Generation, heads_compatible
 from .parse import NOT_MALFORMED
 
@@ -525,7 +524,6 @@ def _insert_sqlite(conn, table: str, columns: tuple, rows: list[tuple], tail: st
 # LOCAL takes a tab-separated file instead: data, not SQL, so nothing in it can be run.
 
 _TSV = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0"})
-_SHM = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 _LOAD_EVENTS = ("LOAD DATA LOCAL INFILE %s INTO TABLE events CHARACTER SET utf8mb4 "
                 f"({', '.join(EVENT_COLUMNS)})")
 _LOAD_RARE = ("LOAD DATA LOCAL INFILE %s INTO TABLE events_rare CHARACTER SET utf8mb4 "
@@ -570,14 +568,10 @@ def rare_tsv(rows: list[tuple]) -> bytes:
 
 
 def _load(conn, statement: str, data: bytes, rows: int) -> None:
-    """Loads ``rows`` rows of LOAD DATA text through a file in /dev/shm (or the temp dir)."""
-    fd, path = tempfile.mkstemp(prefix="sftpgo-dash-", suffix=".tsv", dir=_SHM)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+    """Loads ``rows`` rows of LOAD DATA text through a file in /dev/shm (or the temp dir),
+    removed afterwards (a killed process's file is swept later: loadfiles.py)."""
+    with loadfiles.load_file(data) as path:
         loaded = conn.exec_driver_sql(statement, (path,)).rowcount
-    finally:
-        os.unlink(path)
     if loaded != rows:        # LOCAL turns duplicate keys into warnings: refuse them here
         raise CheckpointMoved(f"LOAD DATA stored {loaded} of {rows} rows")
 
