@@ -65,6 +65,10 @@ class Span:
         """Returns the bind parameters since/until: its first and last millisecond, as stored."""
         return {"since": stored(self.first), "until": stored(self.last - ONE_MS)}
 
+    def __iter__(self):
+        """(start, end): a span unpacks as the pair of days it covers."""
+        return iter((self.start, self.end))
+
     def store(self) -> dict:
         """Returns the span as the pages keep it (RANGE_STORE): ISO strings."""
         return {"start": self.start.isoformat(), "end": self.end.isoformat(),

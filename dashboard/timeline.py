@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 import db
 
 from . import figures
-from .queries import _connection, _day, exact_sum, scoped, node_params
+from .queries import _connection, exact_sum, node_params, scoped
 from .span import Span
 
 # sub-day buckets, finest first: name -> minutes
@@ -32,6 +32,8 @@ AUTO_SUBDAY_DAYS = 8
 MAX_SUBDAY_DAYS = 31            # a sub-day bucket asked for by name (/api/stats bucket=)
 MAX_SUBDAY_BUCKETS = 10_000
 
+ALL_KINDS = ("upload", "download", "file_op", "login", "login_failed", "ban")
+USER_KINDS = ("upload", "download", "file_op", "login")
 TITLES = {"5m": "5 minutes", "10m": "10 minutes", "15m": "15 minutes", "30m": "30 minutes",
           "hour": "hour", "3h": "3 hours", "6h": "6 hours", "12h": "12 hours",
           "day": "day", "week": "week", "month": "month"}
@@ -162,6 +164,26 @@ def day_buckets(days: list[dict], bucket: str) -> list[dict]:
     return [{k: v for k, v in b.items() if k != "slot"} for b in figures.buckets(days, bucket)]
 
 
+def rows_for(conn_or_engine, span: Span, days: list[dict], nodes=None,
+             username: str | None = None, retention_days: int = 0,
+             today: date | None = None) -> tuple[list[dict], str, str | None]:
+    """Returns (rows, bucket, note) of a page's time graph: the auto bucket's rows (from the
+    events for a sub-day bucket, else ``days`` summed), and a note when a sub-day bucket
+    fell back to days because the range's events are past the retention."""
+    bucket = auto(span)
+    if bucket not in SUBDAY:
+        return day_buckets(days, bucket), bucket, None
+    with _connection(conn_or_engine) as conn:
+        if not span.window:
+            kept = fallback(conn, span, retention_days, today or date.today())
+            if kept is not None:
+                return (day_buckets(days, "day"), "day",
+                        f"by day: the events before {kept.isoformat()} are past the retention")
+        rows = read(conn, span, bucket, nodes, username)
+    keys = USER_KINDS if username is not None else ALL_KINDS
+    return bucketed(rows, span, bucket, keys), bucket, None
+
+
 def fallback(conn, span: Span, retention_days: int, today: date) -> date | None:
     """Returns the first day whose events are all kept when the span starts before it and
     the rollups hold events before it (its sub-day buckets would miss them), else None."""
@@ -170,7 +192,3 @@ def fallback(conn, span: Span, retention_days: int, today: date) -> date | None:
     if info is None or not info["range_truncated"]:
         return None
     return date.fromisoformat(info["oldest_kept"])
-
-
-def day_of(prefix) -> str:
-    return _day(prefix)

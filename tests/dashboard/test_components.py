@@ -93,8 +93,10 @@ def test_users_table_shows_names_as_plain_text():
               "failed_transfers": 0, "bytes_uploaded": 0, "bytes_downloaded": 0,
               "avg_bytes_per_transfer": None, "file_ops": 2, "logins": 1}]
     cells = [td.children for td in find_all(users_table(users), html.Td)]
-    assert cells[0] == "<img src=x onerror=alert(1)>"       # React renders it as text
-    assert cells[9] == '"admin "' and cells[15] == "–"
+    assert cells[0].children == "<img src=x onerror=alert(1)>"   # React renders it as text
+    assert cells[0].href == "/users/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E"  # a link
+    assert cells[9].children == '"admin "' and cells[9].href == "/users/admin%20"
+    assert cells[15] == "–"
     assert flatten(users_table([])) == "No user activity in this range."
 
 
@@ -103,7 +105,7 @@ def test_users_table_and_banners_show_bidi_controls_escaped():
             "failed_transfers": 0, "bytes_uploaded": 5, "bytes_downloaded": 0,
             "avg_bytes_per_transfer": 5.0, "file_ops": 0, "logins": 0}
     cells = [td.children for td in find_all(users_table([user]), html.Td)]
-    assert cells[0] == '"admin\\u202eflow"'
+    assert cells[0].children == '"admin\\u202eflow"'
     assert "\u202e" not in flatten(ingest_warning_text("OSError: /logs/x\u202egol.txt"))
     assert flatten(db_banner_text("bad \u2066path", 10.0)).startswith(
         "Database unreachable. bad \\u2066path")
