@@ -43,10 +43,33 @@
     scale(gd);
   }
 
-  /* ---- tables: the rows that fit ---- */
+  /* ---- tables: the columns and rows that fit ---- */
+
+  function column(table, index, show) {
+    table.querySelectorAll("tr").forEach(function (tr) {
+      var c = tr.children[index];
+      if (c && (c.style.display === "none") === show) { c.style.display = show ? "" : "none"; }
+    });
+  }
+
+  /* a table wider than its panel leaves out its columns marked data-drop, 1 first */
+  function fitColumns(box, kiosk) {
+    var table = box.querySelector("table");
+    if (!table) { return; }
+    var heads = Array.prototype.slice.call(table.querySelectorAll("thead th"));
+    heads.forEach(function (th, i) { if (th.dataset.drop) { column(table, i, true); } });
+    if (!kiosk) { return; }
+    var order = heads.map(function (th, i) { return [Number(th.dataset.drop || 0), i]; })
+      .filter(function (p) { return p[0] > 0; })
+      .sort(function (a, b) { return a[0] - b[0]; });
+    for (var k = 0; k < order.length && table.offsetWidth > box.clientWidth + 0.5; k++) {
+      column(table, order[k][1], false);
+    }
+  }
 
   function fit(box) {
     var kiosk = !!box.closest(".kiosk");
+    fitColumns(box, kiosk);
     var rows = box.querySelectorAll("tbody > tr");
     var more = box.querySelector(":scope > .table-more");
     var hidden = 0;

@@ -103,7 +103,8 @@ def range_title(s: spans.Span, spec: dict, words: str | None = None) -> str:
             return f"{'Today' if ago == 0 else 'Yesterday'} · {s.start.isoformat()}"
         if ago == 0:
             return f"Last {spans.plural(s.days, 'day')} · {_days(s.start, s.end)}"
-        return f"{_days(s.start, s.end)} ({spans.plural(s.days, 'day')}, to {ago} days ago)"
+        return f"{_days(s.start, s.end)} ({spans.plural(s.days, 'day')} ending " \
+               f"{spans.plural(ago, 'day')} ago)"
     if s.window:
         last = s.last - spans.ONE_MS
         same = s.first.date() == last.date()

@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 GRAPH_KEYS = ("transfers", "bytes", "average", "days")
 KIOSK_TOP_USERS = 10      # names readable from across a room
 HEADLINE_KEYS = tuple(value_id for value_id, _caption, _tone in FIGURES)
-SCALED = ("transfers", "bytes", "average")       # the per-user graphs: each has its y scale
-SCALE_IDS = (ids.GRAPH_TRANSFERS_SCALE, ids.GRAPH_BYTES_SCALE, ids.GRAPH_AVERAGE_SCALE)
+SCALED = ("transfers", "bytes", "average", "days")       # each graph has its y scale
+SCALE_IDS = (ids.GRAPH_TRANSFERS_SCALE, ids.GRAPH_BYTES_SCALE, ids.GRAPH_AVERAGE_SCALE,
+             ids.GRAPH_DAYS_SCALE)
 OUT_KEYS = GRAPH_KEYS + HEADLINE_KEYS + ("table", "days_title", "csv", "message",
                                          "message_open") + tuple(f"{k}_scale" for k in SCALED)
 
@@ -136,7 +137,7 @@ def redraw(context, start: str | None, end: str | None, scales, mode: dict | Non
     }
     for key in SCALED:      # the wall has no controls: it chooses by itself
         used = time_figures.scale(out[key], "auto" if kiosk else choices[key],
-                                  nbytes=key != "transfers")
+                                  nbytes=key in ("bytes", "average"))
         out[f"{key}_scale"] = scale_options(used)
     out.update(zip(HEADLINE_KEYS, headline_values(data["totals"])))
     return out

@@ -103,7 +103,7 @@ def tick(context, version, today_store, rate_store, today: date | None = None,
                 "nodes": no_update, "stale_nodes": no_update, "stale_nodes_open": no_update}
     rate = update_rate(rate_store, st["bytes_read"], now)
     new_version = queries.data_version(st)
-    out = {"freshness": freshness(st, rate["rate"]),
+    out = {"freshness": freshness(st, rate["rate"], clock),
            "banner": ingest_warning_text(warning) if warning else None,
            "banner_open": bool(warning), "banner_color": "warning" if warning else "danger",
            "version": new_version if new_version != version else no_update,

@@ -12,6 +12,8 @@ from .tables import NUMBER, PATH, TEXT, TIME, TOKEN, text_table
 AUDIT_COLUMNS = ["Time", "User", "Kind", "Action", "Path", "IP", "Protocol", "Bytes", "Failed",
                  "Error"]
 USER_COLUMNS = ["Time", "Action", "Path", "IP", "Bytes", "Failed", "Error"]
+# the columns a narrow wall leaves out, first to last
+_DROP = ("Protocol", "Failed", "Action", "Error", "Bytes", "IP")
 _KINDS = {"Time": TIME, "User": TEXT, "Kind": TOKEN, "Action": TOKEN, "Path": PATH,
           "IP": TOKEN, "Protocol": TOKEN, "Bytes": NUMBER, "Failed": TOKEN, "Error": TEXT}
 
@@ -27,7 +29,8 @@ def _value(e: dict, column: str):
     if column == "Time":
         return e["ts"]
     if column == "User":
-        return e["username"]
+        return e["username"] if e["username"] else html.Span(
+            "(none)", className="none-name", title="the event carries no username")
     if column == "Kind":
         return e["kind"]
     if column == "Action":
@@ -52,4 +55,5 @@ def events_table(events: list[dict], columns: list[str], empty: str):
     names = tuple(i for i, c in enumerate(columns) if c == "User")
     return text_table(columns, rows, empty, name_columns=names,
                       kinds={i: _KINDS[c] for i, c in enumerate(columns)},
-                      class_name="events-table")
+                      class_name="events-table",
+                      drop={i: _DROP.index(c) + 1 for i, c in enumerate(columns) if c in _DROP})

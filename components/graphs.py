@@ -29,6 +29,7 @@ def graphs_grid() -> html.Div:
         dbc.Row([dbc.Col(per_user("User average bytes per transfer", ids.GRAPH_AVERAGE,
                                   ids.GRAPH_AVERAGE_SCALE), lg=6),
                  dbc.Col(panel("Activities by day", _graph(ids.GRAPH_DAYS),
-                               title_id=ids.GRAPH_DAYS_TITLE), lg=6)],
+                               title_id=ids.GRAPH_DAYS_TITLE,
+                               tools=scale_control(ids.GRAPH_DAYS_SCALE)), lg=6)],
                 className="g-3"),
     ], className="graphs")

@@ -60,6 +60,7 @@ GRAPH_TRANSFERS = "graph-user-transfers"
 GRAPH_TRANSFERS_SCALE = "graph-user-transfers-scale"   # y axis: auto, linear or log
 GRAPH_BYTES_SCALE = "graph-user-bytes-scale"
 GRAPH_AVERAGE_SCALE = "graph-user-average-scale"
+GRAPH_DAYS_SCALE = "graph-activities-scale"
 OVERVIEW_MESSAGE = "overview-message"  # the overview's figures could not be read
 GRAPH_BYTES = "graph-user-bytes"
 GRAPH_AVERAGE = "graph-user-average"

@@ -70,10 +70,12 @@ def _cell(value, kind: str | None, name: bool):
 
 
 def text_table(columns: list[str], rows: list[list], empty: str, name_columns=(0,),
-               class_name: str = "", kinds: dict | None = None) -> html.Div | dbc.Table:
+               class_name: str = "", kinds: dict | None = None,
+               drop: dict | None = None) -> html.Div | dbc.Table:
     """Returns a table of ``rows``; cells in ``name_columns`` go through display_name;
     ``kinds``: {column index: TOKEN, NUMBER, TIME, PATH or TEXT} (names are TEXT, ints
-    NUMBER, others TOKEN unless said)."""
+    NUMBER, others TOKEN unless said); ``drop``: {column index: n}, the columns a wall too
+    narrow for the table leaves out, n = 1 first (assets/wall.js)."""
     if not rows:
         return html.P(empty, className="empty-note")
     kinds = dict(kinds or {})
@@ -83,7 +85,10 @@ def text_table(columns: list[str], rows: list[list], empty: str, name_columns=(0
         if i not in kinds:
             kinds[i] = NUMBER if any(isinstance(r[i], int) and not isinstance(r[i], bool)
                                      for r in rows) else TOKEN
-    head = html.Thead(html.Tr([html.Th(c, className=kinds[i]) for i, c in enumerate(columns)]))
+    drop = drop or {}
+    head = html.Thead(html.Tr([html.Th(c, className=kinds[i],
+                                       **({"data-drop": str(drop[i])} if i in drop else {}))
+                               for i, c in enumerate(columns)]))
     body = [html.Tr([html.Td(_cell(v, kinds[i], i in name_columns),
                              className=f"{kinds[i]} name" if i in name_columns else kinds[i])
                      for i, v in enumerate(row)]) for row in rows]

@@ -16,6 +16,7 @@ LIST_COLUMNS = (("username", "User"), ("uploads", "Uploads"), ("downloads", "Dow
                 ("failed_transfers", "Failed"), ("bytes_uploaded", "Uploaded"),
                 ("bytes_downloaded", "Downloaded"), ("avg_bytes_per_transfer", "Avg / transfer"),
                 ("file_ops", "File ops"), ("logins", "Logins"))
+DROP = {"avg_bytes_per_transfer": 1, "file_ops": 2, "failed_transfers": 3, "logins": 4}
 SORT_TYPE = "users-sort"              # the headings' buttons: {"type": SORT_TYPE, "key": key}
 _BYTES = ("bytes_uploaded", "bytes_downloaded", "avg_bytes_per_transfer")
 
@@ -76,9 +77,11 @@ def _heading(key: str, text: str, sort: dict) -> html.Th:
     button = html.Button(text + mark, id={"type": SORT_TYPE, "key": key}, n_clicks=0,
                          className="sort-button", type="button",
                          title=f"sort by {text.lower()}")
-    return html.Th(button, className="text" if key == "username" else "number",
-                   **({"aria-sort": "descending" if sort.get("desc", True) else "ascending"}
-                      if sort.get("by") == key else {}))
+    attrs = {"aria-sort": "descending" if sort.get("desc", True) else "ascending"} \
+        if sort.get("by") == key else {}
+    if key in DROP:
+        attrs["data-drop"] = str(DROP[key])
+    return html.Th(button, className="text" if key == "username" else "number", **attrs)
 
 
 def users_list(users: list[dict], sort: dict | None, query: str = ""):

@@ -36,6 +36,7 @@ def counts_bar(rows: list[dict], key: str, value: str, kiosk: bool = False,
     _base(fig, kiosk, legend=False)
     fig.update_yaxes(type="category", automargin=True)
     fig.update_xaxes(rangemode="tozero")
+    time_figures.whole_ticks(fig, max((r[value] for r in rows), default=0), axis="x")
     return fig
 
 

@@ -180,9 +180,10 @@ def empty(message: str, kiosk: bool = False) -> go.Figure:
 
 
 def _user_axis(fig: go.Figure, full: list[str], ticks: list[str]) -> None:
+    # upright, else slanted, else standing: names never lie over one another (a phone)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=full,
-                     tickmode="array", tickvals=full, ticktext=ticks, tickangle=-30,
-                     automargin=True)
+                     tickmode="array", tickvals=full, ticktext=ticks,
+                     autotickangles=[0, -30, -90], automargin=True)
 
 
 def _per_user(users: list[dict], limit: int, kiosk: bool, series, barmode: str,
@@ -239,6 +240,8 @@ def user_transfers(users: list[dict], limit: int, log_y: bool = False,
                     totals=totals)
     if fig.data:
         fig.update_yaxes(type="log" if log_y else "linear", title_text="transfers")
+        if not log_y and max(float(u) + float(d) for u, d in zip(fig.data[0].y, fig.data[1].y)) <= 5:
+            fig.update_yaxes(dtick=1, tick0=0)          # a few transfers: whole numbers
     return fig
 
 

@@ -82,14 +82,23 @@ def time_bars(rows: list[dict], bucket: str, series, kiosk: bool = False,
     last = _after(slots[-1], bucket) - (timedelta(hours=12) if bucket == "day" else timedelta())
     fig.update_xaxes(type="date", range=[first.strftime("%Y-%m-%d %H:%M"),
                                          last.strftime("%Y-%m-%d %H:%M")],
-                     hoverformat=HOVER.get(bucket, "%a %b %d %H:%M"),
+                     hoverformat=HOVER.get(bucket, "%a %b %d %H:%M"), tickangle=0,
                      ticklabelmode="period" if bucket in ("week", "month") else "instant")
     fig.update_yaxes(title_text=y_title, rangemode="tozero")
+    if not nbytes:
+        whole_ticks(fig, max((sum(v) for v in zip(*(t.y for t in fig.data))), default=0)
+                    if barmode == "stack" else max((max(t.y) for t in fig.data), default=0))
     if nbytes:
         _bytes_axis(fig, log_y)
     elif log_y:
         fig.update_yaxes(type="log", rangemode="normal")
     return fig
+
+
+def whole_ticks(fig: go.Figure, top: float, axis: str = "y") -> None:
+    """Keeps a count axis to whole numbers: a step of 1 up to a few events (no '0.5')."""
+    if top <= 5:
+        (fig.update_yaxes if axis == "y" else fig.update_xaxes)(dtick=1, tick0=0)
 
 
 def _bytes_axis(fig: go.Figure, log_y: bool) -> None:
@@ -195,14 +204,19 @@ def wants_log(values) -> bool:
 def scale(fig: go.Figure, choice: str, nbytes: bool = False) -> str:
     """Puts ``fig``'s y axis on the scale ``choice`` ('auto', 'linear' or 'log'; auto: log
     when wants_log says the bars' values call for it); returns the scale used."""
-    values = [v for t in fig.data if t.type == "bar" for v in (t.y or ())]
-    used = "log" if choice == "log" or (choice == "auto" and wants_log(values)) else "linear"
+    bars = [t for t in fig.data if t.type == "bar"]
+    if fig.layout.barmode == "stack":        # what shows is each stack's height
+        values = [sum(float(v or 0) for v in column) for column in zip(*(t.y for t in bars))]
+    else:
+        values = [v for t in bars for v in (t.y or ())]
     if not values:
         return "linear"
+    used = "log" if choice == "log" or (choice == "auto" and wants_log(values)) else "linear"
     if used == "log":
         if nbytes:
             log_byte_axis(fig)
         else:
             fig.layout.yaxis.range = None
-            fig.update_yaxes(type="log", rangemode="normal", autorange=True)
+            fig.update_yaxes(type="log", rangemode="normal", autorange=True, dtick=1, tick0=0,
+                             tickformat="~s")
     return used

@@ -62,6 +62,22 @@ def test_freshness_during_a_backfill_shows_percent_and_estimate():
     assert "last error" not in flatten(freshness(older, rate=None))
 
 
+def test_an_unfinished_last_line_is_not_work_waiting():
+    one = {**STATUS, "bytes_pending": 125}                 # under a line of 300 bytes
+    assert flatten(freshness(one, None)).startswith(
+        "Newest event 2024-09-18 11:59:58all lines read · 125 B of an unfinished line")
+    two = {**STATUS, "bytes_pending": 450}                 # a line and a half: real lines
+    assert "≈ 2 lines waiting (450 B)" in flatten(freshness(two, None))
+    single = {**STATUS, "bytes_pending": 301}
+    assert "≈ 1 line waiting (301 B)" in flatten(freshness(single, None))
+
+
+def test_a_stale_log_says_how_old_its_newest_event_is():
+    text = flatten(freshness(STATUS, None, datetime(2026, 12, 7, 12, 0)))
+    assert text.startswith("Newest event 2024-09-18 11:59:58 (810 days ago)")
+    assert "ago" not in flatten(freshness(STATUS, None, datetime(2024, 9, 18, 12, 30)))
+
+
 def test_a_little_waiting_is_not_a_backfill():
     st = {**STATUS, "bytes_pending": BACKFILL_BYTES}
     assert not list(find_all(freshness(st, 1.0), dbc.Progress))
