@@ -91,7 +91,8 @@ def show(context, args: list, trigger, paging: dict | None, today: date | None =
     return {
         "table": events_table(answer["events"], AUDIT_COLUMNS,
                               "None found in the stretch searched: press Older to search "
-                              "further back." if searching else "No events match."),
+                              "further back." if searching else "No events match.",
+                              filters.end.year),
         "paging": {"stack": stack, "next": answer["next"], "counts": counts, "shown": shown},
         "info": (f"events {first:,}–{first + shown - 1:,}" if shown else
                  "none yet, more to search" if searching else "no events"),

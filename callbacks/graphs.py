@@ -137,7 +137,7 @@ def redraw(context, start: str | None, end: str | None, scales, mode: dict | Non
     }
     for key in SCALED:      # the wall has no controls: it chooses by itself
         used = time_figures.scale(out[key], "auto" if kiosk else choices[key],
-                                  nbytes=key in ("bytes", "average"))
+                                  nbytes=key in ("bytes", "average"), over_time=key == "days")
         out[f"{key}_scale"] = scale_options(used)
     out.update(zip(HEADLINE_KEYS, headline_values(data["totals"])))
     return out

@@ -90,8 +90,8 @@ def redraw(context, pathname, start, end, mode, today: date | None = None,
     days_scale, bytes_scale = ("auto", "auto") if kiosk else _scales(scales)
     activity = time_figures.user_activity(rows, bucket, kiosk)
     volume = time_figures.user_bytes(rows, bucket, kiosk)
-    used_days = time_figures.scale(activity, days_scale)
-    used_bytes = time_figures.scale(volume, bytes_scale, nbytes=True)
+    used_days = time_figures.scale(activity, days_scale, over_time=True)
+    used_bytes = time_figures.scale(volume, bytes_scale, nbytes=True, over_time=True)
     t = data["totals"]
     tiles = [(ids.USER_HEADLINE + "-uploads", "Uploads", "up", figures.count(t["uploads"])),
              (ids.USER_HEADLINE + "-downloads", "Downloads", "down", figures.count(t["downloads"])),
@@ -102,7 +102,7 @@ def redraw(context, pathname, start, end, mode, today: date | None = None,
              (ids.USER_HEADLINE + "-logins", "Logins", "", figures.count(t["logins"]))]
     headline = dbc.Row([dbc.Col(_valued_tile(*tile), xs=6, md=4, xl=2) for tile in tiles],
                        className="headline g-3")
-    edge = {k: _time(data[k], (field or {}).get(f"{k}_day"))
+    edge = {k: _time(data[k], (field or {}).get(f"{k}_day"), span.end.year)
             for k in ("last_login", "first_seen", "last_seen")}
     seen = [html.Span(["Last login ", edge["last_login"]]), " · ",
             html.Span(["first seen ", edge["first_seen"]]), " · ",
@@ -121,7 +121,8 @@ def redraw(context, pathname, start, end, mode, today: date | None = None,
                                 kinds={0: TOKEN, 2: NUMBER}),
         "ips": text_table(["IP", "Events"], [[i["ip"], i["events"]] for i in data["ips"]],
                           "No IP in this range.", name_columns=()),
-        "recent": events_table(data["recent"], USER_COLUMNS, "No events in this range."),
+        "recent": events_table(data["recent"], USER_COLUMNS, "No events in this range.",
+                               span.end.year),
         "options": options, "retention": retention_alert(retention.notice(field)),
         "detail_hidden": False, "listing_hidden": True, "list_data": no_update,
         "list_title": no_update,
@@ -139,11 +140,11 @@ def retention_alert(sentence: str | None):
     return dbc.Alert(sentence, color="info", className="retention-notice")
 
 
-def _time(ts: str | None, day: str | None = None):
-    """Returns a time as shown (short, the logged value in its tooltip); ``day``: its day
-    alone, when its events were pruned."""
+def _time(ts: str | None, day: str | None = None, year: int | None = None):
+    """Returns a time as shown (short, its year when not ``year``, the logged value in its
+    tooltip); ``day``: its day alone, when its events were pruned."""
     if ts:
-        return html.Span(short_time(ts), title=ts, className="moment")
+        return html.Span(short_time(ts, year), title=ts, className="moment")
     return f"{day} (its events are past the retention)" if day else "never"
 
 

@@ -48,12 +48,13 @@ def _value(e: dict, column: str):
     return e["error"]
 
 
-def events_table(events: list[dict], columns: list[str], empty: str):
+def events_table(events: list[dict], columns: list[str], empty: str, year: int | None = None):
     """Returns the table of ``events`` (/api/events' objects) with ``columns`` (of
-    AUDIT_COLUMNS); names, paths and errors are text, never markup."""
+    AUDIT_COLUMNS); names, paths and errors are text, never markup; ``year``: the range's
+    (its times leave it out)."""
     rows = [[_value(e, c) for c in columns] for e in events]
     names = tuple(i for i, c in enumerate(columns) if c == "User")
     return text_table(columns, rows, empty, name_columns=names,
                       kinds={i: _KINDS[c] for i, c in enumerate(columns)},
-                      class_name="events-table",
+                      class_name="events-table", year=year,
                       drop={i: _DROP.index(c) + 1 for i, c in enumerate(columns) if c in _DROP})

@@ -35,20 +35,23 @@ def cell(value) -> str:
     return visible(str(value))
 
 
-def short_time(ts: str | None) -> str:
-    """Returns a logged time ('2024-09-18T03:24:21.300') as 'Sep 18 03:24:21'."""
+def short_time(ts: str | None, year: int | None = None) -> str:
+    """Returns a logged time ('2024-09-18T03:24:21.300') as 'Sep 18 03:24:21', with its year
+    ('Sep 18, 2023 03:24:21') when it is not ``year`` (the range's: None, any year)."""
     try:
         moment = datetime.fromisoformat(ts[:19].replace(" ", "T"))
     except (TypeError, ValueError):
         return cell(ts)
-    return f"{moment:%b} {moment.day} {moment:%H:%M:%S}"
+    day = f"{moment:%b} {moment.day}" + ("" if year in (None, moment.year) else f", {moment.year}")
+    return f"{day} {moment:%H:%M:%S}"
 
 
-def moment(ts: str | None) -> html.Span | str:
-    """Returns a time cell: short, the time as logged in its tooltip."""
+def moment(ts: str | None, year: int | None = None) -> html.Span | str:
+    """Returns a time cell: short (its year when it is not ``year``), the time as logged in
+    its tooltip."""
     if not ts:
         return "–"
-    return html.Span(short_time(ts), title=ts.replace(" ", "T"))
+    return html.Span(short_time(ts, year), title=ts.replace(" ", "T"), className="moment")
 
 
 def _clipped(text: str, kind: str) -> html.Span:
@@ -58,11 +61,11 @@ def _clipped(text: str, kind: str) -> html.Span:
     return html.Span(inner, title=text, className=f"cut-{kind}")
 
 
-def _cell(value, kind: str | None, name: bool):
+def _cell(value, kind: str | None, name: bool, year: int | None = None):
     if isinstance(value, Component):
         return value
     if kind == TIME:
-        return moment(value)
+        return moment(value, year)
     text = display_name(value) if name and isinstance(value, str) else cell(value)
     if kind in (PATH, TEXT) and value is not None:
         return _clipped(text, kind)
@@ -71,11 +74,12 @@ def _cell(value, kind: str | None, name: bool):
 
 def text_table(columns: list[str], rows: list[list], empty: str, name_columns=(0,),
                class_name: str = "", kinds: dict | None = None,
-               drop: dict | None = None) -> html.Div | dbc.Table:
+               drop: dict | None = None, year: int | None = None) -> html.Div | dbc.Table:
     """Returns a table of ``rows``; cells in ``name_columns`` go through display_name;
     ``kinds``: {column index: TOKEN, NUMBER, TIME, PATH or TEXT} (names are TEXT, ints
     NUMBER, others TOKEN unless said); ``drop``: {column index: n}, the columns a wall too
-    narrow for the table leaves out, n = 1 first (assets/wall.js)."""
+    narrow for the table leaves out, n = 1 first (assets/wall.js); ``year``: the range's,
+    which its times leave out."""
     if not rows:
         return html.P(empty, className="empty-note")
     kinds = dict(kinds or {})
@@ -89,7 +93,7 @@ def text_table(columns: list[str], rows: list[list], empty: str, name_columns=(0
     head = html.Thead(html.Tr([html.Th(c, className=kinds[i],
                                        **({"data-drop": str(drop[i])} if i in drop else {}))
                                for i, c in enumerate(columns)]))
-    body = [html.Tr([html.Td(_cell(v, kinds[i], i in name_columns),
+    body = [html.Tr([html.Td(_cell(v, kinds[i], i in name_columns, year),
                              className=f"{kinds[i]} name" if i in name_columns else kinds[i])
                      for i, v in enumerate(row)]) for row in rows]
     return dbc.Table([head, html.Tbody(body)], size="sm", hover=True,

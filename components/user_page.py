@@ -48,7 +48,7 @@ def user_page() -> html.Div:
     listing = html.Div([
         dcc.Store(id=ids.USERS_LIST_DATA), dcc.Store(id=ids.USERS_SORT,
                                                      data={"by": None, "desc": True}),
-        panel("Users", html.Div(id=ids.USERS_LIST, className="scroll-table fit-table"),
+        panel("Users", html.Div(id=ids.USERS_LIST, className="scroll-table fit-table whole-list"),
               title_id=ids.USERS_LIST_TITLE),
     ], id=ids.USERS_LISTING, className="page-part", hidden=True)
     return html.Div([

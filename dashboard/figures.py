@@ -97,7 +97,8 @@ def byte_ticks(top: float, steps: int = 5) -> tuple[list[float], list[str]]:
     magnitude = 10 ** (len(str(int(raw))) - 1) if raw >= 1 else 1
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     values = [float(i * step) for i in range(int(top // step) + 2)]   # floats: can pass 2^64
-    return values, [human_bytes(v, compact=True) for v in values]
+    # a bare 0: '0 B' at the axis' foot runs into the first label of the x axis
+    return values, [human_bytes(v, compact=True) if v else "0" for v in values]
 
 
 # --- users: who is drawn -----------------------------------------------------------------

@@ -116,11 +116,13 @@ def log_byte_axis(fig: go.Figure, axis: str = "y") -> None:
     if not values:
         return
     low, high = min(values), max(values)
+    decades = len(f"{int(high):d}") - len(f"{max(int(low), 1):d}")
+    step = 1000 if decades > 6 else 100 if decades > 3 else 10    # a few ticks, not twelve
     ticks, at = [], 1.0
     while at <= high * 10:
-        if at >= low / 10:
+        if at >= low / step:
             ticks.append(at)
-        at *= 10
+        at *= step
     update = dict(type="log", tickmode="array", tickvals=ticks, autorange=True,
                   ticktext=[human_bytes(v, compact=True) for v in ticks], rangemode="normal")
     if axis == "y":
@@ -193,17 +195,21 @@ def spread(values) -> float:
 
 
 LOG_SPREAD = 40      # past this, a linear axis leaves the small bars under a few pixels
+# a time graph's quiet hours and the range's partial buckets make spread of their own: it
+# goes log only when its smallest bar would be a line at the foot of the tallest
+TIME_LOG_SPREAD = 100
 
 
-def wants_log(values) -> bool:
+def wants_log(values, most: float = LOG_SPREAD) -> bool:
     """Returns True when a linear axis would hide the small values: the largest is more
-    than LOG_SPREAD times the smallest one that is not 0."""
-    return spread(values) > LOG_SPREAD
+    than ``most`` times the smallest one that is not 0."""
+    return spread(values) > most
 
 
-def scale(fig: go.Figure, choice: str, nbytes: bool = False) -> str:
+def scale(fig: go.Figure, choice: str, nbytes: bool = False, over_time: bool = False) -> str:
     """Puts ``fig``'s y axis on the scale ``choice`` ('auto', 'linear' or 'log'; auto: log
-    when wants_log says the bars' values call for it); returns the scale used."""
+    when wants_log says the bars' values call for it; ``over_time``: a time graph's
+    threshold, TIME_LOG_SPREAD); returns the scale used."""
     bars = [t for t in fig.data if t.type == "bar"]
     if fig.layout.barmode == "stack":        # what shows is each stack's height
         values = [sum(float(v or 0) for v in column) for column in zip(*(t.y for t in bars))]
@@ -211,7 +217,8 @@ def scale(fig: go.Figure, choice: str, nbytes: bool = False) -> str:
         values = [v for t in bars for v in (t.y or ())]
     if not values:
         return "linear"
-    used = "log" if choice == "log" or (choice == "auto" and wants_log(values)) else "linear"
+    most = TIME_LOG_SPREAD if over_time else LOG_SPREAD
+    used = "log" if choice == "log" or (choice == "auto" and wants_log(values, most)) else "linear"
     if used == "log":
         if nbytes:
             log_byte_axis(fig)
