@@ -12,6 +12,12 @@ from datetime import date, timedelta
 from urllib.parse import quote
 
 import plotly.graph_objects as go
+import plotly.io as pio
+
+# Every figure is drawn on plotly's dark template. As the default, a new figure takes it
+# as it is; named in update_layout, it was validated again for each figure (15 to 70 ms a
+# figure, most of a redraw: bench/bench_buckets.py).
+pio.templates.default = "plotly_dark"
 
 KIND_NAMES = {"upload": "Uploads", "download": "Downloads", "file_op": "File operations",
               "login": "Logins", "login_failed": "Failed logins"}
@@ -149,7 +155,7 @@ def _categories(rows: list[dict], kiosk: bool = False) -> tuple[list[str], list[
 def _base(fig: go.Figure, kiosk: bool, legend: bool = True) -> go.Figure:
     size = 20 if kiosk else 13
     fig.update_layout(
-        template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
         font={"family": FONT, "size": size, "color": "#e9ecef"},
         # the mode bar stands upright in the right margin, beside the plot and its legend
         # (never over a legend entry); the wall has none
