@@ -328,3 +328,48 @@ def test_the_security_counts_agree_with_their_tables(site, browser):
         "return [...document.querySelectorAll('#security-top-ips tbody tr')].length")
     assert browser.find_element("id", ids.SECURITY_IPS).text == str(ips) == \
         str(body["totals"]["ips"])
+
+
+def test_the_short_presets_write_the_address_and_draw_hours(site, browser):
+    open_view(browser, site, f"/?{DAY}", 1920, 1080)
+    for preset, search, title in ((ids.RANGE_PRESET_TODAY, "?days=1", "Today · "),
+                                  (ids.RANGE_PRESET_YESTERDAY, "?days=1&ago=1", "Yesterday · "),
+                                  (ids.RANGE_PRESET_24H, "?hours=24", "Last 24 hours · ")):
+        browser.find_element("id", preset).click()
+        until(lambda: browser.execute_script("return location.search") == search, 10,
+              msg=lambda: browser.execute_script("return location.search"))
+        until(lambda: browser.find_element("id", ids.RANGE_TITLE).text.startswith(title), 10)
+        until(lambda: len(bars(browser, ids.GRAPH_DAYS)) == 24, 10,
+              msg=lambda: f"{preset}: {len(bars(browser, ids.GRAPH_DAYS))} slots")
+        assert browser.find_element("id", ids.GRAPH_DAYS_TITLE).text == "Activities by hour"
+    browser.back()                                      # each preset is a history entry
+    until(lambda: browser.execute_script("return location.search") == "?days=1&ago=1", 10)
+
+
+def test_the_users_list_sorts_by_a_heading_and_links_to_each_page(site, browser):
+    open_view(browser, site, f"/users?{DAY}", 1280, 720)
+    names = lambda: browser.execute_script(           # noqa: E731
+        "return [...document.querySelectorAll('#users-list tbody tr')]"
+        ".map(r => r.cells[0].textContent)")
+    assert names() == ["backups", "speed-camera", "allsky"]          # the busiest first
+    browser.find_element("css selector", "#users-list th:nth-child(2) button").click()
+    until(lambda: names() == ["speed-camera", "backups", "allsky"], 10, msg=names)  # uploads
+    browser.find_element("css selector", "#users-list th:nth-child(2) button").click()
+    until(lambda: names()[0] != "speed-camera", 10, msg=names)       # the other way
+    assert names()[-1] == "speed-camera"
+    browser.find_element("link text", "allsky").click()
+    until(lambda: browser.execute_script("return location.pathname + location.search")
+          == f"/users/allsky?{DAY}", 10)                              # the range goes along
+    until(lambda: browser.find_element("id", ids.USER_TITLE).text == "allsky", 10)
+
+
+def test_a_playlist_cycles_a_users_page_and_the_audit_wall(site, browser):
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 1280, "height": 720, "deviceScaleFactor": 1, "mobile": False})
+    browser.get(site + f"/users/speed-camera?kiosk=1&{DAY}&cycle=users/speed-camera,audit&every=2")
+    until(lambda: browser.find_element("id", ids.USER_TITLE).text == "speed-camera", 15)
+    until(lambda: browser.execute_script("return location.pathname") == "/audit", 10)
+    until(lambda: browser.execute_script("return location.pathname") == "/users/speed-camera",
+          10)
+    assert "cycle=users%2Fspeed-camera%2Caudit" in browser.current_url or \
+        "cycle=users/speed-camera,audit" in browser.current_url
