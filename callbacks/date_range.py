@@ -4,9 +4,9 @@ One callback owns the range. It reads the query string when the page opens (or t
 changes), turns a preset or a pick into a spec and writes it to the query string, and
 re-resolves the spec when the day (or, for hours=, the hour) changes, so ``days=30`` on a
 wall left open for a week still shows the last 30 days. Logs that ended more than
-STALE_DAYS ago get a default range of their last 30 days, saying so. Every page reads the resolved range from RANGE_STORE, and the
-URL's node filter with it (``nodes``: a list, or None for every node; callbacks/nodes.py
-owns the node picker and its message).
+STALE_DAYS ago get a default range of their last 30 days, saying so. Every page reads the
+resolved range from RANGE_STORE, and the URL's node filter with it (``nodes``: a list, or
+None for every node; callbacks/nodes.py owns the node picker and its message).
 """
 from __future__ import annotations
 
@@ -133,10 +133,13 @@ def _shown(context, spec: dict, today: date, search: str | None, write: bool,
            nodes: list | None = None, kiosk: bool = False, now: datetime | None = None) -> dict:
     """Returns the outputs that show ``spec`` (raises RangeError for a spec that cannot be)."""
     note = words = None
-    if spec:
-        s = url.resolve(spec, today, context.default_start(), now)
-    else:
+    if not spec:
         s, words, note = default_range(context, today, kiosk)
+    elif any(spec.get(k) for k in ("start", "days", "hours")):
+        s = url.resolve(spec, today, context.default_start(), now)
+    else:                                        # end= alone: from the default start
+        start, note = default_start(context, today)
+        s = url.resolve(spec, today, start, now)
     return {"store": {"spec": spec, **s.store(), "nodes": nodes, "kiosk": kiosk},
             "start": s.start.isoformat(), "end": s.end.isoformat(),
             "search": url.with_params(search, url.range_changes(spec)) if write else no_update,

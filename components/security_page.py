@@ -19,10 +19,10 @@ def security_page() -> html.Div:
         dbc.Row([dbc.Col(_tile(value_id, caption, tone, note=True), xs=6, xl=3)
                  for value_id, caption, tone in FIGURES], className="headline g-3"),
         dbc.Row([dbc.Col(panel("Failed logins by day (× bans)", page_graph(ids.SECURITY_DAYS),
-                               title_id=ids.SECURITY_DAYS_TITLE), lg=7, xxl=8),
+                               title_id=ids.SECURITY_DAYS_TITLE), lg=7),
                  dbc.Col(panel("Top IPs", html.Div(id=ids.SECURITY_TOP_IPS,
                                                    className="scroll-table fit-table")),
-                         lg=5, xxl=4)],
+                         lg=5)],
                 className="g-3 page-row"),
         dbc.Row([dbc.Col(panel("Usernames tried", html.Div(id=ids.SECURITY_TOP_USERNAMES,
                                                             className="scroll-table fit-table")),

@@ -366,9 +366,11 @@ def test_the_users_list_sorts_by_a_heading_and_links_to_each_page(site, browser)
 def test_a_playlist_cycles_a_users_page_and_the_audit_wall(site, browser):
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": 1280, "height": 720, "deviceScaleFactor": 1, "mobile": False})
-    browser.get(site + f"/users/speed-camera?kiosk=1&{DAY}&cycle=users/speed-camera,audit&every=2")
-    until(lambda: browser.find_element("id", ids.USER_TITLE).text == "speed-camera", 15)
+    browser.get(site + f"/users/speed-camera?kiosk=1&{DAY}&cycle=users/speed-camera,audit&every=3")
+    title = "const e = document.getElementById(arguments[0]); return e && e.textContent;"
+    until(lambda: browser.execute_script(title, ids.USER_TITLE) == "speed-camera", 15)
     until(lambda: browser.execute_script("return location.pathname") == "/audit", 10)
+    until(lambda: browser.execute_script(title, ids.PAGE_AUDIT) is not None, 10)
     until(lambda: browser.execute_script("return location.pathname") == "/users/speed-camera",
           10)
     assert "cycle=users%2Fspeed-camera%2Caudit" in browser.current_url or \
