@@ -62,7 +62,8 @@ def timings(fn, reps: int) -> tuple[float, float]:
         fn()
         samples.append((time.perf_counter() - t) * 1000)
     samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)]
+    p95 = samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)]
+    return statistics.median(samples), p95
 
 
 def main() -> None:

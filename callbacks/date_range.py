@@ -96,7 +96,8 @@ def range_title(s: spans.Span, spec: dict, words: str | None = None) -> str:
     if words:
         return f"{words} · {_days(s.start, s.end)}"
     if "hours" in spec:
-        return f"Last {spans.plural(int(spec['hours']), 'hour')} · {spans.short_moment(s.first)} → now"
+        hours = spans.plural(int(spec["hours"]), "hour")
+        return f"Last {hours} · {spans.short_moment(s.first)} → now"
     if "days" in spec:
         ago = int(spec.get("ago") or 0)
         if s.days == 1 and ago in (0, 1):

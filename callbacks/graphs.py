@@ -108,9 +108,9 @@ def redraw(context, start: str | None, end: str | None, scales, mode: dict | Non
     try:
         engine = context.engine()
         data = window.stats_of(engine, span, nodes=nodes)
-        rows, bucket, note = timeline.rows_for(engine, span, data["days"], nodes,
-                                               retention_days=context.settings.events_retention_days,
-                                               today=today)
+        rows, bucket, note = timeline.rows_for(
+            engine, span, data["days"], nodes,
+            retention_days=context.settings.events_retention_days, today=today)
     except DatabaseBroken as exc:  # a corrupt, deleted or replaced file: its figures are void
         log.warning("Redraw failed. error=%s", exc)
         return _failed(f"Figures unavailable: {exc}", kiosk)

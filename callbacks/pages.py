@@ -62,8 +62,8 @@ def days_of(click: dict | None) -> tuple[str, str] | None:
     last = last or first
     try:
         if data and len(first) >= 16 and len(last) >= 16:   # minutes: their audit trail
-            return (datetime.fromisoformat(first[:16].replace(" ", "T")).isoformat(timespec="minutes"),
-                    datetime.fromisoformat(last[:16].replace(" ", "T")).isoformat(timespec="minutes"))
+            return tuple(datetime.fromisoformat(m[:16].replace(" ", "T"))
+                         .isoformat(timespec="minutes") for m in (first, last))
         return (date.fromisoformat(first[:10]).isoformat(),
                 date.fromisoformat(last[:10]).isoformat())
     except ValueError:

@@ -247,7 +247,8 @@ def user_transfers(users: list[dict], limit: int, log_y: bool = False,
                     totals=totals)
     if fig.data:
         fig.update_yaxes(type="log" if log_y else "linear", title_text="transfers")
-        if not log_y and max(float(u) + float(d) for u, d in zip(fig.data[0].y, fig.data[1].y)) <= 5:
+        stacks = (float(u) + float(d) for u, d in zip(fig.data[0].y, fig.data[1].y))
+        if not log_y and max(stacks) <= 5:
             fig.update_yaxes(dtick=1, tick0=0)          # a few transfers: whole numbers
     return fig
 

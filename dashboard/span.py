@@ -144,14 +144,16 @@ def resolve(spec: dict, today: date, default_start: date, now: datetime | None =
         ago = _count(spec["ago"], "ago", 0, MAX_RANGE_DAYS) if spec.get("ago") is not None else 0
         end = today - timedelta(days=ago)
         return whole(*check_range(end - timedelta(days=days - 1), end))
-    start, since = parse_moment(spec["start"], "start") if spec.get("start") else (default_start, None)
+    start, since = parse_moment(spec["start"], "start") if spec.get("start") \
+        else (default_start, None)
     end, until = parse_moment(spec["end"], "end") if spec.get("end") else (today, None)
     if not spec.get("start") and start > end:        # end=B alone, before the default start
         start = end
     if since is None and until is None:
         return whole(*check_range(start, end))
     first = since or datetime.combine(start, time())
-    after = until + timedelta(minutes=1) if until else datetime.combine(end + timedelta(days=1), time())
+    after = until + timedelta(minutes=1) if until \
+        else datetime.combine(end + timedelta(days=1), time())
     if first >= after:
         raise RangeError(f"start {spec['start']} is after end {spec['end']}: pick a start "
                          "before the end")

@@ -80,7 +80,8 @@ def security(conn_or_engine, span: Span, limit: int = 100, nodes=None) -> dict:
     by_name = sorted(names.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
     return {
         "start": span.start.isoformat(), "end": span.end.isoformat(),
-        "totals": {"login_failures": failures, "ips": len([i for i, c in ips.items() if i and c[0]]),
+        "totals": {"login_failures": failures,
+                   "ips": len([i for i, c in ips.items() if i and c[0]]),
                    "usernames": len([n for n in names if n]), "bans": bans,
                    "banned_ips": len(banned)},
         "by_ip": [{"ip": ip, "failures": c[0], "usernames": len(c[4]), "bans": c[1],
