@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import errno
 import hmac
 import logging
+import os
+import shutil
+import socket
 import sys
 import tempfile
 from datetime import date, timedelta
@@ -181,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         cfg = build_settings(args)
+        _check_port(cfg.host, cfg.port)      # before the demo makes its folders
         if args.demo:
             cfg = _start_demo(cfg)
         app = create_app(cfg, kiosk=args.kiosk)
@@ -227,16 +232,54 @@ def serve(server: flask.Flask, cfg: Settings) -> None:
     _Server().run()
 
 
+def _check_port(host: str, port: int) -> None:
+    """Raises ConfigError naming --port and DASHBOARD_PORT when ``port`` is taken on
+    ``host`` (gunicorn would retry it and log an error a second, then give up)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host}: {exc.strerror}: give another --host or "
+                          "DASHBOARD_HOST") from None
+    for family, kind, proto, _name, address in infos[:1]:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as gunicorn binds
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise ConfigError(f"port {port} on {host} is already in use (another "
+                                      "dashboard?): choose a free one with --port N or "
+                                      "DASHBOARD_PORT=N") from None
+                raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}: give "
+                                  "another --port / DASHBOARD_PORT or --host / "
+                                  "DASHBOARD_HOST") from None
+
+
 def _start_demo(cfg: Settings) -> Settings:
     from simulate.demo import start_demo
 
-    handle = start_demo()
-    atexit.register(handle.stop)
+    handle = start_demo()            # in a temporary folder of its own
+    folders = []
     changes = {"log_dir": str(handle.log_dir)}
     if cfg.db_url == Settings().db_url:      # keep simulated events out of the real database
-        changes["db_url"] = f"sqlite:///{tempfile.mkdtemp(prefix='sftpgo-demo-')}/demo.db"
+        folders.append(tempfile.mkdtemp(prefix="sftpgo-demo-db-"))
+        changes["db_url"] = f"sqlite:///{folders[-1]}/demo.db"
+    atexit.register(_end_demo, handle, folders, changes.get("db_url"), os.getpid())
     log.info("Demo mode. log_dir=%s db=%s", changes["log_dir"], changes.get("db_url", cfg.db_url))
     return cfg.replace(**changes)
+
+
+def _end_demo(handle, folders: list[str], db_url: str | None, owner: int) -> None:
+    """Stops the demo's writer and removes its temporary folders (the log's and the
+    database's), in the process that made them: a gunicorn worker, forked from it, exits
+    with a copy of this handler and must leave them be."""
+    if os.getpid() != owner:
+        return
+    handle.remove()
+    if db_url:
+        db.dispose_engines(db_url)
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _say_where(cfg: Settings) -> None:

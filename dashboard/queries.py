@@ -242,6 +242,14 @@ def first_day(conn_or_engine, nodes=None) -> date | None:
     return date.fromisoformat(_day(value)) if value is not None else None
 
 
+def last_day(conn_or_engine, nodes=None) -> date | None:
+    """Returns the latest day with an event (of ``nodes``), or None when there is none."""
+    with _connection(conn_or_engine) as conn:
+        value = conn.execute(scoped("last_day", db.dialect(conn), nodes),
+                             node_params(nodes)).scalar()
+    return date.fromisoformat(_day(value)) if value is not None else None
+
+
 _STATUS_INTS = ("files_known", "files_active", "files_missing", "files_in_error", "bytes_read",
                 "bytes_pending", "bytes_lost", "lines_read", "events_read", "malformed_lines")
 NODE_KEYS = ("node", "files_known", "files_active", "files_missing", "files_in_error",

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from flask import Flask, Response, request, stream_with_context
 
-from . import api, exports, queries
+from . import api, exports, queries, span, window
 from .context import AppContext
 from .exports import safe_cell
 
@@ -41,10 +41,10 @@ def csv_chunks(users: list[dict]) -> Iterator[str]:
 def users_csv_response(context: AppContext, args, today: date) -> Response:
     """Returns the CSV answer for the query arguments ``args`` (400/503/500 JSON on error)."""
     try:
-        start, end = queries.parse_range(args.get("start"), args.get("end"), today,
-                                         context.default_start())
-        users = queries.users(context.engine(), start, end, queries.MAX_USERS_LIMIT,
-                              queries.parse_nodes(args))
+        asked = span.parse(args, today, context.default_start())
+        start, end = asked.start, asked.end
+        users = window.users_of(context.engine(), asked, queries.MAX_USERS_LIMIT,
+                                queries.parse_nodes(args))
     except api.READ_FAILURES as exc:
         return api.failure(exc)
     name = f"users-{start.isoformat()}-{end.isoformat()}.csv"
