@@ -24,7 +24,7 @@ import callbacks
 import db
 import settings as settings_mod
 from components.layout import page
-from dashboard import api, limits, users_csv
+from dashboard import api, limits, metrics, users_csv
 from dashboard.context import AppContext, Freshener
 from settings import ConfigError, Settings
 
@@ -57,6 +57,7 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
     callbacks.register(app, context)
     api.register_api(app.server, context)
     users_csv.register(app.server, context)
+    metrics.register(app.server, context)
     if settings.auth_user:
         _require_basic_auth(app.server, settings.auth_user, settings.auth_password)
     limits.install(app.server, settings.max_request_bytes)   # outermost: before auth
