@@ -48,7 +48,10 @@ def _rows(conn, sql: str, params=None) -> dict[tuple, tuple]:
 
 def _plain(column: str, value):
     """Returns a cell as comparable text or int: a day as 'YYYY-MM-DD', a time as
-    'YYYY-MM-DD HH:MM:SS.mmm' (SQLite keeps text, MariaDB gives date and datetime)."""
+    'YYYY-MM-DD HH:MM:SS.mmm' (SQLite keeps text, MariaDB gives date and datetime); NULL
+    stays None (stats_totals.last_ts of a cell whose events were pruned before 016)."""
+    if value is None:
+        return None
     if column in ("day", "first_day", "last_day"):
         return str(value)[:10]
     if column.endswith("_ts"):          # first_ts, last_ts; events_rare's failed_ts, rare_ts
