@@ -1,4 +1,4 @@
-"""The README documents every setting."""
+"""The README (or a page of docs/) documents every setting."""
 from __future__ import annotations
 
 import re
@@ -7,14 +7,16 @@ from pathlib import Path
 import settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+DOCS = README.parent / "docs"
 
 
 def test_readme_names_every_settings_env_var():
     assert README.exists(), "README.md is missing"
-    text = README.read_text(encoding="utf-8")
+    text = "\n".join(p.read_text(encoding="utf-8")
+                     for p in [README, *sorted(DOCS.glob("*.md"))])
     missing = [env for _field, env, _default, _help in settings.describe()
                if not re.search(rf"\b{re.escape(env)}\b", text)]
-    assert missing == [], f"README.md does not mention: {', '.join(missing)}"
+    assert missing == [], f"neither README.md nor docs/ mentions: {', '.join(missing)}"
 
 
 def test_every_flag_has_help_and_its_row_in_the_readme_table():

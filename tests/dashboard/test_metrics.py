@@ -133,6 +133,7 @@ def test_5000_users_stay_within_the_bound_and_keep_their_series(db_url, tmp_path
     client = _client(db_url, tmp_path)
     assert Settings().metrics_max_users == 1000
     got = _scrape(client)
+    assert client.get("/metrics").data == metrics.library_exposition(metrics.read(engine, 1000))
     want = expected({"n1": lines})
     series_users = set(by(got["sftpgo_dash_transfers_total"], "user"))
     assert len(series_users) == 1001 and OTHER in series_users
@@ -244,6 +245,9 @@ def test_hostile_usernames_are_valid_labels(db_url, tmp_path):
     body = client.get("/metrics").data
     got = parse(body.decode("utf-8"))
     assert set(by(got["sftpgo_dash_transfers_total"], "user")) == set(HOSTILE)
+    # our writer's bytes are prometheus_client's generate_latest()'s, escapes included
+    assert body == metrics.library_exposition(metrics.read(engine, 1000))
+    assert b'user="quote\\"d"' in body and b'user="new\\nline"' in body
     check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
                            timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
