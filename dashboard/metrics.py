@@ -14,15 +14,17 @@ slot: its events count there too.
 """
 from __future__ import annotations
 
+import gzip
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Flask, Response
+from flask import Flask, Response, request
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.exposition import (CONTENT_TYPE_PLAIN_0_0_4, generate_latest,
+                                          gzip_accepted)
 from prometheus_client.utils import floatToGoString
 
 import db
@@ -49,10 +51,16 @@ REASONS = frozenset({parse.EMPTY, parse.NOT_JSON, parse.NOT_OBJECT, parse.NUL_RU
 GIVE_ATTEMPTS = 5           # rounds of giving slots when other processes give them at once
 
 
+# A row of metrics_user_totals: one user on one node
+USER_ROW = ("node", "username", "slot", "uploads", "upload_bytes", "upload_failures",
+            "downloads", "download_bytes", "download_failures", "file_ops", "logins")
+
+
 @dataclass
 class Snapshot:
     """What one scrape read: plain rows, before any label is chosen."""
-    totals: list = field(default_factory=list)     # (kind, username, node, events, bytes, failed, last_ts)
+    users: list = field(default_factory=list)      # metrics_user_totals rows (USER_ROW)
+    nodes: list = field(default_factory=list)      # (node, newest, bans)
     given: set = field(default_factory=set)        # users with a series of their own
     failures: list = field(default_factory=list)   # (node, method, protocol, events)
     files: dict = field(default_factory=dict)      # node -> status_files row
@@ -68,16 +76,20 @@ def read(engine: sa.Engine, max_users: int) -> Snapshot:
     raises what the database raises."""
     d = db.dialect(engine)
     with engine.connect() as conn:
-        totals = conn.exec_driver_sql(db.load_sql("metrics_totals", d).text).all()
+        sql = lambda name: db.load_sql(name, d).text        # noqa: E731 (no bind parameters)
         snap = Snapshot(
-            totals=totals,
-            failures=conn.execute(db.load_sql("metrics_login_failures", d)).all(),
+            users=conn.exec_driver_sql(sql("metrics_user_totals")).all(),
+            nodes=conn.exec_driver_sql(sql("metrics_nodes")).all(),
+            failures=conn.exec_driver_sql(sql("metrics_login_failures")).all(),
             files={r["node"]: r for r in conn.execute(db.load_sql("status_files", d)).mappings()},
             passes={r["node"]: r for r in conn.execute(db.load_sql("status_nodes", d)).mappings()},
-            malformed=conn.execute(db.load_sql("metrics_malformed", d)).all(),
+            malformed=conn.exec_driver_sql(sql("metrics_malformed")).all(),
             alerts=alerts_firing(conn))
-        given = _given(conn)
-    snap.given = give_slots(engine, totals, max_users, given)
+    if any(slot is None and name not in ("", OTHER) for _n, name, slot, *_r in snap.users):
+        snap.given = give_slots(engine, snap.users, max_users)
+    else:
+        snap.given = {name for _n, name, slot, *_r in snap.users
+                      if slot is not None and slot <= max_users}
     return snap
 
 
@@ -92,43 +104,40 @@ def _given(conn) -> dict[str, int]:
             conn.execute(db.load_sql("metrics_users", db.dialect(conn)))}
 
 
-def candidates(totals) -> list[str]:
-    """Returns the users that may be given a slot (every name of a user kind but '' and
-    OTHER), the busiest first: bytes moved, transfers, other events, then the name."""
+def _n(value) -> int:
+    return 0 if value is None else int(value)
+
+
+def candidates(users) -> list[str]:
+    """Returns the users of ``users`` (USER_ROW rows) that may be given a slot (every name
+    but '' and OTHER), the busiest first: bytes moved, transfers, other events (over all
+    nodes), then the name."""
     acc: dict[str, list] = {}
-    for kind, username, _node, events, nbytes, _failed, _ts in totals:
-        if kind not in USER_KINDS or username in ("", OTHER):
+    for _node, name, _slot, up, up_b, _uf, down, down_b, _df, ops, logins in users:
+        if name in ("", OTHER):
             continue
-        cur = acc.setdefault(username, [0, 0, 0])
-        if kind in DIRECTIONS:
-            cur[0] += int(nbytes)
-            cur[1] += int(events)
-        else:
-            cur[2] += int(events)
+        cur = acc.setdefault(name, [0, 0, 0])
+        cur[0] += _n(up_b) + _n(down_b)
+        cur[1] += _n(up) + _n(down)
+        cur[2] += _n(ops) + _n(logins)
     return sorted(acc, key=lambda u: (-acc[u][0], -acc[u][1], -acc[u][2], u))
 
 
-def give_slots(engine: sa.Engine, totals, max_users: int,
-               given: dict[str, int] | None = None) -> set[str]:
-    """Gives each user of ``totals`` without a slot a free one (1..max_users), the busiest
-    first, and returns the users whose slot is within the bound.
+def give_slots(engine: sa.Engine, users, max_users: int) -> set[str]:
+    """Gives each user of ``users`` (USER_ROW rows) without a slot a free one
+    (1..max_users), the busiest first, and returns the users whose slot is within the bound.
 
     The slots are rows of metrics_users, unique by slot and by user: when another process
     gives some at the same moment, an insert that collides does nothing, the table is read
     again and the rest go to the slots still free. A user once given keeps its slot."""
     d = db.dialect(engine)
-    want: list[str] | None = None           # sorted only when someone has no slot yet
+    want: list[str] | None = None
     for _attempt in range(GIVE_ATTEMPTS):
-        if given is None:
-            with engine.connect() as conn:
-                given = _given(conn)
+        with engine.connect() as conn:
+            given = _given(conn)
         if sum(1 for slot in given.values() if slot <= max_users) >= max_users:
             break                           # the bound is full: nobody new gets a slot
-        if want is None and not any(kind in USER_KINDS and username not in given
-                                    and username not in ("", OTHER)
-                                    for kind, username, *_rest in totals):
-            break
-        want = candidates(totals) if want is None else want
+        want = candidates(users) if want is None else want
         todo = [u for u in want if u not in given]
         free = sorted(set(range(1, max_users + 1)) - set(given.values()))[:len(todo)]
         if not todo or not free:
@@ -144,7 +153,6 @@ def give_slots(engine: sa.Engine, totals, max_users: int,
                 raise
             log.info("Metrics slots given by another process at once; reading again. error=%s",
                      db.error_reason(exc))
-        given = None
     else:
         with engine.connect() as conn:
             given = _given(conn)
@@ -161,45 +169,28 @@ def _lock_conflict(exc: sa.exc.OperationalError) -> bool:
 
 @dataclass
 class _Tally:
-    """The counters of stats_totals, by label set."""
-    transfers: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
-    per_user: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
-    seen: dict = field(default_factory=lambda: defaultdict(set))
-    bans: dict = field(default_factory=lambda: defaultdict(int))
-    newest: dict = field(default_factory=dict)
+    """The counters of a snapshot, by label set."""
+    transfers: dict = field(default_factory=dict)  # (node, user, direction): [n, bytes, failed]
+    per_user: dict = field(default_factory=dict)   # (node, user): [file ops, logins]
     nodes: set = field(default_factory=set)
 
 
 def _tally(snap: Snapshot) -> _Tally:
-    """Returns the stats_totals cells added up by label set: (node, user, direction) ->
-    transfers, bytes, failed; (node, user) -> file operations, logins; per node the users
-    seen, bans and newest time. A user without a slot counts as OTHER. Every (node, user)
-    gets all its series, zeros included, so a first download or login is a rise."""
-    t = _Tally(nodes=set(snap.files) | set(snap.passes))
-    for kind, username, node, events, nbytes, failed, last_ts in snap.totals:
-        t.nodes.add(node)
-        if last_ts is not None:
-            ts = _text_time(last_ts)
-            if ts > t.newest.get(node, ""):
-                t.newest[node] = ts
-        if kind == "ban":
-            t.bans[node] += int(events)
-        if kind not in USER_KINDS:
-            continue
-        if username:
-            t.seen[node].add(username)
-        user = username if username in snap.given else OTHER
-        counts = t.per_user[(node, user)]
-        if kind in DIRECTIONS:
-            cell = t.transfers[(node, user, kind)]
-            cell[0] += int(events)
-            cell[1] += int(nbytes)
-            cell[2] += int(failed)
-        else:
-            counts[0 if kind == "file_op" else 1] += int(events)
-    for node, user in t.per_user:
-        for direction in DIRECTIONS:
-            t.transfers[(node, user, direction)]         # noqa: B018 (the zero series)
+    """Returns the users' rows added up by label set: a user without a slot (and '') counts
+    as OTHER. Every (node, user) gets all its series, zeros included, so that a first
+    download or login is a rise."""
+    t = _Tally(nodes=set(snap.files) | set(snap.passes) | {row[0] for row in snap.nodes})
+    given = snap.given
+    for node, name, _slot, up, up_b, up_f, down, down_b, down_f, ops, logins in snap.users:
+        user = name if name in given else OTHER
+        for direction, n, b, f in (("upload", up, up_b, up_f), ("download", down, down_b, down_f)):
+            cell = t.transfers.setdefault((node, user, direction), [0, 0, 0])
+            cell[0] += _n(n)
+            cell[1] += _n(b)
+            cell[2] += _n(f)
+        cell = t.per_user.setdefault((node, user), [0, 0])
+        cell[0] += _n(ops)
+        cell[1] += _n(logins)
     return t
 
 
@@ -219,6 +210,11 @@ def family_data(snap: Snapshot) -> list[Family]:
     """Returns the contract's metric families of ``snap``, in its order."""
     t = _tally(snap)
     transfers, per_user, nodes = t.transfers, t.per_user, t.nodes
+    bans = {n: _n(b) for n, _ts, b in snap.nodes}
+    seen: dict[str, int] = defaultdict(int)
+    for node, name, *_rest in snap.users:
+        if name:
+            seen[node] += 1
     c, g = "counter", "gauge"
     per_transfer = ("node", "user", "direction")
     return [
@@ -236,13 +232,13 @@ def family_data(snap: Snapshot) -> list[Family]:
                "method as logged; others as 'other'.", ("node", "protocol", "method"),
                _failures(snap.failures)),
         Family("sftpgo_dash_bans", c, "Bans by SFTPGo's defender (all time).", ("node",),
-               {(n,): t.bans.get(n, 0) for n in nodes}),
+               {(n,): bans.get(n, 0) for n in nodes}),
         Family("sftpgo_dash_users_seen", g, "Distinct users ever seen (uploads, downloads, "
-               "file operations, logins).", ("node",),
-               {(n,): len(t.seen.get(n, ())) for n in nodes}),
+               "file operations, logins).", ("node",), {(n,): seen.get(n, 0) for n in nodes}),
         Family("sftpgo_dash_newest_event_timestamp_seconds", g, "Time of the newest event, "
                "read in this process's time zone (Unix seconds).", ("node",),
-               {(n,): _epoch(ts) for n, ts in t.newest.items()}),
+               {(n,): _epoch(_text_time(ts)) for n, ts, _b in snap.nodes
+                if ts is not None}),
         Family("sftpgo_dash_ingest_last_pass_timestamp_seconds", g, "When the node's last "
                "ingestion pass ended, on the database's clock (Unix seconds).", ("node",),
                {(n,): float(p["last_pass_epoch"]) for n, p in snap.passes.items()
@@ -346,19 +342,24 @@ def exposition(snap: Snapshot) -> bytes:
 
 # --- the route ---------------------------------------------------------------------------
 
-def metrics_response(context: AppContext) -> Response:
-    """Returns the /metrics answer: 200 text, or failure()'s JSON (503 when the database
-    cannot be reached or used)."""
+def metrics_response(context: AppContext, accept_encoding: str | None = None) -> Response:
+    """Returns the /metrics answer: 200 text (gzipped when the client takes gzip, as
+    Prometheus does), or failure()'s JSON (503 when the database cannot be reached or used)."""
     try:
         snap = read(context.engine(), context.settings.metrics_max_users)
     except api.READ_FAILURES as exc:
         return api.failure(exc)
-    return Response(exposition(snap), content_type=CONTENT_TYPE_PLAIN_0_0_4,
-                    headers={"Cache-Control": "no-store"})
+    body = exposition(snap)
+    headers = {"Cache-Control": "no-store", "Vary": "Accept-Encoding"}
+    if gzip_accepted(accept_encoding or ""):
+        # level 1: 11x smaller for 1,000 users in 6 ms (prometheus_client's level 9: 40 ms)
+        body = gzip.compress(body, compresslevel=1)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, content_type=CONTENT_TYPE_PLAIN_0_0_4, headers=headers)
 
 
 def register(server: Flask, context: AppContext) -> None:
     """Adds GET /metrics to ``server``."""
     @server.get("/metrics")
     def metrics():
-        return metrics_response(context)
+        return metrics_response(context, request.headers.get("Accept-Encoding"))

@@ -201,10 +201,10 @@ sys.path.insert(0, {root!r})
 import db
 from dashboard import metrics
 engine = db.make_engine({url!r})
-totals = [tuple(t) for t in json.loads({totals!r})]
+users = [tuple(t) for t in json.loads({users!r})]
 while time.time() < {start!r}:
     time.sleep(0.001)
-print(json.dumps(sorted(metrics.give_slots(engine, totals, {bound!r}))))
+print(json.dumps(sorted(metrics.give_slots(engine, users, {bound!r}))))
 """
 
 
@@ -218,9 +218,9 @@ def test_processes_giving_slots_at_once_never_pass_the_bound(db_url):
     start = time.time() + 3
     procs = []
     for p in range(4):
-        totals = [("upload", f"user{(i * 7 + p * 13) % 90:03d}", "n1", 1, 1000 + i, 0, None)
-                  for i in range(60)]
-        code = _GIVER.format(root=ROOT, url=db_url, totals=json.dumps(totals), start=start,
+        users = [("n1", f"user{(i * 7 + p * 13) % 90:03d}", None, 1, 1000 + i, 0, None, None,
+                  None, None, None) for i in range(60)]           # metrics.USER_ROW rows
+        code = _GIVER.format(root=ROOT, url=db_url, users=json.dumps(users), start=start,
                              bound=bound)
         procs.append(subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
@@ -269,3 +269,15 @@ def test_metrics_are_behind_the_basic_auth(tmp_path):
     assert client.get("/metrics").status_code == 401
     ok = client.get("/metrics", headers={"Authorization": "Basic YWRtaW46czNjcmV0"})
     assert ok.status_code == 200 and b"# TYPE sftpgo_dash_transfers_total counter" in ok.data
+
+
+def test_the_answer_is_gzipped_for_a_client_that_takes_gzip(tmp_path):
+    import gzip
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    client = _client(url, tmp_path)
+    plain = client.get("/metrics")
+    packed = client.get("/metrics", headers={"Accept-Encoding": "gzip, deflate"})
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert packed.headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(packed.data) == plain.data
