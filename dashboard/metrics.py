@@ -37,8 +37,6 @@ from .context import AppContext
 log = logging.getLogger(__name__)
 
 OTHER = "__other__"
-DIRECTIONS = ("upload", "download")
-USER_KINDS = ("upload", "download", "file_op", "login")
 # Labels bounded by nature: SFTPGo's own words (sftpgo-log-format.md), anything else "other"
 PROTOCOLS = frozenset({"SSH", "SFTP", "SCP", "FTP", "DAV", "HTTP", "HTTPShare", "OIDC",
                        "DataRetention", "EventAction"})
