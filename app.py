@@ -28,7 +28,7 @@ import callbacks
 import db
 import settings as settings_mod
 from components.layout import page
-from dashboard import api, callback_guard, exports, headers, limits, serving, users_csv
+from dashboard import api, callback_guard, exports, headers, limits, metrics, serving, users_csv
 from dashboard.context import AppContext, Freshener
 from settings import ConfigError, Settings
 
@@ -63,6 +63,7 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
     users_csv.register(app.server, context)
     exports.install(app.server, settings.max_exports)
     callback_guard.install(app)
+    metrics.register(app.server, context)
     if settings.auth_user:
         _require_basic_auth(app.server, settings.auth_user, settings.auth_password)
     limits.install(app.server, settings.max_request_bytes)   # before auth

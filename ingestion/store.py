@@ -165,10 +165,28 @@ USER_ROLLUPS = (
            ("transfers", "bytes")),
 )
 
+# --- the all-time totals (migration 015): daily_stats without the day, for GET /metrics ---
+# One cell per kind x username x node, from the same increments as daily_stats (its cells
+# of a batch, added up over their days), with the time of the cell's newest event. Checked
+# and rebuilt against daily_stats and the events by rollups.py.
+TOTALS_COLUMNS = ("kind", "username", "node", "events", "bytes", "failed", "last_ts")
+_TOTALS_UPSERT = {
+    "sqlite": " ON CONFLICT (kind, username, node) DO UPDATE SET"
+              " events = events + excluded.events,"
+              f" bytes = MIN(bytes, {BYTES_CAP} - excluded.bytes) + excluded.bytes,"
+              " failed = failed + excluded.failed,"
+              " last_ts = MAX(COALESCE(last_ts, excluded.last_ts), excluded.last_ts)",
+    "mysql": " ON DUPLICATE KEY UPDATE events = events + VALUES(events),"
+             f" bytes = LEAST(bytes, {BYTES_CAP} - VALUES(bytes)) + VALUES(bytes),"
+             " failed = failed + VALUES(failed),"
+             " last_ts = GREATEST(COALESCE(last_ts, VALUES(last_ts)), VALUES(last_ts))",
+}
+
 ROLLUP_BY_TABLE = {r.table: r for r in SECURITY_ROLLUPS + USER_ROLLUPS}
 # Every table a batch adds increments to, daily_stats first: its columns, its upsert tail
-_COLUMNS = {"daily_stats": DAILY_COLUMNS} | {t: r.columns for t, r in ROLLUP_BY_TABLE.items()}
-_ROLLUP_TAIL = {d: {"daily_stats": _DAILY_UPSERT[d]}
+_COLUMNS = {"daily_stats": DAILY_COLUMNS, "stats_totals": TOTALS_COLUMNS} \
+    | {t: r.columns for t, r in ROLLUP_BY_TABLE.items()}
+_ROLLUP_TAIL = {d: {"daily_stats": _DAILY_UPSERT[d], "stats_totals": _TOTALS_UPSERT[d]}
                 | {r.table: _upsert_tail(r, d) for r in SECURITY_ROLLUPS + USER_ROLLUPS}
                 for d in ("sqlite", "mysql")}
 _ROLLUP_SQL = {d: {t: _insert(t, _COLUMNS[t], d) + _ROLLUP_TAIL[d][t] for t in _COLUMNS}
@@ -288,18 +306,47 @@ def rollup_rows(events: list[tuple], node: str) -> list[tuple]:
 
     bytes saturates at BYTES_CAP, as the stored cells do.
     """
+    return _daily_rows(_daily_cells(events, node))
+
+
+def _daily_cells(events: list[tuple], node: str) -> dict[tuple, list]:
+    """Returns {(day, kind, username, node): [events, bytes, failed, newest ts]} of rows of
+    ``node``'s files (bytes not yet saturated)."""
     acc: dict[tuple, list] = {}
     for row in events:   # row in EVENT_COLUMNS order
         kind = row[5]
         key = (row[4], kind, "" if kind == "login_failed" else row[6], node)
         cur = acc.get(key)
         if cur is None:
-            cur = acc[key] = [0, 0, 0]
+            cur = acc[key] = [0, 0, 0, row[3]]
         cur[0] += 1
         if row[7] is not None:
             cur[1] += row[7]
         cur[2] += row[8]
-    return [(*k, n, b if b <= BYTES_CAP else BYTES_CAP, f) for k, (n, b, f) in acc.items()]
+        if row[3] > cur[3]:
+            cur[3] = row[3]
+    return acc
+
+
+def _daily_rows(cells: dict[tuple, list]) -> list[tuple]:
+    return [(*k, n, b if b <= BYTES_CAP else BYTES_CAP, f) for k, (n, b, f, _ts) in cells.items()]
+
+
+def totals_rows(cells: dict[tuple, list]) -> list[tuple]:
+    """Returns stats_totals increments (TOTALS_COLUMNS) from a batch's daily cells: their
+    sums over the days (bytes saturating at BYTES_CAP) and their newest time."""
+    acc: dict[tuple, list] = {}
+    for (_day, kind, username, node), (n, b, f, ts) in cells.items():
+        cur = acc.get((kind, username, node))
+        if cur is None:
+            acc[(kind, username, node)] = [n, b, f, ts]
+            continue
+        cur[0] += n
+        cur[1] += b
+        cur[2] += f
+        if ts > cur[3]:
+            cur[3] = ts
+    return [(*k, n, min(b, BYTES_CAP), f, ts) for k, (n, b, f, ts) in acc.items()]
 
 
 def _finest_cells(events: list[tuple]) -> dict[str, dict[tuple, list]]:
@@ -368,9 +415,13 @@ def security_rows(events: list[tuple], node: str) -> dict[str, list[tuple]]:
 
 
 def batch_increments(events: list[tuple], node: str) -> dict[str, list[tuple]]:
-    """Returns {table: increments} of every rollup (daily_stats, the SECURITY_ROLLUPS, the
-    USER_ROLLUPS) for event rows of ``node``'s files; a table without cells is left out."""
-    out = {"daily_stats": rollup_rows(events, node)} if events else {}
+    """Returns {table: increments} of every rollup (daily_stats, stats_totals, the
+    SECURITY_ROLLUPS, the USER_ROLLUPS) for event rows of ``node``'s files; a table without
+    cells is left out."""
+    out = {}
+    if events:
+        cells = _daily_cells(events, node)
+        out = {"daily_stats": _daily_rows(cells), "stats_totals": totals_rows(cells)}
     return out | security_rows(events, node) | user_rows(events, node)
 
 
@@ -426,8 +477,8 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
     ``bulk`` sends the events (and their events_rare keys) to MySQL/MariaDB with LOAD DATA
     LOCAL (see bulk_load_available).
-    ``rollups=False`` leaves daily_stats, the SECURITY_ROLLUPS and the USER_ROLLUPS alone:
-    only for measuring what the rollups cost.
+    ``rollups=False`` leaves daily_stats, stats_totals, the SECURITY_ROLLUPS and the
+    USER_ROLLUPS alone: only for measuring what the rollups cost.
     """
     sql = _SQL[dialect]
     if events:
