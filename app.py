@@ -89,6 +89,8 @@ def _check(settings: Settings) -> None:
     for name in ("max_request_bytes", "server_threads", "server_connections"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be positive, not {getattr(settings, name)}")
+    from alerts.rules import load_checked
+    load_checked(settings)               # a rules file that cannot be used: one line, exit 2
 
 
 def _layout(context: AppContext):
@@ -157,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the built-in SFTPGo log simulator and show its activity")
     p.add_argument("--verbose", action="store_true", help="log every tick")
     settings_mod.add_flags(p, "events_retention_days")   # the ticks prune as they ingest
+    settings_mod.add_flags(p, "alert_rules")             # and judge the alert rules
     return p
 
 
