@@ -8,7 +8,7 @@ from dash import Input, Output
 from components import ids
 from components.security_page import FIGURES
 from components.tables import text_table
-from dashboard import analysis_figures, figures, queries, security
+from dashboard import alerts, analysis_figures, figures, queries, security
 
 from .common import KEEP_ON, kept
 from .graphs import nodes_of, range_of
@@ -16,6 +16,11 @@ from .graphs import nodes_of, range_of
 
 KEYS = ("failures", "ips", "usernames", "bans", "days", "top_ips", "top_usernames", "methods",
         "protocols")
+
+
+def alert_mark(rules: list[str] | None) -> str | None:
+    """Returns the Alerts cell of an IP: '⚠ ' and the rules that fired for it, or None."""
+    return "⚠ " + ", ".join(rules) if rules else None
 
 
 def redraw(context, start, end, mode, today: date | None = None, nodes=None) -> dict:
@@ -26,6 +31,7 @@ def redraw(context, start, end, mode, today: date | None = None, nodes=None) -> 
         first, last = queries.parse_range((start or "")[:10], (end or "")[:10], today,
                                           context.default_start())
         data = security.security(context.engine(), first, last, limit=50, nodes=nodes)
+        fired = alerts.fired_ips(context.engine(), first, last)    # the IPs that fired
     except KEEP_ON as exc:
         return kept(KEYS, "Security redraw", exc)
     kiosk = bool(mode and mode.get("kiosk"))
@@ -34,9 +40,10 @@ def redraw(context, start, end, mode, today: date | None = None, nodes=None) -> 
         "failures": figures.count(t["login_failures"]), "ips": figures.count(t["ips"]),
         "usernames": figures.count(t["usernames"]), "bans": figures.count(t["bans"]),
         "days": analysis_figures.failures_by_day(data["days"], kiosk),
-        "top_ips": text_table(["IP", "Failures", "Names", "Bans", "First", "Last"],
+        "top_ips": text_table(["IP", "Failures", "Names", "Bans", "First", "Last", "Alerts"],
                               [[r["ip"] or "(none)", r["failures"], r["usernames"], r["bans"],
-                                r["first"], r["last"]] for r in data["by_ip"]],
+                                r["first"], r["last"], alert_mark(fired.get(r["ip"]))]
+                               for r in data["by_ip"]],
                               "No failed logins or bans in this range."),
         "top_usernames": text_table(["Username", "Failures", "IPs"],
                                     [[r["username"], r["failures"], r["ips"]]
