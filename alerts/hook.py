@@ -26,11 +26,11 @@ CLOCK_EVERY_S = 5.0        # clock rules and digests: at most this often per pro
 class AlertHook:
     """One ingester's alerts: its Evaluator, and (with channels) its Delivery and Sender."""
 
-    def __init__(self, engine: sa.Engine, settings: Settings):
+    def __init__(self, engine: sa.Engine, settings: Settings, seam=None):
         self.config = rules.load_checked(settings)
         self.evaluator = Evaluator(engine, self.config,
-                                   stale_after_s=STALE_INTERVALS * settings.interval_s)
-        self.delivery = Delivery(engine, self.config)
+                                   stale_after_s=STALE_INTERVALS * settings.interval_s, seam=seam)
+        self.delivery = Delivery(engine, self.config, seam=seam)
         self.sender: Sender | None = None
         self.enabled = True
         self._clock_at = 0.0

@@ -50,6 +50,8 @@ def summary(when: str, key: dict, count: int, within_s, state: str = "fired",
     who = _shown(key.get("user", key.get("username", "")))
     w = _within(within_s)
     if when == "login_failures":
+        if "ip" not in key:
+            return f"{count} failed logins for {who!r} within {w}"
         name = f" for {who!r}" if "username" in key else ""
         return f"{count} failed logins from {ip}{name} within {w}"
     if when == "ban":

@@ -27,7 +27,7 @@ EVENT_KINDS = ("upload", "download", "file_op", "login")
 
 # when -> (per default, per allowed, fields it takes (besides name, when, per), defaults)
 KINDS = {
-    "login_failures": ("ip", ("ip", "username"), ("over", "within"), {}),
+    "login_failures": ("ip", ("ip", "username", "ip,username"), ("over", "within"), {}),
     "ban": ("ip", ("ip",), (), {"over": 1}),
     "login_after_failures": ("ip", ("ip",), ("over", "within"), {}),
     "transfer_failures": ("user", ("user",), ("over", "within"), {}),
@@ -277,9 +277,11 @@ def _rule(t: dict, i: int) -> Rule:
     per_default, per_allowed, fields, defaults = KINDS[when]
     _only(t, where, ("name", "when", "per", *fields))
     per = t.get("per", per_default)
+    if isinstance(per, list) and all(isinstance(p, str) for p in per):
+        per = ",".join(per)                 # per = ["ip", "username"]: both
     if per not in per_allowed:
         raise RulesError(f"{where}: per: {str(per)[:40]!r} is not allowed for {when} "
-                         f"(use {' or '.join(per_allowed)})")
+                         f"(use {' or '.join(repr(p) for p in per_allowed)})")
     values: dict = dict(defaults)
     for f in fields:
         if f not in t and f not in ("kind", "min", "min_days"):

@@ -110,7 +110,7 @@ class Ingester:
         self.pruner = retention.Pruner(engine, settings.events_retention_days,
                                        file_ids=self._own_files)
         from alerts.hook import AlertHook      # judges the alert rules after each pass
-        self.alerts = AlertHook(engine, settings)
+        self.alerts = AlertHook(engine, settings, self._seam)
 
     def _own_files(self) -> list[int]:
         with self.engine.connect() as conn:
