@@ -75,6 +75,9 @@ class AlertHook:
         """Judges every event stored so far (waiting for another process's step), then
         sends what is due for up to ``max_seconds``: a run of ingest.py that exits."""
         res = self.evaluator.run(wait=True)
+        if self.sender is not None:          # its send under way ends (or times out) first
+            self.sender.stop(timeout=max_seconds)
+            self.sender = None
         if self.delivery.channels:
             Sender(self.delivery).drain(max_seconds)
         return res
