@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 ALERTS_RANGE = ids.ALERTS_RANGE        # the page's copy of the range, the version and the tick
 PAGE_LIMIT = 500
 KEYS = ("table", "rules")
+WALL_ROWS = 4                          # the wall keeps room for its figures
 
 
 def recent_since(context, now: datetime | None = None) -> str:
@@ -40,11 +41,12 @@ def header(context, kiosk: bool, now: datetime | None = None) -> dict:
     try:
         engine = context.engine()
         firing = alerts.firing_count(engine)
-        rows = alerts.recent(engine, recent_since(context, now))
+        since = recent_since(context, now)
+        rows = alerts.recent(engine, since, limit=WALL_ROWS)
+        recent = alerts.recent_count(engine, since)
     except DB_FAULTS as exc:          # the live tick's banner says why
         log.info("Alert count skipped. error=%s", exc)
         return dict.fromkeys(("count", "count_class", "wall", "wall_hidden"), no_update)
-    recent = sum(1 for r in rows if r["state"] != "firing")
     tone = "alerts-count firing" if firing else "alerts-count recent" if recent else \
         "alerts-count calm"
     return {"count": count_text(firing, recent), "count_class": tone,

@@ -44,7 +44,9 @@ def redraw(context, start, end, mode, today: date | None = None, nodes=None) -> 
                               [[r["ip"] or "(none)", r["failures"], r["usernames"], r["bans"],
                                 r["first"], r["last"], alert_mark(fired.get(r["ip"]))]
                                for r in data["by_ip"]],
-                              "No failed logins or bans in this range."),
+                              "No failed logins or bans in this range.",
+                              row_classes=["alert-ip" if r["ip"] in fired else None
+                                           for r in data["by_ip"]]),
         "top_usernames": text_table(["Username", "Failures", "IPs"],
                                     [[r["username"], r["failures"], r["ips"]]
                                      for r in data["by_username"]],

@@ -137,6 +137,14 @@ def recent(engine, since: str, limit: int = 8) -> list[dict]:
     return [_shape(dict(r), {}) for r in rows]
 
 
+def recent_count(engine, since: str) -> int:
+    """Returns how many alerts that are not firing have their time since ``since``."""
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(
+            "SELECT COUNT(*) FROM alerts WHERE at >= :since AND state <> 'firing'"),
+            {"since": since}).scalar() or 0)
+
+
 def fired_ips(engine, start: date, end: date) -> dict[str, list[str]]:
     """Returns {ip: [rules]} of the IPs with an alert in start..end (the security page's
     marks)."""
