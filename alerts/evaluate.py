@@ -26,8 +26,10 @@ import bisect
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
+import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 
 import db
@@ -35,51 +37,186 @@ from dashboard import queries
 
 from . import digest as digests
 from . import message, store
-from .rules import Config, Rule, format_duration
+from .rules import Config, Rule
 
 log = logging.getLogger(__name__)
 
-STEP_EVENTS = 100_000        # new events judged per step (a transaction) at most
-STEP_SPAN_BYTES = 256 << 20  # bytes of one file's log per step at most
+STEP_BYTES = 64 << 20       # bytes of log whose events one step (a transaction) judges
 NEEDS = {"login_failures": ("login_failed",), "ban": ("ban",),
          "login_after_failures": ("login_failed", "login"),
          "transfer_failures": ("upload", "download"), "bytes": ("upload", "download"),
          "new_ip": ("login",)}
 
-# The new events of one file past its cursor, of the kinds some rule reads.
-_NEW_EVENTS = ("SELECT start_offset, ts, kind, username, remote_ip, size_bytes, failed"
-               " FROM events WHERE file_id = :f AND start_offset >= :lo AND start_offset < :hi"
-               " AND kind IN :kinds ORDER BY start_offset LIMIT :n")
-
-# The matching events of every node in a time span, by kind. SQLite: the partial indexes of
-# migration 010 (their WHERE terms written out, so the planner takes them); MySQL/MariaDB:
-# events_rare (013) for the rare kinds and the failed transfers, ix_events_ts for the bytes.
-_SPAN = {
-    "sqlite": {
-        "rare": "SELECT ts, remote_ip, username FROM events WHERE kind = :kind"
-                " AND kind NOT IN ('upload', 'download') AND ts > :lo AND ts <= :hi",
-        "failed": "SELECT ts, username, 1 FROM events WHERE failed = 1 AND ts > :lo"
-                  " AND ts <= :hi AND kind IN ('upload', 'download')",
-        "bytes": "SELECT ts, username, size_bytes, kind FROM events WHERE ts > :lo AND ts <= :hi"
-                 " AND kind IN ('upload', 'download')",
-    },
-    "mysql": {
-        "rare": "SELECT e.ts, e.remote_ip, e.username FROM events_rare r JOIN events e"
-                " ON e.file_id = r.file_id AND e.start_offset = r.start_offset"
-                " WHERE r.rare_kind = :kind AND r.rare_ts > :lo AND r.rare_ts <= :hi",
-        "failed": "SELECT e.ts, e.username, 1 FROM events_rare r JOIN events e"
-                  " ON e.file_id = r.file_id AND e.start_offset = r.start_offset"
-                  " WHERE r.failed_ts > :lo AND r.failed_ts <= :hi"
-                  " AND e.kind IN ('upload', 'download')",
-        "bytes": "SELECT ts, username, size_bytes, kind FROM events WHERE ts > :lo AND ts <= :hi"
-                 " AND kind IN ('upload', 'download')",
-    },
+# Times as milliseconds, computed by the database (the rare kinds' positions).
+_MS = {"sqlite": "(CAST(strftime('%s', {c}) AS INTEGER) * 1000"
+                 " + CAST(substr({c}, 21, 3) AS INTEGER))",
+       "mysql": "((TO_SECONDS({c}) - 62167219200) * 1000 + MICROSECOND({c}) DIV 1000)"}
+# What a rule reads: its source's kinds, in the SQL of each dialect. SQLite reads the rare
+# kinds through the partial index of migration 010 (its WHERE terms written out, so the
+# planner takes it) and the transfers through ix_events_ts; MySQL/MariaDB the rare kinds
+# through events_rare (013).
+SOURCES = {"failures": ("login_failed",), "logins": ("login",),
+           "transfers": ("upload", "download")}
+_KIND = {
+    "sqlite": {"failures": "e.kind = 'login_failed' AND e.kind NOT IN ('upload', 'download')",
+               "logins": "e.kind = 'login' AND e.kind NOT IN ('upload', 'download')",
+               "transfers": "e.kind IN ('upload', 'download')"},
+    "mysql": {"failures": "r.rare_kind = 'login_failed'", "logins": "r.rare_kind = 'login'",
+              "transfers": "e.kind IN ('upload', 'download')"},
 }
+_FROM = {"sqlite": {s: "FROM events e" for s in SOURCES},
+         "mysql": {"failures": "FROM events_rare r JOIN events e ON e.file_id = r.file_id"
+                               " AND e.start_offset = r.start_offset",
+                   "logins": "FROM events_rare r JOIN events e ON e.file_id = r.file_id"
+                             " AND e.start_offset = r.start_offset",
+                   "transfers": "FROM events e"}}
+_TS = {"sqlite": {s: "e.ts" for s in SOURCES},
+       "mysql": {"failures": "r.rare_ts", "logins": "r.rare_ts", "transfers": "e.ts"}}
+# the columns a source's frame holds (only those its rules read are selected)
+COLUMNS = {"ts": "e.ts", "ip": "e.remote_ip", "user": "e.username", "kind": "e.kind",
+           "size": "e.size_bytes", "failed": "e.failed"}
+
+
+SEP = "\x1f"           # between the values of a column's concatenation (the unit separator)
+_EMPTY = {"ts": None, "ip": "''", "user": "''", "kind": "''", "size": "0", "failed": "0"}
+
+
+def _select(d: str, cols: tuple, packed: bool) -> str:
+    """The SELECT list: the columns, or (``packed``) each column's values joined by SEP in
+    one text and the row count: one row instead of thousands (the database joins them in
+    C; Python splits them in C)."""
+    if not packed:
+        return ", ".join(COLUMNS[c] for c in cols)
+    out = []
+    for c in cols:
+        col = COLUMNS[c] if _EMPTY[c] is None else f"COALESCE({COLUMNS[c]}, {_EMPTY[c]})"
+        out.append(f"group_concat({col}, '{SEP}')" if d == "sqlite" else
+                   f"GROUP_CONCAT({col} SEPARATOR '{SEP}')")
+    return ", ".join(out) + ", COUNT(*)"
+
+
+def need_columns(rules: tuple) -> tuple[dict, dict]:
+    """Returns ({source: columns}, {source: widest within in ms}) of the event rules: what
+    a step reads, and over how long a span."""
+    cols: dict = {}
+    widest: dict = {}
+    for r in rules:
+        for src, c in NEEDS_COLUMNS.get(r.when, {}).items():
+            if r.when == "login_failures" and r.per != "ip":
+                c = c | {"user"}
+            cols[src] = cols.get(src, {"ts"}) | c
+            widest[src] = max(widest.get(src, 0), int((r.within_s or 0) * 1000))
+    order = list(COLUMNS)
+    return {s: tuple(sorted(c, key=order.index)) for s, c in cols.items()}, widest
+
+
+def chunk_sql(d: str, source: str, cols: tuple) -> str:
+    """One read of a chunk's events of one source (its file's primary-key range, in order,
+    no index lookup per row): their first and last time, their count, and each column
+    packed (values joined by SEP). Bound: file, first and end offset."""
+    p = "?" if d == "sqlite" else "%s"
+    kinds = ", ".join(f"'{k}'" for k in SOURCES[source])
+    return (f"SELECT MIN(e.ts), MAX(e.ts), {_select(d, cols, True)} FROM events e"
+            f" WHERE e.file_id = {p} AND e.start_offset >= {p} AND e.start_offset < {p}"
+            f" AND e.kind IN ({kinds})")
+
+
+def _unpack(texts, n: int) -> list | None:
+    """Returns each packed column's values (None when a value held the separator)."""
+    out = []
+    for text in texts:
+        if n == 0:
+            out.append([])
+            continue
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "surrogateescape")
+        values = str(text).split(SEP)
+        if len(values) != n:
+            return None
+        out.append(values)
+    return out
+
+
+def own_sql(d: str, source: str, cols: tuple, packed: bool = True) -> str:
+    """The new events of a chunk: its file's primary-key range, read in order (no index
+    lookup per row). Bound: file, first and end offset."""
+    p = "?" if d == "sqlite" else "%s"
+    kinds = ", ".join(f"'{k}'" for k in SOURCES[source])
+    return (f"SELECT {_select(d, cols, packed)} FROM events e WHERE e.file_id = {p}"
+            f" AND e.start_offset >= {p} AND e.start_offset < {p} AND e.kind IN ({kinds})")
+
+
+def judged_sql(d: str, source: str, cols: tuple, packed: bool = True) -> str:
+    """Another file's judged events in a time span (bound: first and last time, the file,
+    the end of its judged part), through the source's time index."""
+    p = "?" if d == "sqlite" else "%s"
+    ts = _TS[d][source]
+    return (f"SELECT {_select(d, cols, packed)} {_FROM[d][source]}"
+            f" WHERE {_KIND[d][source]} AND {ts} >= {p} AND {ts} <= {p}"
+            f" AND e.file_id = {p} AND e.start_offset < {p}")
+
+
+# The rare kinds' events of a span with their position, to tell the new ones (bans, logins).
+_POSITIONS = {
+    "sqlite": f"SELECT {_MS['sqlite'].format(c='e.ts')}, e.remote_ip, e.username, e.file_id,"
+              " e.start_offset FROM events e WHERE e.kind = ?"
+              " AND e.kind NOT IN ('upload', 'download') AND e.ts > ? AND e.ts <= ?",
+    "mysql": f"SELECT {_MS['mysql'].format(c='e.ts')}, e.remote_ip, e.username, e.file_id,"
+             " e.start_offset FROM events_rare r JOIN events e ON e.file_id = r.file_id"
+             " AND e.start_offset = r.start_offset WHERE r.rare_kind = %s AND r.rare_ts > %s"
+             " AND r.rare_ts <= %s",
+}
+
+
 _FIRST_PAIR_LOGIN = ("SELECT MIN(ts) FROM events WHERE remote_ip = :ip AND username = :u"
                      " AND kind = 'login'")
 _FIRST_LOGIN = "SELECT MIN(ts) FROM events WHERE username = :u AND kind = 'login'"
 _LAST_EVENTS = ("SELECT ts FROM events WHERE username = :u AND kind IN :kinds AND ts <= :now"
                 " ORDER BY ts DESC LIMIT :n")
+
+
+@dataclass
+class Chunk:
+    """One file's new events of a step: offsets [lo, hi), times [first, last] (ms)."""
+    file_id: int
+    lo: int
+    hi: int
+    first: int
+    last: int
+    count: int = 0
+    parts: dict = field(default_factory=dict)   # source -> values per column (own events)
+
+
+class Group:
+    """Chunks whose times overlap or nearly (a file's new events, and another's of the same
+    hours): judged together, their span read once per kind and rule."""
+
+    def __init__(self, chunks: list[Chunk]):
+        self.chunks = chunks
+        self.first = min(c.first for c in chunks)
+        self.last = max(c.last for c in chunks)
+        self._ranges = {}
+        for c in chunks:
+            self._ranges.setdefault(c.file_id, []).append((c.lo, c.hi))
+
+        if len(chunks) == 1:                   # the usual case: one file's new lines
+            c = chunks[0]
+            fid, lo, hi = c.file_id, c.lo, c.hi
+            self.is_new = lambda file_id, offset: file_id == fid and lo <= offset < hi
+
+    def is_new(self, file_id: int, offset: int) -> bool:
+        ranges = self._ranges.get(file_id)
+        return ranges is not None and any(lo <= offset < hi for lo, hi in ranges)
+
+
+def _groups(chunks: list[Chunk], gap: int) -> list[Group]:
+    out: list[list[Chunk]] = []
+    for c in sorted(chunks, key=lambda c: c.first):
+        if out and c.first - max(x.last for x in out[-1]) <= gap:
+            out[-1].append(c)
+        else:
+            out.append([c])
+    return [Group(g) for g in out]
 
 
 @dataclass
@@ -115,19 +252,28 @@ class Evaluator:
         self._clock = clock
         self._epoch = epoch
         self.kinds = sorted({k for r in config.event_rules for k in NEEDS[r.when]})
+        self.cols, self.widest = need_columns(config.event_rules)
+        # kinds a rule reads by position only (bans; logins for new_ip when no source has
+        # them): their chunk's times come from a count of their own
+        read = {k for src in self.cols for k in SOURCES[src]}
+        self.rare_only = [k for k in self.kinds if k not in read]
+        self._rare_span = {
+            d: f"SELECT MIN(e.ts), MAX(e.ts), COUNT(*) FROM events e WHERE e.file_id = {p}"
+               f" AND e.start_offset >= {p} AND e.start_offset < {p} AND e.kind = {p}"
+            for d, p in (("sqlite", "?"), ("mysql", "%s"))}
 
     # --- a step ------------------------------------------------------------------------------
 
-    def step(self, clock_rules: bool = True, max_events: int = STEP_EVENTS,
+    def step(self, clock_rules: bool = True, max_bytes: int = STEP_BYTES,
              wait: bool = False) -> StepResult:
-        """Judges the next events (at most ``max_events``), then, if caught up and
+        """Judges the next events (of at most ``max_bytes`` of log), then, if caught up and
         ``clock_rules``, the clock rules and digests; one transaction. busy=True when another
         process holds the lock (nothing done)."""
         started = time.monotonic()
         try:
             with db.exclusive(self.engine, "alerts", wait=wait):
                 with self.engine.begin() as conn:
-                    res = self._step(conn, clock_rules, max_events)
+                    res = self._step(conn, clock_rules, max_bytes)
         except db.Busy:
             return StepResult(busy=True, caught_up=False)
         res.seconds = time.monotonic() - started
@@ -148,19 +294,23 @@ class Evaluator:
                     (deadline is not None and time.monotonic() >= deadline):
                 return total
 
-    def _step(self, conn, clock_rules: bool, max_events: int) -> StepResult:
+    def _step(self, conn, clock_rules: bool, max_bytes: int) -> StepResult:
         res = StepResult()
         now = self._clock()
-        new, moves, res.caught_up = self._new_events(conn, max_events)
-        res.events = len(new)
+        chunks, moves, res.caught_up = self._new_chunks(conn, max_bytes)
+        res.events = sum(c.count for c in chunks)
         fired: list[Fired] = []
-        if new:
-            for rule in self.config.event_rules:
-                fired += RULES[rule.when](self, conn, rule, new)
+        if chunks:
+            frames = Frames(conn, self.cols, self.widest)
+            widest = max(self.widest.values(), default=0)
+            for group in _groups(chunks, 2 * widest):
+                for rule in self.config.event_rules:
+                    fired += RULES[rule.when](self, conn, rule, group, frames)
         for f in fired:
             self._store(conn, f, now, res)
+        times = {c.file_id: (c.first, c.last) for c in chunks}
         for file_id, offset in moves:
-            store.move_cursor(conn, file_id, offset)
+            store.move_cursor(conn, file_id, offset, *times.get(file_id, (None, None)))
         if clock_rules and res.caught_up and self._ingestion_caught_up(conn):
             self._clock_rules(conn, now, res)
             res.queued += digests.queue(conn, self.config, self._epoch(), now)
@@ -170,34 +320,52 @@ class Evaluator:
 
     # --- the new events ----------------------------------------------------------------------
 
-    def _new_events(self, conn, max_events: int):
-        """Returns (events, cursor moves, caught up): the events past the cursors as
-        (ms, kind, username, ip, size, failed, ts text), at most ~max_events of them."""
-        files = store.pending_files(conn)
-        out: list[tuple] = []
+    def _new_chunks(self, conn, max_bytes: int):
+        """Returns (chunks, cursor moves, caught up): each file's new events past its cursor
+        (their offsets and times), of at most ``max_bytes`` of log in all."""
+        chunks: list[Chunk] = []
         moves = []
         caught_up = True
-        q = sa.text(_NEW_EVENTS).bindparams(sa.bindparam("kinds", expanding=True))
-        for file_id, committed, evaluated in files:
-            room = max_events - len(out)
+        room = max_bytes
+        d = db.dialect(conn)
+        queries = {src: chunk_sql(d, src, cs) for src, cs in self.cols.items()}
+        if d == "mysql" and queries:
+            conn.exec_driver_sql("SET SESSION group_concat_max_len = 4294967295")
+        for file_id, committed, evaluated in store.pending_files(conn):
             if room <= 0:
                 caught_up = False
                 break
-            hi = min(committed, evaluated + STEP_SPAN_BYTES)
-            if not self.kinds:
-                moves.append((file_id, hi))
-                caught_up &= hi >= committed
-                continue
-            rows = conn.execute(q, {"f": file_id, "lo": evaluated, "hi": hi,
-                                    "kinds": self.kinds, "n": room}).all()
-            for off, ts, kind, user, ip, size, failed in rows:
-                text = store.from_ms(ms := store.to_ms(ts))
-                out.append((ms, kind, user, ip or "", size or 0, failed, text))
-            if len(rows) >= room:
-                hi = int(rows[-1][0]) + 1
-            moves.append((file_id, hi))
+            hi = min(committed, evaluated + room)
+            room -= hi - evaluated
             caught_up &= hi >= committed
-        return out, moves, caught_up
+            moves.append((file_id, hi))
+            if not self.kinds:
+                continue
+            firsts, lasts, count, parts_of = [], [], 0, {}
+            for src, cs in self.cols.items():
+                row = conn.exec_driver_sql(queries[src], (file_id, evaluated, hi)).cursor.fetchone()
+                n = int(row[-1] or 0)
+                if n:
+                    firsts.append(store.to_ms(row[0]))
+                    lasts.append(store.to_ms(row[1]))
+                    count += n
+                parts = _unpack(row[2:-1], n)
+                if parts is None:          # a value held the separator: read its rows
+                    rows = _rows(conn, own_sql(d, src, cs, packed=False),
+                                 (file_id, evaluated, hi))
+                    parts = [list(c) for c in zip(*rows)] if rows else [[] for _c in cs]
+                parts_of[src] = parts
+            for kind in self.rare_only:        # bans: a rule of their own, no source
+                row = conn.exec_driver_sql(self._rare_span[d], (file_id, evaluated, hi, kind)
+                                           ).cursor.fetchone()
+                if row[2]:
+                    firsts.append(store.to_ms(row[0]))
+                    lasts.append(store.to_ms(row[1]))
+                    count += int(row[2])
+            if count:
+                chunks.append(Chunk(file_id, evaluated, hi, min(firsts), max(lasts), count,
+                                    parts_of))
+        return chunks, moves, caught_up
 
     def _ingestion_caught_up(self, conn) -> bool:
         """Returns whether no node has log bytes waiting (no backfill under way): only then
@@ -310,74 +478,171 @@ def _json_key(text: str) -> dict:
 
 
 # --- the event rules -----------------------------------------------------------------------
+# For a group of new events [first, last], the candidates are the events of [first, last +
+# within) (a new event is in their window). Their counts come from numpy over the span's
+# events (read once per step and kind of source): each key's times sorted, a window's count
+# two binary searches. Only the candidates that reach `over` are looked at one by one, in
+# time order per key, against the alerts stored (and those just found): a candidate fires
+# unless an alert of its key is less than `within` from it, before or after. A candidate
+# whose window holds no new event is judged again harmlessly: it fired (the alert is
+# stored), it was within `within` of an alert (it still is), or it had not been judged (an
+# event of another file, not judged yet): then it is judged now, as the rule says.
 
-def _segments(times: list[int], gap: float) -> list[tuple[int, int]]:
-    """Returns [first, last] of the runs of sorted ``times`` whose gaps are at most ``gap``."""
+def _rows(conn, sql: str, params) -> list:
+    """Returns the rows of ``sql`` as plain tuples, through the DBAPI cursor of the step's
+    transaction, in one go."""
+    return conn.exec_driver_sql(sql, tuple(params)).cursor.fetchall()
+
+
+class Frame:
+    """The events of a group's span from one source, as numpy arrays by column: ms (int64),
+    ip and user (Python strings), size and failed (int64), kind."""
+
+    def __init__(self, parts: list, cols: tuple):
+        columns: list[list] = [[] for _c in cols]
+        for part in parts:             # each part: a list of values per column
+            for acc, values in zip(columns, part):
+                acc += values
+        self.n = len(columns[0]) if cols else 0
+        for name, values in zip(cols, columns):
+            if name == "ts":          # 'YYYY-MM-DD HH:MM:SS.mmm' text or datetimes
+                self.ms = np.array([str(v) for v in values] if values and not isinstance(
+                    values[0], str) else values, dtype="datetime64[ms]").astype(np.int64) \
+                    if values else np.zeros(0, np.int64)
+            elif name in ("size", "failed"):
+                setattr(self, name, np.array([int(v or 0) for v in values], dtype=np.int64))
+            else:
+                setattr(self, name, np.array([v or "" for v in values], dtype=object))
+
+
+def _part(conn, d: str, packed_sql: str, rows_sql: str, params: tuple, ncols: int) -> list:
+    """Returns one query's events as a list of values per column: from the packed row when
+    its values split back into as many as it counted (no value held the separator), else
+    from the rows themselves."""
+    row = conn.exec_driver_sql(packed_sql, params).cursor.fetchone()
+    n = int(row[-1] or 0)
+    if n == 0:
+        return [[] for _i in range(ncols)]
     out = []
-    for t in times:
-        if out and t - out[-1][1] <= gap:
-            out[-1][1] = t
-        else:
-            out.append([t, t])
-    return [(a, b) for a, b in out]
-
-
-def _span(conn, sql: str, lo_ms: int, hi_ms: int, **params):
-    return conn.execute(sa.text(sql), {"lo": store.from_ms(lo_ms), "hi": store.from_ms(hi_ms),
-                                       **params}).all()
-
-
-def _scan(series: list[tuple[int, int]], cands: list[int], over: int, w: int,
-          fired: list[int], lo: int, hi: int):
-    """Yields (t, count) where the rule fires for one key: ``series`` (ms, weight) sorted, the
-    candidate times ``cands`` (sorted, distinct) in [lo, hi), ``fired`` the key's alerts
-    (sorted ms; new ones are added to it)."""
-    times = [t for t, _w in series]
-    prefix = [0]
-    for _t, wt in series:
-        prefix.append(prefix[-1] + wt)
-    if prefix[-1] < over:
-        return
-    for t in cands:
-        if t < lo or t >= hi:
-            continue
-        count = prefix[bisect.bisect_right(times, t)] - prefix[bisect.bisect_right(times, t - w)]
-        if count < over:
-            continue
-        i = bisect.bisect_left(fired, t)
-        if (i < len(fired) and fired[i] - t < w) or (i > 0 and t - fired[i - 1] < w):
-            continue
-        fired.insert(i, t)
-        yield t, count
-
-
-def _threshold(ev: Evaluator, conn, rule: Rule, new: list, match, span_sql: str,
-               row_key, span_params: dict | None = None, extra=None) -> list[Fired]:
-    """Judges a counting rule: ``match(event)`` gives a new event's key tuple (None: not
-    this rule's) and its weight; ``row_key(row)`` a span row's key tuple and weight."""
-    w = int(rule.within_s * 1000)
-    mine = [(m[0], key) for e in new if (m := match(e)) is not None and (key := m[1]) is not None]
-    if not mine:
-        return []
-    out = []
-    times = sorted({t for t, _k in mine})
-    for a, b in _segments(times, 2 * w):
-        touched = {k for t, k in mine if a <= t <= b}
-        series: dict[tuple, list] = {}
-        for row in _span(conn, span_sql, a - w, b + w, **(span_params or {})):
-            kw = row_key(row)
-            if kw is None or kw[0] not in touched:
-                continue
-            series.setdefault(kw[0], []).append((store.to_ms(row[0]), kw[1]))
-        stored = store.stored_near(conn, rule.name, store.from_ms(a - w), store.from_ms(b + 2 * w))
-        for k, s in series.items():
-            s.sort()
-            key = rule_key(rule, k)
-            fired = stored.get(store.key_text(key), [])
-            cands = sorted({t for t, _w in s})
-            for t, count in _scan(s, cands, rule.over, w, fired, a, b + w):
-                out.append(Fired(rule, key, t, count, extra))
+    for text in row[:-1]:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "surrogateescape")
+        values = str(text).split(SEP)
+        if len(values) != n:          # a value held the separator: read the rows instead
+            rows = _rows(conn, rows_sql, params)
+            return [list(c) for c in zip(*rows)] if rows else [[] for _i in range(ncols)]
+        out.append(values)
     return out
+
+
+class Frames:
+    """The frames of one step, each read once per group and source, over the widest span
+    its rules need. A source's events are the group's new ones (read with the chunks) and
+    the judged events of the files whose judged times meet the span (a generation before,
+    another node's files), each read only over the times they meet. Events of other files
+    not judged yet are left to those files' own steps, which will count these (judged by
+    then) beside theirs."""
+
+    def __init__(self, conn, cols: dict, widest: dict):
+        self.conn = conn
+        self.d = db.dialect(conn)
+        self.cols, self.widest = cols, widest
+        self._cache: dict = {}
+
+    def get(self, source: str, group: "Group") -> Frame:
+        key = (source, id(group))
+        f = self._cache.get(key)
+        if f is None:
+            f = self._cache[key] = self._read(source, group)
+        return f
+
+    def _read(self, source: str, group: "Group") -> Frame:
+        w = self.widest[source]
+        cols = self.cols[source]
+        lo, hi = group.first - w, group.last + w
+        parts = [c.parts[source] for c in group.chunks]
+        d, n = self.d, len(cols)
+        judged = judged_sql(d, source, cols)
+        judged_rows = judged_sql(d, source, cols, packed=False)
+        for file_id, end, first, last in store.judged_files(self.conn, lo, hi):
+            parts.append(_part(self.conn, d, judged, judged_rows,
+                               (store.from_ms(max(lo, first)), store.from_ms(min(hi, last)),
+                                file_id, end), n))
+        return Frame(parts, cols)
+
+
+# the columns each rule reads of each source, besides the time
+NEEDS_COLUMNS = {"login_failures": {"failures": {"ip"}},
+                 "login_after_failures": {"failures": {"ip"}, "logins": {"ip", "user"}},
+                 "transfer_failures": {"transfers": {"user", "failed"}},
+                 "bytes": {"transfers": {"user", "kind", "size"}}}
+
+
+def _counts(ms: np.ndarray, codes: np.ndarray, weights: np.ndarray, w: int,
+            at_ms: np.ndarray, at_codes: np.ndarray) -> np.ndarray:
+    """Returns, for each (at_codes, at_ms), the sum of ``weights`` of the events of that key
+    in (t - w, t]: events sorted by (key, time), two binary searches each."""
+    base = int(min(ms.min(initial=0), at_ms.min(initial=0))) - w - 1
+    comp = codes.astype(np.int64) * (1 << 43) + (ms - base)
+    order = np.argsort(comp, kind="stable")
+    comp = comp[order]
+    prefix = np.concatenate(([0], np.cumsum(weights[order])))
+    q = at_codes.astype(np.int64) * (1 << 43) + (at_ms - base)
+    right = np.searchsorted(comp, q, side="right")
+    left = np.searchsorted(comp, q - w, side="right")
+    return prefix[right] - prefix[left]
+
+
+def _cooldown(rule: Rule, conn, group: "Group", cands, key_of, extra=None) -> list[Fired]:
+    """Returns the alerts of the candidates (ms, key tuple, count), in time order per key: a
+    candidate fires unless an alert of its key (stored, or found here) is less than
+    `within` from it, before or after."""
+    if not cands:
+        return []
+    w = int(rule.within_s * 1000)
+    stored = store.stored_near(conn, rule.name, store.from_ms(group.first - w),
+                               store.from_ms(group.last + 2 * w))
+    by_key: dict[tuple, list] = {}
+    for t, k, count in cands:
+        by_key.setdefault(k, []).append((t, count))
+    out = []
+    for k, rows in by_key.items():
+        key = key_of(k)
+        fired = stored.get(store.key_text(key), [])
+        seen = set()
+        for t, count in sorted(rows):
+            if t in seen:
+                continue
+            seen.add(t)
+            i = bisect.bisect_left(fired, t)
+            if (i < len(fired) and fired[i] - t < w) or (i > 0 and t - fired[i - 1] < w):
+                continue
+            fired.insert(i, t)
+            out.append(Fired(rule, key, t, count, extra))
+    return out
+
+
+def _counting(rule: Rule, conn, group: "Group", f: Frame, mask: np.ndarray, keys: list,
+              weights: np.ndarray) -> list:
+    """Returns the candidates (ms, key tuple, count) of a counting rule over frame ``f``:
+    the events of ``mask`` are counted by the key columns ``keys`` with ``weights``."""
+    w = int(rule.within_s * 1000)
+    if not mask.any():
+        return []
+    ms = f.ms[mask]
+    cols = [k[mask] for k in keys]
+    if len(cols) == 1:
+        codes, uniques = pd.factorize(cols[0])
+        uniques = [(u,) for u in uniques]
+    else:
+        codes, uniques = pd.factorize(pd.MultiIndex.from_arrays(cols))
+        uniques = list(uniques)
+    wts = weights[mask]
+    cand = (ms >= group.first) & (ms < group.last + w)
+    counts = _counts(ms, codes, wts, w, ms[cand], codes[cand])
+    hit = counts >= rule.over
+    c_ms, c_codes = ms[cand][hit], codes[cand][hit]
+    return [(int(t), tuple(uniques[c]), int(n)) for t, c, n in zip(c_ms, c_codes, counts[hit])]
 
 
 def rule_key(rule: Rule, k: tuple) -> dict:
@@ -391,94 +656,76 @@ def rule_key(rule: Rule, k: tuple) -> dict:
     return {"user": k[0]}
 
 
-def _login_failures(ev, conn, rule, new):
-    d = db.dialect(conn)
-    # per: "ip" (events without an IP count for none), "username", or "ip,username"
-    if rule.per == "ip":
-        pick = (lambda ip, user: (ip,) if ip else None)
-    elif rule.per == "username":
-        pick = (lambda ip, user: (user,))
-    else:
-        pick = (lambda ip, user: (ip, user) if ip else None)
-
-    def match(e):
-        return (e[0], pick(e[3], e[2])) if e[1] == "login_failed" else None
-
-    def row_key(r):
-        k = pick(r[1] or "", r[2])
-        return None if k is None else (k, 1)
-    return _threshold(ev, conn, rule, new, match, _SPAN[d]["rare"], row_key,
-                      {"kind": "login_failed"})
+def _login_failures(ev, conn, rule, group, frames):
+    f = frames.get("failures", group)
+    if rule.per == "username":
+        mask, keys = np.ones(f.n, bool), [f.user]
+    else:                            # events without an IP count for no IP
+        mask = f.ip != ""
+        keys = [f.ip] if rule.per == "ip" else [f.ip, f.user]
+    cands = _counting(rule, conn, group, f, mask, keys, np.ones(f.n, np.int64))
+    return _cooldown(rule, conn, group, cands, lambda k: rule_key(rule, k))
 
 
-def _transfer_failures(ev, conn, rule, new):
-    d = db.dialect(conn)
-
-    def match(e):
-        return (e[0], (e[2],)) if e[1] in ("upload", "download") and e[5] == 1 else None
-    return _threshold(ev, conn, rule, new, match, _SPAN[d]["failed"],
-                      lambda r: ((r[1],), 1))
+def _transfer_failures(ev, conn, rule, group, frames):
+    f = frames.get("transfers", group)
+    cands = _counting(rule, conn, group, f, f.failed == 1, [f.user], np.ones(f.n, np.int64))
+    return _cooldown(rule, conn, group, cands, lambda k: {"user": k[0]})
 
 
-def _bytes(ev, conn, rule, new):
-    d = db.dialect(conn)
-    kinds = set(rule.kinds)
-
-    def match(e):
-        return (e[0], (e[2],)) if e[1] in kinds and e[4] else None
-
-    def row_key(r):
-        return ((r[1],), int(r[2] or 0)) if r[3] in kinds else None
-    word = "uploaded" if kinds == {"upload"} else "downloaded" if kinds == {"download"} \
-        else "transferred"
-    return _threshold(ev, conn, rule, new, match, _SPAN[d]["bytes"], row_key,
-                      extra={"kind": word})
+def _bytes(ev, conn, rule, group, frames):
+    f = frames.get("transfers", group)
+    mask = np.isin(f.kind, list(rule.kinds)) & (f.size > 0)
+    word = "uploaded" if rule.kinds == ("upload",) else "downloaded" \
+        if rule.kinds == ("download",) else "transferred"
+    cands = _counting(rule, conn, group, f, mask, [f.user], f.size)
+    return _cooldown(rule, conn, group, cands, lambda k: {"user": k[0]}, {"kind": word})
 
 
-def _ban(ev, conn, rule, new):
-    return [Fired(rule, {"ip": e[3]}, e[0], 1) for e in new if e[1] == "ban" and e[3]]
-
-
-def _login_after_failures(ev, conn, rule, new):
+def _login_after_failures(ev, conn, rule, group, frames):
     """A login (ip, username) with at least ``over`` failed logins from its IP in (t -
     within, t]; key (ip, username), and the same cooldown per key as the counting rules."""
     w = int(rule.within_s * 1000)
-    d = db.dialect(conn)
-    mine = [(e[0], e[3]) for e in new if e[1] in ("login_failed", "login") and e[3]]
-    if not mine:
+    f, g = frames.get("failures", group), frames.get("logins", group)
+    fails = f.ip != ""
+    logins = (g.ip != "") & (g.ms >= group.first) & (g.ms < group.last + w)
+    if not fails.any() or not logins.any():
         return []
-    out = []
-    for a, b in _segments(sorted({t for t, _ip in mine}), 2 * w):
-        ips = {ip for t, ip in mine if a <= t <= b}
-        fails: dict[str, list] = {}
-        for row in _span(conn, _SPAN[d]["rare"], a - w, b + w, kind="login_failed"):
-            if row[1] in ips:
-                fails.setdefault(row[1], []).append((store.to_ms(row[0]), 1))
-        if not fails:
-            continue
-        logins: dict[tuple, list] = {}
-        for row in _span(conn, _SPAN[d]["rare"], a - 1, b + w, kind="login"):
-            if row[1] in fails:
-                logins.setdefault((row[1], row[2]), []).append(store.to_ms(row[0]))
-        stored = store.stored_near(conn, rule.name, store.from_ms(a - w), store.from_ms(b + 2 * w))
-        for (ip, user), times in logins.items():
-            series = sorted(fails[ip])
-            key = {"ip": ip, "username": user}
-            fired = stored.get(store.key_text(key), [])
-            for t, count in _scan(series, sorted(set(times)), rule.over, w, fired, a, b + w):
-                out.append(Fired(rule, key, t, count))
-    return out
+    codes, uniques = pd.factorize(f.ip[fails])
+    index = {ip: i for i, ip in enumerate(uniques)}
+    l_ms, l_ip, l_user = g.ms[logins], g.ip[logins], g.user[logins]
+    l_codes = np.array([index.get(ip, -1) for ip in l_ip], dtype=np.int64)
+    known = l_codes >= 0
+    if not known.any():
+        return []
+    counts = _counts(f.ms[fails], codes, np.ones(int(fails.sum()), np.int64), w,
+                     l_ms[known], l_codes[known])
+    cands = [(int(t), (ip, user), int(n)) for t, ip, user, n in
+             zip(l_ms[known], l_ip[known], l_user[known], counts) if n >= rule.over]
+    return _cooldown(rule, conn, group, cands, lambda k: {"ip": k[0], "username": k[1]})
 
 
-def _new_ip(ev, conn, rule, new):
+def _positions(conn, kind: str, lo_ms: int, hi_ms: int) -> list:
+    d = db.dialect(conn)
+    return _rows(conn, _POSITIONS[d], (kind, store.from_ms(lo_ms), store.from_ms(hi_ms)))
+
+
+def _ban(ev, conn, rule, group, frames):
+    rows = _positions(conn, "ban", group.first - 1, group.last)
+    return [Fired(rule, {"ip": r[1]}, int(r[0]), 1) for r in rows
+            if r[1] and group.is_new(r[3], r[4])]
+
+
+def _new_ip(ev, conn, rule, group, frames):
     """A login from an IP that none of the user's earlier logins came from, the user's first
     login being at least min_days before it; once per (user, IP)."""
     first_new: dict[tuple, int] = {}
-    for e in new:
-        if e[1] == "login" and e[3]:
-            k = (e[2], e[3])
-            if k not in first_new or e[0] < first_new[k]:
-                first_new[k] = e[0]
+    for r in _positions(conn, "login", group.first - 1, group.last):
+        if r[1] and group.is_new(r[3], r[4]):
+            k = (r[2], r[1])
+            t = int(r[0])
+            if k not in first_new or t < first_new[k]:
+                first_new[k] = t
     out = []
     min_ms = rule.min_days * 86400_000
     for (user, ip), t in sorted(first_new.items(), key=lambda x: x[1]):
@@ -497,5 +744,3 @@ def _new_ip(ev, conn, rule, new):
 RULES = {"login_failures": _login_failures, "ban": _ban,
          "login_after_failures": _login_after_failures,
          "transfer_failures": _transfer_failures, "bytes": _bytes, "new_ip": _new_ip}
-
-__all__ = ["Evaluator", "StepResult", "format_duration", "timedelta"]

@@ -44,5 +44,7 @@ CREATE TABLE alert_outbox (
 DROP TABLE IF EXISTS alert_cursor;
 CREATE TABLE alert_cursor (
     file_id   BIGINT NOT NULL PRIMARY KEY,
-    evaluated BIGINT NOT NULL
+    evaluated BIGINT NOT NULL,
+    first_ms  BIGINT,
+    last_ms   BIGINT
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={BIN};

@@ -52,7 +52,12 @@ CREATE INDEX ix_alert_outbox_due ON alert_outbox (status, next_epoch);
 CREATE INDEX ix_alert_outbox_item ON alert_outbox (item_id);
 -- alert_cursor: how far each file's events have been judged by the event rules (an offset
 -- in the file, like checkpoints.committed_offset): a pass judges only the events after it.
+-- first_ms and last_ms bound the times of the events judged so far (milliseconds on the
+-- log's clock, NULL before any): a step reads another file's events only where its times
+-- meet the step's (a log's generations follow each other; several nodes' overlap).
 CREATE TABLE alert_cursor (
     file_id   INTEGER NOT NULL PRIMARY KEY,
-    evaluated INTEGER NOT NULL
+    evaluated INTEGER NOT NULL,
+    first_ms  INTEGER,
+    last_ms   INTEGER
 );
