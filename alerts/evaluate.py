@@ -253,14 +253,26 @@ class Evaluator:
         self._epoch = epoch
         self.kinds = sorted({k for r in config.event_rules for k in NEEDS[r.when]})
         self.cols, self.widest = need_columns(config.event_rules)
-        # kinds a rule reads by position only (bans; logins for new_ip when no source has
-        # them): their chunk's times come from a count of their own
-        read = {k for src in self.cols for k in SOURCES[src]}
-        self.rare_only = [k for k in self.kinds if k not in read]
-        self._rare_span = {
-            d: f"SELECT MIN(e.ts), MAX(e.ts), COUNT(*) FROM events e WHERE e.file_id = {p}"
-               f" AND e.start_offset >= {p} AND e.start_offset < {p} AND e.kind = {p}"
+        # the rare kinds besides the failures (logins, bans: what break-in, ban and new_ip
+        # read), in one read of a chunk, a row per kind (the logins' columns packed)
+        self.rare_kinds = [k for k in self.kinds if k in ("login", "ban")]
+        cs = self.cols.get("logins", ("ts",))
+        kinds = ", ".join(f"'{k}'" for k in self.rare_kinds)
+        self._rare_sql = {
+            d: f"SELECT e.kind, MIN(e.ts), MAX(e.ts), {_select(d, cs, True)} FROM events e"
+               f" WHERE e.file_id = {p} AND e.start_offset >= {p} AND e.start_offset < {p}"
+               f" AND e.kind IN ({kinds}) GROUP BY e.kind"
             for d, p in (("sqlite", "?"), ("mysql", "%s"))}
+
+    def _parts(self, conn, d: str, src: str, packed, n: int, params: tuple) -> list:
+        """Returns a chunk's events of ``src`` as values per column: unpacked, or (a value
+        held the separator) read as rows."""
+        cs = self.cols[src]
+        parts = _unpack(packed, n)
+        if parts is None:
+            rows = _rows(conn, own_sql(d, src, cs, packed=False), params)
+            parts = [list(c) for c in zip(*rows)] if rows else [[] for _c in cs]
+        return parts
 
     # --- a step ------------------------------------------------------------------------------
 
@@ -306,8 +318,7 @@ class Evaluator:
             for group in _groups(chunks, 2 * widest):
                 for rule in self.config.event_rules:
                     fired += RULES[rule.when](self, conn, rule, group, frames)
-        for f in fired:
-            self._store(conn, f, now, res)
+        self._store_many(conn, fired, now, res)
         times = {c.file_id: (c.first, c.last) for c in chunks}
         for file_id, offset in moves:
             store.move_cursor(conn, file_id, offset, *times.get(file_id, (None, None)))
@@ -343,25 +354,28 @@ class Evaluator:
                 continue
             firsts, lasts, count, parts_of = [], [], 0, {}
             for src, cs in self.cols.items():
+                if src == "logins":            # read with the other rare kinds, below
+                    continue
                 row = conn.exec_driver_sql(queries[src], (file_id, evaluated, hi)).cursor.fetchone()
                 n = int(row[-1] or 0)
                 if n:
                     firsts.append(store.to_ms(row[0]))
                     lasts.append(store.to_ms(row[1]))
                     count += n
-                parts = _unpack(row[2:-1], n)
-                if parts is None:          # a value held the separator: read its rows
-                    rows = _rows(conn, own_sql(d, src, cs, packed=False),
-                                 (file_id, evaluated, hi))
-                    parts = [list(c) for c in zip(*rows)] if rows else [[] for _c in cs]
-                parts_of[src] = parts
-            for kind in self.rare_only:        # bans: a rule of their own, no source
-                row = conn.exec_driver_sql(self._rare_span[d], (file_id, evaluated, hi, kind)
-                                           ).cursor.fetchone()
-                if row[2]:
-                    firsts.append(store.to_ms(row[0]))
-                    lasts.append(store.to_ms(row[1]))
-                    count += int(row[2])
+                parts_of[src] = self._parts(conn, d, src, row[2:-1], n, (file_id, evaluated, hi))
+            if self.rare_kinds:                # logins and bans: one read, a row per kind
+                cs = self.cols.get("logins", ("ts",))
+                if "logins" in self.cols:
+                    parts_of["logins"] = [[] for _c in cs]
+                for row in conn.exec_driver_sql(self._rare_sql[d], (file_id, evaluated, hi)
+                                                ).cursor.fetchall():
+                    n = int(row[-1] or 0)
+                    firsts.append(store.to_ms(row[1]))
+                    lasts.append(store.to_ms(row[2]))
+                    count += n
+                    if row[0] == "login" and "logins" in self.cols:
+                        parts_of["logins"] = self._parts(conn, d, "logins", row[3:-1], n,
+                                                         (file_id, evaluated, hi))
             if count:
                 chunks.append(Chunk(file_id, evaluated, hi, min(firsts), max(lasts), count,
                                     parts_of))
@@ -376,6 +390,53 @@ class Evaluator:
         return not pending
 
     # --- storing what fired ------------------------------------------------------------------
+
+    def _row(self, f: Fired, now: datetime, state: str) -> tuple[dict, dict]:
+        """Returns the alerts row of what fired, and the alert as the messages take it."""
+        rule = f.rule
+        at = store.from_ms(f.at_ms)
+        within = rule.for_s if rule.when == "quiet" else \
+            self.stale_after_s if rule.when == "stale_node" else rule.within_s
+        extra = dict(f.extra or {})
+        text = message.summary(rule.when, f.key, f.count, within, state, extra)
+        aid = store.alert_id(rule.name, f.key, at)
+        k = store.key_text(f.key)
+        row = {"id": aid, "rule": rule.name, "rule_when": rule.when, "key_text": k,
+               "key_hash": store.key_hash(k), "ip": f.key.get("ip"),
+               "username": f.key.get("user", f.key.get("username")), "node": f.key.get("node"),
+               "at": at, "state": state, "count": int(f.count), "within_s": within,
+               "summary": text, "stored_at": now.isoformat(sep=" ", timespec="milliseconds")}
+        alert = {"id": aid, "rule": rule.name, "when": rule.when, "state": state, "key": f.key,
+                 "at": at, "count": int(f.count), "within_s": within, "summary": text,
+                 "extra": extra}
+        return row, alert
+
+    def _store_many(self, conn, fired: list[Fired], now: datetime, res: StepResult) -> None:
+        """Stores what the event rules found (fired), those stored already left out; their
+        outbox rows beside them: all in a few statements."""
+        if not fired:
+            return
+        made: dict[str, tuple] = {}
+        for f in fired:
+            row, alert = self._row(f, now, "fired")
+            made.setdefault(row["id"], (row, alert, f.at_ms))
+        old_ids = store.existing_ids(conn, list(made))
+        new = [v for k, v in made.items() if k not in old_ids]
+        store.insert_alerts(conn, [row for row, _a, _t in new])
+        items = []
+        now_ms, epoch = store.now_ms(now), self._epoch()
+        for row, alert, at_ms in new:
+            res.alerts += 1
+            res.ids.append(row["id"])
+            status = "skipped_old" if now_ms - at_ms > self.config.max_age_s * 1000 \
+                else "pending"
+            if not self.config.channels:
+                continue
+            body = message.payload(alert, self.config.dashboard_url, "fired")
+            for ch in self.config.channels:
+                items.append((row["id"], "alert", ch.name, "fired", body, status, epoch))
+                res.queued += status == "pending"
+        store.enqueue_many(conn, items)
 
     def _store(self, conn, f: Fired, now: datetime, res: StepResult, state: str = "fired") -> None:
         rule = f.rule

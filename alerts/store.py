@@ -104,6 +104,34 @@ def insert_alert(conn, row: dict) -> bool:
     return conn.execute(sa.text(_INSERT_ALERT[d]), row).rowcount == 1
 
 
+def existing_ids(conn, ids: list[str]) -> set[str]:
+    """Returns those of ``ids`` that are stored already."""
+    out: set[str] = set()
+    q = sa.text("SELECT id FROM alerts WHERE id IN :ids").bindparams(
+        sa.bindparam("ids", expanding=True))
+    for i in range(0, len(ids), 500):
+        out.update(conn.execute(q, {"ids": ids[i:i + 500]}).scalars())
+    return out
+
+
+def insert_alerts(conn, rows: list[dict]) -> None:
+    """Inserts alert rows known to be new (one statement, many rows; a row stored meanwhile
+    is left as it is)."""
+    if rows:
+        conn.execute(sa.text(_INSERT_ALERT[db.dialect(conn)]), rows)
+
+
+def enqueue_many(conn, items: list[tuple]) -> None:
+    """Adds outbox rows: (item_id, item_kind, channel, state, body, status, now) each."""
+    if not items:
+        return
+    conn.execute(sa.text(_INSERT_OUTBOX[db.dialect(conn)]), [
+        {"id": outbox_id(i, ch, st), "item_id": i, "item_kind": kind, "channel": ch,
+         "state": st, "status": status, "now": now,
+         "body": json.dumps(body, ensure_ascii=False)}
+        for i, kind, ch, st, body, status, now in items])
+
+
 def enqueue(conn, item_id: str, item_kind: str, channel: str, state: str, body: dict,
             status: str = "pending", now: float | None = None) -> bool:
     """Adds an outbox row (idempotent by its derived id); returns whether it was new."""
