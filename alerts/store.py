@@ -76,24 +76,28 @@ def outbox_id(item_id: str, channel: str, state: str) -> str:
 
 
 # --- writes --------------------------------------------------------------------------------
+# Every value is bound (no literal in VALUES): PyMySQL sends a many-row executemany of such a
+# statement as one multi-row INSERT.
 
 _INSERT_ALERT = {
     "sqlite": "INSERT INTO alerts (id, rule, rule_when, key_text, key_hash, ip, username, node,"
               " at, state, count, within_s, summary, resolved_at, stored_at) VALUES (:id, :rule,"
               " :rule_when, :key_text, :key_hash, :ip, :username, :node, :at, :state, :count,"
-              " :within_s, :summary, NULL, :stored_at) ON CONFLICT (id) DO NOTHING",
+              " :within_s, :summary, :resolved_at, :stored_at) ON CONFLICT (id) DO NOTHING",
     "mysql": "INSERT INTO alerts (id, rule, rule_when, key_text, key_hash, ip, username, node,"
              " at, state, count, within_s, summary, resolved_at, stored_at) VALUES (:id, :rule,"
              " :rule_when, :key_text, :key_hash, :ip, :username, :node, :at, :state, :count,"
-             " :within_s, :summary, NULL, :stored_at) ON DUPLICATE KEY UPDATE id = id",
+             " :within_s, :summary, :resolved_at, :stored_at) ON DUPLICATE KEY UPDATE id = id",
 }
 _INSERT_OUTBOX = {
     "sqlite": "INSERT INTO alert_outbox (id, item_id, item_kind, channel, state, status,"
               " attempts, created_epoch, next_epoch, body) VALUES (:id, :item_id, :item_kind,"
-              " :channel, :state, :status, 0, :now, :now, :body) ON CONFLICT (id) DO NOTHING",
+              " :channel, :state, :status, :attempts, :now, :now, :body)"
+              " ON CONFLICT (id) DO NOTHING",
     "mysql": "INSERT INTO alert_outbox (id, item_id, item_kind, channel, state, status,"
              " attempts, created_epoch, next_epoch, body) VALUES (:id, :item_id, :item_kind,"
-             " :channel, :state, :status, 0, :now, :now, :body) ON DUPLICATE KEY UPDATE id = id",
+             " :channel, :state, :status, :attempts, :now, :now, :body)"
+             " ON DUPLICATE KEY UPDATE id = id",
 }
 
 
@@ -101,7 +105,7 @@ def insert_alert(conn, row: dict) -> bool:
     """Inserts an alert row (the keys of _INSERT_ALERT) unless its id is stored; returns
     whether it was new."""
     d = db.dialect(conn)
-    return conn.execute(sa.text(_INSERT_ALERT[d]), row).rowcount == 1
+    return conn.execute(sa.text(_INSERT_ALERT[d]), {"resolved_at": None, **row}).rowcount == 1
 
 
 def existing_ids(conn, ids: list[str]) -> set[str]:
@@ -118,7 +122,8 @@ def insert_alerts(conn, rows: list[dict]) -> None:
     """Inserts alert rows known to be new (one statement, many rows; a row stored meanwhile
     is left as it is)."""
     if rows:
-        conn.execute(sa.text(_INSERT_ALERT[db.dialect(conn)]), rows)
+        conn.execute(sa.text(_INSERT_ALERT[db.dialect(conn)]),
+                     [{"resolved_at": None, **r} for r in rows])
 
 
 def enqueue_many(conn, items: list[tuple]) -> None:
@@ -127,7 +132,7 @@ def enqueue_many(conn, items: list[tuple]) -> None:
         return
     conn.execute(sa.text(_INSERT_OUTBOX[db.dialect(conn)]), [
         {"id": outbox_id(i, ch, st), "item_id": i, "item_kind": kind, "channel": ch,
-         "state": st, "status": status, "now": now,
+         "state": st, "status": status, "now": now, "attempts": 0,
          "body": json.dumps(body, ensure_ascii=False)}
         for i, kind, ch, st, body, status, now in items])
 
@@ -139,7 +144,7 @@ def enqueue(conn, item_id: str, item_kind: str, channel: str, state: str, body: 
     oid = outbox_id(item_id, channel, state)
     return conn.execute(sa.text(_INSERT_OUTBOX[d]), {
         "id": oid, "item_id": item_id, "item_kind": item_kind, "channel": channel,
-        "state": state, "status": status, "now": time.time() if now is None else now,
+        "state": state, "status": status, "attempts": 0, "now": time.time() if now is None else now,
         "body": json.dumps(body, ensure_ascii=False)}).rowcount == 1
 
 
