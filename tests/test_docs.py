@@ -1,4 +1,4 @@
-"""The README documents every setting."""
+"""The README (or a page of docs/) documents every setting."""
 from __future__ import annotations
 
 import re
@@ -7,24 +7,27 @@ from pathlib import Path
 import settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+DOCS = README.parent / "docs"
 
 
 def test_readme_names_every_settings_env_var():
     assert README.exists(), "README.md is missing"
-    text = README.read_text(encoding="utf-8")
+    text = "\n".join(p.read_text(encoding="utf-8")
+                     for p in [README, *sorted(DOCS.glob("*.md"))])
     missing = [env for _field, env, _default, _help in settings.describe()
                if not re.search(rf"\b{re.escape(env)}\b", text)]
-    assert missing == [], f"README.md does not mention: {', '.join(missing)}"
+    assert missing == [], f"neither README.md nor docs/ mentions: {', '.join(missing)}"
 
 
 def test_every_flag_has_help_and_its_row_in_the_readme_table():
     import app
     import ingest
-    text = README.read_text(encoding="utf-8")
+    text = "\n".join(p.read_text(encoding="utf-8")
+                     for p in [README, *sorted(DOCS.glob("*.md"))])
     envs = {name: env for name, env, _default, _help in settings.describe()}
     for name, flag in settings.flags().items():
         row = re.search(rf"^\| `{envs[name]}` \| `{re.escape(flag)}` \|", text, re.M)
-        assert row, f"README's settings table has no row '| `{envs[name]}` | `{flag}` |'"
+        assert row, f"no settings table (README, docs/) has a row '| `{envs[name]}` | `{flag}` |'"
     for command, parser, flags in (("app.py", app.build_parser(), settings.flags().values()),
                                    ("ingest.py", ingest.build_parser(), ("--log-dir", "--db"))):
         for flag in flags:
