@@ -2,16 +2,20 @@
 process's memory, so any process of any node can do it, and stored alerts are never changed.
 
 Event rules are judged incrementally. ``alert_cursor`` holds, per file, the offset up to which
-its events have been judged; a step reads the events after it (a primary-key range, every
-node's files), and for each rule only the time spans those events can change: an event at
-time t can make the rule fire at an event of its key in [t, t + within). Around each span it
-reads that rule's matching events of every node (keys span nodes), and the rule's alerts
-already stored there, and scans the touched keys in time order (the contract's firing rule):
-an event fires when the matching events in (t - within, t] reach ``over`` and no alert of the
-key is less than ``within`` away from it, before or after (one stored from events that came
-earlier, in time or in arrival). For events that arrive in time order that is exactly "the
-first event where the count reaches over, then none before F + within"; events that arrive
-late may add alerts in the past but never one next to a stored one, and never change one.
+its events have been judged (and the times they span); a step takes each file's events past
+it (a "chunk": a primary-key range, one packed read per kind of event, any node's files),
+groups the chunks whose times meet, and for each rule reads around each group only what the
+new events can change: an event at time t can make the rule fire at an event of its key in
+[t, t + within), whose window reaches back to t - within. So a group's frame is its new
+events plus the judged events of the files whose judged times meet (first - within, last +
+within] (the generation before, other nodes' files: keys span nodes). numpy counts every
+candidate's window (t - within, t]; those that reach ``over`` are taken in time order per key
+against the rule's alerts already stored: one fires unless an alert of its key is less than
+``within`` away from it, before or after. For events that arrive in time order that is
+exactly "the first event where the count reaches over, then none before F + within"; events
+that arrive late (an archive copied in, a node behind) may add alerts in the past but never
+one next to a stored one, and never change one. A file's events not judged yet are left out
+of another's frame: judged later, their own frame counts the others, judged by then.
 
 One step runs at a time across processes and nodes (the "alerts" lock of db.exclusive), in
 one transaction with the cursor moves: a kill -9 anywhere re-judges the same events next
