@@ -172,9 +172,12 @@ _POSITIONS = {
 }
 
 
-_FIRST_PAIR_LOGIN = ("SELECT MIN(ts) FROM events WHERE remote_ip = :ip AND username = :u"
-                     " AND kind = 'login'")
-_FIRST_LOGIN = "SELECT MIN(ts) FROM events WHERE username = :u AND kind = 'login'"
+# the first login (of a user from an IP, of a user): an index walk in time order that stops
+# at the first match (MIN() with these terms would read every event of the IP or user)
+_FIRST_PAIR_LOGIN = ("SELECT ts FROM events WHERE remote_ip = :ip AND username = :u"
+                     " AND kind = 'login' ORDER BY ts LIMIT 1")
+_FIRST_LOGIN = ("SELECT ts FROM events WHERE username = :u AND kind = 'login'"
+                " ORDER BY ts LIMIT 1")
 _LAST_EVENTS = ("SELECT ts FROM events WHERE username = :u AND kind IN :kinds AND ts <= :now"
                 " ORDER BY ts DESC LIMIT :n")
 
@@ -658,6 +661,26 @@ def _counts(ms: np.ndarray, codes: np.ndarray, weights: np.ndarray, w: int,
     return prefix[right] - prefix[left]
 
 
+def _unit_hits(ms: np.ndarray, codes: np.ndarray, w: int, over: int, lo: int, hi: int):
+    """Returns (times, codes, counts) of the distinct (key, time) in [lo, hi) whose window
+    (t - w, t] holds at least ``over`` events (each weighing 1), without counting every
+    window: sorted by (key, time), a time's last event reaches ``over`` exactly when the
+    event ``over - 1`` places before it is less than w before (the same key: keys lie 2^43
+    ms apart). Only those few are counted exactly."""
+    if len(ms) < over:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    base = int(ms.min()) - w - 1
+    comp = np.sort(codes.astype(np.int64) * (1 << 43) + (ms - base))
+    last = np.ones(len(comp), bool)
+    last[:-1] = comp[:-1] != comp[1:]            # the last event of each (key, time)
+    reach = np.zeros(len(comp), bool)
+    reach[over - 1:] = comp[over - 1:] - comp[:len(comp) - over + 1] < w
+    t = (comp & ((1 << 43) - 1)) + base
+    hit = np.flatnonzero(last & reach & (t >= lo) & (t < hi))
+    left = np.searchsorted(comp, comp[hit] - w, side="right")
+    return t[hit], comp[hit] >> 43, hit + 1 - left
+
+
 def _cooldown(rule: Rule, conn, group: "Group", cands, key_of, extra=None) -> list[Fired]:
     """Returns the alerts of the candidates (ms, key tuple, count), in time order per key: a
     candidate fires unless an alert of its key (stored, or found here) is less than
@@ -703,6 +726,10 @@ def _counting(rule: Rule, conn, group: "Group", f: Frame, mask: np.ndarray, keys
         codes, uniques = pd.factorize(pd.MultiIndex.from_arrays(cols))
         uniques = list(uniques)
     wts = weights[mask]
+    if weights is None or (wts == 1).all():      # counting events: only the few that reach
+        c_ms, c_codes, counts = _unit_hits(ms, codes, w, rule.over, group.first,
+                                           group.last + w)
+        return [(int(t), tuple(uniques[c]), int(n)) for t, c, n in zip(c_ms, c_codes, counts)]
     cand = (ms >= group.first) & (ms < group.last + w)
     counts = _counts(ms, codes, wts, w, ms[cand], codes[cand])
     hit = counts >= rule.over
