@@ -91,6 +91,7 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{name} must be positive, not {getattr(settings, name)}")
     from alerts.rules import load_checked
     load_checked(settings)               # a rules file that cannot be used: one line, exit 2
+    import alerts.evaluate  # noqa: F401  numpy, in this thread: not first in two request threads
 
 
 def _layout(context: AppContext):

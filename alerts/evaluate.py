@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 
 import db
@@ -661,6 +660,14 @@ def _counts(ms: np.ndarray, codes: np.ndarray, weights: np.ndarray, w: int,
     return prefix[right] - prefix[left]
 
 
+def _factorize(values: list) -> tuple[np.ndarray, list]:
+    """Returns (a code per value, the distinct values in order of first appearance)."""
+    index: dict = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), np.int64,
+                        count=len(values))
+    return codes, list(index)
+
+
 def _unit_hits(ms: np.ndarray, codes: np.ndarray, w: int, over: int, lo: int, hi: int):
     """Returns (times, codes, counts) of the distinct (key, time) in [lo, hi) whose window
     (t - w, t] holds at least ``over`` events (each weighing 1), without counting every
@@ -718,13 +725,10 @@ def _counting(rule: Rule, conn, group: "Group", f: Frame, mask: np.ndarray, keys
     if not mask.any():
         return []
     ms = f.ms[mask]
-    cols = [k[mask] for k in keys]
+    cols = [k[mask].tolist() for k in keys]
+    codes, uniques = _factorize(cols[0] if len(cols) == 1 else list(zip(*cols)))
     if len(cols) == 1:
-        codes, uniques = pd.factorize(cols[0])
         uniques = [(u,) for u in uniques]
-    else:
-        codes, uniques = pd.factorize(pd.MultiIndex.from_arrays(cols))
-        uniques = list(uniques)
     wts = weights[mask]
     if weights is None or (wts == 1).all():      # counting events: only the few that reach
         c_ms, c_codes, counts = _unit_hits(ms, codes, w, rule.over, group.first,
@@ -783,7 +787,7 @@ def _login_after_failures(ev, conn, rule, group, frames):
     logins = (g.ip != "") & (g.ms >= group.first) & (g.ms < group.last + w)
     if not fails.any() or not logins.any():
         return []
-    codes, uniques = pd.factorize(f.ip[fails])
+    codes, uniques = _factorize(f.ip[fails].tolist())
     index = {ip: i for i, ip in enumerate(uniques)}
     l_ms, l_ip, l_user = g.ms[logins], g.ip[logins], g.user[logins]
     l_codes = np.array([index.get(ip, -1) for ip in l_ip], dtype=np.int64)
