@@ -109,6 +109,14 @@ def events_url(base: str, when: str, key: dict, at: str, within_s) -> str:
     return f"{base}/audit?{urlencode(params)}"
 
 
+def seconds(value):
+    """Returns a number of seconds as an int when it is whole (600, not 600.0)."""
+    if value is None:
+        return None
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
 def payload(alert: dict, base: str, state: str | None = None) -> dict:
     """Returns the webhook body of an alert row (as alerts/store.py stores it, key parsed)."""
     key = alert["key"]
@@ -117,7 +125,7 @@ def payload(alert: dict, base: str, state: str | None = None) -> dict:
         alert["when"], key, alert["count"], alert["within_s"], st, alert.get("extra"))
     return {"id": alert["id"], "rule": alert["rule"], "when": alert["when"], "state": st,
             "key": key, "at": iso(alert["at"]), "count": alert["count"],
-            "within_s": alert["within_s"], "summary": text,
+            "within_s": seconds(alert["within_s"]), "summary": text,
             "url": events_url(base, alert["when"], key, alert["at"], alert["within_s"])}
 
 

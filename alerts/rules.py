@@ -60,16 +60,18 @@ class Rule:
 
     def describe(self) -> dict:
         """Returns the rule as /api/alerts lists it (no secret is in a rule)."""
+        def whole(v):
+            return int(v) if v is not None and float(v).is_integer() else v
         out = {"name": self.name, "when": self.when, "per": self.per}
         if self.when in ("login_failures", "login_after_failures", "transfer_failures", "bytes"):
-            out.update(over=self.over, within_s=self.within_s)
+            out.update(over=self.over, within_s=whole(self.within_s))
         if self.when == "bytes":
             out["kind"] = list(self.kinds)
         if self.when == "new_ip":
             out["min_days"] = self.min_days
         if self.when == "quiet":
             out.update(users=list(self.users), kind=list(self.kinds), min=self.min,
-                       for_s=self.for_s)
+                       for_s=whole(self.for_s))
         return out
 
 

@@ -14,7 +14,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from alerts import rules as alert_rules
-from alerts.message import events_url
+from alerts.message import events_url, seconds
 from settings import Settings
 
 from .queries import BadParameter, parse_range
@@ -84,7 +84,7 @@ def _delivery(conn, ids: list[str]) -> dict[str, dict]:
 def _shape(r: dict, delivery: dict) -> dict:
     return {"id": r["id"], "rule": r["rule"], "when": r["rule_when"], "state": r["state"],
             "key": json.loads(r["key_text"]), "at": logged_time(r["at"]),
-            "count": int(r["count"]), "within_s": r["within_s"], "summary": r["summary"],
+            "count": int(r["count"]), "within_s": seconds(r["within_s"]), "summary": r["summary"],
             "resolved_at": logged_time(r["resolved_at"]), "delivery": delivery}
 
 

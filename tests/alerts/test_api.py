@@ -86,7 +86,7 @@ def test_the_answer_has_the_contracts_shape_newest_first(server):
     assert body["firing"] == 1
     assert [r["name"] for r in body["rules"]] == ["brute-force", "ban", "acme-feed"]
     assert body["rules"][0] == {"name": "brute-force", "when": "login_failures", "per": "ip",
-                                "over": 20, "within_s": 600.0}
+                                "over": 20, "within_s": 600}
     alerts = body["alerts"]
     assert [a["rule"] for a in alerts] == ["acme-feed", "ban", "ban", "brute-force"]
     assert [a["at"] for a in alerts] == sorted((a["at"] for a in alerts), reverse=True)
