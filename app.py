@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import errno
 import hmac
 import logging
+import os
+import shutil
+import socket
 import sys
 import tempfile
 from datetime import date, timedelta
@@ -24,7 +28,7 @@ import callbacks
 import db
 import settings as settings_mod
 from components.layout import page
-from dashboard import api, limits, users_csv
+from dashboard import api, callback_guard, exports, headers, limits, metrics, serving, users_csv
 from dashboard.context import AppContext, Freshener
 from settings import ConfigError, Settings
 
@@ -57,9 +61,13 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
     callbacks.register(app, context)
     api.register_api(app.server, context)
     users_csv.register(app.server, context)
+    exports.install(app.server, settings.max_exports)
+    callback_guard.install(app)
+    metrics.register(app.server, context)
     if settings.auth_user:
         _require_basic_auth(app.server, settings.auth_user, settings.auth_password)
-    limits.install(app.server, settings.max_request_bytes)   # outermost: before auth
+    limits.install(app.server, settings.max_request_bytes)   # before auth
+    headers.install(app, settings.frame_ancestors)           # outermost: on every answer
     return app
 
 
@@ -86,7 +94,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError("set both DASHBOARD_USER and DASHBOARD_PASSWORD, or neither")
     if settings.interval_s <= 0:
         raise ConfigError(f"the refresh interval must be positive, not {settings.interval_s}")
-    for name in ("max_request_bytes", "server_threads", "server_connections"):
+    headers.check_frame_ancestors(settings.frame_ancestors)
+    for name in ("max_request_bytes", "server_threads", "server_connections",
+                 "request_timeout_s", "max_exports"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be positive, not {getattr(settings, name)}")
     from alerts.rules import load_checked
@@ -180,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         cfg = build_settings(args)
+        _check_port(cfg.host, cfg.port)      # before the demo makes its folders
         if args.demo:
             cfg = _start_demo(cfg)
         app = create_app(cfg, kiosk=args.kiosk)
@@ -198,12 +209,16 @@ def serve(server: flask.Flask, cfg: Settings) -> None:
     gunicorn (the production server) in one process, rather than Flask's development
     server, which starts one thread per connection: under a flood of requests this one
     serves ``server_threads`` at a time, holds at most ``server_connections``, and lets the
-    rest wait in the kernel's backlog, so its memory stays bounded. The request body limit
-    is the app's own (limits.py), so it answers the same here as under gunicorn 'app:wsgi()'.
+    rest wait in the kernel's backlog, so its memory stays bounded. Its worker
+    (dashboard/serving.py) reads each request before a thread takes it, so slow or silent
+    clients hold no thread, and answers 408 to a request not sent within
+    ``request_timeout_s``. The request body limit is the app's own (limits.py), so it answers
+    the same here as under gunicorn 'app:wsgi()'.
     """
     from gunicorn.app.base import BaseApplication
 
-    options = {"bind": f"{cfg.host}:{cfg.port}", "workers": 1, "worker_class": "gthread",
+    options = {"bind": f"{cfg.host}:{cfg.port}", "workers": 1,
+               "worker_class": serving.with_timeout(cfg.request_timeout_s),
                "threads": cfg.server_threads, "worker_connections": cfg.server_connections,
                "backlog": 256, "timeout": 60, "keepalive": 5, "loglevel": "warning"}
 
@@ -222,16 +237,54 @@ def serve(server: flask.Flask, cfg: Settings) -> None:
     _Server().run()
 
 
+def _check_port(host: str, port: int) -> None:
+    """Raises ConfigError naming --port and DASHBOARD_PORT when ``port`` is taken on
+    ``host`` (gunicorn would retry it and log an error a second, then give up)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host}: {exc.strerror}: give another --host or "
+                          "DASHBOARD_HOST") from None
+    for family, kind, proto, _name, address in infos[:1]:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as gunicorn binds
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise ConfigError(f"port {port} on {host} is already in use (another "
+                                      "dashboard?): choose a free one with --port N or "
+                                      "DASHBOARD_PORT=N") from None
+                raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}: give "
+                                  "another --port / DASHBOARD_PORT or --host / "
+                                  "DASHBOARD_HOST") from None
+
+
 def _start_demo(cfg: Settings) -> Settings:
     from simulate.demo import start_demo
 
-    handle = start_demo()
-    atexit.register(handle.stop)
+    handle = start_demo()            # in a temporary folder of its own
+    folders = []
     changes = {"log_dir": str(handle.log_dir)}
     if cfg.db_url == Settings().db_url:      # keep simulated events out of the real database
-        changes["db_url"] = f"sqlite:///{tempfile.mkdtemp(prefix='sftpgo-demo-')}/demo.db"
+        folders.append(tempfile.mkdtemp(prefix="sftpgo-demo-db-"))
+        changes["db_url"] = f"sqlite:///{folders[-1]}/demo.db"
+    atexit.register(_end_demo, handle, folders, changes.get("db_url"), os.getpid())
     log.info("Demo mode. log_dir=%s db=%s", changes["log_dir"], changes.get("db_url", cfg.db_url))
     return cfg.replace(**changes)
+
+
+def _end_demo(handle, folders: list[str], db_url: str | None, owner: int) -> None:
+    """Stops the demo's writer and removes its temporary folders (the log's and the
+    database's), in the process that made them: a gunicorn worker, forked from it, exits
+    with a copy of this handler and must leave them be."""
+    if os.getpid() != owner:
+        return
+    handle.remove()
+    if db_url:
+        db.dispose_engines(db_url)
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _say_where(cfg: Settings) -> None:

@@ -28,6 +28,11 @@ class DatabaseError(RuntimeError):
     """The database cannot be used: bad URL, unreachable server, unsupported backend."""
 
 
+class DatabaseUnreachable(DatabaseError):
+    """A database server (MySQL/MariaDB) could not be reached, or dropped the connection:
+    an outage that may end, unlike a bad URL or a broken database."""
+
+
 class DatabaseBroken(DatabaseError):
     """The database answers but cannot be used as it is: not a database (a corrupt or wrong
     file), or its file was deleted or replaced while in use."""
@@ -233,15 +238,32 @@ def _mysql_bin_collation(engine: Engine) -> str:
     return "utf8mb4_nopad_bin" if "mariadb" in version.lower() else "utf8mb4_0900_bin"
 
 
+# MySQL/MariaDB errors of the connection rather than the statement: too many connections,
+# shutting down, connection killed, cannot connect (socket, TCP, host), gone away, lost.
+_OUTAGE_CODES = frozenset({1040, 1053, 1927, 2002, 2003, 2005, 2006, 2013, 2055})
+
+
+def is_outage(exc: sa.exc.DBAPIError) -> bool:
+    """Whether a MySQL/MariaDB error is the connection's (the server down, unreachable, or
+    dropping it), which may pass, rather than an answer to the statement."""
+    args = getattr(exc.orig, "args", None) or (None,)
+    return bool(exc.connection_invalidated) or isinstance(exc, sa.exc.InterfaceError) \
+        or args[0] in _OUTAGE_CODES
+
+
 def connect_checked(url: str, node: str | None = None) -> Engine:
-    """Returns a migrated engine, or raises DatabaseError (DatabaseBroken for a file that is
-    not a database) with a one-line reason. ``node``: see migrate()."""
+    """Returns a migrated engine, or raises DatabaseError (DatabaseUnreachable for a server
+    that cannot be reached or drops the connection, DatabaseBroken for a file that is not a
+    database) with a one-line reason. ``node``: see migrate()."""
     engine = make_engine(url)
     try:
         migrate(engine, node)
-    except sa.exc.OperationalError as exc:          # refused, gone away, unable to open
-        raise DatabaseError(f"cannot use the database at {describe_url(url)}: "
-                            f"{error_reason(exc)}") from None
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        # refused, gone away, lost during a query; for SQLite: unable to open
+        message = f"cannot use the database at {describe_url(url)}: {error_reason(exc)}"
+        if dialect(engine) != "sqlite" and is_outage(exc):
+            raise DatabaseUnreachable(message) from None
+        raise DatabaseError(message) from None
     except sa.exc.DBAPIError as exc:                # it answered: e.g. "file is not a database"
         raise DatabaseBroken(f"cannot use the database at {describe_url(url)}: "
                              f"{error_reason(exc)}") from None

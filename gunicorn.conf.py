@@ -5,7 +5,10 @@ Bounded on purpose: each worker serves `threads` requests at once and holds at m
 kernel, and never makes a worker grow without limit. Flags on the command line win.
 """
 workers = 2
-worker_class = "gthread"
+# gthread, except that a request is read whole by the worker's event loop before a thread
+# takes it: idle and slow clients hold no thread, and a request not sent within
+# DASHBOARD_REQUEST_TIMEOUT seconds is answered 408 (dashboard/serving.py)
+worker_class = "dashboard.serving.Worker"
 threads = 4
 worker_connections = 100          # per worker (gthread): connections held open at once
 backlog = 256                     # connections the kernel queues before refusing

@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import time
 
 import sqlalchemy as sa
 
@@ -51,10 +52,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # a connection the server dropped fails its pool reset too: the pass's own line says so,
+    # without the pool's traceback each time
+    logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
+    stop = _StopFlag()
+    if args.follow:
+        signal.signal(signal.SIGINT, stop.set)
+        signal.signal(signal.SIGTERM, stop.set)
     try:
         cfg = settings_mod.from_flags(args)
         alert_rules.load_checked(cfg)       # a rules file that cannot be used: exit 2
-        engine = db.connect_checked(cfg.db_url, cfg.node)
+        engine = _connect(cfg, stop if args.follow else None)
+        if engine is None:                  # stopped while waiting for the database
+            return 0
         if args.rebuild_rollups or args.check_rollups:
             return _rollup_command(engine, args)
         if args.prune:
@@ -64,13 +74,34 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     ingester = Ingester(engine, cfg, seam=_crash_seam())
-    stop = _StopFlag()
     if args.follow:
-        signal.signal(signal.SIGINT, stop.set)
-        signal.signal(signal.SIGTERM, stop.set)
         ingester.follow(stop, on_pass=None if args.quiet else _follow_reporter())
         return 0
     return _run_to_end(ingester, args, stop)
+
+
+CONNECT_RETRY_MAX_S = 30.0
+
+
+def _connect(cfg, stop: "_StopFlag | None"):
+    """Returns the migrated engine. With ``stop`` (--follow, meant to outlive an outage), a
+    database server that cannot be reached or drops the connection is waited for, retrying
+    with a backoff (0.5 s doubling to CONNECT_RETRY_MAX_S), and None is returned if stopped
+    meanwhile; a plain run fails at once. A bad URL or a broken database fails either way."""
+    delay = 0.5
+    while True:
+        try:
+            return db.connect_checked(cfg.db_url, cfg.node)
+        except db.DatabaseUnreachable as exc:
+            if stop is None:
+                raise
+            log.error("Database unreachable, retrying in %.1f s. reason=%s", delay, exc)
+        end = time.monotonic() + delay
+        while not stop() and time.monotonic() < end:
+            time.sleep(0.05)
+        if stop():
+            return None
+        delay = min(delay * 2, CONNECT_RETRY_MAX_S)
 
 
 def _crash_seam():

@@ -22,6 +22,8 @@ def _setting(default, env: str, help: str, flag: str | None = None):
 
 MAX_RETENTION_DAYS = 36_600      # a century: beyond it a date cut-off would overflow
 
+MAX_METRICS_USERS = 100_000    # series per user on /metrics: beyond, Prometheus suffers
+
 NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -80,6 +82,21 @@ class Settings:
     server_connections: int = _setting(100, "DASHBOARD_MAX_CONNECTIONS",
                                        "open connections app.py accepts at once (more wait "
                                        "in the kernel's backlog)")
+    request_timeout_s: float = _setting(10.0, "DASHBOARD_REQUEST_TIMEOUT",
+                                        "seconds a client has to send a whole request (head "
+                                        "and body), and the longest one write to it may wait; "
+                                        "a slower client is answered 408 and closed")
+    max_exports: int = _setting(2, "DASHBOARD_MAX_EXPORTS",
+                                "CSV downloads (events.csv, users.csv) streamed at once per "
+                                "process; more are answered 429 with Retry-After")
+    frame_ancestors: str = _setting("'self'", "DASHBOARD_FRAME_ANCESTORS",
+                                    "pages that may show the dashboard in a frame (the "
+                                    "Content-Security-Policy frame-ancestors list), e.g. "
+                                    "\"'self' https://wall.example.org\"; 'none' forbids it")
+    metrics_max_users: int = _setting(1000, "METRICS_MAX_USERS",
+                                      "users given series of their own on /metrics (each "
+                                      "keeps its series once given); the rest are summed "
+                                      "as user=\"__other__\"")
     events_retention_days: int = _setting(0, "EVENTS_RETENTION_DAYS",
                                           "raw events whose day is more than this many days "
                                           "before today are dropped (the rollups are kept); "
@@ -104,6 +121,9 @@ class Settings:
         if not 0 <= self.events_retention_days <= MAX_RETENTION_DAYS:
             raise ConfigError(f"EVENTS_RETENTION_DAYS={self.events_retention_days} is out of range: "
                               f"use 0 (keep every event) to {MAX_RETENTION_DAYS} days")
+        if not 0 <= self.metrics_max_users <= MAX_METRICS_USERS:
+            raise ConfigError(f"METRICS_MAX_USERS={self.metrics_max_users} is out of range: "
+                              f"use 0 (every user as __other__) to {MAX_METRICS_USERS:,}")
 
     def replace(self, **changes) -> "Settings":
         """Returns a copy with the non-None values of ``changes`` applied."""

@@ -388,12 +388,16 @@ class Evaluator:
         return chunks, moves, caught_up
 
     def _ingestion_caught_up(self, conn) -> bool:
-        """Returns whether no node has log bytes waiting (no backfill under way): only then
-        is the clock judged (a quiet user in a half-read log is no quiet user)."""
+        """Returns whether no node has log bytes waiting (no backfill under way), as
+        /api/status counts them: only then is the clock judged (a quiet user in a
+        half-read log is no quiet user)."""
         pending = conn.execute(sa.text(
             "SELECT COUNT(*) FROM log_files f JOIN checkpoints c ON c.file_id = f.id"
-            " WHERE f.state = 'active' AND f.size_seen > c.committed_offset + 65536")).scalar()
-        return not pending
+            " WHERE f.state = 'active'"
+            " AND f.size_seen > c.committed_offset + f.bytes_lost + 65536")).scalar()
+        waiting = conn.execute(sa.text(
+            "SELECT COALESCE(SUM(bytes_waiting), 0) FROM node_status")).scalar()
+        return not pending and not waiting
 
     # --- storing what fired ------------------------------------------------------------------
 

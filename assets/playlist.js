@@ -1,13 +1,25 @@
-/* The wall's playlist (callbacks/playlist.py): ?cycle=overview,security&every=60. */
+/* The wall's playlist (callbacks/playlist.py): ?cycle=overview,security,users/backups&every=60.
+   A view is a page's name, or users/<name> for one user's page. */
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   playlist: {
     views: {overview: "/", security: "/security", audit: "/audit", users: "/users"},
 
+    /* the path of a view, or null for a name that is none */
+    path: function (view) {
+      if (Object.prototype.hasOwnProperty.call(this.views, view)) { return this.views[view]; }
+      if (view.indexOf("users/") === 0 && view.length > 6) {
+        var name = view.slice(6);
+        try { name = decodeURIComponent(name); } catch (e) { /* as written */ }
+        return "/users/" + encodeURIComponent(name);
+      }
+      return null;
+    },
+
     cycle: function (search) {
       var params = new URLSearchParams(search || "");
-      var views = this.views;
+      var self = window.dash_clientside.playlist;
       return (params.get("cycle") || "").split(",").map(function (v) { return v.trim(); })
-        .filter(function (v) { return Object.prototype.hasOwnProperty.call(views, v); });
+        .filter(function (v) { return self.path(v) !== null; });
     },
 
     setup: function (search) {
@@ -21,7 +33,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     next: function (n, search, pathname) {
       var self = window.dash_clientside.playlist;
       var now = window.location.search || search || "";
-      var paths = self.cycle(now).map(function (v) { return self.views[v]; });
+      var paths = self.cycle(now).map(function (v) { return self.path(v); });
       var nu = window.dash_clientside.no_update;
       if (paths.length < 2) { return [nu, nu]; }
       var at = paths.indexOf(window.location.pathname || pathname || "/");

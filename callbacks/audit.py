@@ -14,13 +14,13 @@ from dash.exceptions import PreventUpdate
 from werkzeug.datastructures import MultiDict
 
 from components import ids
-from components.tables import text_table
-from dashboard import audit, retention
+from components.events_table import AUDIT_COLUMNS, events_table
+from dashboard import audit, retention, span as spans
 
 from . import url
 from .common import KEEP_ON, kept
-from .graphs import copy_range, nodes_of, range_of
-from .users import EVENT_COLUMNS, event_rows, retention_alert
+from .graphs import copy_range, nodes_of, range_args, range_of, window_of
+from .users import retention_alert
 
 
 PAGE_SIZE = 50
@@ -28,10 +28,15 @@ KEYS = ("table", "paging", "info", "newer_disabled", "older_disabled", "csv", "r
 
 
 def query_args(start, end, user, kinds, ip, protocol, failed, path,
-               nodes=None) -> list[tuple[str, str]]:
+               nodes=None, since=None, until=None) -> list[tuple[str, str]]:
     """Returns the /api/events query arguments of the form (an empty box filters nothing)
-    and of the URL's node filter (None: every node)."""
-    args = [("start", (start or "")[:10]), ("end", (end or "")[:10])]
+    and of the URL's node filter (None: every node); a window (since..until) as the
+    minutes of start and end."""
+    if since and until:
+        window = spans.of_store({"start": start, "end": end, "since": since, "until": until})
+        args = range_args(window)
+    else:
+        args = [("start", (start or "")[:10]), ("end", (end or "")[:10])]
     args += [("node", n) for n in nodes or ()]
     for key, value in (("user", user), ("ip", ip), ("protocol", protocol), ("path", path)):
         if value:
@@ -84,12 +89,10 @@ def show(context, args: list, trigger, paging: dict | None, today: date | None =
     shown = len(answer["events"])
     searching = answer["next"] is not None
     return {
-        "table": text_table(EVENT_COLUMNS[:1] + ["User"] + EVENT_COLUMNS[1:],
-                            [[r[0], e["username"], *r[1:]] for e, r in
-                             zip(answer["events"], event_rows(answer["events"]))],
-                            "None found in the stretch searched: press Older to search "
-                            "further back." if searching else "No events match.",
-                            name_columns=(1,)),
+        "table": events_table(answer["events"], AUDIT_COLUMNS,
+                              "None found in the stretch searched: press Older to search "
+                              "further back." if searching else "No events match.",
+                              filters.end.year),
         "paging": {"stack": stack, "next": answer["next"], "counts": counts, "shown": shown},
         "info": (f"events {first:,}–{first + shown - 1:,}" if shown else
                  "none yet, more to search" if searching else "no events"),
@@ -125,7 +128,9 @@ def register(app, context) -> None:
                   prevent_initial_call="initial_duplicate")
     def _show(store, user, kinds, ip, protocol, failed, path, newer, older, paging, search):
         start, end = range_of(store)
-        args = query_args(start, end, user, kinds, ip, protocol, failed, path, nodes_of(store))
+        since, until = window_of(store)
+        args = query_args(start, end, user, kinds, ip, protocol, failed, path, nodes_of(store),
+                          since, until)
         out = show(context, args, ctx.triggered_id, paging)
         out["search"] = new_search(search, filter_changes(user, kinds, ip, protocol, failed,
                                                           path))

@@ -54,11 +54,16 @@ def update_rate(previous: dict | None, bytes_read: int, now: float) -> dict:
     return {"bytes_read": bytes_read, "at": now, "rate": rate}
 
 
-def next_today(store: dict | None, today: date):
-    """Returns the day store moved to ``today`` (remembering the day before), or no_update."""
-    if store and store.get("today") == today.isoformat():
+def next_today(store: dict | None, today: date, hour: int | None = None):
+    """Returns the day store moved to ``today`` (remembering the day before) and ``hour``
+    (a rolling window of hours moves with it), or no_update when neither changed."""
+    if store and store.get("today") == today.isoformat() and \
+            (hour is None or store.get("hour") == hour):
         return no_update
-    return {"today": today.isoformat(), "previous": (store or {}).get("today")}
+    moved = {"today": today.isoformat(), "previous": (store or {}).get("today")}
+    if store and store.get("today") == today.isoformat():
+        moved["previous"] = store.get("previous")
+    return moved if hour is None else {**moved, "hour": hour}
 
 
 NODE_FIELDS = ("node", "stale", "last_pass_at", "last_error", "files_known", "bytes_pending",
@@ -93,15 +98,16 @@ def tick(context, version, today_store, rate_store, today: date | None = None,
                     error_reason(exc), context.settings.interval_s, _title(exc)),
                 "banner_open": True, "banner_color": "danger",
                 "version": None if version is not None else no_update,
-                "today": next_today(today_store, today), "rate": no_update, "stale": no_update,
+                "today": next_today(today_store, today, clock.hour), "rate": no_update,
+                "stale": no_update,
                 "nodes": no_update, "stale_nodes": no_update, "stale_nodes_open": no_update}
     rate = update_rate(rate_store, st["bytes_read"], now)
     new_version = queries.data_version(st)
-    out = {"freshness": freshness(st, rate["rate"]),
+    out = {"freshness": freshness(st, rate["rate"], clock),
            "banner": ingest_warning_text(warning) if warning else None,
            "banner_open": bool(warning), "banner_color": "warning" if warning else "danger",
            "version": new_version if new_version != version else no_update,
-           "today": next_today(today_store, today), "rate": rate,
+           "today": next_today(today_store, today, clock.hour), "rate": rate,
            "stale": stale_age(st["newest_event"], clock)}
     health = node_health(st)
     warning = stale_text(health)

@@ -6,7 +6,7 @@ path and query string, which the pages' router follows.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import quote, unquote
 
 from dash import Input, Output, State, ctx, no_update
@@ -48,16 +48,24 @@ def navigate(trigger: str | None, picked: str | None, click: dict | None, pathna
 
 
 def days_of(click: dict | None) -> tuple[str, str] | None:
-    """Returns the first and last day of the bar clicked in "Activities by day": its day, or
-    the range's days of its week or month (the bar's customdata, 'start → end'); else None."""
+    """Returns the first and last day (or minute) of the bar clicked in the activities graph:
+    its day, the range's days of its week or month, or the minutes of its hour (the bar's
+    first customdata, 'start → end': days, or minutes 'YYYY-MM-DD HH:MM'); else None."""
     if not click or not click.get("points"):
         return None
     point = click["points"][0]
-    span = str(point.get("customdata") or point.get("x", ""))
-    first, _, last = span.partition(" → ")
+    data = point.get("customdata")
+    if isinstance(data, (list, tuple)):
+        data = data[0] if data else None
+    covers = str(data or point.get("x", ""))
+    first, _, last = covers.partition(" → ")
+    last = last or first
     try:
+        if data and len(first) >= 16 and len(last) >= 16:   # minutes: their audit trail
+            return tuple(datetime.fromisoformat(m[:16].replace(" ", "T"))
+                         .isoformat(timespec="minutes") for m in (first, last))
         return (date.fromisoformat(first[:10]).isoformat(),
-                date.fromisoformat((last or first)[:10]).isoformat())
+                date.fromisoformat(last[:10]).isoformat())
     except ValueError:
         return None
 

@@ -1,11 +1,12 @@
-"""A wall screen's playlist: ?kiosk=1&cycle=overview,security&every=60 rotates the views.
+"""A wall screen's playlist: ?kiosk=1&cycle=overview,security,users,users/backups,audit&every=60
+rotates the views (every page has a wall layout; users/<name> is one user's page).
 
 Driven by the page alone (two clientside callbacks and an Interval; no server state), so it
 keeps turning through a database outage, and each view keeps its own range (the wall's
 rolling last 30 days, or the range in the query string, which goes along). Going to a view
 is writing NAV_URL, which the pages' router follows. The views
-(overview, security, audit, users) and the period (at least 2 s; 60 s when not given) are
-read in assets/playlist.js.
+(overview, security, audit, users, users/<name>) and the period (at least 2 s; 60 s when not
+given) are read in assets/playlist.js.
 """
 from __future__ import annotations
 

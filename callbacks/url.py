@@ -2,9 +2,12 @@
 read and written as plain data (no Dash here, so the tests call these directly).
 
 A range is a *spec*, kept as the URL says it, and resolved against today each time it is
-used, so a rolling range stays rolling:
+used, so a rolling range stays rolling (dashboard/span.py reads it, as the API does):
 
-- ``days=N``: the last N days, today included (the presets 7 and 30);
+- ``hours=N``: the last N hours, the hour under way included (the preset "Last 24 hours");
+- ``days=N``: the last N days, today included (the presets Today, 7 and 30 days); with
+  ``ago=K`` the N days that end K days before today (the preset "Yesterday": days=1&ago=1);
+- ``start``/``end`` may carry a time of day (``2024-09-18T03:00``): a window of minutes;
 - ``start=A`` with no end: A to today (the end follows the clock; "This year", "Everything");
 - ``start=A&end=B``: that fixed range; ``end=B`` alone: the default start to B;
 - nothing: the default range (the later of DASHBOARD_DEFAULT_START and the first day with
@@ -12,14 +15,15 @@ used, so a rolling range stays rolling:
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from dashboard.queries import MAX_RANGE_DAYS, RangeError, check_range, parse_date, parse_nodes
+from dashboard import span
+from dashboard.queries import MAX_RANGE_DAYS, RangeError, parse_nodes
 
-RANGE_KEYS = ("start", "end", "days")
+RANGE_KEYS = span.RANGE_KEYS
 NODE_KEY = "node"                     # repeatable, as the API takes it: node=a&node=b
 AUDIT_KEYS = ("user", "kind", "ip", "protocol", "failed", "path")
 SHARED_KEYS = RANGE_KEYS + (NODE_KEY, "kiosk", "cycle", "every")   # kept between pages
@@ -37,11 +41,15 @@ def first(search: str | None, key: str) -> str | None:
 
 
 def range_spec(search: str | None) -> dict:
-    """Returns the range the query string asks for: {'days': 'N'}, {'start', 'end'} (either
-    may be missing) or {} for the default. Values stay text: resolve() judges them."""
-    days, start, end = (first(search, k) for k in ("days", "start", "end"))
+    """Returns the range the query string asks for: {'hours': 'N'}, {'days': 'N'} (with
+    'ago' when given), {'start', 'end'} (either may be missing) or {} for the default; hours
+    win over days, days over start/end. Values stay text: resolve() judges them."""
+    hours, days, ago, start, end = (first(search, k) for k in ("hours", "days", "ago", "start",
+                                                                "end"))
+    if hours is not None:
+        return {"hours": hours}
     if days is not None:
-        return {"days": days}
+        return {"days": days} if ago is None else {"days": days, "ago": ago}
     return {k: v for k, v in (("start", start), ("end", end)) if v is not None}
 
 
@@ -65,16 +73,11 @@ def parse_days(text: str) -> int:
     return int(text)
 
 
-def resolve(spec: dict, today: date, default_start: date) -> tuple[date, date]:
-    """Returns the (start, end) of ``spec`` on ``today``; raises RangeError for a value that
-    cannot be a range (not a date, days out of bounds, start after end, over a century)."""
-    if "days" in spec:
-        return today - timedelta(days=parse_days(spec["days"]) - 1), today
-    start = parse_date(spec["start"], "start") if spec.get("start") else default_start
-    end = parse_date(spec["end"], "end") if spec.get("end") else today
-    if not spec.get("start") and start > end:       # end=B alone, before the default start
-        start = end
-    return check_range(start, end)
+def resolve(spec: dict, today: date, default_start: date, now=None) -> span.Span:
+    """Returns the span of ``spec`` on ``today`` (``now``: the clock of hours=); raises
+    RangeError for a value that cannot be a range (not a date, days out of bounds, start
+    after end, over a century). A span unpacks as (start, end)."""
+    return span.resolve(spec, today, default_start, now)
 
 
 def picked_spec(start: date, end: date, today: date) -> dict:
@@ -103,3 +106,11 @@ def shared_search(search: str | None) -> str:
     """Returns the part of the query string every page shares (range, kiosk, playlist)."""
     return with_params("?" + urlencode([(k, v) for k, v in params(search)
                                          if k in SHARED_KEYS]), {})
+
+
+def store_query(store: dict | None) -> str:
+    """Returns the query string that names the range and node filter of RANGE_STORE, for a
+    link that keeps them ('?days=7&node=a'; '' for the default range of every node)."""
+    store = store or {}
+    return with_params("", {**range_changes(store.get("spec") or {}),
+                            NODE_KEY: list(store.get("nodes") or [])})

@@ -1,4 +1,4 @@
-"""The date range: a picker, four presets, a note on the default range, and the message
+"""The date range: a picker, seven presets, a note on the default range, and the message
 shown for a range that cannot be."""
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from dash import dcc, html
 
 from . import ids
 
-PRESETS = ((ids.RANGE_PRESET_7, "Last 7 days"), (ids.RANGE_PRESET_30, "Last 30 days"),
-           (ids.RANGE_PRESET_YEAR, "This year"), (ids.RANGE_PRESET_ALL, "Everything"))
+PRESETS = ((ids.RANGE_PRESET_TODAY, "Today"), (ids.RANGE_PRESET_YESTERDAY, "Yesterday"),
+           (ids.RANGE_PRESET_24H, "Last 24 hours"), (ids.RANGE_PRESET_7, "Last 7 days"),
+           (ids.RANGE_PRESET_30, "Last 30 days"), (ids.RANGE_PRESET_YEAR, "This year"),
+           (ids.RANGE_PRESET_ALL, "Everything"))
 
 
 def range_controls(start: date, end: date) -> html.Div:

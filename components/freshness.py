@@ -46,14 +46,48 @@ def stale_age(newest: str | None, now: datetime) -> str | None:
     return f"{int(seconds // 86400)} d"
 
 
-def freshness(st: dict, rate: float | None) -> list:
-    """Returns the freshness line for status ``st``; ``rate`` is bytes read per second lately."""
+def age_words(age: str) -> str:
+    """Returns '3 h' as '3 hours', '811 d' as '811 days'."""
+    n, unit = age.split()
+    return f"{n} {'hour' if unit == 'h' else 'day'}{'' if n == '1' else 's'}"
+
+
+def unfinished_line(st: dict) -> bool:
+    """Returns True when what is pending is less than one line (by the mean line length so
+    far): the live file's last line, which SFTPGo has not ended with a newline yet. It is
+    read when its newline comes; until then it is not work waiting."""
+    pending = st["bytes_pending"]
+    if pending <= 0 or st["lines_read"] <= 0 or st["bytes_read"] <= 0:
+        return False
+    return pending < st["bytes_read"] / st["lines_read"]
+
+
+def waiting_text(st: dict) -> tuple[str, str | None]:
+    """Returns the words for what is left to read, and their tooltip."""
     waiting = lines_pending(st)
+    if waiting == 0:
+        return "all lines read", None
+    if unfinished_line(st):
+        return (f"all lines read · {human_bytes(st['bytes_pending'])} of an unfinished line",
+                "The end of the log is not a whole line yet (no newline after it): it is "
+                "counted once SFTPGo finishes it.")
+    return (f"≈ {count(waiting)} {'line' if waiting == 1 else 'lines'} waiting "
+            f"({human_bytes(st['bytes_pending'])})", None)
+
+
+def freshness(st: dict, rate: float | None, now: datetime | None = None) -> list:
+    """Returns the freshness line for status ``st``; ``rate`` is bytes read per second lately;
+    ``now`` (the log's local time): the newest event's age is said when it is stale."""
+    waiting, tip = waiting_text(st)
+    age = stale_age(st["newest_event"], now) if now is not None else None
+    newest = [html.B(_when(st["newest_event"]))]
+    if age:
+        newest.append(html.Span(f" ({age_words(age)} ago)", className="fresh-stale",
+                                title="No event for a while: is SFTPGo logging here?"))
     parts = [
-        html.Span(["Newest event ", html.B(_when(st["newest_event"]))], className="fresh-newest"),
-        html.Span("all lines read" if waiting == 0 else
-                  f"≈ {count(waiting)} lines waiting ({human_bytes(st['bytes_pending'])})",
-                  id=ids.LIVE_WAITING, className="fresh-waiting"),
+        html.Span(["Newest event ", *newest], className="fresh-newest"),
+        html.Span(waiting, id=ids.LIVE_WAITING, className="fresh-waiting",
+                  **({"title": tip} if tip else {})),
         html.Span(f"last read {_when(st['last_pass_at'])}", className="fresh-pass"),
     ]
     if st["malformed_lines"]:

@@ -25,10 +25,14 @@ def headline_row() -> dbc.Row:
                     for value_id, caption, tone in FIGURES], className="headline g-3")
 
 
-def _tile(value_id: str, caption: str, tone: str) -> html.Div:
-    return html.Div([html.Div("…", id=value_id, className="headline-value"),
-                     html.Div(caption, className="headline-caption")],
-                    className=f"headline-tile {tone}".strip())
+def _tile(value_id: str, caption: str, tone: str, note: bool = False) -> html.Div:
+    """Returns a figure's tile; ``note``: with a line under its caption (id value_id +
+    '-note') that says what the figure holds."""
+    parts = [html.Div("…", id=value_id, className="headline-value"),
+             html.Div(caption, className="headline-caption")]
+    if note:
+        parts.append(html.Div(id=value_id + "-note", className="headline-note"))
+    return html.Div(parts, className=f"headline-tile {tone}".strip())
 
 
 def headline_values(totals: dict) -> list:

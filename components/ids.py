@@ -21,13 +21,18 @@ TITLE_SINK = "page-title-sink"        # the browser tab's title is set from the 
 
 # date range
 RANGE_PICKER = "range-picker"
+RANGE_PRESET_TODAY = "range-preset-today"
+RANGE_PRESET_YESTERDAY = "range-preset-yesterday"
+RANGE_PRESET_24H = "range-preset-24h"
 RANGE_PRESET_7 = "range-preset-7"
 RANGE_PRESET_30 = "range-preset-30"
 RANGE_PRESET_YEAR = "range-preset-year"
 RANGE_PRESET_ALL = "range-preset-all"
 RANGE_MESSAGE = "range-message"
 RANGE_NOTE = "range-note"             # where the default range starts, and why
-RANGE_STORE = "range-store"           # {"spec": what the URL says, "start", "end": resolved}
+RANGE_STORE = "range-store"           # {"spec": what the URL says, "start", "end": the days,
+                                      #  "since", "until": a window's times (else None),
+                                      #  "nodes": the node filter, "kiosk": the wall's default}
 # RANGE_STORE's copy on a page whose callback also has inputs of the page's own: a callback
 # may not mix inputs of the shell and of a page that is not shown
 OVERVIEW_RANGE = "overview-range"      # {"range", "version", "mode"}
@@ -52,7 +57,11 @@ HEADLINE_FAILED_LOGINS = "headline-failed-logins"
 
 # graphs
 GRAPH_TRANSFERS = "graph-user-transfers"
-GRAPH_TRANSFERS_LOG = "graph-user-transfers-log"
+GRAPH_TRANSFERS_SCALE = "graph-user-transfers-scale"   # y axis: auto, linear or log
+GRAPH_BYTES_SCALE = "graph-user-bytes-scale"
+GRAPH_AVERAGE_SCALE = "graph-user-average-scale"
+GRAPH_DAYS_SCALE = "graph-activities-scale"
+OVERVIEW_MESSAGE = "overview-message"  # the overview's figures could not be read
 GRAPH_BYTES = "graph-user-bytes"
 GRAPH_AVERAGE = "graph-user-average"
 GRAPH_DAYS = "graph-activities-by-day"
@@ -83,6 +92,7 @@ SECURITY_IPS = "security-ips"
 SECURITY_USERNAMES = "security-usernames"
 SECURITY_BANS = "security-bans"
 SECURITY_DAYS = "security-graph-days"
+SECURITY_DAYS_TITLE = "security-graph-days-title"
 SECURITY_TOP_IPS = "security-top-ips"
 SECURITY_TOP_USERNAMES = "security-top-usernames"
 SECURITY_METHODS = "security-graph-methods"
@@ -94,7 +104,17 @@ USER_TITLE = "user-title"
 USER_HEADLINE = "user-headline"
 USER_SEEN = "user-seen"
 USER_DAYS = "user-graph-days"
+USER_DAYS_TITLE = "user-graph-days-title"
 USER_BYTES = "user-graph-bytes"
+USER_BYTES_TITLE = "user-graph-bytes-title"
+USER_DAYS_SCALE = "user-graph-days-scale"
+USER_BYTES_SCALE = "user-graph-bytes-scale"
+USER_DETAIL = "user-detail"           # /users/<name>: one user's part of the page
+USERS_LISTING = "users-listing"       # /users: the list's part of the page
+USERS_LIST = "users-list"             # /users: every user of the range
+USERS_LIST_TITLE = "users-list-title"
+USERS_LIST_DATA = "users-list-data"   # {"users": [...], "query": the range's query string}
+USERS_SORT = "users-list-sort"        # {"by": column key, "desc": bool}
 USER_PROTOCOLS = "user-protocols"
 USER_IPS = "user-ips"
 USER_RECENT = "user-recent"

@@ -13,7 +13,6 @@ from . import ids
 from .banner import db_banner
 from .controls import range_controls
 from .header import header
-from .nav import nav
 from .nodes import stale_banner
 
 
@@ -34,7 +33,6 @@ def page(start: date, end: date, interval_s: float, kiosk: bool) -> html.Div:
         dcc.Interval(id=ids.LIVE_INTERVAL, interval=int(interval_s * 1000)),
         dcc.Interval(id=ids.PLAYLIST, interval=60_000, disabled=True),   # ?cycle=...&every=...
         header(),
-        nav(),
         db_banner(),
         stale_banner(),
         html.Div(id=ids.ALERTS_WALL, className="alerts-wall", hidden=True),

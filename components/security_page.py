@@ -13,17 +13,21 @@ FIGURES = ((ids.SECURITY_FAILURES, "Failed logins", "bad"), (ids.SECURITY_IPS, "
 
 
 def security_page() -> html.Div:
-    """Returns the page; its figures and tables are filled by callbacks/security.py."""
+    """Returns the page; its figures and tables are filled by callbacks/security.py. Each
+    tile has a note line: what its count holds (scans, the empty name as "(none)")."""
     return html.Div([
-        dbc.Row([dbc.Col(_tile(value_id, caption, tone), xs=6, xl=3)
+        dbc.Row([dbc.Col(_tile(value_id, caption, tone, note=True), xs=6, xl=3)
                  for value_id, caption, tone in FIGURES], className="headline g-3"),
-        dbc.Row([dbc.Col(panel("Failed logins per day (× bans)", page_graph(ids.SECURITY_DAYS)), lg=8),
+        dbc.Row([dbc.Col(panel("Failed logins by day (× bans)", page_graph(ids.SECURITY_DAYS),
+                               title_id=ids.SECURITY_DAYS_TITLE), lg=7),
                  dbc.Col(panel("Top IPs", html.Div(id=ids.SECURITY_TOP_IPS,
-                                                   className="scroll-table")), lg=4)],
-                className="g-3"),
+                                                   className="scroll-table fit-table")),
+                         lg=5)],
+                className="g-3 page-row"),
         dbc.Row([dbc.Col(panel("Usernames tried", html.Div(id=ids.SECURITY_TOP_USERNAMES,
-                                                            className="scroll-table")), lg=4),
+                                                            className="scroll-table fit-table")),
+                         lg=4),
                  dbc.Col(panel("Failures by method", page_graph(ids.SECURITY_METHODS)), lg=4),
                  dbc.Col(panel("Failures by protocol", page_graph(ids.SECURITY_PROTOCOLS)), lg=4)],
-                className="g-3"),
+                className="g-3 page-row"),
     ], id=ids.PAGE_SECURITY, className="page-section")

@@ -1,8 +1,10 @@
 """The per-user table under the graphs (every user of the range, busiest first)."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 from dashboard.figures import count, display_name, human_bytes
 
@@ -19,18 +21,31 @@ def users_panel() -> html.Div:
     by a callback."""
     csv = html.A("Download CSV", id=ids.USERS_CSV, href="/api/users.csv", download="users.csv",
                  className="users-csv")
-    return html.Div(panel("Users", [csv, html.Div(id=ids.USERS_TABLE, className="users-table")]),
-                    className="users-panel control")
+    return html.Div(panel("Users", html.Div(id=ids.USERS_TABLE, className="users-table "
+                                                                            "scroll-table"),
+                          tools=csv), className="users-panel control")
 
 
-def users_table(users: list[dict], total: int | None = None):
-    """Returns a table of ``users`` (names as plain text: Dash never renders them as HTML);
-    ``total``: how many users the range has, when ``users`` lists only the busiest."""
+def user_href(name: str, query: str = "") -> str:
+    """Returns the address of a user's page (the name percent-encoded, '/' included) with
+    the page's shared query (its range) after it."""
+    return "/users/" + quote(name, safe="") + query
+
+
+def user_link(name: str, query: str = "") -> dcc.Link:
+    """Returns a link to the user's page; the name is its text (never markup)."""
+    return dcc.Link(display_name(name), href=user_href(name, query), className="user-link")
+
+
+def users_table(users: list[dict], total: int | None = None, query: str = ""):
+    """Returns a table of ``users`` (names as plain text: Dash never renders them as HTML),
+    each name a link to the user's page (``query``: the range it keeps); ``total``: how
+    many users the range has, when ``users`` lists only the busiest."""
     total = len(users) if total is None else total
     if not users:
         return html.P("No user activity in this range.", className="empty-note")
     body = [html.Tr([
-        html.Td(display_name(u["username"]), className="username"),
+        html.Td(user_link(u["username"], query), className="username"),
         html.Td(count(u["uploads"])), html.Td(count(u["downloads"])),
         html.Td(count(u["failed_transfers"])),
         html.Td(human_bytes(u["bytes_uploaded"])), html.Td(human_bytes(u["bytes_downloaded"])),
@@ -39,7 +54,7 @@ def users_table(users: list[dict], total: int | None = None):
         html.Td(count(u["file_ops"])), html.Td(count(u["logins"])),
     ]) for u in users[:MAX_ROWS]]
     table = dbc.Table([html.Thead(html.Tr([html.Th(c) for c in _COLUMNS])), html.Tbody(body)],
-                      size="sm", hover=True, responsive=True, className="table-dark")
+                      size="sm", hover=True, className="table-dark text-table")
     if total <= MAX_ROWS:
         return table
     return [table, html.P(f"and {count(total - MAX_ROWS)} more users: see /api/stats",

@@ -17,13 +17,16 @@ from werkzeug.exceptions import HTTPException
 
 from db import DatabaseBroken, error_reason
 
-from . import alerts, audit, figures, queries, retention, security
+from ingestion.parse import KINDS
+
+from . import alerts, audit, exports, queries, retention, security, span, timeline, window
 from .context import DB_ERRORS, AppContext
 
 log = logging.getLogger(__name__)
 
 STATUS_KEYS = ("files_known", "files_active", "files_missing", "files_in_error", "bytes_read",
-               "bytes_pending", "bytes_lost", "lines_read", "lines_pending", "events_read",
+               "bytes_pending", "files_waiting", "bytes_lost", "lines_read", "lines_pending",
+               "events_read",
                "malformed_lines", "newest_event", "last_ingest_at", "last_error", "last_error_at")
 
 
@@ -32,24 +35,30 @@ def _json(body: dict, status: int = 200) -> Response:
 
 
 def stats_response(context: AppContext, args, today: date) -> Response:
-    """Returns the /api/stats answer for the query arguments ``args``."""
+    """Returns the /api/stats answer for the query arguments ``args``: the range as
+    span.parse reads it (start/end, days with ago, hours), and ``bucket=`` (auto, a part of
+    a day, day, week or month: timeline.parse) adds ``buckets`` beside the days."""
     try:
-        start, end = queries.parse_range(args.get("start"), args.get("end"), today,
-                                         context.default_start())
+        asked = span.parse(args, today, context.default_start())
         users_limit = queries.parse_users_limit(args.get("users_limit"))
-        bucket = args.get("bucket")
-        if bucket not in (None, "day", "week", "month"):
-            raise queries.BadParameter(f"bucket {bucket[:40]!r} is not day, week or month")
+        bucket = timeline.parse(args.get("bucket"), asked)
         nodes = queries.parse_nodes(args)
     except queries.BadParameter as exc:
         return failure(exc)
 
     def read(engine):
-        body = queries.stats(engine, start, end, users_limit, nodes)
-        if bucket is not None:        # days stay as the contract says; buckets come beside
-            body["buckets"] = [{k: v for k, v in b.items() if k != "slot"}
-                               for b in figures.buckets(body["days"], bucket)]
-        return body
+        body = window.stats_of(engine, asked, users_limit, nodes)
+        if bucket is None:            # days stay as the contract says; buckets come beside
+            return body
+        body["bucket"] = bucket
+        if bucket in timeline.DAYS:
+            body["buckets"] = timeline.day_buckets(body["days"], bucket)
+            return body
+        body["buckets"] = timeline.bucketed(timeline.read(engine, asked, bucket, nodes), asked,
+                                            bucket, KINDS)
+        # sub-day buckets are the raw events': past the retention they lack some
+        return _with_retention(body, retention.info(
+            engine, context.settings.events_retention_days, asked.start, asked.end, today))
     return _read(context, read)
 
 
@@ -84,26 +93,28 @@ def _read(context: AppContext, read) -> Response:
         return failure(exc)
 
 
-def _range(context: AppContext, args, today: date):
-    return queries.parse_range(args.get("start"), args.get("end"), today, context.default_start())
+def _range(context: AppContext, args, today: date) -> span.Span:
+    return span.parse(args, today, context.default_start())
 
 
 def security_response(context: AppContext, args, today: date) -> Response:
     """Returns the /api/security answer."""
     def read(engine):
-        start, end = _range(context, args, today)
-        return security.security(engine, start, end, security.parse_limit(args.get("limit")),
-                                 queries.parse_nodes(args))
+        asked = _range(context, args, today)
+        return window.security_of(engine, asked, security.parse_limit(args.get("limit")),
+                                  queries.parse_nodes(args))
     return _read(context, read)
 
 
 def user_response(context: AppContext, name: str, args, today: date) -> Response:
     """Returns the /api/users/<name> answer (``name`` already percent-decoded)."""
     def read(engine):
-        start, end = _range(context, args, today)
-        body = security.user(engine, name, start, end, queries.parse_nodes(args))
+        asked = _range(context, args, today)
+        body = security.user(engine, name, asked.start, asked.end, queries.parse_nodes(args),
+                             asked)
         return _with_retention(body, retention.user_info(
-            engine, context.settings.events_retention_days, body, start, end, today))
+            engine, context.settings.events_retention_days, body, asked.start, asked.end,
+            today))
     return _read(context, read)
 
 
@@ -234,7 +245,8 @@ def register_api(server: Flask, context: AppContext) -> None:
 
     @bp.get("/events.csv")
     def events_csv():
-        return events_csv_response(context, request.args, date.today())
+        return exports.gate().stream(
+            lambda: events_csv_response(context, request.args, date.today()))
 
     @bp.get("/alerts")
     def alerts_view():

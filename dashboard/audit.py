@@ -23,7 +23,8 @@ import db
 from ingestion import store
 from ingestion.parse import KINDS
 
-from .queries import BadParameter, _connection, node_filter, parse_nodes, parse_range
+from .exports import safe_cell
+from .queries import BadParameter, _connection, node_filter, parse_nodes
 from .timefmt import day_bounds, logged_time, stored_time
 
 LIMIT = 100
@@ -46,11 +47,19 @@ class Filters:
     failed: int | None = None
     path: str | None = None
     nodes: tuple | None = None      # the events of these nodes' files (None: every node)
+    span: object = None             # a window (span.Span) within start..end; None: whole days
+
+    def bounds(self) -> dict:
+        """Returns the bind parameters since/until: the first and last millisecond."""
+        return self.span.bounds() if self.span is not None else day_bounds(self.start, self.end)
 
 
-def parse_filters(args, today: date, default_start: date) -> Filters:
-    """Returns the filters of query arguments ``args`` (a MultiDict); raises BadParameter."""
-    start, end = parse_range(args.get("start"), args.get("end"), today, default_start)
+def parse_filters(args, today: date, default_start: date, now=None) -> Filters:
+    """Returns the filters of query arguments ``args`` (a MultiDict); raises BadParameter.
+    The range is span.parse's (start/end, days, hours); ``now``: the clock of hours=."""
+    from . import span as spans
+    asked = spans.parse(args, today, default_start, now)
+    start, end = asked.start, asked.end
     kinds = None
     if "kind" in args:
         kinds = tuple(dict.fromkeys(args.getlist("kind")))
@@ -63,7 +72,7 @@ def parse_filters(args, today: date, default_start: date) -> Filters:
     return Filters(start, end, user=args.get("user"), kinds=kinds, ip=args.get("ip"),
                    protocol=args.get("protocol"),
                    failed=int(failed) if failed is not None else None, path=args.get("path"),
-                   nodes=parse_nodes(args))
+                   nodes=parse_nodes(args), span=asked if asked.window else None)
 
 
 def parse_limit(text: str | None) -> int:
@@ -209,7 +218,7 @@ def _run(conn, f: Filters, sql: str, params: dict, expanding: bool, **more) -> l
         query = query.bindparams(sa.bindparam("node_files", expanding=True))
     if "nodes" in params:
         query = query.bindparams(sa.bindparam("nodes", expanding=True))
-    return conn.execute(query, {**day_bounds(f.start, f.end), **params, **more}).all()
+    return conn.execute(query, {**f.bounds(), **params, **more}).all()
 
 
 def _files(conn, f: Filters) -> list[int] | None:
@@ -301,11 +310,11 @@ def page(conn_or_engine, f: Filters, limit: int = LIMIT, before: str | None = No
 
 
 def _csv_cell(value):
-    if value is None:
-        return ""
+    """Returns a CSV cell: 1/0 for a flag, text a spreadsheet shows as typed (exports.safe_cell),
+    numbers as numbers."""
     if isinstance(value, bool):
         return 1 if value else 0
-    return value
+    return safe_cell(value)
 
 
 def csv_chunks(engine: sa.Engine, f: Filters, page_size: int = CSV_PAGE) -> Iterator[str]:

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from urllib.parse import quote
 
 import plotly.graph_objects as go
+import plotly.io as pio
+
+# Every figure is drawn on plotly's dark template. As the default, a new figure takes it
+# as it is; named in update_layout, it was validated again for each figure (15 to 70 ms a
+# figure, most of a redraw: bench/bench_buckets.py).
+pio.templates.default = "plotly_dark"
 
 KIND_NAMES = {"upload": "Uploads", "download": "Downloads", "file_op": "File operations",
               "login": "Logins", "login_failed": "Failed logins"}
@@ -97,7 +103,8 @@ def byte_ticks(top: float, steps: int = 5) -> tuple[list[float], list[str]]:
     magnitude = 10 ** (len(str(int(raw))) - 1) if raw >= 1 else 1
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     values = [float(i * step) for i in range(int(top // step) + 2)]   # floats: can pass 2^64
-    return values, [human_bytes(v, compact=True) for v in values]
+    # a bare 0: '0 B' at the axis' foot runs into the first label of the x axis
+    return values, [human_bytes(v, compact=True) if v else "0" for v in values]
 
 
 # --- users: who is drawn -----------------------------------------------------------------
@@ -148,9 +155,14 @@ def _categories(rows: list[dict], kiosk: bool = False) -> tuple[list[str], list[
 def _base(fig: go.Figure, kiosk: bool, legend: bool = True) -> go.Figure:
     size = 20 if kiosk else 13
     fig.update_layout(
-        template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
         font={"family": FONT, "size": size, "color": "#e9ecef"},
-        margin={"l": 70 if kiosk else 60, "r": 16, "t": 8 if kiosk else 16, "b": 16},
+        # the mode bar stands upright in the right margin, beside the plot and its legend
+        # (never over a legend entry); the wall has none
+        margin={"l": 70 if kiosk else 60, "r": 16 if kiosk else 40, "t": 8 if kiosk else 16,
+                "b": 16},
+        modebar={"orientation": "v", "bgcolor": "rgba(0,0,0,0)",
+                 "color": "rgba(255,255,255,0.45)", "activecolor": "#e9ecef"},
         showlegend=legend,
         # one line above the plot; on the wall in smaller type, so it keeps to a few percent
         # of the plot on any screen
@@ -175,9 +187,10 @@ def empty(message: str, kiosk: bool = False) -> go.Figure:
 
 
 def _user_axis(fig: go.Figure, full: list[str], ticks: list[str]) -> None:
+    # upright, else slanted, else standing: names never lie over one another (a phone)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=full,
-                     tickmode="array", tickvals=full, ticktext=ticks, tickangle=-30,
-                     automargin=True)
+                     tickmode="array", tickvals=full, ticktext=ticks,
+                     autotickangles=[0, -30, -90], automargin=True)
 
 
 def _per_user(users: list[dict], limit: int, kiosk: bool, series, barmode: str,
@@ -234,6 +247,9 @@ def user_transfers(users: list[dict], limit: int, log_y: bool = False,
                     totals=totals)
     if fig.data:
         fig.update_yaxes(type="log" if log_y else "linear", title_text="transfers")
+        stacks = (float(u) + float(d) for u, d in zip(fig.data[0].y, fig.data[1].y))
+        if not log_y and max(stacks) <= 5:
+            fig.update_yaxes(dtick=1, tick0=0)          # a few transfers: whole numbers
     return fig
 
 
@@ -291,56 +307,6 @@ def buckets(days: list[dict], bucket: str) -> list[dict]:
 def activities_by_day(days: list[dict], kiosk: bool = False) -> go.Figure:
     """Returns stacked bars of events per kind for every day of the range, or every ISO week
     or month of it when it is long (bucket_for); zeros stay as empty slots."""
+    from .time_figures import activities, day_rows
     bucket = bucket_for(len(days))
-    if bucket != "day":
-        return _activities_by(buckets(days, bucket), bucket, kiosk)
-    dates = [d["date"] for d in days]
-    fig = go.Figure()
-    for kind, name in KIND_NAMES.items():
-        fig.add_bar(name=name, x=dates, y=[d[kind] for d in days], marker_color=COLORS[kind],
-                    marker_line_width=0, hovertemplate=f"{name}: %{{y:,}}<extra></extra>")
-    _base(fig, kiosk).update_layout(barmode="stack", bargap=0.15, hovermode="x unified")
-    # One slot per day, on a date axis: a day without events is a gap, never bridged.
-    fig.update_xaxes(type="date", range=[_shift(dates[0], -0.5), _shift(dates[-1], 0.5)],
-                     hoverformat="%a %Y-%m-%d")
-    fig.update_yaxes(title_text="events", rangemode="tozero")
-    return fig
-
-
-def _activities_by(rows: list[dict], bucket: str, kiosk: bool) -> go.Figure:
-    """Returns stacked bars per week or month: each starts on its slot's first day, and its
-    hover names the days of the range it holds ('2024-09-16 → 2024-09-22')."""
-    slots = [r["slot"] for r in rows]
-    spans = [r["start"] if r["start"] == r["end"] else f"{r['start']} → {r['end']}" for r in rows]
-    width = _slot_widths(slots, bucket)
-    fig = go.Figure()
-    for kind, name in KIND_NAMES.items():
-        fig.add_bar(name=name, x=slots, y=[r[kind] for r in rows], width=width, offset=0,
-                    customdata=spans, marker_color=COLORS[kind], marker_line_width=0,
-                    hovertemplate=f"%{{customdata}}<br>{name}: %{{y:,}}<extra></extra>")
-    _base(fig, kiosk).update_layout(barmode="stack", hovermode="closest")
-    fig.update_xaxes(type="date", range=[slots[0], _next_slot(slots[-1], bucket)])
-    fig.update_yaxes(title_text=f"events per {bucket}", rangemode="tozero")
-    return fig
-
-
-def _next_slot(slot: str, bucket: str) -> str:
-    day = date.fromisoformat(slot)
-    if bucket == "day":
-        return (day + timedelta(days=1)).isoformat()
-    if bucket == "week":
-        return (day + timedelta(days=7)).isoformat()
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1).isoformat()
-
-
-def _slot_widths(slots: list[str], bucket: str) -> list[float]:
-    """Returns each bar's width in milliseconds (a date axis): 85% of its slot's length."""
-    ms = 86_400_000
-    return [0.85 * ms * (date.fromisoformat(_next_slot(s, bucket)) - date.fromisoformat(s)).days
-            for s in slots]
-
-
-def _shift(day: str, days: float) -> str:
-    """Returns ``day`` moved by a (fractional) number of days, as a plotly date string."""
-    moment = datetime.fromisoformat(day) + timedelta(days=days)
-    return moment.strftime("%Y-%m-%d %H:%M")
+    return activities(day_rows(days, bucket), bucket, kiosk)

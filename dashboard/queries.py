@@ -242,11 +242,19 @@ def first_day(conn_or_engine, nodes=None) -> date | None:
     return date.fromisoformat(_day(value)) if value is not None else None
 
 
+def last_day(conn_or_engine, nodes=None) -> date | None:
+    """Returns the latest day with an event (of ``nodes``), or None when there is none."""
+    with _connection(conn_or_engine) as conn:
+        value = conn.execute(scoped("last_day", db.dialect(conn), nodes),
+                             node_params(nodes)).scalar()
+    return date.fromisoformat(_day(value)) if value is not None else None
+
+
 _STATUS_INTS = ("files_known", "files_active", "files_missing", "files_in_error", "bytes_read",
                 "bytes_pending", "bytes_lost", "lines_read", "events_read", "malformed_lines")
 NODE_KEYS = ("node", "files_known", "files_active", "files_missing", "files_in_error",
              "bytes_read", "bytes_pending", "bytes_lost", "lines_read", "events_read",
-             "malformed_lines", "last_pass_at", "last_error", "last_error_at",
+             "malformed_lines", "files_waiting", "last_pass_at", "last_error", "last_error_at",
              "seconds_since_pass", "stale")
 STALE_INTERVALS = 3          # a node that has not passed for this many intervals is stale
 
@@ -275,6 +283,9 @@ def status(engine, nodes=None, stale_after_s: float | None = None) -> dict:
             continue
         f, p = files.get(name, {}), passes.get(name, {})
         node = {"node": name, **{k: int(f.get(k) or 0) for k in _STATUS_INTS}}
+        # files its last pass left for a later one: pending before they are generations
+        node["files_waiting"] = int(p.get("files_waiting") or 0)
+        node["bytes_pending"] += int(p.get("bytes_waiting") or 0)
         for k in ("last_pass_at", "last_error", "last_error_at"):
             node[k] = str(p[k]) if p.get(k) is not None else None
         epoch = p.get("last_pass_epoch")
@@ -283,7 +294,7 @@ def status(engine, nodes=None, stale_after_s: float | None = None) -> dict:
         node["stale"] = stale_after_s is not None and (
             node["seconds_since_pass"] is None or node["seconds_since_pass"] > stale_after_s)
         per_node.append(node)
-    out = {k: sum(n[k] for n in per_node) for k in _STATUS_INTS}
+    out = {k: sum(n[k] for n in per_node) for k in (*_STATUS_INTS, "files_waiting")}
     out["last_pass_at"] = max((n["last_pass_at"] for n in per_node if n["last_pass_at"]),
                               default=None)
     errors = [n for n in per_node if n["last_error"]]

@@ -88,9 +88,13 @@ def _distinct(conn, query: str, listed: str, values: list, bounds: dict, nodes=N
                                                      listed: values})}
 
 
-def user(conn_or_engine, username: str, start: date, end: date, nodes=None) -> dict:
+def user(conn_or_engine, username: str, start: date, end: date, nodes=None,
+         span=None) -> dict:
     """Returns the /api/users/<name> body (of the events of ``nodes``, None: all); raises
-    UnknownUser for a name never seen (on those nodes)."""
+    UnknownUser for a name never seen (on those nodes). ``span``: a window (span.Span) to
+    read the range's parts of instead of the days start..end (dashboard/window.py)."""
+    from . import window
+    windowed = span is not None and span.window
     scope = node_params(nodes)
     bounds = {"start": start.isoformat(), "end": end.isoformat(), "username": username, **scope}
     with _connection(conn_or_engine) as conn:
@@ -102,11 +106,15 @@ def user(conn_or_engine, username: str, start: date, end: date, nodes=None) -> d
         first_seen = _edge(conn, "first", username, seen.first_day, USER_KINDS, nodes)
         last_seen = _edge(conn, "last", username, seen.last_day, USER_KINDS, nodes)
         last_login = _edge(conn, "last", username, seen.last_login_day, ("login",), nodes)
-        day_rows = conn.execute(scoped("user_days", d, nodes), bounds).all()
-        protocols = conn.execute(scoped("user_protocols", d, nodes), bounds).all()
-        ips = conn.execute(scoped("user_ips", d, nodes), bounds).all()
+        if windowed:
+            day_rows, protocols, ips = window.user_parts(conn, username, span, nodes)
+        else:
+            day_rows = conn.execute(scoped("user_days", d, nodes), bounds).all()
+            protocols = conn.execute(scoped("user_protocols", d, nodes), bounds).all()
+            ips = conn.execute(scoped("user_ips", d, nodes), bounds).all()
         recent = audit.page(conn, audit.Filters(start=start, end=end, user=username,
-                                                kinds=USER_KINDS, nodes=nodes),
+                                                kinds=USER_KINDS, nodes=nodes,
+                                                span=span if windowed else None),
                             RECENT)["events"]
     return {
         "username": username, "start": bounds["start"], "end": bounds["end"],

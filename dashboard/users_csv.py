@@ -3,7 +3,8 @@
 Every user of the range (the busiest first, as the table and /api/stats order them), one row
 each, with the columns of the stats' user objects. A username is attacker-controlled text: a
 cell that a spreadsheet would read as a formula (one starting with =, +, -, @, a tab or a
-carriage return) is written with a leading apostrophe, so it shows as typed and never runs.
+carriage return) is written with a leading apostrophe, so it shows as typed and never runs
+(exports.safe_cell). It counts among the exports streamed at once (DASHBOARD_MAX_EXPORTS).
 """
 from __future__ import annotations
 
@@ -14,22 +15,13 @@ from typing import Iterator
 
 from flask import Flask, Response, request, stream_with_context
 
-from . import api, queries
+from . import api, exports, queries, span, window
 from .context import AppContext
+from .exports import safe_cell
 
 COLUMNS = ("username", "uploads", "downloads", "transfers", "failed_transfers",
            "bytes_uploaded", "bytes_downloaded", "avg_bytes_per_transfer", "file_ops", "logins")
 ROWS_PER_CHUNK = 500
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value) -> str | int | float:
-    """Returns ``value`` as a CSV cell that no spreadsheet evaluates ('' for None)."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def csv_chunks(users: list[dict]) -> Iterator[str]:
@@ -49,10 +41,10 @@ def csv_chunks(users: list[dict]) -> Iterator[str]:
 def users_csv_response(context: AppContext, args, today: date) -> Response:
     """Returns the CSV answer for the query arguments ``args`` (400/503/500 JSON on error)."""
     try:
-        start, end = queries.parse_range(args.get("start"), args.get("end"), today,
-                                         context.default_start())
-        users = queries.users(context.engine(), start, end, queries.MAX_USERS_LIMIT,
-                              queries.parse_nodes(args))
+        asked = span.parse(args, today, context.default_start())
+        start, end = asked.start, asked.end
+        users = window.users_of(context.engine(), asked, queries.MAX_USERS_LIMIT,
+                                queries.parse_nodes(args))
     except api.READ_FAILURES as exc:
         return api.failure(exc)
     name = f"users-{start.isoformat()}-{end.isoformat()}.csv"
@@ -64,4 +56,5 @@ def register(server: Flask, context: AppContext) -> None:
     """Adds GET /api/users.csv to ``server``."""
     @server.get("/api/users.csv")
     def users_csv():
-        return users_csv_response(context, request.args, date.today())
+        return exports.gate().stream(
+            lambda: users_csv_response(context, request.args, date.today()))

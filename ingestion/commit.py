@@ -9,6 +9,7 @@ previous one put it.
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from typing import Callable
@@ -17,8 +18,10 @@ import sqlalchemy as sa
 
 import db
 
-from . import store
+from . import loadfiles, store
 from .batch import Batch
+
+log = logging.getLogger(__name__)
 
 _STOP = object()
 
@@ -42,12 +45,21 @@ class BatchCommitter:
         if self._bulk is None:
             with self.engine.connect() as conn:
                 self._bulk = self.dialect == "mysql" and store.bulk_load_available(conn)
+            if self._bulk:             # files of a process killed mid-statement: gone now
+                _sweep_load_files()
         with self.engine.begin() as conn:
             store.store_batch(conn, self.dialect, *batch,
                               between=lambda: self._seam("after_insert_before_checkpoint"),
                               bulk=self._bulk, rollups=self.rollups, node=self.node)
             self._seam("after_checkpoint_before_commit")
         self._seam("after_commit")
+
+
+def _sweep_load_files() -> None:
+    try:
+        loadfiles.sweep()
+    except OSError as exc:             # housekeeping: never a reason not to commit
+        log.warning("Could not sweep old LOAD DATA files. error=%s", exc)
 
 
 class CommitThread:
@@ -63,13 +75,16 @@ class CommitThread:
     def _run(self) -> None:
         while True:
             job = self._jobs.get()
-            if job is _STOP:
-                return
-            if self.error is None:
-                try:
-                    self._commit(job)
-                except BaseException as exc:   # handed to the reading thread by close()
-                    self.error = exc
+            try:
+                if job is _STOP:
+                    return
+                if self.error is None:
+                    try:
+                        self._commit(job)
+                    except BaseException as exc:   # handed to the reading thread by flush()
+                        self.error = exc
+            finally:
+                self._jobs.task_done()
 
     def submit(self, job) -> bool:
         """Queues a job (waits while one is already queued); returns False after a failure."""
@@ -78,8 +93,16 @@ class CommitThread:
         self._jobs.put(job)
         return self.error is None
 
+    def flush(self) -> None:
+        """Waits for every queued commit; raises the first failure since the last flush
+        (the thread goes on with the next jobs: one file's refused batch is that file's)."""
+        self._jobs.join()
+        error, self.error = self.error, None
+        if error is not None:
+            raise error
+
     def close(self) -> None:
-        """Waits for every queued commit; raises the first failure."""
+        """Waits for every queued commit and ends the thread; raises the first failure."""
         self._jobs.put(_STOP)
         self._thread.join()
         if self.error is not None:

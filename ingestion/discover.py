@@ -1,9 +1,22 @@
-"""Which log files exist right now: the live file and rotated backups, in any subfolder."""
+"""Which log files exist right now: the live file and rotated backups, in any subfolder.
+
+A backup may be compressed. gzip (lumberjack's and logrotate's default), bzip2, xz and
+zstd (logrotate's ``compresscmd``) are read; a backup in another compression (zip, 7z, lz4,
+brotli, ...) is listed with ``codec`` None and ``unreadable`` set, so a pass can report it
+instead of passing over it in silence.
+"""
 from __future__ import annotations
 
 import os
 import re
 from dataclasses import dataclass
+
+
+# File name suffix -> codec read by reader.OpenFile (the decompressed content is the log).
+CODECS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd"}
+# Compressions a backup may be found in that are not read: reported by name.
+UNREAD = {".zip": "zip", ".7z": "7z", ".lz4": "lz4", ".br": "brotli", ".lz": "lzip",
+          ".lzma": "lzma", ".lzo": "lzop", ".Z": "compress", ".sz": "snappy"}
 
 
 class LogDirMissing(FileNotFoundError):
@@ -16,20 +29,46 @@ class Candidate:
     path: str
     dev: int
     ino: int
-    size: int          # on-disk size (compressed size for .gz)
+    size: int          # on-disk size (compressed size for an archive)
     mtime: float
     compressed: bool
     live: bool         # the active file (<log_dir>/<name>.log): it may still grow
+    mtime_ns: int = 0  # the same mtime, exactly: with dev, ino and size, a file's version
+    deleted: bool = False   # no name left: read through a descriptor held since it had one
+
+    @property
+    def codec(self) -> str | None:
+        """Returns how the content is compressed ("gzip", "bzip2", "xz", "zstd"), or None."""
+        return codec_of(self.path) if self.compressed else None
 
     @property
     def stem(self) -> str:
-        """Returns the path without a trailing .gz (a backup and its gzip twin share it)."""
-        return self.path[:-3] if self.compressed else self.path
+        """Returns the path without its compression suffix (a backup and its archive twin
+        share it)."""
+        return stem_of(self.path)
+
+    @property
+    def version(self) -> tuple[int, int]:
+        """Returns (size, mtime_ns): what changes whenever the file's bytes change."""
+        return self.size, self.mtime_ns
+
+
+def codec_of(path: str) -> str | None:
+    """Returns the codec a path's suffix names (a key of CODECS' values), None for a .log."""
+    return CODECS.get(os.path.splitext(path)[1])
+
+
+def stem_of(path: str) -> str:
+    """Returns the path without a compression suffix (read or not)."""
+    base, ext = os.path.splitext(path)
+    return base if ext in CODECS or ext in UNREAD else path
 
 
 def name_pattern(log_name: str) -> re.Pattern:
-    """Returns the pattern of file names that belong to the log: name.log, name-<ts>.log[.gz]."""
-    return re.compile(rf"^{re.escape(log_name)}(-[^/]+)?\.log(\.gz)?$")
+    """Returns the pattern of file names that belong to the log: name.log, name-<ts>.log, and
+    either compressed (group 2: the suffix, read or not)."""
+    suffixes = "|".join(re.escape(s) for s in (*CODECS, *UNREAD))
+    return re.compile(rf"^{re.escape(log_name)}(-[^/]+)?\.log({suffixes})?$")
 
 
 def candidate_paths(log_dir: str, log_name: str = "sftpgo",
@@ -39,7 +78,8 @@ def candidate_paths(log_dir: str, log_name: str = "sftpgo",
     Only ``<log_dir>/<name>.log`` is live; a ``<name>.log`` in a subfolder is an archive.
     Only files that resolve inside the folder are returned: a symlink pointing out of it is
     skipped, and so is a folder that cannot be listed; each goes into ``problems`` (path ->
-    reason), for the caller to report like a file it cannot read.
+    reason), for the caller to report like a file it cannot read. So does a backup in a
+    compression that is not read (UNREAD): it is named, never passed over in silence.
     """
     if not os.path.isdir(log_dir):
         raise LogDirMissing(f"log folder not found: {log_dir}")
@@ -70,8 +110,14 @@ def candidate_paths(log_dir: str, log_name: str = "sftpgo",
                 continue
             if not os.path.isfile(path):
                 continue
+            suffix = m.group(2)
+            if suffix in UNREAD:
+                problems[path] = (f"{_shown(path)}: compressed as {UNREAD[suffix]}, which is "
+                                  f"not read; decompress it into the folder to have it read")
+                continue
             found.append(Candidate(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime,
-                                   compressed=bool(m.group(2)), live=path == live_path))
+                                   compressed=bool(suffix), live=path == live_path,
+                                   mtime_ns=st.st_mtime_ns))
     # One file reached by two names (a hard link, a symlink) is one candidate: the live
     # name wins, else the first path.
     found.sort(key=lambda c: (not c.live, c.path))

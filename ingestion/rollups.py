@@ -1,6 +1,6 @@
-"""The rollups (daily_stats, store.SECURITY_ROLLUPS and store.USER_ROLLUPS), and on
-MySQL/MariaDB events_rare (the rare events' keys, migration 013): rebuild them from the
-events table, or check that they agree.
+"""The rollups (daily_stats, its all-time stats_totals, store.SECURITY_ROLLUPS and
+store.USER_ROLLUPS), and on MySQL/MariaDB events_rare (the rare events' keys, migration 013):
+rebuild them from the events table, or check that they agree.
 
 The ingester keeps the rollups in step with events in the same transaction; these two
 commands are for after a change of the counting rules, and for peace of mind.
@@ -17,8 +17,9 @@ import sqlalchemy as sa
 
 import db
 from ingestion import retention
-from ingestion.store import (RARE_COLUMNS, RARE_FROM_EVENTS, SECURITY_ROLLUPS, USER_ROLLUPS,
-                             from_days_sql, from_events_sql, user_rollup_sql)
+from ingestion.store import (BYTES_CAP, RARE_COLUMNS, RARE_FROM_EVENTS, SECURITY_ROLLUPS,
+                             TOTALS_COLUMNS, USER_ROLLUPS, from_days_sql, from_events_sql,
+                             user_rollup_sql)
 
 
 _NODE = "/*node*/"
@@ -47,7 +48,10 @@ def _rows(conn, sql: str, params=None) -> dict[tuple, tuple]:
 
 def _plain(column: str, value):
     """Returns a cell as comparable text or int: a day as 'YYYY-MM-DD', a time as
-    'YYYY-MM-DD HH:MM:SS.mmm' (SQLite keeps text, MariaDB gives date and datetime)."""
+    'YYYY-MM-DD HH:MM:SS.mmm' (SQLite keeps text, MariaDB gives date and datetime); NULL
+    stays None (stats_totals.last_ts of a cell whose events were pruned before 015)."""
+    if value is None:
+        return None
     if column in ("day", "first_day", "last_day"):
         return str(value)[:10]
     if column.endswith("_ts"):          # first_ts, last_ts; events_rare's failed_ts, rare_ts
@@ -122,9 +126,76 @@ def check(engine: sa.Engine) -> list[tuple]:
                           r.columns, len(r.key), p)
             diff += [(r.table, *k, have.get(k), want.get(k))
                      for k in sorted(set(want) | set(have)) if have.get(k) != want.get(k)]
+        diff += _totals_diff(conn)
         if db.dialect(conn) == "mysql":
             diff += _rare_diff(conn)
     return diff
+
+
+# stats_totals (migration 015): daily_stats summed over every day (its cells keep the pruned
+# days), and the newest time of each cell's events, from the events kept: a cell with none
+# kept keeps the time it has (a pruned day is never the newest of a cell with kept events).
+# Sums split as hi * 2^31 + lo (SQLite's SUM raises on overflow), added up in Python.
+_TOTALS_SUMS = {
+    "sqlite": "SELECT kind, username, node, SUM(events), SUM(bytes >> 31),"
+              " SUM(bytes & 2147483647), SUM(failed) FROM daily_stats lf WHERE 1 = 1 /*node*/"
+              " GROUP BY kind, username, node",
+    "mysql": "SELECT kind, username, node, SUM(events), SUM(bytes DIV 2147483648),"
+             " SUM(bytes MOD 2147483648), SUM(failed) FROM daily_stats lf WHERE 1 = 1 /*node*/"
+             " GROUP BY kind, username, node",
+}
+_USER_OF_EVENT = "CASE WHEN e.kind = 'login_failed' THEN '' ELSE e.username END"
+_TOTALS_NEWEST = (f"SELECT e.kind, {_USER_OF_EVENT}, lf.node, MAX(e.ts)"
+                  " FROM events e JOIN log_files lf ON lf.id = e.file_id WHERE 1 = 1 /*node*/"
+                  f" GROUP BY e.kind, {_USER_OF_EVENT}, lf.node")
+
+
+def _totals_expected(conn, node: str | None = None) -> dict[tuple, tuple]:
+    """Returns {(kind, username, node): (events, bytes, failed, last_ts)} as stats_totals
+    should hold them (for one node, or all); last_ts None where no event of the cell is kept."""
+    p = {} if node is None else {"node": node}
+    newest = {(k, u, n): _plain("last_ts", ts) for k, u, n, ts in conn.execute(
+        sa.text(_scoped(_TOTALS_NEWEST, node is not None)), p)}
+    out = {}
+    for k, u, n, events, hi, lo, failed in conn.execute(
+            sa.text(_scoped(_TOTALS_SUMS[db.dialect(conn)], node is not None)), p):
+        total = int(hi or 0) * 2**31 + int(lo or 0)
+        out[(k, u, n)] = (int(events), min(max(total, 0), BYTES_CAP), int(failed),
+                          newest.get((k, u, n)))
+    return out
+
+
+def _totals_stored(conn, node: str | None = None) -> dict[tuple, tuple]:
+    where = "" if node is None else " WHERE node = :node"
+    return _keyed(conn, f"SELECT {', '.join(TOTALS_COLUMNS)} FROM stats_totals" + where,
+                  TOTALS_COLUMNS, 3, {} if node is None else {"node": node})
+
+
+def _totals_diff(conn) -> list[tuple]:
+    """Returns ('stats_totals', kind, username, node, stored, expected) for each cell that
+    differs (None for a missing side); a cell with no event kept is not judged on its time."""
+    want, have = _totals_expected(conn), _totals_stored(conn)
+    diff = []
+    for key in sorted(set(want) | set(have)):
+        w, h = want.get(key), have.get(key)
+        if w is not None and w[3] is None and h is not None:
+            w = w[:3] + h[3:]
+        if w != h:
+            diff.append(("stats_totals", *key, h, w))
+    return diff
+
+
+def _rebuild_totals(conn, node: str) -> None:
+    """Recomputes ``node``'s stats_totals cells (after its daily_stats, in its transaction)."""
+    old = _totals_stored(conn, node)
+    rows = [(*key, *values[:3], values[3] if values[3] is not None else
+             (old[key][3] if key in old else None))
+            for key, values in _totals_expected(conn, node).items()]
+    conn.execute(sa.text("DELETE FROM stats_totals WHERE node = :node"), {"node": node})
+    if rows:
+        conn.execute(sa.text(f"INSERT INTO stats_totals ({', '.join(TOTALS_COLUMNS)}) VALUES"
+                             f" ({', '.join(':' + c for c in TOTALS_COLUMNS)})"),
+                     [dict(zip(TOTALS_COLUMNS, r)) for r in rows])
 
 
 # events_rare against the rare events (MySQL/MariaDB): the keys of rows missing or
@@ -161,7 +232,7 @@ def _rare_diff(conn) -> list[tuple]:
 def nodes(conn) -> list[str]:
     """Returns every node with files or rollup cells."""
     found = set()
-    for table in ("log_files", "daily_stats") + tuple(r.table for r in _ordered()):
+    for table in ("log_files", "daily_stats", "stats_totals") + tuple(r.table for r in _ordered()):
         found.update(conn.execute(sa.text(f"SELECT DISTINCT node FROM {table}")).scalars())
     return sorted(found)
 
@@ -193,6 +264,7 @@ def rebuild(engine: sa.Engine) -> int:
                     conn.execute(sa.text(f"INSERT INTO {r.table} ({', '.join(r.columns)}) "
                                          + _recompute(r, since, db.dialect(conn), node=True)),
                                  where)
+                _rebuild_totals(conn, node)
                 if db.dialect(conn) == "mysql":     # events_rare mirrors the events kept
                     conn.execute(sa.text("DELETE r FROM events_rare r JOIN log_files lf"
                                          " ON lf.id = r.file_id WHERE lf.node = :node"), where)

@@ -35,6 +35,7 @@ from .tracker import Tracker, foreign_problem
 log = logging.getLogger(__name__)
 
 TAIL_GRACE_S = 5.0   # a rotated file's unterminated tail is taken once it is this old
+FOLLOW_RETRY_MAX_S = 30.0   # the longest wait of --follow between two failed passes
 
 # The points of a pass where a seam (see Ingester) is called, in order.
 SEAMS = ("listed", "opened", "marker", "claimed", "after_read", "after_insert_before_checkpoint",
@@ -70,7 +71,10 @@ class Progress:
     files_pending: int = 0       # of which with bytes still to read
     bytes_done: int = 0          # bytes consumed by this pass
     bytes_pending: int = 0       # bytes left to read after this pass
-    deferred: int = 0            # files left for a later pass (moved under the pass, being checked)
+    deferred: int = 0            # files left for a later pass (moved under the pass, being
+                                 # checked, no descriptor for them this pass)
+    waiting: int = 0             # their size on disk (in bytes_pending)
+    opened: int = 0              # files opened (the others were unchanged and read, or copies)
     lines: int = 0
     events: int = 0
     malformed: int = 0
@@ -86,7 +90,8 @@ class Progress:
         """Adds a later pass: its counts to these, its view of what is left instead of this."""
         for name in ("bytes_done", "lines", "events", "malformed", "seconds", "pruned"):
             setattr(self, name, getattr(self, name) + getattr(p, name))
-        for name in ("busy", "files", "files_pending", "bytes_pending", "deferred", "bytes_lost"):
+        for name in ("busy", "files", "files_pending", "bytes_pending", "deferred", "waiting",
+                     "opened", "bytes_lost"):
             setattr(self, name, getattr(p, name))
 
 
@@ -103,6 +108,7 @@ class Ingester:
         self._seam = seam or (lambda name: None)
         self.tracker = Tracker(engine, settings, self._seam)
         self.commit = BatchCommitter(engine, self._seam, settings.node)
+        self._committer: CommitThread | None = None   # the commit thread of the pass under way
         self._db_file = db.FileWatch(engine.url.render_as_string(hide_password=False),
                                      "the ingester")
         # A node's passes prune only its own files' events (node A never touches node B's
@@ -189,9 +195,11 @@ class Ingester:
         with self.engine.connect() as conn:   # another node's newer build migrated it: stop
             db.check_not_newer(conn)
         scan = self.tracker.scan(deadline)
+        self._committer = None
         try:
             work = scan.work
-            prog = Progress(files=len(work), deferred=scan.deferred)
+            prog = Progress(files=len(work) + len(scan.settled), deferred=scan.deferred,
+                            waiting=scan.waiting_bytes, opened=scan.opened)
             _count_pending(prog, work)
             for w in work:
                 if w.pending <= 0:
@@ -205,9 +213,13 @@ class Ingester:
             self._seam("settle")
             with self.engine.begin() as conn:
                 self.tracker.settle(conn, scan)
-                store.record_pass(conn, self.settings.node, _problem(scan))
+                store.record_pass(conn, self.settings.node, _problem(scan),
+                                  waiting=(scan.deferred, scan.waiting_bytes))
                 prog.bytes_lost = store.bytes_lost(conn, self.settings.node)
         finally:
+            if self._committer is not None:
+                self._committer.close()
+                self._committer = None
             scan.close()
         prog.seconds = time.monotonic() - started
         return prog
@@ -217,29 +229,51 @@ class Ingester:
     def _read_generation(self, w: ToRead, prog: Progress, max_bytes, deadline, should_stop,
                          on_batch):
         g, sight = w.gen, w.sight
+        sightings = self.tracker.sightings
+        rd = None
         try:
-            rd = reader.LineReader(sight.file, g.offset, self.settings.max_line_bytes)
+            rd = sightings.reader(w, self.settings.max_line_bytes)
+            if not rd.seek(deadline):       # deep in an archive: on from here next pass
+                sightings.done_with(w, rd)
+                return
         except reader.UnreadableFile as exc:
+            if rd is not None:
+                rd.close()
             self._file_error(g, str(exc))
             return
-        thread = CommitThread(self.commit)
+        rd.limit = None if sight.last else sight.base + sight.content_size
+        rd.part_start = sight.base
+        thread = self._thread()
         try:
             try:
                 self._read_batches(rd, w, thread, prog, max_bytes, deadline, should_stop,
                                    on_batch)
             finally:
-                rd.close()
-                thread.close()         # the last batch is committed (or its error raised) here
+                thread.flush()         # the last batch is committed (or its error raised) here
         except reader.UnreadableFile as exc:
+            rd.close()
+            rd = None
             self._file_error(g, str(exc))
         except REFUSED as exc:         # the database answered "no" to this file's batch
             self._file_error(g, f"the database refused a batch, will retry: "
                                 f"{_reason(exc)}")
         else:
-            if g.error:                # readable again (a gzip that is complete now)
+            if g.error:                # readable again (an archive that is complete now)
                 self._file_error(g, None)
+        finally:
+            if rd is not None:
+                if rd.offset != sight.base + g.offset:   # a batch not committed: read again
+                    rd.close()
+                else:
+                    sightings.done_with(w, rd)
         if g.offset >= sight.content_size and not sight.cand.live:
             log.debug("File drained. file_id=%d path=%s", g.id, sight.cand.path)
+
+    def _thread(self) -> CommitThread:
+        """Returns the pass's commit thread (one for all its files: small files are many)."""
+        if self._committer is None:
+            self._committer = CommitThread(self.commit)
+        return self._committer
 
     def _tail_due(self, w: ToRead) -> bool:
         """A rotated file that will not grow may have its final fragment taken."""
@@ -248,7 +282,10 @@ class Ingester:
 
     def _read_batches(self, rd, w: ToRead, thread: CommitThread, prog: Progress, max_bytes,
                       deadline, should_stop, on_batch) -> None:
+        """Reads and commits batches of ``w``'s part of its file. ``rd`` works in the file's
+        content offsets; rows and checkpoints are the generation's (less the part's base)."""
         g, sight = w.gen, w.sight
+        base, end = sight.base, sight.base + sight.content_size
         max_ts = parse.max_ts_for(sight.cand.mtime)      # a time after it is bad_time
         while True:
             size = self.settings.batch_bytes
@@ -258,7 +295,7 @@ class Ingester:
             lines = read.lines
             partial = False
             if read.eof and read.tail and self._tail_due(w) and \
-                    read.end + batches._length(read.tail) >= sight.content_size:
+                    read.end + batches._length(read.tail) >= end:
                 lines = lines + [read.tail]      # rotated file: its torn last line
                 partial = True
             if not lines:
@@ -267,7 +304,7 @@ class Ingester:
             if not holds(sight, read.end):
                 log.warning("File rewritten in place while read; batch dropped. file_id=%d", g.id)
                 break
-            rows = batches.build(g.id, read.start, lines, max_ts, partial)
+            rows = batches.build(g.id, read.start - base, lines, max_ts, partial)
             pos = rows.end
             marker = batches.marker_before(lines, pos, partial)
             if marker is None:
@@ -283,7 +320,7 @@ class Ingester:
             g.offset, g.marker = pos, marker
             self._seam("batch")
             if on_batch is not None:
-                prog.bytes_pending = max(prog.bytes_pending - (pos - read.start), 0)
+                prog.bytes_pending = max(prog.bytes_pending - (pos + base - read.start), 0)
                 on_batch(prog)
             if partial or read.eof or should_stop():
                 break
@@ -303,28 +340,53 @@ class Ingester:
     # --- follow ----------------------------------------------------------------------------
 
     def follow(self, should_stop: Callable[[], bool], on_pass: Callable[[Progress], None] | None = None,
-               idle_max_s: float = 1.0) -> None:
-        """Runs passes until ``should_stop()``; backs off up to idle_max_s while idle."""
+               idle_max_s: float = 1.0, retry_max_s: float = FOLLOW_RETRY_MAX_S) -> None:
+        """Runs passes until ``should_stop()``; backs off up to idle_max_s while idle.
+
+        A pass that fails (the database dropped its connection or is down, the folder is
+        gone) never ends it: the next is tried after a backoff (0.5 s, doubling up to
+        ``retry_max_s``), and once one completes again the node's status records the outage
+        (last_error: how many passes failed since when, and why), then goes on as before."""
         delay = 0.05
+        failed = None                # while passes fail: [count, since, last reason]
         while not should_stop():
+            bug = None                   # an error that is not the database's: traced in the log
             try:
                 prog = self.run_pass(should_stop=should_stop)
             except sa.exc.DBAPIError as exc:
-                log.error("Database error, retrying. reason=%s", db.error_reason(exc))
+                reason = f"database error: {db.error_reason(exc)}"
                 prog = None
             except db.DatabaseError as exc:     # e.g. its file deleted: say so, never fork it
-                log.error("Database unusable, retrying. reason=%s", exc)
+                reason = f"database unusable: {exc}"
                 prog = None
             except Exception as exc:     # the folder vanished, a bug: say so, keep tailing
-                log.error("Ingestion pass failed, retrying. reason=%s", exc, exc_info=True)
-                prog = None
-            if on_pass is not None and prog is not None:
-                on_pass(prog)
-            if prog is not None and prog.bytes_done > 0:
-                delay = 0.05
+                reason = f"{type(exc).__name__}: {exc}"
+                prog, bug = None, exc
+            if prog is None:
+                failed = [failed[0] + 1, failed[1], reason] if failed else \
+                    [1, store.now_text()[:19], reason]
+                delay = 0.5 if failed[0] == 1 else min(delay * 2, retry_max_s)
+                log.error("Ingestion pass failed, retrying in %.1f s. reason=%s", delay, reason,
+                          exc_info=bug)
             else:
-                delay = min(delay * 2, idle_max_s)
+                if failed:
+                    self._record_outage(*failed)
+                    failed = None
+                if on_pass is not None:
+                    on_pass(prog)
+                delay = 0.05 if prog.bytes_done > 0 else min(delay * 2, idle_max_s)
             _sleep(delay, should_stop)
+
+    def _record_outage(self, count: int, since: str, reason: str) -> None:
+        """Writes to the node's status that ``count`` passes failed since ``since``."""
+        message = (f"{count} pass{'es' if count > 1 else ''} failed since {since}, "
+                   f"retried until one completed; last: {reason}")
+        log.warning("Ingestion resumed. %s", message)
+        try:
+            with self.engine.begin() as conn:
+                store.record_error(conn, self.settings.node, message)
+        except sa.exc.DBAPIError as exc:     # gone again: the next outage will say it
+            log.warning("Could not record the outage. reason=%s", db.error_reason(exc))
 
 
 def _sleep(seconds: float, should_stop: Callable[[], bool]) -> None:
@@ -361,5 +423,5 @@ def _sum(total: Progress, p: Progress) -> Progress:
 def _count_pending(prog: Progress, work: list[ToRead]) -> None:
     """Sets the bytes and files still to read, from where each generation now stands."""
     pending = [w.pending for w in work]
-    prog.bytes_pending = sum(p for p in pending if p > 0)
-    prog.files_pending = sum(1 for p in pending if p > 0)
+    prog.bytes_pending = sum(p for p in pending if p > 0) + prog.waiting
+    prog.files_pending = sum(1 for p in pending if p > 0) + prog.deferred

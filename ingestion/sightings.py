@@ -1,9 +1,11 @@
-"""Open each file of the folder once, as a Sighting; keep what is worth keeping between passes.
+"""Open the folder's files as Sightings, a slice at a time; keep what is worth keeping between passes.
 
-Sightings opens the listed files (one descriptor each, identity from fstat), reads their
-heads (cached per file version), proves new gzip files complete (a slice per pass, once per
-version, bad ones included), and holds the descriptors of files not read to their end until
-the next pass, so a backup deleted before it was drained is still read through them.
+Sightings opens listed files (one descriptor each, identity from fstat), reads their heads
+(cached per file version), proves new archive versions complete and measures their content
+(a slice of work per pass, once per version, bad ones included), and holds the descriptors
+of files not read to their end until the next pass, so a backup deleted before it was
+drained is still read through them. It never needs every file open at once: a pass opens
+what its descriptor budget allows (``open_budget``) and the rest take their turn later.
 """
 from __future__ import annotations
 
@@ -19,14 +21,18 @@ from .identity import Sighting, ToRead
 
 log = logging.getLogger(__name__)
 
-GZIP_CHECKS = 4      # gzip files being proven complete at once (each holds a descriptor)
+ARCHIVE_CHECKS = 4   # archives being proven complete at once (each holds a descriptor)
 HELD_FILES = 32      # files with bytes still to read kept open from one pass to the next
+HELD_READERS = 4     # archive readers kept positioned from one pass to the next
+OPEN_SLICE = 512     # files one pass opens at most, whatever the descriptor limit
+SPARE_FDS = 64       # descriptors left for the database, sockets and the rest of the process
 
 
 @dataclass
 class Scan:
     """What the scan of one pass found: the work, and what it needs to judge the rest."""
     work: list[ToRead] = field(default_factory=list)
+    settled: list = field(default_factory=list)     # generations left closed: unchanged, read
     files: list = field(default_factory=list)       # every OpenFile of the pass, closed at its end
     listed: frozenset = frozenset()                 # (path, dev, ino) of the first listing
     seen: set = field(default_factory=set)          # inodes listed or opened: not missing
@@ -36,9 +42,17 @@ class Scan:
     skipped: dict = field(default_factory=dict)     # path -> why it could not be read now
     foreign: dict = field(default_factory=dict)     # path -> the other node whose file it is
     deferred: int = 0                               # files left for a later pass
+    waiting_bytes: int = 0                          # their size on disk
+    opened: int = 0                                 # files this pass opened
+    ctx: object = None                              # the tracker's state of this pass
 
     def unsettle(self, why: str) -> None:
         self.unsettled.append(why)
+
+    def wait(self, c: discover.Candidate) -> None:
+        """Leaves a file for a later pass (counted as pending until it is read)."""
+        self.deferred += 1
+        self.waiting_bytes += c.size
 
     def close(self) -> None:
         for f in self.files:
@@ -49,21 +63,32 @@ class Sightings:
     """Opens a pass's files as Sightings; holds caches and descriptors between passes."""
 
     def __init__(self):
-        self._heads: dict[tuple, tuple] = {}       # (dev, ino) -> ((size, mtime), head, content size)
-        self._gzip: dict[tuple, object] = {}       # gzip version -> True, error text, or GzipCheck
+        self._heads: dict[tuple, tuple] = {}       # (dev, ino) -> (version, head, content size)
+        self._archives: dict[tuple, object] = {}   # archive version -> size, error text, or ArchiveCheck
         self._held: dict[tuple, reader.OpenFile] = {}   # (dev, ino) -> file kept open between passes
-        self.max_open = _raise_open_files_limit() - 64
+        self._readers: dict[tuple, reader.LineReader] = {}   # (gen id, dev, ino, version) -> reader
+        self.max_open = _raise_open_files_limit()
 
-    def sight(self, scan: Scan, c: discover.Candidate, known_inodes: set, plain: set,
+    def open_budget(self) -> int:
+        """Returns how many more files a pass may open now (at least a few)."""
+        try:
+            in_use = len(os.listdir("/proc/self/fd"))
+        except OSError:
+            in_use = len(self._held) + len(self._readers) + ARCHIVE_CHECKS + SPARE_FDS
+        return max(min(self.max_open - in_use - SPARE_FDS, OPEN_SLICE), 8)
+
+    def sight(self, scan: Scan, c: discover.Candidate, known: dict, plain: set,
               opened: set, deadline: float | None) -> Sighting | None:
         """Opens a candidate once and returns its content facts, or None when it cannot be told yet.
 
         The Sighting's stat facts are those of the open descriptor, not of the name as listed.
+        ``known`` maps (dev, ino) to the generation last seen there: an archive version it
+        measured already is not decompressed again.
         """
         if c.size == 0:
             return None                  # lumberjack's empty new file: nothing to identify yet
         if c.compressed and c.stem in plain:
-            return None                  # its .log is still here: the gzip is being written
+            return None                  # its .log is still here: the archive is being written
         try:
             f = reader.OpenFile(c.path, c.compressed)
         except reader.UnreadableFile as exc:
@@ -73,6 +98,7 @@ class Sightings:
                 _skip(scan, c.path, exc)
             return None
         scan.files.append(f)
+        scan.opened += 1
         key = (f.dev, f.ino)
         if key != (c.dev, c.ino):
             scan.unsettle(f"{c.path} holds another file than listed")
@@ -80,62 +106,71 @@ class Sightings:
         if key in opened:
             return None                  # one file reached by two names during a rename
         opened.add(key)
-        c = dataclasses.replace(c, dev=f.dev, ino=f.ino, size=f.disk_size, mtime=f.mtime)
-        version = (f.disk_size, f.mtime)
+        c = dataclasses.replace(c, dev=f.dev, ino=f.ino, size=f.disk_size, mtime=f.mtime,
+                                mtime_ns=f.mtime_ns)
         cached = self._heads.get(key)
-        if cached is not None and cached[0] == version:
+        if cached is not None and cached[0] == f.version:
             return Sighting(c, cached[1], cached[2], f)
         try:
-            if c.compressed and key not in known_inodes:
-                # Never match or read a gzip still being written or cut short.
-                if not self._gzip_checked(f, deadline):
-                    scan.deferred += 1
+            if c.compressed:
+                # Never match or read an archive still being written or cut short; its
+                # content size is what decompressing it all gave.
+                size = self._content_size(f, known.get(key), deadline)
+                if size is None:
+                    scan.wait(c)
                     scan.unsettle(f"{c.path} is being checked")
                     return None
+            else:
+                size = f.disk_size
             head = f.head()
-            size = f.content_size() if c.compressed else f.disk_size
         except (reader.UnreadableFile, OSError) as exc:
             _skip(scan, c.path, exc)
             return None
         if not head:
             return None
-        self._heads[key] = (version, head, size)
+        self._heads[key] = (f.version, head, size)
         return Sighting(c, head, size, f)
 
-    def _gzip_checked(self, f: reader.OpenFile, deadline: float | None) -> bool:
-        """Returns True once this version of a gzip proved complete, False while still checking.
+    def _content_size(self, f: reader.OpenFile, gen, deadline: float | None) -> int | None:
+        """Returns the content size of this version of an archive, None while it is being
+        measured (a slice of the work per pass when the pass has a deadline).
 
-        Raises UnreadableFile when it is incomplete or corrupt. Each version (inode, size,
-        mtime) is checked once, a slice per pass when the pass has a deadline; a bad one is
-        left alone until it changes.
+        A version measured before (by this process, or by any pass whose generation row
+        kept it: the same size on disk and mtime) is not measured again. Raises
+        UnreadableFile when it is incomplete or corrupt; a bad version is left alone until
+        it changes.
         """
-        key = (f.dev, f.ino, f.disk_size, f.mtime)
-        state = self._gzip.get(key)
-        if state is True:
-            return True
+        if gen is not None and gen.compressed and (gen.disk_size, gen.mtime_ns) == f.version:
+            return gen.size_seen
+        key = (f.dev, f.ino, *f.version)
+        state = self._archives.get(key)
+        if isinstance(state, int):
+            return state
         if isinstance(state, str):
             raise reader.UnreadableFile(state)
         if state is None:
-            if sum(isinstance(v, reader.GzipCheck) for v in self._gzip.values()) >= GZIP_CHECKS:
-                return False
-            state = self._gzip[key] = reader.GzipCheck(f)
+            if sum(isinstance(v, reader.ArchiveCheck) for v in self._archives.values()) \
+                    >= ARCHIVE_CHECKS:
+                return None
+            state = self._archives[key] = reader.ArchiveCheck(f)
         try:
             done = state.step(deadline)
         except reader.UnreadableFile as exc:
-            self._gzip[key] = str(exc)
+            self._archives[key] = str(exc)
             raise
-        if done:
-            self._gzip[key] = True
-        return done
+        if not done:
+            return None
+        self._archives[key] = state.size
+        return state.size
 
     def forget(self, scan: Scan) -> None:
-        """Drops cached facts of files no longer in the folder (and closes their gzip checks)."""
-        live = {(f.dev, f.ino) for f in scan.files}
-        for key in [k for k in self._gzip if k[:2] not in live]:
-            state = self._gzip.pop(key)
-            if isinstance(state, reader.GzipCheck):
+        """Drops cached facts of files no longer in the folder (and closes their checks)."""
+        live = {(f.dev, f.ino) for f in scan.files} | scan.seen
+        for key in [k for k in self._archives if k[:2] not in live]:
+            state = self._archives.pop(key)
+            if isinstance(state, reader.ArchiveCheck):
                 state.close()
-        for key in [k for k in self._heads if k not in live and k not in scan.seen]:
+        for key in [k for k in self._heads if k not in live]:
             del self._heads[key]
 
     def hold(self, work: list[ToRead]) -> None:
@@ -155,38 +190,82 @@ class Sightings:
             f.close()
         self._held = keep
 
+    # --- archive readers kept between passes ------------------------------------------------
+
+    def reader(self, w: ToRead, max_line_bytes: int) -> reader.LineReader:
+        """Returns a line reader of ``w`` at its generation's offset: for an archive, the one
+        a previous pass left positioned there if there is one (getting to an offset deep in
+        an archive means decompressing all before it), else a new one."""
+        at = w.sight.base + w.gen.offset
+        if not w.sight.cand.compressed:
+            return reader.LineReader(w.sight.file, at, max_line_bytes)
+        key = _reader_key(w)
+        kept = self._readers.pop(key, None)
+        if kept is not None and kept.offset <= at:
+            kept.advance_to(at)
+            return kept
+        if kept is not None:
+            kept.close()
+        return reader.LineReader(w.sight.file, at, max_line_bytes, owned=True)
+
+    def done_with(self, w: ToRead, rd: reader.LineReader) -> None:
+        """Takes back a reader after a pass: an archive's, with bytes still to read, is kept
+        (a few at most) for the next pass; any other is closed."""
+        if w.sight.cand.compressed and w.sight.base + w.sight.content_size > rd.offset \
+                and len(self._readers) < HELD_READERS:
+            self._readers[_reader_key(w)] = rd
+        else:
+            rd.close()
+
     def deleted_but_held(self, scan: Scan, opened: set) -> list[Sighting]:
-        """Returns Looks of held files that were deleted since the last pass (no name left)."""
+        """Returns Sightings of held files that were deleted since the last pass (no name left)."""
         sights = []
         for key, held in self._held.items():
             if key in opened:
                 continue
+            cached = self._heads.get(key)
             try:
                 st = os.fstat(held.fd)
                 if st.st_nlink:
                     continue             # moved out of the folder, not deleted: not ours to read
+                if held.compressed and cached is None:
+                    continue             # an archive's size is only known once measured
                 f = held.dup()
             except OSError:
                 continue
             scan.files.append(f)
-            cached = self._heads.get(key)
             try:
                 head = cached[1] if cached else f.head()
-                size = f.content_size()
+                size = cached[2] if held.compressed else f.size()
             except (reader.UnreadableFile, OSError):
                 continue
             c = discover.Candidate(f.path, f.dev, f.ino, st.st_size, st.st_mtime,
-                                   compressed=f.compressed, live=False)
+                                   compressed=f.compressed, live=False, mtime_ns=st.st_mtime_ns,
+                                   deleted=True)
             log.info("Reading a deleted file through the descriptor held. path=%s", f.path)
             sights.append(Sighting(c, head, size, f))
             opened.add(key)
         return sights
 
     def close(self) -> None:
-        """Closes the files held between passes."""
+        """Closes the files and readers held between passes, and the checks under way."""
         for f in self._held.values():
             f.close()
         self._held = {}
+        for rd in self._readers.values():
+            rd.close()
+        self._readers = {}
+        for state in self._archives.values():
+            if isinstance(state, reader.ArchiveCheck):
+                state.close()
+        self._archives = {k: v for k, v in self._archives.items()
+                          if not isinstance(v, reader.ArchiveCheck)}
+
+
+def _reader_key(w: ToRead) -> tuple:
+    """Readers kept are found by file version: any part of that file may go on with one."""
+    c = w.sight.cand
+    return (c.dev, c.ino, c.size, c.mtime_ns)
 
 
 def _skip(scan: Scan, path: str, exc: Exception) -> None:
@@ -198,21 +277,21 @@ def holds(sight: Sighting, end: int = 0) -> bool:
     """Returns True when a file still holds what was identified (and at least ``end`` bytes).
 
     A descriptor cannot be renamed away, but the file itself can be truncated and rewritten in
-    place (copytruncate): then bytes read from it may be another generation's. A gzip is never
-    rewritten in place.
+    place (copytruncate): then bytes read from it may be another generation's. An archive is
+    never rewritten in place.
     """
     if sight.cand.compressed:
         return True
     f = sight.file
     try:
-        return (os.fstat(f.fd).st_size >= max(end, sight.content_size)
-                and f.head().startswith(sight.head))
+        return (f.size() >= max(end, sight.base + sight.content_size)
+                and f.span(sight.base, len(sight.head)) == sight.head)
     except (OSError, reader.UnreadableFile):
         return False
 
 
 def _raise_open_files_limit() -> int:
-    """Raises the soft limit of open files to the hard one (a pass holds one per file); returns it."""
+    """Raises the soft limit of open files to the hard one; returns it."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = hard if hard != resource.RLIM_INFINITY else 65536
     if soft != resource.RLIM_INFINITY and soft < want:

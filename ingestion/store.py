@@ -10,15 +10,14 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-import os
 import re
 import sqlite3
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
+from . import loadfiles
 from .identity import Generation, heads_compatible
 from .parse import NOT_MALFORMED
 
@@ -166,10 +165,28 @@ USER_ROLLUPS = (
            ("transfers", "bytes")),
 )
 
+# --- the all-time totals (migration 015): daily_stats without the day, for GET /metrics ---
+# One cell per kind x username x node, from the same increments as daily_stats (its cells
+# of a batch, added up over their days), with the time of the cell's newest event. Checked
+# and rebuilt against daily_stats and the events by rollups.py.
+TOTALS_COLUMNS = ("kind", "username", "node", "events", "bytes", "failed", "last_ts")
+_TOTALS_UPSERT = {
+    "sqlite": " ON CONFLICT (kind, username, node) DO UPDATE SET"
+              " events = events + excluded.events,"
+              f" bytes = MIN(bytes, {BYTES_CAP} - excluded.bytes) + excluded.bytes,"
+              " failed = failed + excluded.failed,"
+              " last_ts = MAX(COALESCE(last_ts, excluded.last_ts), excluded.last_ts)",
+    "mysql": " ON DUPLICATE KEY UPDATE events = events + VALUES(events),"
+             f" bytes = LEAST(bytes, {BYTES_CAP} - VALUES(bytes)) + VALUES(bytes),"
+             " failed = failed + VALUES(failed),"
+             " last_ts = GREATEST(COALESCE(last_ts, VALUES(last_ts)), VALUES(last_ts))",
+}
+
 ROLLUP_BY_TABLE = {r.table: r for r in SECURITY_ROLLUPS + USER_ROLLUPS}
 # Every table a batch adds increments to, daily_stats first: its columns, its upsert tail
-_COLUMNS = {"daily_stats": DAILY_COLUMNS} | {t: r.columns for t, r in ROLLUP_BY_TABLE.items()}
-_ROLLUP_TAIL = {d: {"daily_stats": _DAILY_UPSERT[d]}
+_COLUMNS = {"daily_stats": DAILY_COLUMNS, "stats_totals": TOTALS_COLUMNS} \
+    | {t: r.columns for t, r in ROLLUP_BY_TABLE.items()}
+_ROLLUP_TAIL = {d: {"daily_stats": _DAILY_UPSERT[d], "stats_totals": _TOTALS_UPSERT[d]}
                 | {r.table: _upsert_tail(r, d) for r in SECURITY_ROLLUPS + USER_ROLLUPS}
                 for d in ("sqlite", "mysql")}
 _ROLLUP_SQL = {d: {t: _insert(t, _COLUMNS[t], d) + _ROLLUP_TAIL[d][t] for t in _COLUMNS}
@@ -289,18 +306,47 @@ def rollup_rows(events: list[tuple], node: str) -> list[tuple]:
 
     bytes saturates at BYTES_CAP, as the stored cells do.
     """
+    return _daily_rows(_daily_cells(events, node))
+
+
+def _daily_cells(events: list[tuple], node: str) -> dict[tuple, list]:
+    """Returns {(day, kind, username, node): [events, bytes, failed, newest ts]} of rows of
+    ``node``'s files (bytes not yet saturated)."""
     acc: dict[tuple, list] = {}
     for row in events:   # row in EVENT_COLUMNS order
         kind = row[5]
         key = (row[4], kind, "" if kind == "login_failed" else row[6], node)
         cur = acc.get(key)
         if cur is None:
-            cur = acc[key] = [0, 0, 0]
+            cur = acc[key] = [0, 0, 0, row[3]]
         cur[0] += 1
         if row[7] is not None:
             cur[1] += row[7]
         cur[2] += row[8]
-    return [(*k, n, b if b <= BYTES_CAP else BYTES_CAP, f) for k, (n, b, f) in acc.items()]
+        if row[3] > cur[3]:
+            cur[3] = row[3]
+    return acc
+
+
+def _daily_rows(cells: dict[tuple, list]) -> list[tuple]:
+    return [(*k, n, b if b <= BYTES_CAP else BYTES_CAP, f) for k, (n, b, f, _ts) in cells.items()]
+
+
+def totals_rows(cells: dict[tuple, list]) -> list[tuple]:
+    """Returns stats_totals increments (TOTALS_COLUMNS) from a batch's daily cells: their
+    sums over the days (bytes saturating at BYTES_CAP) and their newest time."""
+    acc: dict[tuple, list] = {}
+    for (_day, kind, username, node), (n, b, f, ts) in cells.items():
+        cur = acc.get((kind, username, node))
+        if cur is None:
+            acc[(kind, username, node)] = [n, b, f, ts]
+            continue
+        cur[0] += n
+        cur[1] += b
+        cur[2] += f
+        if ts > cur[3]:
+            cur[3] = ts
+    return [(*k, n, min(b, BYTES_CAP), f, ts) for k, (n, b, f, ts) in acc.items()]
 
 
 def _finest_cells(events: list[tuple]) -> dict[str, dict[tuple, list]]:
@@ -369,9 +415,13 @@ def security_rows(events: list[tuple], node: str) -> dict[str, list[tuple]]:
 
 
 def batch_increments(events: list[tuple], node: str) -> dict[str, list[tuple]]:
-    """Returns {table: increments} of every rollup (daily_stats, the SECURITY_ROLLUPS, the
-    USER_ROLLUPS) for event rows of ``node``'s files; a table without cells is left out."""
-    out = {"daily_stats": rollup_rows(events, node)} if events else {}
+    """Returns {table: increments} of every rollup (daily_stats, stats_totals, the
+    SECURITY_ROLLUPS, the USER_ROLLUPS) for event rows of ``node``'s files; a table without
+    cells is left out."""
+    out = {}
+    if events:
+        cells = _daily_cells(events, node)
+        out = {"daily_stats": _daily_rows(cells), "stats_totals": totals_rows(cells)}
     return out | security_rows(events, node) | user_rows(events, node)
 
 
@@ -427,8 +477,8 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
     ``bulk`` sends the events (and their events_rare keys) to MySQL/MariaDB with LOAD DATA
     LOCAL (see bulk_load_available).
-    ``rollups=False`` leaves daily_stats, the SECURITY_ROLLUPS and the USER_ROLLUPS alone:
-    only for measuring what the rollups cost.
+    ``rollups=False`` leaves daily_stats, stats_totals, the SECURITY_ROLLUPS and the
+    USER_ROLLUPS alone: only for measuring what the rollups cost.
     """
     sql = _SQL[dialect]
     if events:
@@ -525,7 +575,6 @@ def _insert_sqlite(conn, table: str, columns: tuple, rows: list[tuple], tail: st
 # LOCAL takes a tab-separated file instead: data, not SQL, so nothing in it can be run.
 
 _TSV = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0"})
-_SHM = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 _LOAD_EVENTS = ("LOAD DATA LOCAL INFILE %s INTO TABLE events CHARACTER SET utf8mb4 "
                 f"({', '.join(EVENT_COLUMNS)})")
 _LOAD_RARE = ("LOAD DATA LOCAL INFILE %s INTO TABLE events_rare CHARACTER SET utf8mb4 "
@@ -570,14 +619,10 @@ def rare_tsv(rows: list[tuple]) -> bytes:
 
 
 def _load(conn, statement: str, data: bytes, rows: int) -> None:
-    """Loads ``rows`` rows of LOAD DATA text through a file in /dev/shm (or the temp dir)."""
-    fd, path = tempfile.mkstemp(prefix="sftpgo-dash-", suffix=".tsv", dir=_SHM)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+    """Loads ``rows`` rows of LOAD DATA text through a file in /dev/shm (or the temp dir),
+    removed afterwards (a killed process's file is swept later: loadfiles.py)."""
+    with loadfiles.load_file(data) as path:
         loaded = conn.exec_driver_sql(statement, (path,)).rowcount
-    finally:
-        os.unlink(path)
     if loaded != rows:        # LOCAL turns duplicate keys into warnings: refuse them here
         raise CheckpointMoved(f"LOAD DATA stored {loaded} of {rows} rows")
 
@@ -585,8 +630,8 @@ def _load(conn, statement: str, data: bytes, rows: int) -> None:
 # --- generations ---------------------------------------------------------------------------
 
 _LOAD = ("SELECT f.id, f.head, f.dev, f.ino, f.path, f.compressed, f.state, f.size_seen,"
-         " f.first_ts, f.bytes_lost, c.committed_offset, c.marker, f.error"
-         " FROM log_files f LEFT JOIN checkpoints c ON c.file_id = f.id")
+         " f.first_ts, f.bytes_lost, c.committed_offset, c.marker, f.error, f.disk_size,"
+         " f.mtime_ns, f.base FROM log_files f LEFT JOIN checkpoints c ON c.file_id = f.id")
 _LOAD_ALL = sa.text(_LOAD + " WHERE f.node = :node ORDER BY f.id")
 _LOAD_PRESENT = sa.text(_LOAD + " WHERE f.node = :node AND f.state <> 'missing' ORDER BY f.id")
 
@@ -615,7 +660,8 @@ def load_generations(conn, node: str, with_missing: bool = True) -> list[Generat
             marker = None
         gens.append(Generation(r.id, bytes(r.head), r.dev, r.ino, r.path, bool(r.compressed),
                                r.state, r.size_seen, r.first_ts, r.bytes_lost, offset,
-                               bytes(marker) if marker is not None else None, r.error or None))
+                               bytes(marker) if marker is not None else None, r.error or None,
+                               r.disk_size, r.mtime_ns, int(r.base or 0)))
     return gens
 
 
@@ -628,19 +674,31 @@ def _recover_offset(conn, file_id: int) -> int:
 
 
 def create_generation(conn, node: str, head: bytes, dev: int, ino: int, path: str,
-                      compressed: bool, size: int, first_ts: str | None) -> int:
-    """Inserts a new generation of ``node`` read from offset 0; returns its id."""
+                      compressed: bool, size: int, first_ts: str | None,
+                      version: tuple[int, int] | None = None, base: int = 0) -> int:
+    """Inserts a new generation of ``node`` read from offset 0; returns its id.
+
+    ``version`` is the file's (size on disk, mtime_ns) as looked at (Generation.unchanged);
+    ``base`` where the generation starts in the file's content.
+    """
     now = now_text()
-    res = conn.execute(sa.text(
-        "INSERT INTO log_files (node, head, dev, ino, path, first_path, compressed, state,"
-        " size_seen, first_ts, bytes_lost, created_at, updated_at) VALUES (:node, :head, :dev,"
-        " :ino, :path, :path, :compressed, 'active', :size, :first_ts, 0, :now, :now)"),
-        {"node": node, "head": head, "dev": dev, "ino": ino, "path": path,
-         "compressed": int(compressed), "size": size, "first_ts": first_ts, "now": now})
+    disk_size, mtime_ns = version or (None, None)
+    res = conn.execute(_NEW_FILE, {
+        "node": node, "head": head, "dev": dev, "ino": ino, "path": path,
+        "compressed": int(compressed), "size": size, "first_ts": first_ts,
+        "disk_size": disk_size, "mtime_ns": mtime_ns, "base": base, "now": now})
     file_id = res.lastrowid
-    conn.execute(sa.text("INSERT INTO checkpoints (file_id, committed_offset, marker, updated_at)"
-                         " VALUES (:f, 0, :m, :now)"), {"f": file_id, "m": b"", "now": now})
+    conn.execute(_NEW_CHECKPOINT, {"f": file_id, "m": b"", "now": now})
     return file_id
+
+
+_NEW_FILE = sa.text(
+    "INSERT INTO log_files (node, head, dev, ino, path, first_path, compressed, state,"
+    " size_seen, first_ts, bytes_lost, disk_size, mtime_ns, base, created_at, updated_at)"
+    " VALUES (:node, :head, :dev, :ino, :path, :path, :compressed, 'active', :size,"
+    " :first_ts, 0, :disk_size, :mtime_ns, :base, :now, :now)")
+_NEW_CHECKPOINT = sa.text("INSERT INTO checkpoints (file_id, committed_offset, marker,"
+                          " updated_at) VALUES (:f, 0, :m, :now)")
 
 
 _OTHER_NODES_FILE = sa.text(
@@ -661,6 +719,21 @@ def other_node_with(conn, node: str, dev: int | None, ino: int | None,
         if heads_compatible(bytes(r.head), head):
             return r.node
     return None
+
+
+_LAST_EVENT_WITHIN = sa.text(
+    "SELECT start_offset, end_offset, ts, kind, username FROM events WHERE file_id = :f"
+    " AND start_offset < :n AND end_offset <= :n ORDER BY start_offset DESC LIMIT 1")
+
+
+def last_event_within(conn, file_id: int, size: int) -> tuple | None:
+    """Returns (start, end, (ts, kind, username)) of the last event stored for generation
+    ``file_id`` that ends within its first ``size`` bytes; None when there is none."""
+    r = conn.execute(_LAST_EVENT_WITHIN, {"f": file_id, "n": size}).first()
+    if r is None:
+        return None
+    ts = r.ts if isinstance(r.ts, str) else r.ts.isoformat(sep=" ", timespec="milliseconds")
+    return int(r.start_offset), int(r.end_offset), (ts, r.kind, r.username)
 
 
 def restore_checkpoint(conn, gen: Generation, marker: bytes) -> None:
@@ -687,7 +760,8 @@ def restore_checkpoint(conn, gen: Generation, marker: bytes) -> None:
 
 
 _GENERATION_COLUMNS = frozenset({"head", "dev", "ino", "path", "compressed", "state", "size_seen",
-                                 "first_ts", "bytes_lost", "error"})
+                                 "first_ts", "bytes_lost", "error", "disk_size", "mtime_ns",
+                                 "base"})
 
 
 def update_generation(conn, file_id: int, **fields) -> None:
@@ -695,9 +769,67 @@ def update_generation(conn, file_id: int, **fields) -> None:
     unknown = set(fields) - _GENERATION_COLUMNS
     if unknown:                          # column names go into the SQL text: only our own
         raise ValueError(f"not a log_files column: {sorted(unknown)}")
-    sets = ", ".join(f"{k} = :{k}" for k in fields)
-    conn.execute(sa.text(f"UPDATE log_files SET {sets}, updated_at = :now WHERE id = :id"),
+    conn.execute(_update_sql(tuple(sorted(fields))),
                  {**fields, "now": now_text(), "id": file_id})
+
+
+@functools.lru_cache(maxsize=64)
+def _update_sql(names: tuple) -> sa.TextClause:
+    sets = ", ".join(f"{k} = :{k}" for k in names)
+    return sa.text(f"UPDATE log_files SET {sets}, updated_at = :now WHERE id = :id")
+
+
+# --- copies: files that hold only bytes read already (migration 014) -----------------------
+
+@dataclass(frozen=True)
+class Copy:
+    """A file (or a part of one, from ``base`` on) of a node's folder found to repeat read
+    bytes, as it was then."""
+    dev: int
+    ino: int
+    base: int
+    content_size: int
+    disk_size: int
+    mtime_ns: int
+    path: str
+    copy_of: int | None
+
+    def unchanged(self, cand) -> bool:
+        """Returns True when ``cand`` (a discover.Candidate) is this copy's file as it was."""
+        return (self.dev, self.ino, self.path) == (cand.dev, cand.ino, cand.path) \
+            and (self.disk_size, self.mtime_ns) == cand.version
+
+
+def load_copies(conn, node: str) -> dict[tuple[int, int, int], Copy]:
+    """Returns ``node``'s known copies by (dev, ino, base)."""
+    rows = conn.execute(sa.text("SELECT dev, ino, base, content_size, disk_size, mtime_ns,"
+                                " path, copy_of FROM log_copies WHERE node = :node"),
+                        {"node": node})
+    return {(r.dev, r.ino, r.base): Copy(r.dev, r.ino, r.base, r.content_size, r.disk_size,
+                                         r.mtime_ns, r.path, r.copy_of) for r in rows}
+
+
+def record_copy(conn, node: str, sight, copy_of: int | None) -> None:
+    """Records (or updates) that ``sight`` (an identity.Sighting: a file or a part of one)
+    holds only read bytes."""
+    c = sight.cand
+    key = {"node": node, "dev": c.dev, "ino": c.ino, "base": sight.base}
+    conn.execute(sa.text("DELETE FROM log_copies WHERE node = :node AND dev = :dev"
+                         " AND ino = :ino AND base = :base"), key)
+    conn.execute(sa.text(
+        "INSERT INTO log_copies (node, dev, ino, base, content_size, disk_size, mtime_ns, path,"
+        " copy_of, updated_at) VALUES (:node, :dev, :ino, :base, :content_size, :size,"
+        " :mtime_ns, :path, :copy_of, :now)"),
+        {**key, "content_size": sight.content_size, "size": c.size, "mtime_ns": c.mtime_ns,
+         "path": c.path, "copy_of": copy_of, "now": now_text()})
+
+
+def forget_copies(conn, node: str, keys) -> None:
+    """Drops the copies of ``node`` with these (dev, ino, base): gone, or no longer copies."""
+    for dev, ino, base in keys:
+        conn.execute(sa.text("DELETE FROM log_copies WHERE node = :node AND dev = :dev"
+                             " AND ino = :ino AND base = :base"),
+                     {"node": node, "dev": dev, "ino": ino, "base": base})
 
 
 # The database's clock in seconds since 1970: a node's last pass is stamped with it, and a
@@ -725,15 +857,15 @@ def _node_status(conn, node: str, values: dict, epoch: bool) -> None:
         cols=", ".join(cols), vals=", ".join(vals), sets=sets)), {"node": node, **values})
 
 
-def record_pass(conn, node: str, problem: str | None = None) -> None:
+def record_pass(conn, node: str, problem: str | None = None,
+                waiting: tuple[int, int] = (0, 0)) -> None:
     """Stamps the time of a completed pass of ``node``, with the problem it met (files it
-    could not read)."""
+    could not read) and the files it left for a later pass (count, bytes on disk)."""
     now = now_text()
-    if problem is None:
-        _node_status(conn, node, {"last_pass_at": now}, epoch=True)
-    else:
-        _node_status(conn, node, {"last_pass_at": now, "last_error": problem[:2000],
-                                  "last_error_at": now}, epoch=True)
+    values = {"last_pass_at": now, "files_waiting": waiting[0], "bytes_waiting": waiting[1]}
+    if problem is not None:
+        values.update(last_error=problem[:2000], last_error_at=now)
+    _node_status(conn, node, values, epoch=True)
 
 
 def record_error(conn, node: str, error: str) -> None:

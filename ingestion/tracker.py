@@ -9,9 +9,9 @@ files not read to their end) is sightings.py's.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-import zlib
 from typing import Callable
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import db
 from settings import Settings
 
-from . import discover, identity, reader, store
+from . import discover, identity, parse, reader, store, views
 from .identity import ACTIVE, MISSING, REPLACED, Generation, Sighting, ToRead
 from .sightings import Scan, Sightings, holds
 
@@ -43,82 +43,273 @@ class Tracker:
         self._same: dict[tuple, bool] = {}         # content comparisons of copies
         self._foreign_logged: set[tuple] = set()   # other nodes' files already logged
         self._foreign_heads: dict[bytes, str] = {}  # head of a file refused -> its node
+        self._turn: dict[tuple, int] = {}           # (dev, ino) -> the pass that last opened it
+        self._passes = 0
+        self._live_path = os.path.join(settings.log_dir, f"{settings.log_name}.log")
 
     def scan(self, deadline: float | None) -> Scan:
-        """Lists, opens and matches the folder's files; returns the work (claims are recorded)."""
+        """Lists, opens and matches the folder's files; returns the work (claims are recorded).
+
+        Files unchanged since a pass read them to their end (and known copies) are left
+        closed. Of the rest, the pass opens what its descriptor budget allows, the files
+        with known bytes to read first and those that waited longest next; the others wait
+        for a later pass and count as pending meanwhile. A file that holds several
+        generations (an archive joining backups) is split into its known parts (views.py).
+        """
         scan = Scan()
-        # links out of the folder and folders it cannot list are reported with unreadable files
+        # links out of the folder, folders it cannot list and archives in a compression that
+        # is not read are reported with unreadable files
         cands = discover.candidate_paths(self.settings.log_dir, self.settings.log_name,
                                          scan.skipped)
         scan.listed = _listing(cands)
         scan.seen = {(c.dev, c.ino) for c in cands}
         self._seam("listed")
+        node = self.settings.node
         with self.engine.begin() as conn:
             # Years of archives leave many generations that are gone for good: load them only
-            # when a file turns up that the present ones do not account for by inode.
-            node = self.settings.node
+            # when a file turns up that the present ones and the copies do not account for
+            # (here, or when the files are matched: _place).
             gens = store.load_generations(conn, node, with_missing=False)
-            present = {(g.dev, g.ino) for g in gens}
-            if any((c.dev, c.ino) not in present for c in cands if c.size):
+            copies = store.load_copies(conn, node)
+            by_version = {(c.dev, c.ino): c for c in cands}
+            known = {(g.dev, g.ino) for g in gens} | {
+                k[:2] for k, v in copies.items()
+                if k[:2] in by_version and v.unchanged(by_version[k[:2]])}
+            everything = any((c.dev, c.ino) not in known for c in cands if c.size)
+            if everything:
                 gens = store.load_generations(conn, node)
-        by_id = {g.id: g for g in gens}
-        known_inodes = {(g.dev, g.ino) for g in gens}
-        plain = {c.path for c in cands if not c.compressed}
-        if len(cands) > self.sightings.max_open:        # more files than descriptors: the rest wait
-            keep = [c for c in cands if c.live] + [c for c in cands if not c.live]
-            cands = sorted(keep[:self.sightings.max_open], key=lambda c: c.path)
-            scan.deferred += len(keep) - len(cands)
-            scan.unsettle("more files than open descriptors allow")
+        p = _Pass(scan, gens, copies, cands, deadline, everything)
+        scan.ctx = p
+        look = self._triage(p, cands)
+        budget = self.sightings.open_budget()
         sights = []
-        opened: set = set()
-        for c in cands:
-            sight = self.sightings.sight(scan, c, known_inodes, plain, opened, deadline)
+        for c in look:
+            if scan.opened >= budget:
+                scan.wait(c)             # no descriptor for it this pass: its turn comes
+                continue
+            self._turn[(c.dev, c.ino)] = self._passes
+            sight = self.sightings.sight(scan, c, p.by_inode, p.plain, p.opened, deadline)
             if sight is not None:
-                sights.append(sight)
-        sights += self.sightings.deleted_but_held(scan, opened)
+                sights += self._views(p, sight)
+        if scan.deferred:
+            log.info("Files left for a later pass. files=%d bytes=%d", scan.deferred,
+                     scan.waiting_bytes)
+        for sight in self.sightings.deleted_but_held(scan, p.opened):
+            sights += self._views(p, sight)
         self.sightings.forget(scan)
         self._seam("opened")
-        result = identity.assign(sights, gens, self.span, self._same_content)
-        self._drop_rewritten(scan, result)
-        scan.replaced = result.replaced
+        self._place(p, sights)
         with self.engine.begin() as conn:
-            for gid, sight in result.claims.items():
-                g = by_id[gid]
-                self._claim(conn, g, sight)
-                scan.work.append(ToRead(g, sight))
-        if result.new:
-            self._create(scan, result.new)
-        scan.unclaimed = [g for g in gens if g.id not in result.claims]
-        for sight, original in result.duplicates:
-            log.debug("Copy of a known file, not read again. path=%s file_id=%s",
-                      sight.cand.path, original)
+            gone = [k for k in copies if k[:2] not in p.lister and k not in p.copies_found]
+            if gone:
+                store.forget_copies(conn, node, gone)
+        scan.unclaimed = [g for g in p.gens if g.id not in p.taken]
         scan.work.sort(key=lambda w: (w.gen.first_ts or w.sight.first_ts or "9999",
-                                      w.sight.cand.live, w.sight.cand.path))
+                                      w.sight.cand.live, w.sight.cand.path, w.sight.base))
+        self._passes += 1
         self._seam("claimed")
         return scan
 
-    def _create(self, scan: Scan, new: list[Sighting]) -> None:
+    def _triage(self, p: "_Pass", cands: list) -> list:
+        """Returns the files this pass must look at, in the order to open them; sets aside
+        the generations whose file is unchanged and read (scan.settled) and known copies.
+
+        The live file is always looked at (it is held open between passes); then the files
+        of known generations (bytes to read, or moved), then the others, those that waited
+        longest first.
+        """
+        look = []
+        for c in cands:
+            key = (c.dev, c.ino)
+            gens, copies = p.gens_in.get(key, []), p.copies_in.get(key, [])
+            if not c.live and (gens or copies) and all(g.unchanged(c) for g in gens) \
+                    and all(k.unchanged(c) for k in copies):
+                p.scan.settled += gens
+                p.taken.update(g.id for g in gens)
+                p.copies_found.update((k.dev, k.ino, k.base) for k in copies)
+            else:
+                look.append(c)
+        return sorted(look, key=lambda c: (not c.live, (c.dev, c.ino) not in p.gens_in,
+                                           self._turn.get((c.dev, c.ino), -1), c.path))
+
+    def _views(self, p: "_Pass", sight: Sighting) -> list[Sighting]:
+        """Returns the parts of an opened file: its known generations' and copies' bases
+        (those that still hold what they held); the whole file when it has none."""
+        key = (sight.cand.dev, sight.cand.ino)
+        parts = {g.base: g.head for g in p.gens_in.get(key, []) if g.base}
+        for k in p.copies_in.get(key, []):
+            if k.base and k.copy_of in p.by_id:
+                parts.setdefault(k.base, p.by_id[k.copy_of].head)
+        if not parts:
+            return [sight]
+        try:
+            return views.split(sight, parts)
+        except reader.UnreadableFile as exc:
+            _skip_file(p.scan, sight.cand.path, exc)
+            return []
+
+    def _place(self, p: "_Pass", sights: list[Sighting]) -> list[ToRead]:
+        """Matches views to generations (identity.assign), records claims, copies and new
+        generations; a copy shorter than its view leaves the rest of the view to be placed
+        in turn. Returns the work it added."""
+        added = []
+        while sights:
+            result = identity.assign(sights, p.gens, self.span, self._same_content,
+                                     frozenset(p.taken), holder=lambda gid: self._holder(p, gid),
+                                     before=self._read_before)
+            if (result.new or result.replaced or result.duplicates) and not p.everything:
+                with self.engine.connect() as conn:   # a gone generation may account for it
+                    p.load(store.load_generations(conn, self.settings.node))
+                p.everything = True
+                continue
+            self._drop_rewritten(p.scan, result)
+            p.scan.replaced |= result.replaced
+            p.scan.settled = [g for g in p.scan.settled if g.id not in result.settled_away]
+            rest = []
+            with self.engine.begin() as conn:
+                for gid, sight in result.claims.items():
+                    g = p.by_id[gid]
+                    after = self._next_part(p, g, sight)
+                    if after is not None:     # the file joins more after this generation
+                        rest.append(after)
+                        sight = dataclasses.replace(sight, content_size=g.size_seen,
+                                                    last=False)
+                    self._claim(conn, g, sight)
+                    added.append(ToRead(g, sight))
+                    p.taken.add(gid)
+                for sight, original, covered in result.duplicates:
+                    if covered < sight.content_size:
+                        rest.append(self._rest(p, sight, covered))
+                        sight = dataclasses.replace(sight, content_size=covered, last=False)
+                    self._record_copy(conn, p, sight, original)
+            if result.new:
+                for w in self._create(p.scan, result.new):
+                    p.add(w.gen)
+                    added.append(w)
+            for sight in result.waiting:
+                p.scan.wait(sight.cand)
+            sights = [s for s in rest if s is not None]
+        p.scan.work += added
+        return added
+
+    def _next_part(self, p: "_Pass", g: Generation, sight: Sighting) -> Sighting | None:
+        """Returns the view of what follows generation ``g`` in the file ``sight`` when ``g``
+        was finished (seen whole in a file that is not the live one) and another generation's
+        full head begins right after it (an archive joining backups); None otherwise (the
+        file holds ``g`` alone, or ``g`` goes on: the live file, an archive appended to)."""
+        if sight.cand.live or g.path == self._live_path or not g.size_seen \
+                or sight.content_size <= g.size_seen:
+            return None
+        after = self._rest(p, sight, g.size_seen)
+        if after is None:
+            return None
+        if not p.everything:                  # the generation after it may be a gone one
+            with self.engine.connect() as conn:
+                p.load(store.load_generations(conn, self.settings.node))
+            p.everything = True
+        if not any(h.head and after.head.startswith(h.head) for h in p.gens):
+            return None
+        log.info("File joins several generations. path=%s file_id=%d ends_at=%d",
+                 sight.cand.path, g.id, sight.base + g.size_seen)
+        return after
+
+    def _rest(self, p: "_Pass", sight: Sighting, at: int) -> Sighting | None:
+        """Returns the view of what follows the first ``at`` bytes of ``sight`` (None when its
+        head cannot be read now)."""
+        try:
+            head = views.heads_at(sight.file, [sight.base + at])[sight.base + at]
+        except (reader.UnreadableFile, KeyError) as exc:
+            _skip_file(p.scan, sight.cand.path, exc)
+            return None
+        return views.part(sight, at, head) if head else None
+
+    def _holder(self, p: "_Pass", gid: int) -> Sighting | None:
+        """Returns a Sighting of the part of a file in the folder that holds generation
+        ``gid`` (left closed this pass: settled, or not opened for want of descriptors, or
+        read in this pass), opening it if need be; None when no listed file has its inode or
+        it cannot be opened."""
+        for w in p.scan.work:
+            if w.gen.id == gid:
+                return w.sight
+        g = p.by_id[gid]
+        c = p.lister.get((g.dev, g.ino))
+        if c is None:
+            return None
+        sight = None
+        for f in p.scan.files:             # opened already (for another comparison)
+            if (f.dev, f.ino) == (c.dev, c.ino):
+                cached = self.sightings._heads.get((f.dev, f.ino))
+                sight = Sighting(c, cached[1], cached[2], f) if cached else None
+                break
+        else:
+            sight = self.sightings.sight(p.scan, c, p.by_inode, p.plain, p.opened, p.deadline)
+        if sight is None:
+            return None
+        return next((v for v in self._views(p, sight) if v.base == g.base), None)
+
+    def _read_before(self, g: Generation, sight: Sighting) -> bool:
+        """identity.read_before, with the evidence of the stored rows: the line at the last
+        event stored for ``g`` within the file's length must be that event (its offsets and
+        time). A file with the same first KiB whose line there differs is other content (a
+        rewritten file): it is read, from 0."""
+        if not identity.read_before(g, sight):
+            return False
+        with self.engine.connect() as conn:
+            last = store.last_event_within(conn, g.id, sight.content_size)
+        if last is None or last[1] <= len(sight.head):
+            return True                    # nothing stored past the head: the head decides
+        start, end, stored = last
+        before = 1 if start else 0         # and the newline that ends the line before it
+        line = self.span(sight, start - before, end - start + before)
+        if line is None or not line.endswith(b"\n") or (before and line[:1] != b"\n"):
+            return False
+        row = parse.classify(line[before:-1])
+        return type(row) is tuple and (row[0], row[2], row[3]) == stored
+
+    def _record_copy(self, conn, p: "_Pass", sight: Sighting, original: int | None) -> None:
+        """Records a copy found (a file, or a part of one), so later passes leave it closed:
+        once every byte it repeats was read of its original's generation. Until then it is
+        looked at again each pass (its original's file may go before it is read to the end,
+        and then the copy is what is left of those bytes)."""
+        key = sight.key
+        known = p.copies.get(key)
+        g = p.by_id.get(original) if original is not None else None
+        if g is None or g.offset < sight.content_size:
+            if known is not None:
+                store.forget_copies(conn, self.settings.node, [key])
+            return
+        p.copies_found.add(key)
+        if known is None or not known.unchanged(sight.cand) or known.copy_of != original \
+                or known.content_size != sight.content_size:
+            log.info("Copy of read bytes, not read again. path=%s base=%d file_id=%s",
+                     sight.cand.path, sight.base, original)
+            store.record_copy(conn, self.settings.node, sight, original)
+
+    def _create(self, scan: Scan, new: list[Sighting]) -> list[ToRead]:
         """Starts a generation, read from offset 0, for each new sighting, unless the folder
-        holds another node's file (see _foreign_files).
+        holds another node's file (see _foreign_files); returns their work.
 
         The check and the inserts run under one lock shared by all nodes, so two nodes'
         processes that list one folder at the same moment cannot both start the same file.
         Starting a generation is rare (a rotation, a new backup), so is this lock.
         """
         node = self.settings.node
+        work = []
         with db.exclusive(self.engine, NEW_FILE_LOCK, wait=True), self.engine.begin() as conn:
             if self._foreign_files(conn, scan, new):
-                return
+                return work
             for sight in new:
-                gid = store.create_generation(conn, node, sight.head, sight.cand.dev,
-                                              sight.cand.ino, sight.cand.path,
-                                              sight.cand.compressed, sight.content_size,
-                                              sight.first_ts)
-                log.info("New file generation. path=%s file_id=%d", sight.cand.path, gid)
-                gen = Generation(gid, sight.head, sight.cand.dev, sight.cand.ino,
-                                 sight.cand.path, sight.cand.compressed, ACTIVE,
-                                 sight.content_size, sight.first_ts, 0, 0, b"")
-                scan.work.append(ToRead(gen, sight))
+                c = sight.cand
+                gid = store.create_generation(conn, node, sight.head, c.dev, c.ino, c.path,
+                                              c.compressed, sight.content_size,
+                                              sight.first_ts, c.version, sight.base)
+                log.info("New file generation. path=%s base=%d file_id=%d", c.path,
+                         sight.base, gid)
+                gen = Generation(gid, sight.head, c.dev, c.ino, c.path, c.compressed, ACTIVE,
+                                 sight.content_size, sight.first_ts, 0, 0, b"",
+                                 disk_size=c.size, mtime_ns=c.mtime_ns, base=sight.base)
+                work.append(ToRead(gen, sight))
+        return work
 
     def _foreign_files(self, conn, scan: Scan, new: list[Sighting]) -> bool:
         """Returns True (and records why in scan.foreign) when a new sighting is another
@@ -175,16 +366,28 @@ class Tracker:
             store.restore_checkpoint(conn, g, g.marker)
             log.warning("Checkpoint rebuilt from stored rows. file_id=%d offset=%d", g.id, g.offset)
         changes = {}
-        if (g.dev, g.ino, g.path, g.compressed) != (c.dev, c.ino, c.path, c.compressed):
-            changes.update(dev=c.dev, ino=c.ino, path=c.path, compressed=int(c.compressed))
-            if g.path != c.path:
-                log.info("File moved. file_id=%d from=%s to=%s", g.id, g.path, c.path)
+        # where it was last seen; a file deleted while held open is no longer the live one
+        path = f"{c.path} (deleted)" if c.deleted else c.path
+        if (g.dev, g.ino, g.path, g.compressed, g.base) != \
+                (c.dev, c.ino, path, c.compressed, sight.base):
+            changes.update(dev=c.dev, ino=c.ino, path=path, compressed=int(c.compressed),
+                           base=sight.base)
+            if g.path != path:
+                log.info("File moved. file_id=%d from=%s to=%s", g.id, g.path, path)
         if len(sight.head) > len(g.head):
             changes["head"] = sight.head      # the growing fingerprint is re-keyed, not re-read
-        if g.state != ACTIVE or g.bytes_lost:
-            changes.update(state=ACTIVE, bytes_lost=0)
-        if g.size_seen != sight.content_size:
+        # size_seen is the most this generation was ever seen to hold; a file holding less
+        # of it (a partial copy, found after the whole file went) leaves the rest lost.
+        lost = max(g.size_seen - sight.content_size, 0)
+        if g.state != ACTIVE or g.bytes_lost != lost:
+            changes.update(state=ACTIVE, bytes_lost=lost)
+            if lost:
+                log.warning("File holds less than was seen of it. file_id=%d path=%s "
+                            "bytes_lost=%d", g.id, c.path, lost)
+        if sight.content_size > g.size_seen:
             changes["size_seen"] = sight.content_size
+        if (g.disk_size, g.mtime_ns) != c.version:
+            changes.update(disk_size=c.size, mtime_ns=c.mtime_ns)
         if changes:
             store.update_generation(conn, g.id, **changes)
             for k, v in changes.items():
@@ -230,9 +433,13 @@ class Tracker:
             store.update_generation(conn, g.id, state=state, bytes_lost=lost)
 
     def span(self, sight: Sighting, start: int, length: int) -> bytes | None:
+        """Returns ``length`` bytes of a view's content at ``start`` (not past its end when
+        another part follows), None when the file cannot be read now."""
         self._seam("marker")
+        if not sight.last:
+            length = max(min(length, sight.content_size - start), 0)
         try:
-            return sight.file.span(start, length)
+            return sight.file.span(sight.base + start, length)
         except reader.UnreadableFile:
             return None
 
@@ -242,9 +449,16 @@ class Tracker:
         Cached by the copy's version and the original's inode: an original only grows.
         """
         c, o = copy.cand, original.cand
-        key = (c.dev, c.ino, c.size, c.mtime, o.dev, o.ino)
+        if o.live and not o.compressed:
+            try:                           # a copy of the live file is never longer than it
+                if copy.content_size > original.file.size():
+                    return False
+            except OSError:
+                return False
+        key = (c.dev, c.ino, c.size, c.mtime, copy.base, copy.content_size, o.dev, o.ino,
+               original.base, original.content_size)
         if key not in self._same:
-            self._same[key] = _prefix_equal(original, copy)
+            self._same[key] = views.prefix_equal(original, copy)
         return self._same[key]
 
     def hold(self, work: list[ToRead]) -> None:
@@ -272,24 +486,50 @@ def foreign_problem(foreign: dict) -> str:
     return "; ".join(parts)
 
 
-def _prefix_equal(a: Sighting, b: Sighting) -> bool:
-    """Returns True when the shorter file's content is a prefix of the longer one's."""
-    fa, fb = a.file.stream(), b.file.stream()
-    try:
-        with fa, fb:
-            while True:
-                x, y = fa.read(1 << 20), fb.read(1 << 20)
-                n = min(len(x), len(y))
-                if x[:n] != y[:n]:
-                    return False
-                if len(x) != len(y):
-                    return True
-                if not x:
-                    return True
-    except (OSError, EOFError, zlib.error):
-        return False
+def _skip_file(scan: Scan, path: str, exc: Exception) -> None:
+    log.warning("File skipped for now. path=%s reason=%s", path, exc)
+    scan.skipped[path] = str(exc) if path in str(exc) else f"{path}: {exc}"
 
 
 def _listing(cands: list) -> frozenset:
     """Returns what identifies a listing of the folder: each name with its inode."""
     return frozenset((c.path, c.dev, c.ino) for c in cands)
+
+
+class _Pass:
+    """What one scan knows while it places files: the generations (by id, by file), the
+    copies, the listing, and which generations a file of this pass holds."""
+
+    def __init__(self, scan: Scan, gens: list, copies: dict, cands: list, deadline,
+                 everything: bool):
+        self.scan, self.copies, self.deadline = scan, copies, deadline
+        self.everything = everything                     # gone generations loaded too
+        self.load(gens)
+        self.copies_in: dict[tuple, list] = {}
+        for k in copies.values():
+            self.copies_in.setdefault((k.dev, k.ino), []).append(k)
+        self.lister = {(c.dev, c.ino): c for c in cands}
+        self.plain = {c.path for c in cands if not c.compressed}
+        self.opened: set = set()
+        self.taken: set = set()                          # generations a file holds this pass
+        self.copies_found: set = set()                   # (dev, ino, base) of copies seen
+
+    def load(self, gens: list) -> None:
+        """Takes the generations to match against (all of them, when called again: the
+        ones the pass holds keep their objects)."""
+        held = {g.id: g for g in getattr(self, "gens", [])}
+        self.gens = [held.get(g.id, g) for g in gens]
+        self.by_id = {g.id: g for g in self.gens}
+        self.by_inode: dict[tuple, Generation] = {}      # a file's first part's generation
+        self.gens_in: dict[tuple, list] = {}             # every generation of each file
+        for g in self.gens:
+            if g.dev is not None:
+                self.gens_in.setdefault((g.dev, g.ino), []).append(g)
+                if g.base == 0:
+                    self.by_inode[(g.dev, g.ino)] = g
+
+    def add(self, g: Generation) -> None:
+        """Adds a generation started in this pass."""
+        self.gens.append(g)
+        self.by_id[g.id] = g
+        self.taken.add(g.id)

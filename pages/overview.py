@@ -1,6 +1,7 @@
 """/ : the headline figures, four graphs, each node's activity and health (when there are
 several nodes) and the per-user table of the range."""
 import dash
+import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import ids
@@ -15,6 +16,8 @@ def layout(**_query) -> html.Div:
     """Returns the page; callbacks/graphs.py fills it for the range (callbacks/nodes.py the
     node panel)."""
     return html.Div([dcc.Store(id=ids.OVERVIEW_RANGE), dcc.Store(id=ids.OVERVIEW_NODES_IN),
+                     dbc.Alert(id=ids.OVERVIEW_MESSAGE, color="warning", is_open=False,
+                               className="range-message"),
                      headline_row(), graphs_grid(),
                      html.Div(id=ids.OVERVIEW_NODES, className="overview-nodes control"),
                      users_panel()], id=ids.PAGE_OVERVIEW,

@@ -28,8 +28,9 @@ ensure_venv() {
   fi
   want=$(sha256sum requirements.txt | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "==> pip install -r requirements.txt" >&2
-    .venv/bin/python -m pip install -q -r requirements.txt
+    # no -q: the first install takes a minute or two, and each package it fetches says so
+    echo "==> pip install -r requirements.txt (the first time takes a minute or two)" >&2
+    .venv/bin/python -m pip install --progress-bar on -r requirements.txt >&2
     echo "$want" >"$stamp"
   fi
 }

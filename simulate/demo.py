@@ -8,6 +8,7 @@ appending lines stamped with the current local time, rotating ``sftpgo.log`` eve
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -31,6 +32,7 @@ class DemoHandle:
     writer: LumberjackWriter
     thread: threading.Thread | None = None
     history_lines: int = 0
+    temporary: bool = False          # start_demo made log_dir: remove() deletes it
     _stop: threading.Event = field(default_factory=threading.Event)
     _count: list = field(default_factory=lambda: [0])
 
@@ -50,6 +52,12 @@ class DemoHandle:
             self.thread.join(timeout)
         self.writer.close()
 
+    def remove(self) -> None:
+        """Stops, then deletes log_dir if start_demo made it (a temporary folder)."""
+        self.stop()
+        if self.temporary:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
+
 
 def _has_logs(log_dir: str, name: str) -> bool:
     try:
@@ -68,6 +76,7 @@ def start_demo(log_dir: str | None = None, lines_per_second: float = 5, rotate_b
     """
     if lines_per_second <= 0:
         raise ValueError("lines_per_second must be > 0")
+    temporary = log_dir is None
     if log_dir is None:
         log_dir = tempfile.mkdtemp(prefix="sftpgo-demo-")
     os.makedirs(log_dir, exist_ok=True)
@@ -82,7 +91,7 @@ def start_demo(log_dir: str | None = None, lines_per_second: float = 5, rotate_b
     last = [fac.now_ms]
     writer = LumberjackWriter(log_dir, max_bytes=rotate_bytes, compress=True, max_backups=0, name=name,
                               clock=lambda: datetime(1970, 1, 1) + timedelta(milliseconds=last[0]))
-    handle = DemoHandle(log_dir=log_dir, factory=fac, writer=writer)
+    handle = DemoHandle(log_dir=log_dir, factory=fac, writer=writer, temporary=temporary)
     if prefill:
         end_ms = _ms(now)
         plan_hammer(fac, end_ms - 6 * 60_000)      # the alerts page has a brute force at once
@@ -159,4 +168,4 @@ if __name__ == "__main__":
             time.sleep(5)
             print(f"{h.lines_written} live lines")
     except KeyboardInterrupt:
-        h.stop()
+        h.remove()          # a folder of its own (none given) goes with it

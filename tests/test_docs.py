@@ -1,4 +1,4 @@
-"""The README (or a page of docs/) documents every setting."""
+"""The documentation (README.md and the pages under docs/) documents every setting."""
 from __future__ import annotations
 
 import re
@@ -10,13 +10,13 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 DOCS = README.parent / "docs"
 
 
-def test_readme_names_every_settings_env_var():
+def test_the_docs_name_every_settings_env_var():
     assert README.exists(), "README.md is missing"
     text = "\n".join(p.read_text(encoding="utf-8")
                      for p in [README, *sorted(DOCS.glob("*.md"))])
     missing = [env for _field, env, _default, _help in settings.describe()
                if not re.search(rf"\b{re.escape(env)}\b", text)]
-    assert missing == [], f"neither README.md nor docs/ mentions: {', '.join(missing)}"
+    assert missing == [], f"neither README.md nor docs/ mention: {', '.join(missing)}"
 
 
 def test_every_flag_has_help_and_its_row_in_the_readme_table():

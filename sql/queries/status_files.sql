@@ -1,7 +1,7 @@
 -- name: status_files
 -- Returns one row per node that has files: node, files known / active / missing / in error,
--- bytes read, bytes pending (content not yet read from active files, never negative), bytes
--- lost, lines, events and malformed lines read. Reads log_files and checkpoints only (one row
+-- bytes read, bytes pending (content not yet read from active files, less what their files no
+-- longer hold, never negative), bytes lost, lines, events and malformed lines read. Reads log_files and checkpoints only (one row
 -- per file generation, however many events).
 SELECT f.node,
        COUNT(*) AS files_known,
@@ -9,8 +9,10 @@ SELECT f.node,
        SUM(CASE WHEN f.state = 'missing' THEN 1 ELSE 0 END) AS files_missing,
        SUM(CASE WHEN f.error IS NOT NULL AND f.error <> '' THEN 1 ELSE 0 END) AS files_in_error,
        COALESCE(SUM(c.committed_offset), 0) AS bytes_read,
-       COALESCE(SUM(CASE WHEN f.state = 'active' AND f.size_seen > COALESCE(c.committed_offset, 0)
-                         THEN f.size_seen - COALESCE(c.committed_offset, 0) ELSE 0 END), 0)
+       COALESCE(SUM(CASE WHEN f.state = 'active'
+                          AND f.size_seen > COALESCE(c.committed_offset, 0) + f.bytes_lost
+                         THEN f.size_seen - COALESCE(c.committed_offset, 0) - f.bytes_lost
+                         ELSE 0 END), 0)
            AS bytes_pending,
        COALESCE(SUM(f.bytes_lost), 0) AS bytes_lost,
        COALESCE(SUM(c.line_count), 0) AS lines_read,

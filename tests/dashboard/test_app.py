@@ -118,3 +118,45 @@ def test_the_command_line_says_what_is_wrong_and_exits_2():
                                capture_output=True, text=True, timeout=60).stdout
     for flag in ("--log-dir", "--db", "--host", "--port", "--interval", "--kiosk", "--demo"):
         assert flag in help_text
+
+
+def test_a_taken_port_is_one_clear_line_and_exit_2(tmp_path):
+    """A second dashboard on the port of a first: one line naming --port and DASHBOARD_PORT,
+    exit 2, before the demo makes any folder (gunicorn alone logged an error a second)."""
+    import os
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "TMPDIR": str(tmp_path), "DASHBOARD_PORT": str(port)}
+        for argv in (["--port", str(port), "--db", f"sqlite:///{tmp_path}/a.db"], ["--demo"]):
+            done = subprocess.run([sys.executable, "app.py", *argv], cwd=ROOT, env=env,
+                                  capture_output=True, text=True, timeout=60)
+            assert done.returncode == 2, done.stderr
+            assert done.stderr.strip() == (
+                f"error: port {port} on 127.0.0.1 is already in use (another dashboard?): "
+                "choose a free one with --port N or DASHBOARD_PORT=N")
+    assert list(tmp_path.glob("sftpgo-demo*")) == []
+
+
+def test_the_demo_removes_its_temporary_folders_when_it_stops(tmp_path):
+    import os
+    import signal
+
+    from .support import closed_port, wait_until_serving
+    port = closed_port()
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen([sys.executable, "app.py", "--demo", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until_serving(proc, port)
+        made = sorted(p.name.rsplit("-", 1)[0] for p in tmp_path.glob("sftpgo-demo*"))
+        assert made == ["sftpgo-demo", "sftpgo-demo-db"]     # the log's and the database's
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert list(tmp_path.glob("sftpgo-demo*")) == []

@@ -42,7 +42,7 @@ def test_months_and_their_hover_name_the_days_they_hold():
     days = days_from(date(2020, 1, 15), 1000)
     fig = figures.activities_by_day(days)
     assert fig.data[0].x[:2] == ("2020-01-01", "2020-02-01")
-    assert fig.data[0].customdata[0] == "2020-01-15 → 2020-01-31"
+    assert fig.data[0].customdata[0][0] == "2020-01-15 → 2020-01-31"
     assert fig.layout.yaxis.title.text == "events per month"
     assert figures.BUCKET_TITLES["month"] == "Activities by month"
     assert sum(fig.data[0].y) == sum(d["upload"] for d in days)

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -71,7 +71,8 @@ def _range(out):
 
 def test_control_range_dispatches_on_its_trigger(engine, db_url):
     context = AppContext(Settings(db_url=db_url))
-    add_stats(engine, [("2023-03-04", "login", "alice", 1, 0, 0)])
+    add_stats(engine, [("2023-03-04", "login", "alice", 1, 0, 0),
+                       ("2024-09-10", "login", "alice", 1, 0, 0)])
     today = {"today": "2024-09-18", "previous": None}
     out = date_range.control_range(context, ids.RANGE_PRESET_ALL, "?user=x", (None, None),
                                    today, None)
@@ -114,6 +115,45 @@ def test_the_default_range_starts_at_the_first_day_with_data_and_says_so(engine,
     with pytest.raises(PreventUpdate):                   # a chosen range ignores new data
         date_range.control_range(context, ids.LIVE_VERSION, "", (None, None), today,
                                  {"spec": {"days": "7"}, "start": "2024-09-12", "end": "2024-09-18"})
+
+
+def test_logs_that_ended_long_ago_default_to_their_last_30_days_and_say_so(engine, db_url):
+    context = AppContext(Settings(db_url=db_url, default_start="2022-01-01"))
+    add_stats(engine, [("2024-01-02", "login", "alice", 1, 0, 0),
+                       ("2024-09-18", "login", "alice", 1, 0, 0)])
+    today = {"today": "2026-12-07", "previous": None}          # 810 days later
+    for search in ("", "?kiosk=1"):
+        out = date_range.control_range(context, None, search, (None, None), today, None)
+        assert _range(out) == ("2024-08-20", "2024-09-18"), search
+        assert out["title"] == "Last 30 days with data · 2024-08-20 → 2024-09-18"
+        assert out["note"] == "showing the last 30 days with data, up to 2024-09-18"
+    fresh = {"today": "2024-10-10", "previous": None}            # 22 days later: not stale
+    assert _range(date_range.control_range(context, None, "", (None, None), fresh, None)) == \
+        ("2024-01-02", "2024-10-10")
+    assert _range(date_range.control_range(context, None, "?kiosk=1", (None, None), fresh,
+                                           None)) == ("2024-09-11", "2024-10-10")
+
+
+@pytest.mark.parametrize("preset, search, title", [
+    (ids.RANGE_PRESET_TODAY, "?days=1", "Today · 2024-09-18"),
+    (ids.RANGE_PRESET_YESTERDAY, "?days=1&ago=1", "Yesterday · 2024-09-17"),
+    (ids.RANGE_PRESET_24H, "?hours=24", "Last 24 hours · Sep 17 15:00 → now"),
+])
+def test_the_short_presets_write_rolling_specs(sqlite_url, preset, search, title):
+    context = AppContext(Settings(db_url=sqlite_url))
+    today = {"today": "2024-09-18", "previous": None}
+    now = datetime(2024, 9, 18, 14, 25)
+    out = date_range.control_range(context, preset, "?kiosk=0", (None, None), today, None, now)
+    assert out["search"] == "?kiosk=0&" + search[1:] and out["title"] == title
+    again = date_range.control_range(context, None, search, (None, None), today, None, now)
+    assert again["store"] == {**out["store"], "kiosk": False} and again["title"] == title
+    if preset == ids.RANGE_PRESET_24H:
+        assert (out["store"]["since"], out["store"]["until"]) == ("2024-09-17T15:00",
+                                                                  "2024-09-18T15:00")
+        later = date_range.control_range(context, ids.LIVE_TODAY, search, (None, None),
+                                         {**today, "hour": 15}, out["store"],
+                                         datetime(2024, 9, 18, 15, 1))
+        assert later["store"]["since"] == "2024-09-17T16:00"      # an hour on: it moved
 
 
 @pytest.mark.parametrize("search, message", [
@@ -192,11 +232,12 @@ def test_tick_ingests_new_lines_and_bumps_the_version_only_on_change(sqlite_url,
     context = AppContext(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
     log = log_dir / "sftpgo.log"
     log.write_bytes(event_line(1))
-    first = live.tick(context, None, None, None, today=TODAY, now=100.0)
+    first = live.tick(context, None, None, None, today=TODAY, now=100.0,
+                      clock=datetime(2024, 9, 18, 14, 5))
     assert first["version"][0] == 1 and first["banner_open"] is False
-    assert first["today"] == {"today": "2024-09-18", "previous": None}
+    assert first["today"] == {"today": "2024-09-18", "previous": None, "hour": 14}
     again = live.tick(context, first["version"], first["today"], first["rate"], today=TODAY,
-                      now=110.0)
+                      now=110.0, clock=datetime(2024, 9, 18, 14, 55))
     assert again["version"] is no_update and again["today"] is no_update
     with log.open("ab") as f:
         f.write(event_line(2))
@@ -231,6 +272,9 @@ def test_rate_and_day_stores():
     assert live.next_today({"today": "2024-09-18"}, TODAY) is no_update
     assert live.next_today({"today": "2024-09-17"}, TODAY) == {"today": "2024-09-18",
                                                                "previous": "2024-09-17"}
+    hour = {"today": "2024-09-18", "previous": "2024-09-17", "hour": 3}
+    assert live.next_today(hour, TODAY, 3) is no_update
+    assert live.next_today(hour, TODAY, 4) == {**hour, "hour": 4}     # hours=24 moves on
 
 
 # --- several tabs and workers at once ----------------------------------------------------

@@ -62,6 +62,22 @@ def test_freshness_during_a_backfill_shows_percent_and_estimate():
     assert "last error" not in flatten(freshness(older, rate=None))
 
 
+def test_an_unfinished_last_line_is_not_work_waiting():
+    one = {**STATUS, "bytes_pending": 125}                 # under a line of 300 bytes
+    assert flatten(freshness(one, None)).startswith(
+        "Newest event 2024-09-18 11:59:58all lines read · 125 B of an unfinished line")
+    two = {**STATUS, "bytes_pending": 450}                 # a line and a half: real lines
+    assert "≈ 2 lines waiting (450 B)" in flatten(freshness(two, None))
+    single = {**STATUS, "bytes_pending": 301}
+    assert "≈ 1 line waiting (301 B)" in flatten(freshness(single, None))
+
+
+def test_a_stale_log_says_how_old_its_newest_event_is():
+    text = flatten(freshness(STATUS, None, datetime(2026, 12, 7, 12, 0)))
+    assert text.startswith("Newest event 2024-09-18 11:59:58 (810 days ago)")
+    assert "ago" not in flatten(freshness(STATUS, None, datetime(2024, 9, 18, 12, 30)))
+
+
 def test_a_little_waiting_is_not_a_backfill():
     st = {**STATUS, "bytes_pending": BACKFILL_BYTES}
     assert not list(find_all(freshness(st, 1.0), dbc.Progress))
@@ -93,8 +109,10 @@ def test_users_table_shows_names_as_plain_text():
               "failed_transfers": 0, "bytes_uploaded": 0, "bytes_downloaded": 0,
               "avg_bytes_per_transfer": None, "file_ops": 2, "logins": 1}]
     cells = [td.children for td in find_all(users_table(users), html.Td)]
-    assert cells[0] == "<img src=x onerror=alert(1)>"       # React renders it as text
-    assert cells[9] == '"admin "' and cells[15] == "–"
+    assert cells[0].children == "<img src=x onerror=alert(1)>"   # React renders it as text
+    assert cells[0].href == "/users/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E"  # a link
+    assert cells[9].children == '"admin "' and cells[9].href == "/users/admin%20"
+    assert cells[15] == "–"
     assert flatten(users_table([])) == "No user activity in this range."
 
 
@@ -103,7 +121,7 @@ def test_users_table_and_banners_show_bidi_controls_escaped():
             "failed_transfers": 0, "bytes_uploaded": 5, "bytes_downloaded": 0,
             "avg_bytes_per_transfer": 5.0, "file_ops": 0, "logins": 0}
     cells = [td.children for td in find_all(users_table([user]), html.Td)]
-    assert cells[0] == '"admin\\u202eflow"'
+    assert cells[0].children == '"admin\\u202eflow"'
     assert "\u202e" not in flatten(ingest_warning_text("OSError: /logs/x\u202egol.txt"))
     assert flatten(db_banner_text("bad \u2066path", 10.0)).startswith(
         "Database unreachable. bad \\u2066path")
@@ -122,3 +140,41 @@ def test_db_banner_says_what_failed_and_that_it_retries():
 ])
 def test_the_newest_events_age_is_told_only_when_stale(newest, age):
     assert stale_age(newest, datetime(2024, 9, 18, 12, 0, 0)) == age
+
+
+def test_table_cells_are_one_line_texts_with_the_whole_value_in_their_tooltip():
+    from components.events_table import AUDIT_COLUMNS, events_table
+    from components.tables import short_time
+    event = {"ts": "2024-09-18T03:24:21.300", "username": "", "kind": "upload",
+             "action": "Upload", "file_path": "/srv/<b>x</b>/\u202eevil.csv", "failed": True,
+             "remote_ip": "2001:db8::9", "protocol": "SFTP", "size_bytes": 4_347_295,
+             "error": "unexpected EOF"}
+    table = events_table([event], AUDIT_COLUMNS, "none", year=2024)
+    cells = list(find_all(table, html.Td))
+    time_cell, user, _kind, _action, path, ip = (c.children for c in cells[:6])
+    assert time_cell.children == "Sep 18 03:24:21" and time_cell.title == "2024-09-18T03:24:21.300"
+    assert user.children == "(none)"                              # not "" nor a name
+    assert path.className == "cut-path" and isinstance(path.children, html.Bdi)
+    assert path.children.children == path.title == "/srv/<b>x</b>/\\u202eevil.csv"  # as text
+    assert ip == "2001:db8::9" and cells[5].className == "token"
+    assert cells[7].children.children == "4.35 MB" and cells[7].children.title == "4,347,295 bytes"
+    assert short_time("2023-09-18T03:13:49.000", 2024) == "Sep 18, 2023 03:13:49"
+    assert short_time("2024-09-18 03:13:49.000", 2024) == "Sep 18 03:13:49"
+
+
+def test_the_users_list_sorts_and_links_each_name_as_text():
+    from components.user_page import sort_users, users_list
+    users = [{"username": n, "uploads": u, "downloads": 0, "transfers": u,
+              "failed_transfers": 0, "bytes_uploaded": b, "bytes_downloaded": 0,
+              "avg_bytes_per_transfer": b / u if u else None, "file_ops": 0, "logins": 0}
+             for n, u, b in (("<img src=x>", 1, 5), ("b/c", 3, 2), ("idle", 0, 0))]
+    assert [u["username"] for u in sort_users(users, "uploads", True)] == ["b/c", "<img src=x>", "idle"]
+    assert [u["username"] for u in sort_users(users, "avg_bytes_per_transfer", False)] == \
+        ["b/c", "<img src=x>", "idle"]                            # no average: last
+    assert [u["username"] for u in sort_users(users, "username", False)] == \
+        ["<img src=x>", "b/c", "idle"]
+    links = [td.children for td in find_all(users_list(users, None, "?days=7"), html.Td)
+             if td.className == "clip name"]
+    assert [(a.children, a.href) for a in links] == [
+        ("<img src=x>", "/users/%3Cimg%20src%3Dx%3E?days=7"), ("b/c", "/users/b%2Fc?days=7"),
+        ("idle", "/users/idle?days=7")]

@@ -2,7 +2,7 @@
 links that carry it, and /api/users.csv?node= (the browser tests are test_nodes_browser.py)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from dash import no_update
@@ -11,6 +11,7 @@ from callbacks import audit, date_range, nodes, pages, url, users
 from callbacks.graphs import nodes_of, users_csv_href
 from components import ids
 from components.nodes import stale_text
+from dashboard import span
 from dashboard.context import AppContext
 from settings import Settings
 from tests.ingestion.support import LogWriter, event_line, run_all
@@ -66,10 +67,14 @@ def test_the_picker_follows_the_url_and_says_what_cannot_be():
 
 
 def test_the_links_carry_the_node_filter():
-    assert users_csv_href(date(2024, 9, 1), date(2024, 9, 2), ("a", "b")) == \
+    assert users_csv_href(span.whole(date(2024, 9, 1), date(2024, 9, 2)), ("a", "b")) == \
         "/api/users.csv?start=2024-09-01&end=2024-09-02&node=a&node=b"
-    assert users_csv_href(date(2024, 9, 1), date(2024, 9, 2)) == \
+    assert users_csv_href(span.whole(date(2024, 9, 1), date(2024, 9, 2))) == \
         "/api/users.csv?start=2024-09-01&end=2024-09-02"
+    window = span.resolve({"hours": "24"}, date(2024, 9, 18), date(2022, 1, 1),
+                          datetime(2024, 9, 18, 14, 5))
+    assert users_csv_href(window) == \
+        "/api/users.csv?start=2024-09-17T15%3A00&end=2024-09-18T14%3A59"  # the same window
     assert ("node", "a") in audit.query_args("2024-09-01", "2024-09-02", "", [], "", "", "",
                                              "", ("a",))
 

@@ -67,7 +67,18 @@ def test_the_audit_form_becomes_the_api_query():
     ({"points": [{"x": "2024-09-18 00:00"}]}, ("2024-09-18", "2024-09-18")),
     ({"points": [{"x": "2024-09-16", "customdata": "2024-09-18 → 2024-09-22"}]},
      ("2024-09-18", "2024-09-22")),                   # a week: the range's days of it
+    ({"points": [{"x": "2024-09-16", "customdata": ["2024-09-18 → 2024-09-22", "12"]}]},
+     ("2024-09-18", "2024-09-22")),                   # a week's bar of time_figures
+    ({"points": [{"x": "2024-09-18 03:00",
+                  "customdata": ["2024-09-18 03:00 → 2024-09-18 03:59", "137"]}]},
+     ("2024-09-18T03:00", "2024-09-18T03:59")),       # an hour: its minutes
     ({"points": [{"x": "<b>"}]}, None), ({"points": []}, None), (None, None),
 ])
 def test_a_click_names_the_days_of_its_bar(click, days):
     assert pages.days_of(click) == days
+
+
+def test_a_click_on_an_hour_opens_the_audit_trail_of_its_minutes():
+    path, search = pages.audit_of_days(("2024-09-18T03:00", "2024-09-18T03:59"),
+                                       "?kiosk=1&days=1")
+    assert (path, search) == ("/audit", "?kiosk=1&start=2024-09-18T03%3A00&end=2024-09-18T03%3A59")

@@ -55,7 +55,7 @@ def run(files: list[F], gens: list[Generation]):
     out = assign(sights, gens, span, same_content)
     return ({gid: s.cand.path for gid, s in out.claims.items()},
             sorted(s.cand.path for s in out.new),
-            sorted(s.cand.path for s, _ in out.duplicates),
+            sorted(s.cand.path for s, _, _ in out.duplicates),
             sorted(s.cand.path for s in out.waiting),
             out.replaced)
 

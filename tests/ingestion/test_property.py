@@ -1,8 +1,10 @@
-"""A stateful property test: random writes, partial lines, bursts, rotations, gzip, pruning,
+"""A stateful property test: random writes, partial lines, bursts, rotations, gzip (some as
+several members), archives joining backups, partial copies of the live file, pruning,
 truncation and crashes of the ingester; after a final pass the events equal the model's lines.
 """
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import tempfile
@@ -91,11 +93,44 @@ class IngestionMachine(RuleBasedStateMachine):
             self.backups.append(self.writer.rotate())
 
     @precondition(lambda self: any(p.suffix == ".log" for p in self.backups))
-    @rule(data=st.data())
-    def compress_backup(self, data):
+    @rule(data=st.data(), members=st.integers(1, 3))
+    def compress_backup(self, data, members):
         plain = [p for p in self.backups if p.suffix == ".log"]
         p = data.draw(st.sampled_from(plain))
-        self.backups[self.backups.index(p)] = gzip_file(p)
+        if members == 1:
+            self.backups[self.backups.index(p)] = gzip_file(p)
+            return
+        content = p.read_bytes()               # as `cat a.gz b.gz`, or bgzip, would write it
+        step = max(len(content) // members, 1)
+        gz = Path(str(p) + ".gz")
+        gz.write_bytes(b"".join(gzip.compress(content[i:i + step])
+                                for i in range(0, len(content), step)))
+        os.remove(p)
+        self.backups[self.backups.index(p)] = gz
+
+    @precondition(lambda self: self.synced and len(self.backups) >= 2)
+    @rule(data=st.data())
+    def join_backups(self, data):
+        """An archive joining consecutive backups (`cat a.gz b.gz > ab.gz`); the parts go."""
+        i = data.draw(st.integers(0, len(self.backups) - 2))
+        j = data.draw(st.integers(i + 2, len(self.backups)))
+        parts = [p if p.suffix == ".gz" else gzip_file(p) for p in self.backups[i:j]]
+        self.joined = getattr(self, "joined", 0) + 1
+        out = self.log_dir / f"sftpgo-joined-{self.joined}.log.gz"
+        out.write_bytes(b"".join(p.read_bytes() for p in parts))
+        for p in parts:
+            os.remove(p)
+        self.backups[i:j] = [out]
+
+    @precondition(lambda self: os.path.exists(self.writer.live))
+    @rule(cut=st.integers(1, 10_000))
+    def partial_copy(self, cut):
+        """A copy of the start of the live file left in a subfolder (a backup script's)."""
+        data = self.writer.live.read_bytes()[:cut]
+        if data:
+            self.copies = getattr(self, "copies", 0) + 1
+            (self.log_dir / "copies").mkdir(exist_ok=True)
+            (self.log_dir / "copies" / f"sftpgo-copy-{self.copies}.log").write_bytes(data)
 
     @precondition(lambda self: self.synced and self.backups)
     @rule()

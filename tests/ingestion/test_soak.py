@@ -1,7 +1,8 @@
 """The concurrent soak: a live lumberjack-style writer and a --follow ingester killed -9, together.
 
 The writer (tests/ingestion/soak_writer.py) writes >= 2,000 lines/s, rotates every 256 KB,
-gzips each backup in a background mill and deletes backups beyond 30, while `ingest.py
+gzips each backup in a background mill (a third as several members) and deletes backups
+beyond 30, leaves partial copies of the live file in a subfolder, while `ingest.py
 --follow` runs and is SIGKILLed at random moments and restarted. Rotations therefore land
 at every seam of a pass, not only between passes. Afterwards the database must hold what
 the writer wrote, exactly once, and report as lost exactly the bytes that were never read.
@@ -75,6 +76,7 @@ def test_soak_writer_and_killed_follower_at_once(db_url, engine, log_dir, tmp_pa
     written = [x.encode() + b"" for x in rec["lines"]]
     assert len(written) >= SECONDS * RATE * 0.9, "the writer did not keep its rate"
     assert rec["rotations"] >= 20 and kills >= 3, (rec["rotations"], kills)
+    assert rec["members"] >= 3 and rec["copies"] >= 3, (rec["members"], rec["copies"])
 
     got, want = db_events(engine), expected_events(written)
     assert not (got - want), "rows that no written line accounts for (duplicates)"
@@ -83,6 +85,7 @@ def test_soak_writer_and_killed_follower_at_once(db_url, engine, log_dir, tmp_pa
     lost = scalar(engine, "SELECT COALESCE(SUM(bytes_lost), 0) FROM log_files")
     print(f"soak seed={seed} {engine.dialect.name}: lines={len(written)} "
           f"rotations={rec['rotations']} kills={kills} deleted={len(rec['deleted'])} "
+          f"multi-member={rec['members']} copies={rec['copies']} "
           f"deleted_bytes={rec['deleted_bytes']} committed={committed} lost={lost} "
           f"events={sum(got.values())}/{sum(want.values())}")
     # Every byte written was read once or is reported lost, no more, no less.

@@ -1,0 +1,242 @@
+"""The HTTP worker of both entry points (python app.py and gunicorn -c gunicorn.conf.py):
+gunicorn's threaded worker, except that a connection reaches a thread only once its request
+has arrived.
+
+gunicorn's gthread worker hands each new connection to a thread, which then waits, with no
+time limit, for the rest of the request: eight connections that send half a request and
+stop hold every thread, and the dashboard answers nobody until they close. Here the worker's
+event loop (one thread, non-blocking sockets, the same loop that already waits for
+kept-alive connections) reads each request's head, and its body when it declares one of at
+most BODY_BYTES, before handing the connection to a thread. So:
+
+- a silent or slow client costs a socket and a small buffer, never a thread;
+- a request must arrive whole within DASHBOARD_REQUEST_TIMEOUT seconds of its connection (or
+  of the previous answer on a kept-alive one), else it is answered 408 and closed; a head
+  over HEAD_BYTES is answered 431;
+- in a thread, a larger body is read, and the answer written, with the same limit
+  (a read must end by the request's deadline; a write may wait that long);
+- connections stay bounded by worker_connections (DASHBOARD_MAX_CONNECTIONS under app.py).
+  When that many are open and another waits to be accepted, the oldest idle one gives way:
+  a kept-alive connection, else one still sending its request after MIN_AGE_S. Idle sockets
+  cannot keep a new client out.
+
+Plain HTTP only: with TLS in gunicorn itself (certfile), the worker behaves as gthread (TLS
+belongs to a reverse proxy: docs/deploying.md).
+"""
+from __future__ import annotations
+
+import json
+import re
+import select
+import selectors
+import socket
+import time
+from functools import partial
+
+from gunicorn.http.unreader import SocketUnreader
+from gunicorn.workers import gthread
+
+HEAD_BYTES = 64 * 1024       # request line and header fields, read by the loop
+BODY_BYTES = 64 * 1024       # a declared body up to this is read by the loop too
+MIN_AGE_S = 1.0              # a connection still sending its request after this may give way
+
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*([0-9]{1,19})[ \t]*(?=\r\n)", re.I)
+_CHUNKED = re.compile(rb"\r\ntransfer-encoding[ \t]*:", re.I)
+
+
+def _answer(status: str, message: str) -> bytes:
+    body = json.dumps({"error": message}).encode()
+    return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+            "X-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n"
+            "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+            "\r\n").encode() + body
+
+
+def request_ready(data: bytes) -> bool | None:
+    """Returns True when ``data`` holds a request a thread can serve without waiting for the
+    client (its head, and its body when declared up to BODY_BYTES), False while more must
+    come, None when the head is over HEAD_BYTES."""
+    end = _HEAD_END.search(data, 0, HEAD_BYTES + 4)
+    if end is None:
+        return None if len(data) > HEAD_BYTES else False
+    head, body = data[:end.start()] + b"\r\n", data[end.end():]
+    if _CHUNKED.search(head):
+        # a small chunked body is waited for up to its last chunk (without trailers); a
+        # larger one, or one that ends otherwise, is read by the thread within the deadline
+        return len(body) > BODY_BYTES or body == b"0\r\n\r\n" or \
+            body.endswith(b"\r\n0\r\n\r\n")
+    lengths = _LENGTH.findall(head)
+    if len(lengths) != 1:            # none, or several (the parser refuses those): the head
+        return True
+    declared = int(lengths[0])
+    return declared > BODY_BYTES or len(body) >= declared
+
+
+class _DeadlineUnreader(SocketUnreader):
+    """Reads the socket, each read ending by the connection's deadline (then socket.timeout),
+    and leaves the socket's timeout at the write limit after."""
+
+    def __init__(self, conn, limit: float):
+        super().__init__(conn.sock)
+        self.conn = conn
+        self.limit = limit
+
+    def chunk(self, size_hint=None):
+        left = self.conn.deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("the request did not arrive in time")
+        self.sock.settimeout(left)
+        try:
+            return super().chunk(size_hint)
+        finally:
+            self.sock.settimeout(self.limit)
+
+
+class Worker(gthread.ThreadWorker):
+    """gthread, with requests read by the event loop (see the module's docstring).
+
+    ``request_timeout`` (seconds) is DASHBOARD_REQUEST_TIMEOUT unless a subclass sets it.
+    """
+
+    request_timeout: float | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.request_timeout is None:
+            import settings
+            self.request_timeout = settings.from_env().request_timeout_s
+        self.reading: dict = {}          # connections sending their request, oldest first
+
+    # --- the event loop ----------------------------------------------------------------------
+
+    def enqueue_req(self, conn):
+        """Hands ``conn`` to a thread if its request is all here, else reads it first."""
+        if self.cfg.is_ssl:
+            super().enqueue_req(conn)
+            return
+        conn.early = bytearray()
+        if conn.parser is not None:      # bytes a kept-alive connection already sent
+            conn.early += conn.parser.unreader.take_buffered()
+        conn.deadline = time.monotonic() + self.request_timeout
+        conn.since = time.monotonic()
+        conn.sock.setblocking(False)
+        ready = request_ready(conn.early)
+        if ready is False:
+            self.reading[conn] = None
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable, conn))
+        else:
+            self._hand_on(conn, ready)
+
+    def _readable(self, conn, _sock):
+        try:
+            data = conn.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:                     # the client went away
+            self._forget(conn)
+            self._close(conn)
+            return
+        conn.early += data
+        ready = request_ready(conn.early)
+        if ready is not False:
+            self._forget(conn)           # before the socket is handed on or closed
+            self._hand_on(conn, ready)
+
+    def _hand_on(self, conn, ready: bool | None) -> None:
+        """Gives ``conn``, its request complete, to a thread; refuses a head too large."""
+        if ready is None:
+            self._refuse(conn, "431 Request Header Fields Too Large",
+                         f"request head larger than {HEAD_BYTES} bytes")
+            return
+        conn.data_ready = True
+        super().enqueue_req(conn)
+
+    def _forget(self, conn) -> None:
+        self.reading.pop(conn, None)
+        try:
+            self.poller.unregister(conn.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def _close(self, conn) -> None:
+        self.nr_conns -= 1
+        conn.close()
+
+    def _refuse(self, conn, status: str, message: str) -> None:
+        try:
+            conn.sock.send(_answer(status, message))
+        except OSError:
+            pass
+        self._close(conn)
+
+    def murder_pending(self):
+        """Also answers 408 to the requests past their deadline (all of them when stopping)."""
+        super().murder_pending()
+        now = time.monotonic()
+        for conn in list(self.reading):
+            if self.alive and conn.deadline > now:
+                break                    # the rest came later: their deadlines are later
+            self._forget(conn)
+            self._refuse(conn, "408 Request Timeout",
+                         f"the request did not arrive within {self.request_timeout:g} seconds")
+        # every connection taken and a client waiting: the oldest idle one gives way (the
+        # loop then accepts the client, since it counts the connections before each wait)
+        if self.alive and self.nr_conns >= self.worker_connections and self._client_waiting():
+            self._make_room()
+
+    def _client_waiting(self) -> bool:
+        try:
+            return bool(select.select(self.sockets, [], [], 0)[0])
+        except (OSError, ValueError):
+            return False
+
+    def _make_room(self) -> bool:
+        if self.keepalived_conns:
+            conn = self.keepalived_conns.popleft()
+            try:
+                self.poller.unregister(conn.sock)
+            except (KeyError, ValueError, OSError):
+                pass
+            self._close(conn)
+            return True
+        oldest = next(iter(self.reading), None)
+        if oldest is not None and time.monotonic() - oldest.since >= MIN_AGE_S:
+            self._forget(oldest)
+            self._refuse(oldest, "408 Request Timeout",
+                         "the request was too slow to arrive while the server is full")
+            return True
+        return False
+
+    # --- in a thread -------------------------------------------------------------------------
+
+    def handle(self, conn):
+        early = getattr(conn, "early", None)
+        if early is not None:
+            conn.early = None
+            conn.sock.setblocking(True)
+            conn.init()                  # the parser, on a first request
+            unreader = conn.parser.unreader
+            if not isinstance(unreader, _DeadlineUnreader):
+                conn.parser.unreader = _DeadlineUnreader(conn, self.request_timeout)
+                conn.parser.unreader.buf = unreader.buf
+            conn.parser.unreader.unread(bytes(early))
+        return super().handle(conn)
+
+    def handle_request(self, req, conn):
+        conn.sock.settimeout(self.request_timeout)    # a write waits at most this long
+        try:
+            return super().handle_request(req, conn)
+        except socket.timeout:
+            self.log.info("Client too slow; connection closed. client=%s", conn.client)
+            return False
+
+
+def with_timeout(seconds: float) -> type:
+    """Returns the Worker class with ``request_timeout`` set (app.serve's settings)."""
+    return type("Worker", (Worker,), {"request_timeout": seconds})
+
+

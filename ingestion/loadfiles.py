@@ -1,0 +1,119 @@
+"""The files LOAD DATA LOCAL reads (the MySQL/MariaDB bulk path of store.py): one per statement,
+in /dev/shm (else the temp folder), named ``sftpgo-dash-<pid>-<random>.tsv`` and locked
+(flock) by the process that wrote it for as long as it exists.
+
+A file is removed after its statement, whatever the statement raised. A process killed in
+between (kill -9, the OOM killer, a container stopped hard) leaves its file behind, in
+memory when the folder is /dev/shm: ``sweep()``, at the first bulk commit of every process,
+removes those, and only those. Several ingesters (several nodes, the dashboard's ticks) may
+share the machine, so a file is removed only when
+
+- its name is ours (the prefix, a pid, .tsv) and the file is a plain file of this user;
+- it has not changed for SETTLE_S seconds;
+- the process named in it is not running (or the file is older than STALE_S: a pid reused
+  by some other program), and
+- its lock is free: the writer holds it until it removes the file, so a live writer's file
+  is never taken, even one in another PID namespace sharing the folder.
+
+A file of an older build (no pid in its name, no lock) is removed once it is STALE_S old.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import re
+import stat
+import tempfile
+import time
+from typing import Iterator
+
+log = logging.getLogger(__name__)
+
+FOLDER = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None   # None: the temp folder
+PREFIX = "sftpgo-dash-"
+SETTLE_S = 2.0                 # younger files are left alone (their writer may be locking it)
+STALE_S = 24 * 3600.0          # no statement holds its file this long
+_NAME = re.compile(r"sftpgo-dash-(?:([0-9]{1,10})-)?[a-z0-9_]+\.tsv")
+
+
+@contextlib.contextmanager
+def load_file(data: bytes, folder: str | None = None) -> Iterator[str]:
+    """Writes ``data`` to a new file, locked and named with this process's pid; yields its
+    path; removes it afterwards, whatever happened."""
+    fd, path = tempfile.mkstemp(prefix=f"{PREFIX}{os.getpid()}-", suffix=".tsv",
+                                dir=folder or FOLDER)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        os.close(fd)             # releases the lock
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:      # someone else's process: running
+        return True
+    return True
+
+
+def _remove_if_unlocked(path: str, st: os.stat_result) -> bool:
+    """Removes ``path`` if no process holds its lock and it is still the file ``st`` saw."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False         # its writer is alive
+        now = os.fstat(fd)
+        if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            return False
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def sweep(folder: str | None = None) -> list[str]:
+    """Removes the load files left by processes that died (see the module's docstring);
+    returns their paths."""
+    folder = folder or FOLDER or tempfile.gettempdir()
+    removed = []
+    now = time.time()
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            match = _NAME.fullmatch(entry.name)
+            if match is None:
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+                continue
+            age = now - st.st_mtime
+            if age < SETTLE_S:
+                continue
+            pid = match.group(1)
+            if age < STALE_S and (pid is None or _running(int(pid))):
+                continue
+            if _remove_if_unlocked(entry.path, st):
+                removed.append(entry.path)
+    if removed:
+        log.warning("Removed %d LOAD DATA file(s) left by an ingester that was killed. "
+                    "folder=%s", len(removed), folder)
+    return removed
