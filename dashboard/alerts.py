@@ -145,14 +145,14 @@ def recent_count(engine, since: str) -> int:
             {"since": since}).scalar() or 0)
 
 
-def fired_ips(engine, start: date, end: date) -> dict[str, list[str]]:
-    """Returns {ip: [rules]} of the IPs with an alert in start..end (the security page's
-    marks)."""
+def fired_ips(engine, since: str, until: str) -> dict[str, list[str]]:
+    """Returns {ip: [rules]} of the IPs with an alert from ``since`` to ``until``
+    ('YYYY-MM-DD HH:MM:SS.mmm', both included: the security page's marks)."""
     out: dict[str, list[str]] = {}
     with engine.connect() as conn:
         for ip, rule in conn.execute(sa.text(
                 "SELECT DISTINCT ip, rule FROM alerts WHERE ip IS NOT NULL AND at >= :since"
-                " AND at <= :until ORDER BY ip, rule"), day_bounds(start, end)):
+                " AND at <= :until ORDER BY ip, rule"), {"since": since, "until": until}):
             out.setdefault(ip, []).append(rule)
     return out
 
