@@ -1,4 +1,4 @@
-"""SQL of the alerts (migration 016): identity, idempotent inserts, the outbox, the cursors.
+"""SQL of the alerts (migration 017): identity, idempotent inserts, the outbox, the cursors.
 
 An alert is (rule, key, at); its id is derived from those alone (``alert_id``), so the same
 alert has the same id in every process, pass and node, and is inserted once: a second insert

@@ -1,5 +1,5 @@
 """The alerts' reads: /api/alerts, the /alerts page, the header's count of firing alerts, the
-wall's list and the security page's marks (migration 016; alerts/ stores them).
+wall's list and the security page's marks (migration 017; alerts/ stores them).
 
 Channel names are the rules file's shown names (alerts/rules.py): no password, no webhook
 path or query. Every string from the log stays a string: the pages render it as text.

@@ -1,4 +1,4 @@
--- 016_alerts (MySQL/MariaDB): see 016_alerts.sqlite.sql for what each table and column is.
+-- 017_alerts (MySQL/MariaDB): see 017_alerts.sqlite.sql for what each table and column is.
 -- Re-runnable: CREATE TABLE commits on its own, so a first run stopped between two tables
 -- starts over (each new table is dropped first; nothing else is touched).
 DROP TABLE IF EXISTS alerts;

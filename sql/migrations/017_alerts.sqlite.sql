@@ -1,5 +1,5 @@
--- 016_alerts (SQLite): alerts and their delivery (docs/alerts.md). 014 and 015 are other
--- migrations of the same round.
+-- 017_alerts (SQLite): alerts and their delivery (docs/alerts.md). 016 (the data version)
+-- and 018 are other migrations of the same round.
 -- alerts: one row per alert, its id derived from (rule, key, at) alone (alerts/store.py), so
 -- however many passes, processes or nodes find it, it is inserted once (INSERT OR IGNORE).
 -- key_text is the key as canonical JSON; key_hash its first 16 hex digits of SHA-256, what
