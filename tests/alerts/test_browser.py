@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 
 from components import ids
 from tests.dashboard.test_browser import HOSTILE, start, text, until  # noqa: F401
@@ -50,6 +51,16 @@ def rows(duo, container_id: str) -> list[list[str]]:
         ".map(r => [...r.cells].map(c => c.textContent));", container_id)
 
 
+def click(duo, selector: str, index: int) -> bool:
+    """Clicks the index-th element of selector; False when the live tick redrew it between
+    finding and clicking (a stale element), to be tried again."""
+    try:
+        duo.driver.find_elements("css selector", selector)[index].click()
+    except (StaleElementReferenceException, IndexError):
+        return False
+    return True
+
+
 def shot(duo, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     duo.driver.save_screenshot(str(ARTIFACTS / f"alerts-{name}.png"))
@@ -76,8 +87,7 @@ def test_the_alerts_page_lists_firing_first_then_newest_and_links_to_the_events(
     until(lambda: [r[0] for r in rows(duo, ids.ALERTS_TABLE)] == ["fired", "fired"], 10)
     assert "state=fired" in duo.driver.current_url
     # the brute force's link opens the audit trail of its failures
-    link = duo.driver.find_elements("css selector", f"#{ids.ALERTS_TABLE} tbody tr a")[1]
-    link.click()
+    until(lambda: click(duo, f"#{ids.ALERTS_TABLE} tbody tr a", 1), 10)
     until(lambda: "/audit" in duo.driver.current_url, 10)
     assert "ip=203.0.113.9" in duo.driver.current_url
     assert "kind=login_failed" in duo.driver.current_url

@@ -141,12 +141,17 @@ def test_several_nodes_judging_at_once_into_one_mariadb(mariadb_url, tmp_path):
         total = sum(len(v) for v in per_node.values())
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            with engine.connect() as conn:
-                events = conn.execute(sa.text("SELECT COUNT(*) FROM events")).scalar()
-                behind = conn.execute(sa.text(
-                    "SELECT COUNT(*) FROM checkpoints c LEFT JOIN alert_cursor a"
-                    " ON a.file_id = c.file_id WHERE c.committed_offset >"
-                    " COALESCE(a.evaluated, 0)")).scalar()
+            try:
+                with engine.connect() as conn:
+                    events = conn.execute(sa.text("SELECT COUNT(*) FROM events")).scalar()
+                    behind = conn.execute(sa.text(
+                        "SELECT COUNT(*) FROM checkpoints c LEFT JOIN alert_cursor a"
+                        " ON a.file_id = c.file_id WHERE c.committed_offset >"
+                        " COALESCE(a.evaluated, 0)")).scalar()
+            except sa.exc.ProgrammingError:       # no process has made the schema yet
+                events = behind = None
+                time.sleep(0.2)
+                continue
             if events == total and behind == 0:
                 break
             time.sleep(0.2)

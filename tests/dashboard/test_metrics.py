@@ -16,12 +16,15 @@ import sqlalchemy as sa
 
 import app as dashboard_app
 import db
+from alerts import rules as alert_rules
 from dashboard import metrics
 from settings import ConfigError, Settings, from_env
 from tests.dashboard.metrics_support import (HOSTILE, OTHER, activity_lines, by, expected,
                                              folded, ingest, parse, write_log)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the rules in force of a dashboard without a rules file: each has an alerts_firing series
+DEFAULT_RULES = tuple(r.name for r in alert_rules.load(Settings()).rules)
 KNOWN_PROTOCOLS = {"SSH", "FTP", "DAV", "HTTP"}           # of those the lines use
 KNOWN_METHODS = {"password", "publickey", "keyboard-interactive", "no_auth_tried"}
 
@@ -136,7 +139,8 @@ def test_5000_users_stay_within_the_bound_and_keep_their_series(db_url, tmp_path
     client = _client(db_url, tmp_path)
     assert Settings().metrics_max_users == 1000
     got = _scrape(client)
-    assert client.get("/metrics").data == metrics.library_exposition(metrics.read(engine, 1000))
+    assert client.get("/metrics").data == \
+        metrics.library_exposition(metrics.read(engine, 1000, DEFAULT_RULES))
     want = expected({"n1": lines})
     series_users = set(by(got["sftpgo_dash_transfers_total"], "user"))
     assert len(series_users) == 1001 and OTHER in series_users
@@ -249,7 +253,7 @@ def test_hostile_usernames_are_valid_labels(db_url, tmp_path):
     got = parse(body.decode("utf-8"))
     assert set(by(got["sftpgo_dash_transfers_total"], "user")) == set(HOSTILE)
     # our writer's bytes are prometheus_client's generate_latest()'s, escapes included
-    assert body == metrics.library_exposition(metrics.read(engine, 1000))
+    assert body == metrics.library_exposition(metrics.read(engine, 1000, DEFAULT_RULES))
     assert b'user="quote\\"d"' in body and b'user="new\\nline"' in body
     check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
                            timeout=60)
