@@ -144,7 +144,7 @@ def parse_duration(value, where: str) -> float:
             raise RulesError(f"{where}: {str(value)[:40]!r} is not a duration: write 30s, "
                              "10m, 1h or 2d")
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    if not 0 < seconds <= MAX_DURATION_S:
+    if not 1 <= seconds <= MAX_DURATION_S:
         raise RulesError(f"{where}: {str(value)[:40]!r} is out of range: from 1s to 366d")
     return seconds
 

@@ -89,6 +89,8 @@ BAD = [
     ('[[rule]]\nname = "x"\nwhen = "login_failures"\nwithin = "10m"', "rule 'x': over: missing"),
     ('[[rule]]\nname = "x"\nwhen = "login_failures"\nover = 0\nwithin = "10m"', "rule 'x': over"),
     ('[[rule]]\nname = "x"\nwhen = "login_failures"\nover = 5\nwithin = "ten"', "rule 'x': within"),
+    ('[[rule]]\nname = "x"\nwhen = "login_failures"\nover = 5\nwithin = "0.5s"',
+     "rule 'x': within: '0.5s' is out of range: from 1s to 366d"),
     ('[[rule]]\nname = "x"\nwhen = "login_failures"\nover = 5\nwithin = "1m"\nper = "user"',
      "rule 'x': per"),
     ('[[rule]]\nname = "x"\nwhen = "ban"\nover = 3', "rule 'x': over: not a field here"),
