@@ -99,6 +99,9 @@ def _check(settings: Settings) -> None:
                  "request_timeout_s", "max_exports"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be positive, not {getattr(settings, name)}")
+    from alerts.rules import load_checked
+    load_checked(settings)               # a rules file that cannot be used: one line, exit 2
+    import alerts.evaluate  # noqa: F401  numpy, in this thread: not first in two request threads
 
 
 def _layout(context: AppContext):
@@ -167,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the built-in SFTPGo log simulator and show its activity")
     p.add_argument("--verbose", action="store_true", help="log every tick")
     settings_mod.add_flags(p, "events_retention_days")   # the ticks prune as they ingest
+    settings_mod.add_flags(p, "alert_rules")             # and judge the alert rules
     return p
 
 

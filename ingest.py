@@ -15,6 +15,7 @@ import time
 import sqlalchemy as sa
 
 import db
+from alerts import rules as alert_rules
 from ingestion import rollups
 import settings as settings_mod
 from ingestion import discover, retention
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "then exit")
     p.add_argument("--check-rollups", action="store_true",
                    help="compare every rollup with the events table; exit 1 if one differs")
-    settings_mod.add_flags(p, "events_retention_days")
+    settings_mod.add_flags(p, "events_retention_days", "alert_rules")
     p.add_argument("--prune", action="store_true",
                    help="drop every raw event older than the retention now (in batches), "
                         "then exit")
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None, seam: Seam | None = None) -> int:
         signal.signal(signal.SIGTERM, stop.set)
     try:
         cfg = settings_mod.from_flags(args)
+        alert_rules.load_checked(cfg)       # a rules file that cannot be used: exit 2
         engine = _connect(cfg, stop if args.follow else None)
         if engine is None:                  # stopped while waiting for the database
             return 0
@@ -144,6 +146,7 @@ def _run_to_end(ingester: Ingester, args, stop: _StopFlag) -> int:
     finally:
         if bar is not None:
             bar.close()
+    _finish_alerts(ingester, stop)
     if not args.quiet:
         secs = total.seconds
         mb = total.bytes_done / 1e6
@@ -151,6 +154,17 @@ def _run_to_end(ingester: Ingester, args, stop: _StopFlag) -> int:
               f"malformed={total.malformed} bytes={total.bytes_done} pending={total.bytes_pending} "
               f"lost={total.bytes_lost} seconds={secs:.2f} rate={mb / secs if secs else 0:.1f}MB/s")
     return 0
+
+
+def _finish_alerts(ingester: Ingester, stop: _StopFlag) -> None:
+    """Judges the alert rules on whatever the run stored and sends what is due (30 s at
+    most) before exiting; what is left is sent by the next run or another process."""
+    if stop():
+        return
+    try:
+        ingester.alerts.finish(max_seconds=30.0)
+    except (sa.exc.DBAPIError, db.DatabaseError) as exc:
+        print(f"warning: alert rules not judged: {exc}", file=sys.stderr)
 
 
 def _bar():

@@ -101,6 +101,20 @@ class Settings:
                                           "raw events whose day is more than this many days "
                                           "before today are dropped (the rollups are kept); "
                                           "0 keeps every event", "--events-retention-days")
+    # alerts and digests (docs/alerts.md)
+    alert_rules: str = _setting("", "ALERT_RULES",
+                                "TOML file of alert rules, channels and digests (empty: the "
+                                "default rules, shown on /alerts only)", "--alert-rules")
+    alert_max_age: str = _setting("1h", "ALERT_MAX_AGE",
+                                  "an alert stored more than this after its time is kept but "
+                                  "not sent (a backfill sends nothing): 30s, 10m, 1h, 2d")
+    smtp_url: str = _setting("", "SMTP_URL",
+                             "mail server of the e-mail channels: smtp://[user:password@]host"
+                             "[:port][?starttls=1] or smtps://...")
+    smtp_from: str = _setting("", "SMTP_FROM", "sender address of alert and digest e-mails")
+    dashboard_url: str = _setting("", "DASHBOARD_URL",
+                                  "the dashboard's address as the admin opens it, the base of "
+                                  "the links in alerts (default http://DASHBOARD_HOST:PORT)")
 
     def __post_init__(self):
         check_node(self.node)

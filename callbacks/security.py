@@ -8,7 +8,7 @@ from dash import Input, Output, html
 from components import ids
 from components.security_page import FIGURES
 from components.tables import TIME, TOKEN, text_table
-from dashboard import analysis_figures, figures, time_figures, timeline, window
+from dashboard import alerts, analysis_figures, figures, time_figures, timeline, window
 
 from .common import KEEP_ON, kept
 from .graphs import nodes_of, range_of, span_of, window_of
@@ -57,6 +57,11 @@ def tiles(data: dict) -> dict:
     }
 
 
+def alert_mark(rules: list[str] | None) -> str | None:
+    """Returns the Alerts cell of an IP: '⚠ ' and the rules that fired for it, or None."""
+    return "⚠ " + ", ".join(rules) if rules else None
+
+
 def redraw(context, start, end, mode, today: date | None = None, nodes=None,
            since: str | None = None, until: str | None = None) -> dict:
     """Returns the page's outputs (of ``nodes``' events; None: every node) for the days
@@ -67,6 +72,7 @@ def redraw(context, start, end, mode, today: date | None = None, nodes=None,
         span = span_of(context, start, end, today, since, until)
         engine = context.engine()
         data = window.security_of(engine, span, limit=LIMIT, nodes=nodes)
+        fired = alerts.fired_ips(engine, **span.bounds())     # the IPs that fired
         rows, bucket, note = timeline.rows_for(
             engine, span, data["days"], nodes,
             retention_days=context.settings.events_retention_days, today=today)
@@ -78,12 +84,15 @@ def redraw(context, start, end, mode, today: date | None = None, nodes=None,
         "days": time_figures.failures(rows, bucket, kiosk),
         "days_title": timeline.title(bucket, "Failed logins") + " (× bans)"
                       + (f" ({note})" if note else ""),
-        "top_ips": text_table(["IP", "Failures", "Names", "Bans", "First", "Last"],
+        "top_ips": text_table(["IP", "Failures", "Names", "Bans", "First", "Last", "Alerts"],
                               [[r["ip"] or NONE, r["failures"], r["usernames"], r["bans"],
-                                r["first"], r["last"]] for r in data["by_ip"]],
+                                r["first"], r["last"], alert_mark(fired.get(r["ip"]))]
+                               for r in data["by_ip"]],
                               "No failed logins or bans in this range.", name_columns=(),
-                              kinds={0: TOKEN, 4: TIME, 5: TIME}, drop={2: 1, 4: 2, 3: 3},
-                              year=span.end.year),
+                              kinds={0: TOKEN, 4: TIME, 5: TIME, 6: TOKEN},
+                              drop={2: 1, 4: 2, 3: 3, 6: 4}, year=span.end.year,
+                              row_classes=["alert-ip" if r["ip"] in fired else None
+                                           for r in data["by_ip"]]),
         "top_usernames": text_table(["Username", "Failures", "IPs"],
                                     [[r["username"] if r["username"] else _none(), r["failures"],
                                       r["ips"]] for r in data["by_username"]],

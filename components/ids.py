@@ -78,11 +78,13 @@ NAV_OVERVIEW = "page-nav-overview"
 NAV_SECURITY = "page-nav-security"
 NAV_USERS = "page-nav-users"
 NAV_AUDIT = "page-nav-audit"
+NAV_ALERTS = "page-nav-alerts"
 PAGE_OVERVIEW = "page-overview"
 PAGE_SECURITY = "page-security"
 PAGE_USER = "page-user"
 PAGE_AUDIT = "page-audit"
 PAGE_NOT_FOUND = "page-not-found"
+PAGE_ALERTS = "page-alerts"
 
 # security page
 SECURITY_FAILURES = "security-failures"
@@ -132,3 +134,12 @@ AUDIT_PAGING = "audit-paging"          # {"stack": [cursor of each page shown so
 AUDIT_PAGE_INFO = "audit-page-info"
 AUDIT_CSV = "audit-csv"
 AUDIT_RETENTION = "audit-retention"   # the notice when the range reaches past the retention
+
+# alerts: the header's count, the wall's list, the /alerts page
+ALERTS_COUNT = "alerts-count"          # the header's link: how many are firing
+ALERTS_WALL = "alerts-wall"            # the wall's list of firing (and recent) alerts
+ALERTS_RULE = "alerts-rule"
+ALERTS_STATE = "alerts-state"
+ALERTS_TABLE = "alerts-table"
+ALERTS_RULES = "alerts-rules"          # the rules in force, under the table
+ALERTS_RANGE = "alerts-range"          # the page's copy of the range, version and tick

@@ -35,6 +35,7 @@ def page(start: date, end: date, interval_s: float, kiosk: bool) -> html.Div:
         header(),
         db_banner(),
         stale_banner(),
+        html.Div(id=ids.ALERTS_WALL, className="alerts-wall", hidden=True),
         range_controls(start, end),
         html.Div(dash.page_container, className="page-body"),
     ], id=ids.ROOT, className=root_class(kiosk))

@@ -1,4 +1,4 @@
-"""The links between the pages: overview, security, users, audit."""
+"""The links between the pages: overview, security, users, audit, alerts."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -9,7 +9,8 @@ from . import ids
 PAGES = ((ids.NAV_OVERVIEW, "/", "Overview", "overview"),
          (ids.NAV_SECURITY, "/security", "Security", "security"),
          (ids.NAV_USERS, "/users", "Users", "user"),
-         (ids.NAV_AUDIT, "/audit", "Audit", "audit"))
+         (ids.NAV_AUDIT, "/audit", "Audit", "audit"),
+         (ids.NAV_ALERTS, "/alerts", "Alerts", "alerts"))
 
 
 def nav() -> dbc.Nav:
@@ -21,8 +22,8 @@ def nav() -> dbc.Nav:
 
 
 def page_of(pathname: str | None) -> str:
-    """Returns which page a path shows: 'overview', 'security', 'user', 'audit', or
-    'not_found' (pages/not_found_404.py) for any other path."""
+    """Returns which page a path shows: 'overview', 'security', 'user', 'audit', 'alerts',
+    or 'not_found' (pages/not_found_404.py) for any other path."""
     path = (pathname or "/").rstrip("/") or "/"
     if path == "/":
         return "overview"
@@ -32,4 +33,6 @@ def page_of(pathname: str | None) -> str:
         return "user"
     if path == "/audit":
         return "audit"
+    if path == "/alerts":
+        return "alerts"
     return "not_found"

@@ -74,12 +74,14 @@ def _cell(value, kind: str | None, name: bool, year: int | None = None):
 
 def text_table(columns: list[str], rows: list[list], empty: str, name_columns=(0,),
                class_name: str = "", kinds: dict | None = None,
-               drop: dict | None = None, year: int | None = None) -> html.Div | dbc.Table:
+               drop: dict | None = None, year: int | None = None,
+               row_classes: list | None = None) -> html.Div | dbc.Table:
     """Returns a table of ``rows``; cells in ``name_columns`` go through display_name;
     ``kinds``: {column index: TOKEN, NUMBER, TIME, PATH or TEXT} (names are TEXT, ints
     NUMBER, others TOKEN unless said); ``drop``: {column index: n}, the columns a wall too
     narrow for the table leaves out, n = 1 first (assets/wall.js); ``year``: the range's,
-    which its times leave out."""
+    which its times leave out; ``row_classes``: one per row (None: none), marks rows (the
+    security page's IPs that fired an alert)."""
     if not rows:
         return html.P(empty, className="empty-note")
     kinds = dict(kinds or {})
@@ -93,8 +95,10 @@ def text_table(columns: list[str], rows: list[list], empty: str, name_columns=(0
     head = html.Thead(html.Tr([html.Th(c, className=kinds[i],
                                        **({"data-drop": str(drop[i])} if i in drop else {}))
                                for i, c in enumerate(columns)]))
+    marks = row_classes or [None] * len(rows)
     body = [html.Tr([html.Td(_cell(v, kinds[i], i in name_columns, year),
                              className=f"{kinds[i]} name" if i in name_columns else kinds[i])
-                     for i, v in enumerate(row)]) for row in rows]
+                     for i, v in enumerate(row)], className=mark)
+            for row, mark in zip(rows, marks)]
     return dbc.Table([head, html.Tbody(body)], size="sm", hover=True,
                      className=f"table-dark text-table {class_name}".strip())

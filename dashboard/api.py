@@ -19,7 +19,7 @@ from db import DatabaseBroken, error_reason
 
 from ingestion.parse import KINDS
 
-from . import audit, exports, queries, retention, security, span, timeline, window
+from . import alerts, audit, exports, queries, retention, security, span, timeline, window
 from .context import DB_ERRORS, AppContext
 
 log = logging.getLogger(__name__)
@@ -157,6 +157,14 @@ def events_csv_response(context: AppContext, args, today: date) -> Response:
     return Response(stream_with_context(body()), mimetype="text/csv", headers=headers)
 
 
+def alerts_response(context: AppContext, args, today: date) -> Response:
+    """Returns the /api/alerts answer (docs/alerts.md): newest first, on ``at``."""
+    def read(engine):
+        f = alerts.parse_filters(args, today, context.default_start())
+        return alerts.listing(engine, context.settings, f)
+    return _read(context, read)
+
+
 def stale_after(context: AppContext) -> float:
     """Returns the seconds without a pass after which a node is stale: 3 refresh intervals."""
     return queries.STALE_INTERVALS * context.settings.interval_s
@@ -240,10 +248,14 @@ def register_api(server: Flask, context: AppContext) -> None:
         return exports.gate().stream(
             lambda: events_csv_response(context, request.args, date.today()))
 
+    @bp.get("/alerts")
+    def alerts_view():
+        return alerts_response(context, request.args, date.today())
+
     @bp.route("/<path:_rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     def unknown(_rest):
         if request.method != "GET" and (
-                _rest in ("stats", "status", "security", "events", "events.csv")
+                _rest in ("stats", "status", "security", "events", "events.csv", "alerts")
                 or _rest.startswith("users/")):
             return _json({"error": f"{request.method} is not allowed here: use GET"}, 405)
         return _json({"error": f"no such endpoint: {request.path}"}, 404)

@@ -3,7 +3,8 @@
 Every value is read at scrape time from the rollups, never from the events: stats_totals
 (daily_stats summed over all days, migration 015) for the per-user counters, bans, users
 seen and the newest event; login_failures_method_daily for failed logins; node_status,
-log_files and checkpoints for ingestion; malformed_lines. So every worker process answers
+log_files and checkpoints for ingestion; malformed_lines; the alerts firing (alerts, by its
+state index). So every worker process answers
 the same, and a counter equals the all-time /api/stats figure of its node, user and kind.
 
 User series are bounded (METRICS_MAX_USERS): the table metrics_users gives a user a slot
@@ -31,7 +32,7 @@ import db
 from ingestion import parse
 from ingestion.sqlgen import now_text
 
-from . import api
+from . import alerts, api
 from .context import AppContext
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,10 @@ class Snapshot:
 
 # --- reads -------------------------------------------------------------------------------
 
-def read(engine: sa.Engine, max_users: int) -> Snapshot:
+def read(engine: sa.Engine, max_users: int, rules: tuple[str, ...] = ()) -> Snapshot:
     """Returns what /metrics shows, giving new users their slots on the way (give_slots);
-    raises what the database raises."""
+    ``rules``: the names of the alert rules in force (each gets an alerts_firing sample, 0
+    when none of its alerts is firing). Raises what the database raises."""
     d = db.dialect(engine)
     with engine.connect() as conn:
         sql = lambda name: db.load_sql(name, d).text        # noqa: E731 (no bind parameters)
@@ -82,7 +84,7 @@ def read(engine: sa.Engine, max_users: int) -> Snapshot:
             files={r["node"]: r for r in conn.execute(db.load_sql("status_files", d)).mappings()},
             passes={r["node"]: r for r in conn.execute(db.load_sql("status_nodes", d)).mappings()},
             malformed=conn.exec_driver_sql(sql("metrics_malformed")).all(),
-            alerts=alerts_firing(conn))
+            alerts=alerts_firing(conn, rules))
     if any(slot is None and name not in ("", OTHER) for _n, name, slot, *_r in snap.users):
         snap.given = give_slots(engine, snap.users, max_users)
     else:
@@ -91,10 +93,14 @@ def read(engine: sa.Engine, max_users: int) -> Snapshot:
     return snap
 
 
-def alerts_firing(conn) -> list[tuple[str, int]]:
-    """Returns (rule, alerts now firing) per rule. The alerts (docs/alerts.md) are not built yet:
-    none, so sftpgo_dash_alerts_firing has no samples; their read goes here."""
-    return []
+def alerts_firing(conn, rules: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+    """Returns (rule, alerts now firing) of each rule in force, 0 when none of its alerts
+    is firing (so a resolved alert takes its series to 0, not away), and of any other rule
+    with an alert still firing in the database (another process's rules file): their sum is
+    the header's count of firing alerts."""
+    firing = {rule: 0 for rule in rules}
+    firing.update(alerts.firing_by_rule(conn))
+    return sorted(firing.items())
 
 
 def _given(conn) -> dict[str, int]:
@@ -344,7 +350,8 @@ def metrics_response(context: AppContext, accept_encoding: str | None = None) ->
     """Returns the /metrics answer: 200 text (gzipped when the client takes gzip, as
     Prometheus does), or failure()'s JSON (503 when the database cannot be reached or used)."""
     try:
-        snap = read(context.engine(), context.settings.metrics_max_users)
+        snap = read(context.engine(), context.settings.metrics_max_users,
+                    tuple(r.name for r in alerts.config(context.settings).rules))
     except api.READ_FAILURES as exc:
         return api.failure(exc)
     body = exposition(snap)

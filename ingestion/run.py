@@ -115,6 +115,8 @@ class Ingester:
         # rows); `ingest.py --prune` prunes every node's, a stopped node's included.
         self.pruner = retention.Pruner(engine, settings.events_retention_days,
                                        file_ids=self._own_files)
+        from alerts.hook import AlertHook      # judges the alert rules after each pass
+        self.alerts = AlertHook(engine, settings, self._seam)
 
     def _own_files(self) -> list[int]:
         with self.engine.connect() as conn:
@@ -123,6 +125,7 @@ class Ingester:
     def close(self) -> None:
         """Lets go of the files held open between passes."""
         self.tracker.close()
+        self.alerts.close()
 
     # --- passes ----------------------------------------------------------------------------
 
@@ -148,6 +151,7 @@ class Ingester:
                 generations.record_error(conn, self.settings.node, f"{type(exc).__name__}: {exc}")
             raise
         self._prune(prog, should_stop)
+        self.alerts.after_pass(prog, should_stop)     # outside the lock; never raises
         return prog
 
     def _prune(self, prog: Progress, should_stop) -> None:

@@ -1,4 +1,4 @@
-"""Any other path: says there is no such page and links to the four there are (Dash Pages
+"""Any other path: says there is no such page and links to the ones there are (Dash Pages
 shows this module for a path no page registered)."""
 import dash
 from dash import dcc, html

@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from simulate import LineFactory, LumberjackWriter
+from simulate.common import _HD, _js
+
+HAMMER_EVERY_S = 900         # a password spray the defender does not stop, this often (live)
+HAMMER_LINES = 30
 
 HISTORY_DAYS = 30
 HISTORY_LINES_PER_DAY = 500  # ~15k lines, ~4 MB
@@ -90,6 +94,7 @@ def start_demo(log_dir: str | None = None, lines_per_second: float = 5, rotate_b
     handle = DemoHandle(log_dir=log_dir, factory=fac, writer=writer, temporary=temporary)
     if prefill:
         end_ms = _ms(now)
+        plan_hammer(fac, end_ms - 6 * 60_000)      # the alerts page has a brute force at once
         n = 0
         while fac.peek_ms() <= end_ms:
             writer.write(fac.line())
@@ -103,8 +108,12 @@ def start_demo(log_dir: str | None = None, lines_per_second: float = 5, rotate_b
 
     def run() -> None:
         stop = handle._stop
+        next_hammer = _ms(datetime.now()) + HAMMER_EVERY_S * 1000
         while not stop.is_set():
             now_ms = _ms(datetime.now())
+            if now_ms >= next_hammer:
+                plan_hammer(fac, max(now_ms, fac.peek_ms()))
+                next_hammer = now_ms + HAMMER_EVERY_S * 1000
             nxt = fac.peek_ms()
             if nxt > now_ms:
                 stop.wait(min((nxt - now_ms) / 1000.0, 0.5))
@@ -123,6 +132,19 @@ def start_demo(log_dir: str | None = None, lines_per_second: float = 5, rotate_b
     handle.thread = t
     t.start()
     return handle
+
+
+def plan_hammer(fac: LineFactory, t: int, lines: int = HAMMER_LINES) -> None:
+    """Schedules a password spray: ``lines`` failed logins from one address over about two
+    minutes, on the web client, where this server's defender does not count (so no ban cuts
+    it short): what the default brute-force alert rule (20 in 10 min) is for."""
+    rng = fac._rng
+    ip = f"198.18.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    for i in range(lines):
+        name = rng.choice(("admin", "root", "backup", "test", "sftp", "oracle"))
+        fac._push(t + i * 4000 + rng.randrange(1000), _HD,
+                  f'","sender":"connection_failed","client_ip":"{ip}","username":{_js(name)},'
+                  f'"login_type":"password","protocol":"HTTP","error":"invalid credentials"}}\n')
 
 
 def _ms(dt: datetime) -> int:

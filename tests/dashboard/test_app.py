@@ -62,7 +62,7 @@ def test_every_component_id_is_in_the_shell_or_one_page(sqlite_url):
     tree = layout(create_app(Settings(db_url=sqlite_url)).server.test_client())
     pages = [json.loads(to_json_plotly(page["layout"]())) for page in dash.page_registry.values()]
     assert [page["path"] for page in dash.page_registry.values()] == \
-        ["/", "/security", "/users", "/audit", "/404"]
+        ["/", "/security", "/users", "/audit", "/alerts", "/404"]
     where = {v: [t for t in [tree] + pages if find(t, v) is not None] for k, v in vars(ids).items()
              if k.isupper() and not k.startswith("RANGE_PICKER")
              and v not in (ids.LIVE_PROGRESS, ids.LIVE_WAITING)}   # drawn by the tick

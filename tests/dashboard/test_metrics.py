@@ -9,18 +9,22 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 import app as dashboard_app
 import db
+from alerts import rules as alert_rules
 from dashboard import metrics
 from settings import ConfigError, Settings, from_env
 from tests.support.metrics import (HOSTILE, OTHER, activity_lines, by, expected, folded, ingest,
                                    parse, write_log)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the rules in force of a dashboard without a rules file: each has an alerts_firing series
+DEFAULT_RULES = tuple(r.name for r in alert_rules.load(Settings()).rules)
 KNOWN_PROTOCOLS = {"SSH", "FTP", "DAV", "HTTP"}           # of those the lines use
 KNOWN_METHODS = {"password", "publickey", "keyboard-interactive", "no_auth_tried"}
 
@@ -86,7 +90,9 @@ def test_counters_equal_the_lines_and_the_all_time_api_stats(db_url, tmp_path):
     assert set(passes) == {"n1", "n2"} and all(abs(v - time.time()) < 600 for v in passes.values())
     assert by(got["sftpgo_dash_ingest_bytes_pending"], "node") == {"n1": 0, "n2": 0}
     assert by(got["sftpgo_dash_ingest_bytes_lost_total"], "node") == {"n1": 0, "n2": 0}
-    assert "sftpgo_dash_alerts_firing" not in got               # a family without samples (#24)
+    # no rules file: the default rules, none firing (an event rule's alerts are 'fired')
+    assert by(got["sftpgo_dash_alerts_firing"], "rule") == \
+        {"brute-force": 0, "ban": 0, "break-in": 0, "stale-node": 0}
 
     # the all-time /api/stats of each node gives the same figures per user
     for node in ("n1", "n2"):
@@ -133,7 +139,8 @@ def test_5000_users_stay_within_the_bound_and_keep_their_series(db_url, tmp_path
     client = _client(db_url, tmp_path)
     assert Settings().metrics_max_users == 1000
     got = _scrape(client)
-    assert client.get("/metrics").data == metrics.library_exposition(metrics.read(engine, 1000))
+    assert client.get("/metrics").data == \
+        metrics.library_exposition(metrics.read(engine, 1000, DEFAULT_RULES))
     want = expected({"n1": lines})
     series_users = set(by(got["sftpgo_dash_transfers_total"], "user"))
     assert len(series_users) == 1001 and OTHER in series_users
@@ -246,11 +253,69 @@ def test_hostile_usernames_are_valid_labels(db_url, tmp_path):
     got = parse(body.decode("utf-8"))
     assert set(by(got["sftpgo_dash_transfers_total"], "user")) == set(HOSTILE)
     # our writer's bytes are prometheus_client's generate_latest()'s, escapes included
-    assert body == metrics.library_exposition(metrics.read(engine, 1000))
+    assert body == metrics.library_exposition(metrics.read(engine, 1000, DEFAULT_RULES))
     assert b'user="quote\\"d"' in body and b'user="new\\nline"' in body
     check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
                            timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
+    engine.dispose()
+
+
+FIRING_RULES = """
+[[rule]]
+name = "feed"
+when = "quiet"
+users = ["acme", "ghost"]
+kind = "upload"
+for = "1h"
+
+[[rule]]
+name = "ban"
+when = "ban"
+"""
+
+
+def _firing(client) -> tuple[dict, int]:
+    """Returns ({rule: alerts_firing}, /api/alerts' count of firing alerts)."""
+    got = _scrape(client)
+    answer = client.get("/api/alerts")
+    assert answer.status_code == 200, answer.data[:300]
+    return by(got["sftpgo_dash_alerts_firing"], "rule"), answer.get_json()["firing"]
+
+
+def test_alerts_firing_counts_the_firing_alerts_by_rule(db_url, tmp_path):
+    """sftpgo_dash_alerts_firing: each rule in force, 0 when none of its alerts fires; a
+    resolved alert takes its rule back down; a rule no longer in this process's file keeps
+    its series while its alert fires; the sum is /api/alerts' firing."""
+    from ingestion.run import Ingester
+    from tests.alerts.support import EPOCH, ban_line, rules_file, transfer_line, write
+
+    engine = db.make_engine(db_url)
+    db.migrate(engine)
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    rules = rules_file(tmp_path / "rules.toml", FIRING_RULES)
+    now = (datetime.now() - EPOCH) // timedelta(milliseconds=1)
+    write(log_dir / "sftpgo.log", [transfer_line(now - 7_200_000, "acme", 10),
+                                   ban_line(now - 60_000, "198.51.100.4")])
+    ing = Ingester(engine, Settings(log_dir=str(log_dir), db_url=db_url, alert_rules=rules))
+    ing.alerts.enabled = False                  # judged here, by hand; nothing to send
+    ing.run_until_done()
+    ing.alerts.evaluator.run()
+    client = _client(db_url, tmp_path, alert_rules=rules)
+    # acme's last upload was 2 h ago, ghost never uploaded: both quiet; the ban is 'fired'
+    assert _firing(client) == ({"feed": 2, "ban": 0}, 2)
+
+    write(log_dir / "sftpgo.log", [transfer_line(now, "acme", 10)], mode="ab")
+    ing.run_until_done()
+    ing.alerts.evaluator.run()
+    ing.close()
+    assert _firing(client) == ({"feed": 1, "ban": 0}, 1)        # acme's alert resolved
+
+    # a process whose rules are the default ones still counts the alert firing in the base
+    defaults = _client(db_url, tmp_path)
+    assert _firing(defaults) == ({"feed": 1, "brute-force": 0, "ban": 0, "break-in": 0,
+                                  "stale-node": 0}, 1)
     engine.dispose()
 
 

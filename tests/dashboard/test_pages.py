@@ -12,7 +12,7 @@ from components.nav import PAGES
 
 @pytest.mark.parametrize("path, shown", [
     ("/", "Overview"), (None, "Overview"), ("/security", "Security"), ("/security/", "Security"),
-    ("/users", "Users"), ("/users/a%2Fb", "Users"), ("/audit", "Audit"),
+    ("/users", "Users"), ("/users/a%2Fb", "Users"), ("/audit", "Audit"), ("/alerts", "Alerts"),
     ("/nowhere", None), ("/security/x", None), ("/overview", None), ("/audit/2024", None),
 ])
 def test_the_path_marks_one_link_or_none_on_the_no_such_page_page(path, shown):
@@ -25,8 +25,8 @@ def test_the_links_carry_the_range_and_the_wall_but_not_the_audit_filters():
     hrefs, _active = pages.nav_links("/audit", "?user=carol&days=7&kind=upload&kiosk=1"
                                                "&cycle=overview,security&every=20")
     assert hrefs == [p + "?days=7&kiosk=1&cycle=overview%2Csecurity&every=20"
-                     for p in ("/", "/security", "/users", "/audit")]
-    assert pages.nav_links("/", "")[0] == ["/", "/security", "/users", "/audit"]
+                     for p in ("/", "/security", "/users", "/audit", "/alerts")]
+    assert pages.nav_links("/", "")[0] == ["/", "/security", "/users", "/audit", "/alerts"]
 
 
 def test_a_day_opens_the_audit_trail_of_that_range_keeping_the_wall():

@@ -203,7 +203,7 @@ def test_an_unknown_address_says_no_such_page_and_links_to_the_pages(start, log_
         "return [...document.querySelectorAll('#' + arguments[0] + ' a')]"
         ".map(a => [a.textContent, new URL(a.href).pathname]);", ids.PAGE_NOT_FOUND)
     assert links == [["Overview", "/"], ["Security", "/security"], ["Users", "/users"],
-                     ["Audit", "/audit"]]
+                     ["Audit", "/audit"], ["Alerts", "/alerts"]]
     duo.find_element(f"#{ids.PAGE_NOT_FOUND} a[href='/audit']").click()
     until(lambda: text(duo, ids.PAGE_AUDIT) is not None and text(duo, ids.PAGE_NOT_FOUND) is None,
           15)
