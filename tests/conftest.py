@@ -177,3 +177,22 @@ def log_dir(tmp_path) -> Path:
     path = tmp_path / "logs"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def start(dash_duo, log_dir, sqlite_url):
+    """Starts the dashboard on ``log_dir`` (and SQLite unless told) in the browser."""
+    from app import create_app                  # here: only the browser tests pay for Dash
+    from settings import Settings
+    from tests.support.browser import TICK_S, quiesce
+
+    def run(db_url: str = sqlite_url, path: str = "/", kiosk: bool = False, **changes):
+        db.migrate(db.make_engine(db_url))      # so the tests' own reads work from the start
+        app = create_app(Settings(db_url=db_url, log_dir=str(log_dir), interval_s=TICK_S,
+                                  **changes), kiosk=kiosk)
+        dash_duo.start_server(app)
+        if path != "/":
+            dash_duo.wait_for_page(url=dash_duo.server_url + path)
+        return dash_duo
+    yield run
+    quiesce(dash_duo)

@@ -11,10 +11,9 @@ import pytest
 
 from ingestion.run import Ingester
 from settings import Settings
-from tests.dashboard.support import ROOT, closed_port, server_command, wait_until_serving
+from tests.support.dashboard import ROOT, closed_port, fetch, server_command, wait_until_serving
 
-from .support import EPOCH, ban_line, failed_line, rules_file, write
-from tests.dashboard.test_freshness import fetch
+from tests.support.alerts import EPOCH, ban_line, failed_line, rules_file, write
 
 SECRET_HOOK = "http://127.0.0.1:9/services/T000/B000/XXXXsecretpath?token=s3cret"
 RULES = f"""

@@ -10,9 +10,9 @@ import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 
 from components import ids
-from tests.dashboard.test_browser import HOSTILE, start, text, until  # noqa: F401
+from tests.support.browser import HOSTILE, text, until
 
-from .support import EPOCH, ban_line, failed_line, rules_file, write
+from tests.support.alerts import EPOCH, ban_line, failed_line, rules_file, write
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 RULES = """

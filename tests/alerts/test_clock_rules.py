@@ -12,11 +12,11 @@ from alerts.deliver import Delivery
 from alerts.evaluate import Evaluator
 from ingestion.run import Ingester
 from settings import Settings
-from tests.dashboard.support import add_file, set_ingest_status
+from tests.support.dashboard import add_file, set_ingest_status
 
-from .receivers import HttpReceiver, SmtpReceiver
-from .support import (EPOCH, ban_line, failed_line, login_line, rules_file, stored,
-                      transfer_line, write)
+from tests.support.receivers import HttpReceiver, SmtpReceiver
+from tests.support.alerts import (EPOCH, ban_line, failed_line, login_line, rules_file, stored,
+                                  transfer_line, write)
 
 
 def now_ms() -> int:

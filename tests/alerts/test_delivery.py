@@ -15,8 +15,8 @@ from alerts.deliver import Delivery
 from ingestion.run import Ingester
 from settings import Settings
 
-from .receivers import HttpReceiver, SmtpReceiver, free_port, self_signed
-from .support import EPOCH, failed_line, rules_file, stored, write
+from tests.support.receivers import HttpReceiver, SmtpReceiver, free_port, self_signed
+from tests.support.alerts import EPOCH, failed_line, rules_file, stored, write
 
 
 def _now_ms() -> int:

@@ -7,7 +7,7 @@ from ingestion.run import Ingester
 from settings import Settings
 from simulate.demo import start_demo
 
-from .support import stored
+from tests.support.alerts import stored
 
 
 def test_the_demo_fires_brute_force_and_ban_with_no_rules_file(sqlite_url, tmp_path):

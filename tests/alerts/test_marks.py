@@ -10,7 +10,7 @@ from dashboard.span import Span
 from ingestion.run import Ingester
 from settings import Settings
 
-from .support import ban_line, failed_line, ms, rules_file, write
+from tests.support.alerts import ban_line, failed_line, ms, rules_file, write
 
 RULES = """
 [[rule]]

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 import db
 
 from . import reference as ref
-from .receivers import HttpReceiver
-from .support import EPOCH, failed_line, ban_line, ms, rules_file, stored, write
-from .test_judging import RULES, actual, expected, scenario
+from tests.support.receivers import HttpReceiver
+from tests.support.alerts import (EPOCH, RULES, actual, ban_line, expected, failed_line, ms,
+                                  rules_file, scenario, stored,
+                                  write)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,6 @@ the same bounded pass when no tick came for an interval. Both production paths: 
 """
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import subprocess
@@ -14,7 +13,7 @@ import time
 
 import pytest
 
-from tests.support.dashboard import (ROOT, closed_port, server_command, sftpgo_line,
+from tests.support.dashboard import (ROOT, closed_port, fetch, server_command, sftpgo_line,
                                      wait_until_serving)
 
 INTERVAL = 2.0
@@ -35,16 +34,6 @@ def server(request, sqlite_url, log_dir, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-
-
-def fetch(port: int, path: str, gzip: bool = False) -> tuple[int, dict, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("GET", path, headers={"Accept-Encoding": "gzip"} if gzip else {})
-        answer = conn.getresponse()
-        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
-    finally:
-        conn.close()
 
 
 def uploads(port: int) -> int:

@@ -288,7 +288,7 @@ def test_alerts_firing_counts_the_firing_alerts_by_rule(db_url, tmp_path):
     resolved alert takes its rule back down; a rule no longer in this process's file keeps
     its series while its alert fires; the sum is /api/alerts' firing."""
     from ingestion.run import Ingester
-    from tests.alerts.support import EPOCH, ban_line, rules_file, transfer_line, write
+    from tests.support.alerts import EPOCH, ban_line, rules_file, transfer_line, write
 
     engine = db.make_engine(db_url)
     db.migrate(engine)

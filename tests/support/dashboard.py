@@ -284,3 +284,13 @@ def attack_lines(day: str = "2024-09-18", hour: int = 3) -> bytes:
                   "username": "admin", "file_path": "/d/same", "protocol": "SFTP"})
     lines += [same] * 5                                  # identical lines: five events
     return b"".join(lines)
+
+
+def fetch(port: int, path: str, gzip: bool = False) -> tuple[int, dict, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Accept-Encoding": "gzip"} if gzip else {})
+        answer = conn.getresponse()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+    finally:
+        conn.close()
