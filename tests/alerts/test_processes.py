@@ -28,9 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def _ingest(url: str, log_dir, rules: str, crash_at: str | None = None,
             node: str | None = None, follow: bool = False, **env) -> subprocess.Popen:
     environ = {**os.environ, "ALERT_RULES": rules, **env}
-    if crash_at:
-        environ["SFTPGO_DASH_CRASH_AT"] = crash_at
-    cmd = [sys.executable, "ingest.py", "--log-dir", str(log_dir), "--db", url, "--quiet"]
+    launcher = ["-m", "tests.support.crash", crash_at, "0"] if crash_at else ["ingest.py"]
+    cmd = [sys.executable, *launcher, "--log-dir", str(log_dir), "--db", url, "--quiet"]
     if node:
         cmd += ["--node", node]
     if follow:
