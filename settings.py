@@ -77,8 +77,15 @@ class Settings:
     auth_password: str = _setting("", "DASHBOARD_PASSWORD", "HTTP basic auth password")
     max_request_bytes: int = _setting(1024 * 1024, "DASHBOARD_MAX_REQUEST_BYTES",
                                       "largest request body accepted; a larger one gets 413 unread")
-    server_threads: int = _setting(8, "DASHBOARD_THREADS",
-                                   "requests app.py serves at once (more wait in line)")
+    server_workers: int = _setting(0, "DASHBOARD_WORKERS",
+                                   "worker processes serving the dashboard (0: one per CPU "
+                                   "core, at most 8)")
+    server_threads: int = _setting(4, "DASHBOARD_THREADS",
+                                   "requests each worker process serves at once (more wait "
+                                   "in line)")
+    queue_wait_s: float = _setting(2.0, "DASHBOARD_QUEUE_WAIT",
+                                   "seconds a request may wait for a free thread; one that "
+                                   "would wait longer is answered 503 with Retry-After at once")
     server_connections: int = _setting(100, "DASHBOARD_MAX_CONNECTIONS",
                                        "open connections app.py accepts at once (more wait "
                                        "in the kernel's backlog)")
