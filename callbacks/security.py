@@ -11,11 +11,12 @@ from components.tables import TIME, TOKEN, text_table
 from dashboard import analysis_figures, figures, time_figures, timeline, window
 
 from .common import KEEP_ON, kept
-from .graphs import nodes_of, range_of, span_of, window_of
+from .graphs import drawn, nodes_of, range_of, span_of, window_of
 
 
 KEYS = ("failures", "ips", "usernames", "bans", "days", "top_ips", "top_usernames", "methods",
-        "protocols", "days_title", "failures_note", "ips_note", "usernames_note", "bans_note")
+        "protocols", "days_title", "failures_note", "ips_note", "usernames_note", "bans_note",
+        "drawn")
 LIMIT = 100                 # rows of each table (the wall shows those that fit)
 # the login_type of a connection that never tried to log in (SFTPGo 2.6+, and before 2.6)
 SCAN_METHODS = ("no_auth_tried", "no_auth_tryed")
@@ -66,6 +67,7 @@ def redraw(context, start, end, mode, today: date | None = None, nodes=None,
     try:
         span = span_of(context, start, end, today, since, until)
         engine = context.engine()
+        shown = drawn(context, "/security")
         data = window.security_of(engine, span, limit=LIMIT, nodes=nodes)
         rows, bucket, note = timeline.rows_for(
             engine, span, data["days"], nodes,
@@ -74,7 +76,7 @@ def redraw(context, start, end, mode, today: date | None = None, nodes=None,
         return kept(KEYS, "Security redraw", exc)
     kiosk = bool(mode and mode.get("kiosk"))
     return {
-        **tiles(data),
+        **tiles(data), "drawn": shown,
         "days": time_figures.failures(rows, bucket, kiosk),
         "days_title": timeline.title(bucket, "Failed logins") + " (× bans)"
                       + (f" ({note})" if note else ""),
@@ -110,12 +112,14 @@ def register(app, context) -> None:
                   top_ips=Output(ids.SECURITY_TOP_IPS, "children"),
                   top_usernames=Output(ids.SECURITY_TOP_USERNAMES, "children"),
                   methods=Output(ids.SECURITY_METHODS, "figure"),
-                  protocols=Output(ids.SECURITY_PROTOCOLS, "figure"))
+                  protocols=Output(ids.SECURITY_PROTOCOLS, "figure"),
+                  drawn=Output(ids.DRAWN, "data", allow_duplicate=True))
 
     @app.callback(output=output,
                   inputs={"store": Input(ids.RANGE_STORE, "data"),
                           "version": Input(ids.LIVE_VERSION, "data"),
-                          "mode": Input(ids.MODE_STORE, "data")})
+                          "mode": Input(ids.MODE_STORE, "data")},
+                  prevent_initial_call="initial_duplicate")
     def _redraw(store, version, mode):
         since, until = window_of(store)
         return redraw(context, *range_of(store), mode, nodes=nodes_of(store), since=since,

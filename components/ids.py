@@ -17,6 +17,8 @@ LIVE_RATE = "live-rate"             # {"bytes_read", "at", "rate"}: backfill spe
 LIVE_BANNER = "live-banner"
 LIVE_STALE = "live-stale"             # the newest event's age when stale ('3 h'), else None
 LIVE_NODES = "live-nodes"             # each node's health as the last tick read it (a list)
+DRAWN = "page-drawn"                  # {"version", "path"}: the data version the page's
+                                      # figures show (a tick that finds it behind redraws)
 TITLE_SINK = "page-title-sink"        # the browser tab's title is set from the page
 
 # date range

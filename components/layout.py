@@ -29,6 +29,7 @@ def page(start: date, end: date, interval_s: float, kiosk: bool) -> html.Div:
         dcc.Store(id=ids.LIVE_RATE),
         dcc.Store(id=ids.LIVE_STALE),
         dcc.Store(id=ids.LIVE_NODES),
+        dcc.Store(id=ids.DRAWN),
         html.Div(id=ids.TITLE_SINK, hidden=True),
         dcc.Interval(id=ids.LIVE_INTERVAL, interval=int(interval_s * 1000)),
         dcc.Interval(id=ids.PLAYLIST, interval=60_000, disabled=True),   # ?cycle=...&every=...
