@@ -1,7 +1,8 @@
 """Redraw: the range (and the data version) -> stats -> headline, four graphs, users table.
 
 Its answer is kept per data version (dashboard/answers.py: app.py serves this callback from
-``context.answers``), and says which version it drew (DRAWN): a tick that finds the page
+``context.answers``), and says which version it drew (its page's DRAWN store: components/
+ids.drawn_id): a tick that finds the page
 behind, a redraw that failed or was refused (503), asks again."""
 from __future__ import annotations
 
@@ -180,7 +181,7 @@ def copy_range(app, store_id: str, live: bool = False) -> None:
         return
     app.clientside_callback(_COPY_LIVE, Output(store_id, "data"), Input(ids.RANGE_STORE, "data"),
                             Input(ids.LIVE_VERSION, "data"), Input(ids.MODE_STORE, "data"),
-                            State(ids.DRAWN, "data"), State(store_id, "data"))
+                            State(ids.drawn_id("overview"), "data"), State(store_id, "data"))
 
 
 def users_csv_href(span: spans.Span, nodes: tuple | None = None) -> str:
@@ -208,14 +209,13 @@ def register(app, context) -> None:
                   # the overview's own message: the range's are callbacks/date_range.py's
                   message=Output(ids.OVERVIEW_MESSAGE, "children"),
                   message_open=Output(ids.OVERVIEW_MESSAGE, "is_open"),
-                  drawn=Output(ids.DRAWN, "data", allow_duplicate=True))
+                  drawn=Output(ids.drawn_id("overview"), "data"))
     output.update({f"{key}_scale": Output(scale_id, "options")
                    for key, scale_id in zip(SCALED, SCALE_IDS)})
 
     @app.callback(output=output,
                   inputs={"shell": Input(ids.OVERVIEW_RANGE, "data"),
-                          "scales": [Input(scale_id, "value") for scale_id in SCALE_IDS]},
-                  prevent_initial_call="initial_duplicate")
+                          "scales": [Input(scale_id, "value") for scale_id in SCALE_IDS]})
     def _redraw(shell, scales):
         store = (shell or {}).get("range")
         start, end = range_of(store)

@@ -113,13 +113,12 @@ def register(app, context) -> None:
                   top_usernames=Output(ids.SECURITY_TOP_USERNAMES, "children"),
                   methods=Output(ids.SECURITY_METHODS, "figure"),
                   protocols=Output(ids.SECURITY_PROTOCOLS, "figure"),
-                  drawn=Output(ids.DRAWN, "data", allow_duplicate=True))
+                  drawn=Output(ids.drawn_id("security"), "data"))
 
     @app.callback(output=output,
                   inputs={"store": Input(ids.RANGE_STORE, "data"),
                           "version": Input(ids.LIVE_VERSION, "data"),
-                          "mode": Input(ids.MODE_STORE, "data")},
-                  prevent_initial_call="initial_duplicate")
+                          "mode": Input(ids.MODE_STORE, "data")})
     def _redraw(store, version, mode):
         since, until = window_of(store)
         return redraw(context, *range_of(store), mode, nodes=nodes_of(store), since=since,

@@ -183,7 +183,7 @@ def register(app, context) -> None:
               "listing_hidden": Output(ids.USERS_LISTING, "hidden"),
               "list_data": Output(ids.USERS_LIST_DATA, "data"),
               "list_title": Output(ids.USERS_LIST_TITLE, "children"),
-              "drawn": Output(ids.DRAWN, "data", allow_duplicate=True)}
+              "drawn": Output(ids.drawn_id("user"), "data")}
 
     @app.callback(output=output,
                   inputs={"pathname": Input(ids.URL, "pathname"),
@@ -191,8 +191,7 @@ def register(app, context) -> None:
                           "version": Input(ids.LIVE_VERSION, "data"),
                           "mode": Input(ids.MODE_STORE, "data"),
                           "scales": [Input(ids.USER_DAYS_SCALE, "value"),
-                                     Input(ids.USER_BYTES_SCALE, "value")]},
-                  prevent_initial_call="initial_duplicate")
+                                     Input(ids.USER_BYTES_SCALE, "value")]})
     def _redraw(pathname, store, version, mode, scales):
         since, until = window_of(store)
         return redraw(context, pathname, *range_of(store), mode, nodes=nodes_of(store),

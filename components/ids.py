@@ -8,6 +8,7 @@ MODE_STORE = "page-mode"              # {"kiosk": bool}
 
 # live refresh
 LIVE_INTERVAL = "live-interval"
+LIVE_FIRST = "live-first"             # the first tick, a moment after the page opened
 LIVE_VERSION = "live-version"         # changes when ingestion stored something new
 LIVE_TODAY = "live-today"             # {"today": "YYYY-MM-DD", "previous": ... }
 LIVE_FRESHNESS = "live-freshness"
@@ -17,8 +18,16 @@ LIVE_RATE = "live-rate"             # {"bytes_read", "at", "rate"}: backfill spe
 LIVE_BANNER = "live-banner"
 LIVE_STALE = "live-stale"             # the newest event's age when stale ('3 h'), else None
 LIVE_NODES = "live-nodes"             # each node's health as the last tick read it (a list)
-DRAWN = "page-drawn"                  # {"version", "path"}: the data version the page's
-                                      # figures show (a tick that finds it behind redraws)
+DRAWN_TYPE = "page-drawn"             # each drawing page's store {"version", "path"}: the
+                                      # data version its figures show (a tick that finds it
+                                      # behind asks again); one per page, so no two callbacks
+                                      # write one store
+
+
+def drawn_id(page: str) -> dict:
+    """Returns the id of ``page``'s DRAWN store ('overview', 'security', 'user')."""
+    return {"type": DRAWN_TYPE, "page": page}
+
 TITLE_SINK = "page-title-sink"        # the browser tab's title is set from the page
 
 # date range

@@ -99,7 +99,8 @@ def check(callback_map: dict, body) -> None:
     if not (isinstance(changed, list) and all(isinstance(c, str) for c in changed)):
         raise Refused("changedPropIds must be a list of text")
     declared = callback["inputs"] + callback["state"]
-    if all(isinstance(d["id"], str) for d in declared):   # no pattern-matching ids
+    # no pattern-matching ids (the callback map writes those as JSON: '{"key":["ALL"],...}')
+    if all(isinstance(d["id"], str) and not d["id"].startswith("{") for d in declared):
         if _names(inputs + state) != _names(declared):
             raise Refused(f"the callback of {output[:120]!r} takes "
                           f"{len(callback['inputs'])} inputs and {len(callback['state'])} "

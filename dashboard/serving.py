@@ -44,6 +44,7 @@ import selectors
 import socket
 import threading
 import time
+from collections import deque
 from functools import partial
 
 from gunicorn.http.unreader import SocketUnreader
@@ -146,6 +147,7 @@ class Worker(gthread.ThreadWorker):
         self.service_s = 0.01            # recent time a thread takes per request (smoothed)
         self.refused = 0                 # requests answered 503 (for the log)
         self._count = threading.Lock()
+        self.queue: deque = deque()      # (when, connection, future) handed on, oldest first
 
     # --- the event loop ----------------------------------------------------------------------
 
@@ -195,10 +197,14 @@ class Worker(gthread.ThreadWorker):
             self._busy(conn)
             return
         conn.data_ready = True
-        conn.queued = time.monotonic()
+        conn.queued = queued = time.monotonic()
         with self._count:
             self.waiting += 1
-        super().enqueue_req(conn)
+        # gthread's enqueue_req, keeping the future: the loop may still take it back
+        future = self.tpool.submit(self.handle, conn)
+        future.add_done_callback(
+            lambda done: self.method_queue.defer(self.finish_request, conn, done))
+        self.queue.append((queued, conn, future))
 
     def expected_wait(self) -> float:
         """Returns how long a request handed on now would wait for a thread: those waiting
@@ -234,8 +240,11 @@ class Worker(gthread.ThreadWorker):
         self._close(conn)
 
     def murder_pending(self):
-        """Also answers 408 to the requests past their deadline (all of them when stopping)."""
+        """Also answers 408 to the requests past their deadline (all of them when stopping),
+        and 503 to those that waited for a thread past the queue's limit (every thread is
+        held by slow answers: they are not left waiting for one)."""
         super().murder_pending()
+        self._expire_queue()
         now = time.monotonic()
         for conn in list(self.reading):
             if self.alive and conn.deadline > now:
@@ -247,6 +256,23 @@ class Worker(gthread.ThreadWorker):
         # loop then accepts the client, since it counts the connections before each wait)
         if self.alive and self.nr_conns >= self.worker_connections and self._client_waiting():
             self._make_room()
+
+    def _expire_queue(self) -> None:
+        now = time.monotonic()
+        while self.queue:
+            queued, conn, future = self.queue[0]
+            if now - queued <= self.queue_wait:
+                break                    # the rest came later
+            self.queue.popleft()
+            if not future.cancel():
+                continue                 # a thread took it
+            with self._count:
+                self.waiting -= 1
+            self.refused += 1
+            try:                         # finish_request then closes the cancelled one
+                conn.sock.send(_answer("503 Service Unavailable", _BUSY, self.retry_after()))
+            except OSError:
+                pass
 
     def _client_waiting(self) -> bool:
         try:
