@@ -13,7 +13,7 @@ import logging
 import time
 from datetime import date, datetime
 
-from dash import ALL, Input, Output, State, no_update
+from dash import Input, Output, State, no_update
 
 from dashboard import answers, queries
 from components import ids
@@ -174,7 +174,7 @@ def register(app, context) -> None:
                "today_store": State(ids.LIVE_TODAY, "data"),
                "rate_store": State(ids.LIVE_RATE, "data"),
                "nodes_store": State(ids.LIVE_NODES, "data"),
-               "drawn": State({"type": ids.DRAWN_TYPE, "page": ALL}, "data"),
+               "drawn": State(ids.drawn_all(), "data"),
                "pathname": State(ids.URL, "pathname")},
         # not when the page opens: LIVE_FIRST ticks a moment later (see components/layout.py)
         prevent_initial_call=True)

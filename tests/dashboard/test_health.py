@@ -26,7 +26,7 @@ from tests.ingestion.support import event_line
 
 from .test_components import flatten
 from .test_limits import children, get, wait_until_serving
-from .support import add_stats, closed_port
+from .support import add_stats, closed_port, plotly
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2024, 9, 18)
@@ -117,7 +117,7 @@ def test_the_dashboard_starts_on_a_corrupt_file_and_says_what_is_wrong(sqlite_ur
     drawn = graphs.redraw(context, "2024-09-01", "2024-09-18", False, None, today=TODAY)
     assert drawn["message"] == (f"Figures unavailable: {sqlite_url} cannot be used: file is "
                                 "not a database")
-    assert drawn[ids.HEADLINE_USERS] == "–" and drawn["days"].layout.annotations
+    assert drawn[ids.HEADLINE_USERS] == "–" and plotly(drawn["days"]).layout.annotations
 
     port = closed_port()                     # and the real command starts, without a traceback
     with (log_dir.parent / "app.log").open("wb") as log:     # a file: a pipe could fill up
@@ -159,7 +159,7 @@ def test_a_file_corrupted_in_use_shows_a_message_not_blank_figures(sqlite_url, l
     drawn = graphs.redraw(context, "2024-09-01", "2024-09-18", False, None, today=TODAY)
     message = "Figures unavailable: database error: file is not a database"
     assert drawn["message"] == message and drawn["message_open"] is True
-    assert all(drawn[k].layout.annotations[0].text == message for k in graphs.GRAPH_KEYS)
+    assert all(plotly(drawn[k]).layout.annotations[0].text == message for k in graphs.GRAPH_KEYS)
     assert all(drawn[k] == "–" for k in graphs.HEADLINE_KEYS)
     answer = client.get("/api/stats")
     assert answer.status_code == 500
