@@ -220,6 +220,6 @@ def register(app, context) -> None:
         store = (shell or {}).get("range")
         start, end = range_of(store)
         since, until = window_of(store)
-        return redraw(context, start, end, dict(zip(SCALED, scales)), shell["mode"],
-                      nodes=nodes_of(store), since=since, until=until,
-                      query=url.store_query(store))
+        return answers.plain(redraw(context, start, end, dict(zip(SCALED, scales)),
+                                    shell["mode"], nodes=nodes_of(store), since=since,
+                                    until=until, query=url.store_query(store)))

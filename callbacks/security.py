@@ -8,7 +8,7 @@ from dash import Input, Output, html
 from components import ids
 from components.security_page import FIGURES
 from components.tables import TIME, TOKEN, text_table
-from dashboard import analysis_figures, figures, time_figures, timeline, window
+from dashboard import analysis_figures, answers, figures, time_figures, timeline, window
 
 from .common import KEEP_ON, kept
 from .graphs import drawn, nodes_of, range_of, span_of, window_of
@@ -121,5 +121,5 @@ def register(app, context) -> None:
                           "mode": Input(ids.MODE_STORE, "data")})
     def _redraw(store, version, mode):
         since, until = window_of(store)
-        return redraw(context, *range_of(store), mode, nodes=nodes_of(store), since=since,
-                      until=until)
+        return answers.plain(redraw(context, *range_of(store), mode, nodes=nodes_of(store),
+                                    since=since, until=until))

@@ -21,7 +21,7 @@ from components.headline import _tile
 from components.nav import page_of
 from components.tables import NUMBER, TOKEN, short_time, text_table
 from components.user_page import SORT_TYPE, users_list
-from dashboard import figures, retention, security, time_figures, timeline, window
+from dashboard import answers, figures, retention, security, time_figures, timeline, window
 
 from . import url
 from .common import KEEP_ON, kept
@@ -194,8 +194,9 @@ def register(app, context) -> None:
                                      Input(ids.USER_BYTES_SCALE, "value")]})
     def _redraw(pathname, store, version, mode, scales):
         since, until = window_of(store)
-        return redraw(context, pathname, *range_of(store), mode, nodes=nodes_of(store),
-                      since=since, until=until, scales=scales, query=url.store_query(store))
+        return answers.plain(redraw(context, pathname, *range_of(store), mode,
+                                    nodes=nodes_of(store), since=since, until=until,
+                                    scales=scales, query=url.store_query(store)))
 
     @app.callback(Output(ids.USERS_LIST, "children"), Input(ids.USERS_LIST_DATA, "data"),
                   Input(ids.USERS_SORT, "data"))

@@ -35,6 +35,7 @@ from typing import Callable, Hashable
 
 import flask
 import sqlalchemy as sa
+from dash.development.base_component import Component
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,22 @@ def kept_of(answer: flask.Response) -> Kept:
 
 
 # --- the page's callbacks --------------------------------------------------------------------
+
+def plain(value):
+    """Returns a callback's outputs with every Dash component as the plain data it is sent
+    as ({"type", "namespace", "props"}), so the answer serialises in one orjson call: a
+    component left in it makes Plotly's serialiser walk the whole answer in Python
+    (a year's overview: over 100 ms)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, Component):
+        data = value.to_plotly_json()
+        data["props"] = plain(data["props"])
+        return data
+    return value
+
 
 # Values of a callback's inputs that change without changing its answer: the version a
 # screen's tick last saw (the database's own is in the key) and the tick that asks again.
