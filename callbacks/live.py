@@ -168,17 +168,14 @@ def register(app, context) -> None:
                 "nodes": Output(ids.LIVE_NODES, "data"),
                 "stale_nodes": Output(ids.NODES_STALE, "children"),
                 "stale_nodes_open": Output(ids.NODES_STALE, "is_open")},
-        inputs={"n": Input(ids.LIVE_INTERVAL, "n_intervals"),
-                "first": Input(ids.LIVE_FIRST, "n_intervals")},
+        inputs={"n": Input(ids.LIVE_INTERVAL, "n_intervals")},
         state={"version": State(ids.LIVE_VERSION, "data"),
                "today_store": State(ids.LIVE_TODAY, "data"),
                "rate_store": State(ids.LIVE_RATE, "data"),
                "nodes_store": State(ids.LIVE_NODES, "data"),
                "drawn": State(ids.drawn_all(), "data"),
-               "pathname": State(ids.URL, "pathname")},
-        # not when the page opens: LIVE_FIRST ticks a moment later (see components/layout.py)
-        prevent_initial_call=True)
-    def _tick(n, first, version, today_store, rate_store, nodes_store, drawn, pathname):
+               "pathname": State(ids.URL, "pathname")})
+    def _tick(n, version, today_store, rate_store, nodes_store, drawn, pathname):
         return tick(context, version, today_store, rate_store, nodes_store=nodes_store,
                     gap_s=context.pass_gap(), drawn=(drawn or [None])[0], pathname=pathname,
                     n=n)

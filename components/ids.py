@@ -8,7 +8,6 @@ MODE_STORE = "page-mode"              # {"kiosk": bool}
 
 # live refresh
 LIVE_INTERVAL = "live-interval"
-LIVE_FIRST = "live-first"             # the first tick, a moment after the page opened
 LIVE_VERSION = "live-version"         # changes when ingestion stored something new
 LIVE_TODAY = "live-today"             # {"today": "YYYY-MM-DD", "previous": ... }
 LIVE_FRESHNESS = "live-freshness"

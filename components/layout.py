@@ -16,9 +16,6 @@ from .header import header
 from .nodes import stale_banner
 
 
-FIRST_TICK_MS = 700      # after the first paint's callbacks went out
-
-
 def page(start: date, end: date, interval_s: float, kiosk: bool) -> html.Div:
     """Returns the shell; ``kiosk`` is the mode before the URL says. The picker shows
     start..end until callbacks/date_range.py has read the URL's range, which the pages draw."""
@@ -34,9 +31,6 @@ def page(start: date, end: date, interval_s: float, kiosk: bool) -> html.Div:
         dcc.Store(id=ids.LIVE_NODES),
         html.Div(id=ids.TITLE_SINK, hidden=True),
         dcc.Interval(id=ids.LIVE_INTERVAL, interval=int(interval_s * 1000)),
-        # the first tick: not at the page's opening, where the range's callback (which the
-        # tick's day and version feed) would wait for it before the figures could be asked
-        dcc.Interval(id=ids.LIVE_FIRST, interval=FIRST_TICK_MS, max_intervals=1),
         dcc.Interval(id=ids.PLAYLIST, interval=60_000, disabled=True),   # ?cycle=...&every=...
         header(),
         db_banner(),
