@@ -1,9 +1,9 @@
 """The JSON API, on the dashboard's own Flask server: /api/stats, /api/status, and the
 analysis views /api/security, /api/users/<name>, /api/events and /api/events.csv.
 
-Shapes are the contract's (counting-rules.md, analysis-api.md). Every answer is JSON, errors included: a bad
-parameter is a 400 with {"error": ...}, an unreachable database a 503, and anything else a
-500 with a one-line message; never a stack trace.
+Shapes are docs/api.md's, figures docs/counting-rules.md's. Every answer is JSON, errors
+included: a bad parameter is a 400 with {"error": ...}, an unreachable database a 503, and
+anything else a 500 with a one-line message; never a stack trace.
 
 The answers of /api/stats, /api/security and /api/users/<name> are kept per data version
 (dashboard/answers.py), under the range as resolved at the request (so the last N hours and

@@ -162,6 +162,26 @@ def test_the_requests_the_page_sends_are_still_served(sqlite_url, log_dir):
     assert answer.status_code in (200, 204), answer.get_data(as_text=True)[:300]
 
 
+def test_a_pattern_matching_request_is_served(sqlite_url, log_dir):
+    """The users list's sort buttons are one ALL input: the page sends one item per button,
+    each with its id as an object; the guard takes that, and still refuses a wrong type."""
+    client = app_client(sqlite_url, log_dir)
+    sort = next(d for d in dependencies(client) if d["output"] == f"{ids.USERS_SORT}.data")
+    pattern = json.loads(sort["inputs"][0]["id"])
+    buttons = [{"id": {**pattern, "key": key}, "property": "n_clicks", "value": clicks}
+               for key, clicks in (("name", None), ("uploads", 1), ("bytes", None))]
+    request = {"output": sort["output"], "outputs": _outputs(sort["output"]),
+               "inputs": [buttons], "state": [{"id": ids.USERS_SORT, "property": "data",
+                                               "value": None}],
+               "changedPropIds": [json.dumps(buttons[1]["id"]) + ".n_clicks"]}
+    answer = client.post("/_dash-update-component", json=request)
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+    assert answer.get_json()["response"][ids.USERS_SORT]["data"]["by"] == "uploads"
+    buttons[1]["value"] = "1"
+    answer = client.post("/_dash-update-component", json=request)
+    assert answer.status_code == 400 and "n_clicks" in answer.get_json()["error"]
+
+
 @pytest.mark.parametrize("kind", ["gunicorn", "app.py"])
 def test_a_real_server_answers_forged_callbacks_400_json(kind, sqlite_url, log_dir, tmp_path):
     forged = forged_requests(dependencies(app_client(sqlite_url, log_dir)))
