@@ -1,6 +1,7 @@
 """A room full of screens: many clients asking the dashboard the same questions at once.
 
     python -m bench.bench_load [--root CHECKOUT] [--mb 1600] [--seconds 15] [--screens 20]
+                               [--without-cache]
 
 Builds (or reuses, under bench/out) a year of a busy server (bench/bench_buckets.py: 30
 users, about 1.8 million events for --mb 1600), copies its database to a scratch file, and
@@ -95,7 +96,8 @@ def request(port: int, method: str, path: str, body: bytes | None = None,
 class Server:
     """``python app.py`` of ``root`` on a scratch copy of the year's database."""
 
-    def __init__(self, root: Path, db_file: Path, work: Path, interval: float):
+    def __init__(self, root: Path, db_file: Path, work: Path, interval: float,
+                 cache: bool = True):
         self.port = free_port()
         self.logs = work / "live"
         self.logs.mkdir()
@@ -106,6 +108,9 @@ class Server:
         env = {**os.environ, "SFTPGO_NODE": "wall", "DASHBOARD_INTERVAL": str(interval),
                "PYTHONPATH": str(root)}
         env.pop("DASHBOARD_WORKERS", None)
+        env.pop("DASHBOARD_ANSWER_CACHE_MB", None)
+        if not cache:
+            env["DASHBOARD_ANSWER_CACHE_MB"] = "0"
         self.output = (work / "server.log").open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "app.py", "--port", str(self.port), "--db", f"sqlite:///{scratch}",
@@ -321,12 +326,22 @@ class Screen(threading.Thread):
         self.errors = 0
         self.n = 0
 
+    @staticmethod
+    def _key(cid, prop: str) -> tuple[str, str]:
+        """Returns the key of a component's property: a pattern-matching id (a dict) as Dash
+        writes it in its answers (JSON, keys sorted, no spaces)."""
+        if isinstance(cid, dict):
+            cid = json.dumps(cid, sort_keys=True, separators=(",", ":"))
+        return cid, prop
+
     def _fill(self, body: dict) -> dict:
         for group in ("inputs", "state"):
-            for item in body.get(group) or []:
-                key = (item["id"], item["property"])
-                if key in self.state:
-                    item["value"] = self.state[key]
+            for value in body.get(group) or []:
+                # a pattern-matching input (ids.drawn_all()) is a list of the matched items
+                for item in (value if isinstance(value, list) else [value]):
+                    key = self._key(item["id"], item["property"])
+                    if key in self.state:
+                        item["value"] = self.state[key]
         return body
 
     def _post(self, body: dict) -> dict | None:
@@ -344,7 +359,7 @@ class Screen(threading.Thread):
         answer = json.loads(data).get("response", {})
         for cid, props in answer.items():
             for prop, value in props.items():
-                self.state[(cid, prop)] = value
+                self.state[self._key(cid, prop)] = value
         return answer
 
     def run(self) -> None:
@@ -430,6 +445,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=15.0, help="length of each ab run")
     ap.add_argument("--screens", type=int, default=20)
     ap.add_argument("--interval", type=float, default=10.0, help="DASHBOARD_INTERVAL")
+    ap.add_argument("--without-cache", action="store_true",
+                    help="serve with DASHBOARD_ANSWER_CACHE_MB=0: every request computes "
+                         "its own answer (the same code, no answer kept per data version)")
     ap.add_argument("--json", help="also write the figures to this file")
     a = ap.parse_args()
     if shutil.which("ab") is None:
@@ -440,8 +458,11 @@ def main() -> None:
     year = f"start={first.isoformat()}&end={last.isoformat()}"
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     print(f"Machine: {machine()}; load average before: {load_average()}", flush=True)
-    server = Server(Path(a.root), db_file, work, a.interval)
-    results: dict = {"root": a.root, "machine": machine(), "load_before": load_average()}
+    server = Server(Path(a.root), db_file, work, a.interval, cache=not a.without_cache)
+    results: dict = {"root": a.root, "machine": machine(), "load_before": load_average(),
+                     "answer_cache": not a.without_cache}
+    print(f"answer cache: {'off (DASHBOARD_ANSWER_CACHE_MB=0)' if a.without_cache else 'on'}",
+          flush=True)
     try:
         shot = capture(server.port, f"/?{year}")
         results["paint"] = {k: {"seconds": shot[k]["seconds"], "requests": shot[k]["requests"],

@@ -40,7 +40,11 @@ class AppContext:
     _ingester: object = field(default=None, repr=False)
     _file: db.FileWatch | None = field(default=None, repr=False)  # the SQLite file in use
     last_pass: float = field(default=0.0, repr=False)          # time.monotonic() of the last pass
-    answers: Answers = field(default_factory=Answers, repr=False)
+    answers: Answers = field(default=None, repr=False)     # sized by the settings
+
+    def __post_init__(self):
+        if self.answers is None:
+            self.answers = Answers(max_bytes=self.settings.answer_cache_mb * 1024 * 1024)
 
     def engine(self) -> sa.Engine:
         """Returns the engine, with the schema created on first success; raises DB_ERRORS

@@ -338,3 +338,26 @@ def test_a_tick_asks_again_for_a_redraw_that_did_not_come(sqlite_url, log_dir):
     assert elsewhere["version"] == [data, 8]                    # another page's figures
     assert live.tick(context, first["version"], None, None, drawn=None, pathname="/audit",
                      n=9)["version"] is no_update               # a page that draws none
+
+
+def test_answer_cache_mb_sizes_the_kept_answers_and_0_keeps_none(sqlite_url, log_dir):
+    """DASHBOARD_ANSWER_CACHE_MB: by default a question at one version is computed once;
+    at 0 every request computes its own (what bench/bench_load.py --without-cache measures)."""
+    import settings as settings_module
+    counted = []
+
+    def compute():
+        counted.append(1)
+        return len(counted)
+
+    kept = AppContext(Settings(db_url=sqlite_url, log_dir=str(log_dir)))
+    assert kept.answers.max_bytes == 64 * 1024 * 1024
+    assert [kept.answers.get(3, "q", compute) for _ in range(3)] == [1, 1, 1]
+    assert kept.answers.get(4, "q", compute) == 2                   # a new version: again
+    counted.clear()
+    none = AppContext(settings_module.from_env({"DASHBOARD_ANSWER_CACHE_MB": "0",
+                                                "DATABASE_URL": sqlite_url}))
+    assert [none.answers.get(3, "q", compute) for _ in range(3)] == [1, 2, 3]
+    assert len(none.answers) == 0
+    with pytest.raises(settings_module.ConfigError, match="DASHBOARD_ANSWER_CACHE_MB=-1"):
+        settings_module.from_env({"DASHBOARD_ANSWER_CACHE_MB": "-1"})
