@@ -301,6 +301,8 @@ def phase(server: Server, name: str, path: str, clients: int, seconds: float,
     cpu, started = server.cpu(), time.monotonic()
     result = ab(server.port, path, clients, seconds, body, work, requests=count)
     result["cpu"] = (server.cpu() - cpu) / (time.monotonic() - started)   # cores busy
+    result["ok_rps"] = result["rps"] * (result["done"] - result["non2xx"]) / result["done"] \
+        if result["done"] else 0.0                      # answered 200, per second
     result["name"], result["clients"] = name, clients
     result["after_burst"] = (lone[0], lone[2])
     if result["non2xx"]:
@@ -481,7 +483,8 @@ def main() -> None:
             for name, path, body in targets:
                 r = phase(server, name, path, clients, a.seconds, body, work)
                 runs.append(r)
-                print(f"{clients:>3} clients {name:<20} {r['rps']:8.1f} req/s  p50 "
+                print(f"{clients:>3} clients {name:<20} {r['rps']:8.1f} req/s "
+                      f"({r['ok_rps']:.1f} answered 200)  p50 "
                       f"{r['p50']:6.0f} ms  p99 {r['p99']:6.0f} ms  max {r['max']:6.0f} ms  "
                       f"non-2xx {r['non2xx']}/{r['done']}  server CPU {r['cpu']:.2f} cores",
                       flush=True)
@@ -507,11 +510,12 @@ def main() -> None:
 
 def report(results: dict) -> None:
     print()
-    print("| clients | target | req/s | p50 ms | p99 ms | max ms | non-2xx (503) | server CPU "
-          "(cores) | a lone request after the burst |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| clients | target | req/s | of which 200/s | p50 ms | p99 ms | max ms | non-2xx "
+          "(503) | server CPU (cores) | a lone request after the burst |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results.get("runs", []):
-        print(f"| {r['clients']} | {r['name']} | {r['rps']:.1f} | {r['p50']:.0f} | "
+        print(f"| {r['clients']} | {r['name']} | {r['rps']:.1f} | {r['ok_rps']:.1f} | "
+              f"{r['p50']:.0f} | "
               f"{r['p99']:.0f} | {r['max']:.0f} | {r['non2xx']} of {r['done']} | "
               f"{r['cpu']:.2f} | {r['after_burst'][1] * 1000:.0f} ms |")
 
