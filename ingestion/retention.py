@@ -29,7 +29,8 @@ import sqlalchemy as sa
 
 import db
 
-from .store import NO_NODE, bump_version, now_text
+from .sqlgen import now_text
+from .store import NO_NODE, bump_version
 
 log = logging.getLogger(__name__)
 

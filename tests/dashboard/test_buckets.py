@@ -7,7 +7,7 @@ import pytest
 
 from dashboard import figures
 
-from .support import plotly
+from tests.support.dashboard import plotly
 
 KINDS = ("upload", "download", "file_op", "login", "login_failed")
 

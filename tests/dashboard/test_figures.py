@@ -6,7 +6,7 @@ import pytest
 from dashboard import figures
 from dashboard.figures import byte_ticks, display_name, human_bytes, label, top_users
 
-from .support import plotly
+from tests.support.dashboard import plotly
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 

@@ -30,7 +30,8 @@ from callbacks import live
 from dashboard.context import AppContext
 from settings import Settings
 
-from .support import ROOT, children, closed_port, sftpgo_line, wait_until_serving
+from tests.support.dashboard import (ROOT, children, closed_port, sftpgo_line,
+                                     wait_until_serving)
 
 STATS = "/api/stats?start=2024-09-01&end=2024-09-30"
 RANGE = {"spec": {"start": "2024-09-01", "end": "2024-09-30"}, "start": "2024-09-01",
