@@ -161,9 +161,10 @@ class Ingester:
     def _passed_within(self, seconds: float) -> bool:
         """Whether this node's last pass ended less than ``seconds`` ago (database clock)."""
         with self.engine.connect() as conn:
+            epoch = generations.DB_EPOCH[db.dialect(conn)]
             ago = conn.execute(sa.text(
-                f"SELECT {store.DB_EPOCH[db.dialect(conn)]} - last_pass_epoch FROM node_status"
-                " WHERE node = :node"), {"node": self.settings.node}).scalar()
+                f"SELECT {epoch} - last_pass_epoch FROM node_status WHERE node = :node"),
+                {"node": self.settings.node}).scalar()
         return ago is not None and 0 <= float(ago) < seconds
 
     def _prune(self, prog: Progress, should_stop) -> None:
