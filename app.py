@@ -28,7 +28,9 @@ import callbacks
 import db
 import settings as settings_mod
 from components.layout import page
-from dashboard import api, callback_guard, exports, headers, limits, metrics, serving, users_csv
+from components import ids
+from dashboard import (answers, api, callback_guard, exports, headers, limits, metrics, serving,
+                       users_csv)
 from dashboard.context import AppContext, Freshener
 from settings import ConfigError, Settings
 
@@ -41,6 +43,10 @@ EXIT_USAGE = 2
 THEME_FILE = (Path(flask.__file__).resolve().parents[1] / "flask_bootstrap" / "static"
               / "bootstrap5" / "css" / "bootswatch" / "slate" / "bootstrap.min.css")
 THEME_URL = "/vendor/bootstrap-slate.min.css"
+# The callbacks whose answers are kept per data version (dashboard/answers.py), by an output
+# of each: the overview's redraw and node panel, the security page's, the users' pages'.
+KEPT_CALLBACKS = [f"{ids.GRAPH_TRANSFERS}.figure", f"{ids.OVERVIEW_NODES}.children",
+                  f"{ids.SECURITY_DAYS}.figure", f"{ids.USER_DAYS}.figure"]
 
 
 def create_app(settings: Settings, kiosk: bool = False) -> Dash:
@@ -63,6 +69,7 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
     users_csv.register(app.server, context)
     exports.install(app.server, settings.max_exports)
     callback_guard.install(app)
+    answers.install(app, context, KEPT_CALLBACKS, volatile_ids=(ids.LIVE_VERSION,))
     metrics.register(app.server, context)
     if settings.auth_user:
         _require_basic_auth(app.server, settings.auth_user, settings.auth_password)
@@ -95,8 +102,11 @@ def _check(settings: Settings) -> None:
     if settings.interval_s <= 0:
         raise ConfigError(f"the refresh interval must be positive, not {settings.interval_s}")
     headers.check_frame_ancestors(settings.frame_ancestors)
+    if settings.server_workers < 0:
+        raise ConfigError(f"server_workers must be 0 (one per core) or more, not "
+                          f"{settings.server_workers}")
     for name in ("max_request_bytes", "server_threads", "server_connections",
-                 "request_timeout_s", "max_exports"):
+                 "request_timeout_s", "max_exports", "queue_wait_s"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be positive, not {getattr(settings, name)}")
     from alerts.rules import load_checked
@@ -206,19 +216,22 @@ def main(argv: list[str] | None = None) -> int:
 def serve(server: flask.Flask, cfg: Settings) -> None:
     """Serves ``server`` until SIGINT/SIGTERM, with bounded threads and connections.
 
-    gunicorn (the production server) in one process, rather than Flask's development
-    server, which starts one thread per connection: under a flood of requests this one
-    serves ``server_threads`` at a time, holds at most ``server_connections``, and lets the
-    rest wait in the kernel's backlog, so its memory stays bounded. Its worker
-    (dashboard/serving.py) reads each request before a thread takes it, so slow or silent
-    clients hold no thread, and answers 408 to a request not sent within
-    ``request_timeout_s``. The request body limit is the app's own (limits.py), so it answers
-    the same here as under gunicorn 'app:wsgi()'.
+    gunicorn (the production server), one worker process per core by default
+    (``server_workers``), rather than Flask's development server, which starts one thread
+    per connection: under a flood of requests each worker serves ``server_threads`` at a
+    time, holds at most ``server_connections``, and answers 503 at once to a request that
+    would wait for a thread more than ``queue_wait_s``, so its memory and its answers' delay
+    stay bounded. Its worker (dashboard/serving.py) reads each request before a thread takes
+    it, so slow or silent clients hold no thread, and answers 408 to a request not sent
+    within ``request_timeout_s``. The request body limit is the app's own (limits.py), so it
+    answers the same here as under gunicorn 'app:wsgi()'. The workers share the data's
+    answers through its version in the database (dashboard/answers.py) and one ingestion
+    lock.
     """
     from gunicorn.app.base import BaseApplication
 
-    options = {"bind": f"{cfg.host}:{cfg.port}", "workers": 1,
-               "worker_class": serving.with_timeout(cfg.request_timeout_s),
+    options = {"bind": f"{cfg.host}:{cfg.port}", "workers": serving.worker_count(cfg.server_workers),
+               "worker_class": serving.configured(cfg.request_timeout_s, cfg.queue_wait_s),
                "threads": cfg.server_threads, "worker_connections": cfg.server_connections,
                "backlog": 256, "timeout": 60, "keepalive": 5, "loglevel": "warning"}
 

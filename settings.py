@@ -22,6 +22,8 @@ def _setting(default, env: str, help: str, flag: str | None = None):
 
 MAX_RETENTION_DAYS = 36_600      # a century: beyond it a date cut-off would overflow
 
+MAX_ANSWER_CACHE_MB = 4096     # of kept answers per worker process
+
 MAX_METRICS_USERS = 100_000    # series per user on /metrics: beyond, Prometheus suffers
 
 NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -77,8 +79,19 @@ class Settings:
     auth_password: str = _setting("", "DASHBOARD_PASSWORD", "HTTP basic auth password")
     max_request_bytes: int = _setting(1024 * 1024, "DASHBOARD_MAX_REQUEST_BYTES",
                                       "largest request body accepted; a larger one gets 413 unread")
-    server_threads: int = _setting(8, "DASHBOARD_THREADS",
-                                   "requests app.py serves at once (more wait in line)")
+    server_workers: int = _setting(0, "DASHBOARD_WORKERS",
+                                   "worker processes serving the dashboard (0: one per CPU "
+                                   "core, at most 8)")
+    server_threads: int = _setting(4, "DASHBOARD_THREADS",
+                                   "requests each worker process serves at once (more wait "
+                                   "in line)")
+    queue_wait_s: float = _setting(2.0, "DASHBOARD_QUEUE_WAIT",
+                                   "seconds a request may wait for a free thread; one that "
+                                   "would wait longer is answered 503 with Retry-After at once")
+    answer_cache_mb: int = _setting(64, "DASHBOARD_ANSWER_CACHE_MB",
+                                    "megabytes of answers each worker process keeps per data "
+                                    "version, so many screens asking the same cost one answer "
+                                    "(0: none kept, every request computes its own)")
     server_connections: int = _setting(100, "DASHBOARD_MAX_CONNECTIONS",
                                        "open connections app.py accepts at once (more wait "
                                        "in the kernel's backlog)")
@@ -124,6 +137,9 @@ class Settings:
         if not 0 <= self.metrics_max_users <= MAX_METRICS_USERS:
             raise ConfigError(f"METRICS_MAX_USERS={self.metrics_max_users} is out of range: "
                               f"use 0 (every user as __other__) to {MAX_METRICS_USERS:,}")
+        if not 0 <= self.answer_cache_mb <= MAX_ANSWER_CACHE_MB:
+            raise ConfigError(f"DASHBOARD_ANSWER_CACHE_MB={self.answer_cache_mb} is out of "
+                              f"range: use 0 (keep no answer) to {MAX_ANSWER_CACHE_MB}")
 
     def replace(self, **changes) -> "Settings":
         """Returns a copy with the non-None values of ``changes`` applied."""

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 import db
+from ingestion.store import NO_NODE, bump_version
 from dashboard.timefmt import logged_time, stored_time
 
 _EPOCH = datetime(1970, 1, 1)
@@ -105,7 +106,10 @@ def insert_alert(conn, row: dict) -> bool:
     """Inserts an alert row (the keys of _INSERT_ALERT) unless its id is stored; returns
     whether it was new."""
     d = db.dialect(conn)
-    return conn.execute(sa.text(_INSERT_ALERT[d]), {"resolved_at": None, **row}).rowcount == 1
+    new = conn.execute(sa.text(_INSERT_ALERT[d]), {"resolved_at": None, **row}).rowcount == 1
+    if new:
+        bump_version(conn, d, NO_NODE)      # the pages' kept answers show the alert marks
+    return new
 
 
 def existing_ids(conn, ids: list[str]) -> set[str]:
@@ -124,6 +128,7 @@ def insert_alerts(conn, rows: list[dict]) -> None:
     if rows:
         conn.execute(sa.text(_INSERT_ALERT[db.dialect(conn)]),
                      [{"resolved_at": None, **r} for r in rows])
+        bump_version(conn, db.dialect(conn), NO_NODE)   # the pages' kept answers show them
 
 
 def enqueue_many(conn, items: list[tuple]) -> None:
@@ -175,8 +180,10 @@ def firing(conn, rule: str) -> dict[str, dict]:
 
 
 def resolve(conn, alert: str, at: str) -> None:
-    conn.execute(sa.text("UPDATE alerts SET state = 'resolved', resolved_at = :at"
-                         " WHERE id = :id AND state = 'firing'"), {"id": alert, "at": at})
+    if conn.execute(sa.text("UPDATE alerts SET state = 'resolved', resolved_at = :at"
+                            " WHERE id = :id AND state = 'firing'"),
+                    {"id": alert, "at": at}).rowcount:
+        bump_version(conn, db.dialect(conn), NO_NODE)
 
 
 # --- the cursors ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import logging
 import sqlalchemy as sa
 from dash import no_update
 
-from dashboard import queries
+from dashboard import answers, queries
 from dashboard.context import DB_ERRORS
 from db import DatabaseBroken, error_reason
 
@@ -18,7 +18,9 @@ KEEP_ON = (queries.BadParameter, DatabaseBroken, sa.exc.DBAPIError, *DB_ERRORS)
 
 
 def kept(keys, what: str, exc: Exception) -> dict:
-    """Logs why ``what`` did not redraw; returns no_update for each of ``keys``."""
+    """Logs why ``what`` did not redraw; returns no_update for each of ``keys`` (an answer
+    never kept: dashboard/answers.py)."""
+    answers.uncached()
     if isinstance(exc, queries.BadParameter):
         log.info("%s refused. error=%s", what, exc)
     elif isinstance(exc, sa.exc.DBAPIError) and not isinstance(exc, DB_ERRORS):

@@ -1,4 +1,9 @@
-"""Redraw: the range (and the data version) -> stats -> headline, four graphs, users table."""
+"""Redraw: the range (and the data version) -> stats -> headline, four graphs, users table.
+
+Its answer is kept per data version (dashboard/answers.py: app.py serves this callback from
+``context.answers``), and says which version it drew (its page's DRAWN store: components/
+ids.drawn_id): a tick that finds the page
+behind, a redraw that failed or was refused (503), asks again."""
 from __future__ import annotations
 
 import logging
@@ -6,10 +11,10 @@ from datetime import date
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from dash import Input, Output, html, no_update
+from dash import Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures, queries, span as spans, time_figures, timeline, window
+from dashboard import answers, figures, queries, span as spans, time_figures, timeline, window
 from components import ids
 from components.headline import FIGURES, headline_values
 from components.users_table import users_table
@@ -27,7 +32,8 @@ SCALED = ("transfers", "bytes", "average", "days")       # each graph has its y 
 SCALE_IDS = (ids.GRAPH_TRANSFERS_SCALE, ids.GRAPH_BYTES_SCALE, ids.GRAPH_AVERAGE_SCALE,
              ids.GRAPH_DAYS_SCALE)
 OUT_KEYS = GRAPH_KEYS + HEADLINE_KEYS + ("table", "days_title", "csv", "message",
-                                         "message_open") + tuple(f"{k}_scale" for k in SCALED)
+                                         "message_open", "drawn") + \
+    tuple(f"{k}_scale" for k in SCALED)
 
 
 def range_of(store: dict | None) -> tuple[str, str]:
@@ -74,7 +80,14 @@ def scale_options(used: str) -> list[dict]:
             {"label": "lin", "value": "linear"}, {"label": "log", "value": "log"}]
 
 
+def drawn(context, path: str) -> dict:
+    """Returns the DRAWN store of a page at ``path`` redrawn now: the data version it shows
+    (the one this request read: answers.current_version)."""
+    return {"version": answers.current_version(context), "path": path}
+
+
 def _unchanged(message=no_update, message_open=no_update) -> dict:
+    answers.uncached()              # an outage's answer: never kept, asked again next tick
     out = dict.fromkeys(OUT_KEYS, no_update)
     out.update(message=message, message_open=message_open)
     return out
@@ -84,6 +97,7 @@ def _failed(message: str, kiosk: bool) -> dict:
     """Returns outputs that say ``message`` in every graph, the table and the overview's
     message, with blank headline figures (never "…" and empty graphs without a word)."""
     message = figures.visible(message)          # error texts may quote paths
+    answers.uncached()
     out = dict.fromkeys(OUT_KEYS, no_update)
     out.update({key: figures.empty(message, kiosk) for key in GRAPH_KEYS})
     out.update(dict.fromkeys(HEADLINE_KEYS, "–"))
@@ -107,6 +121,7 @@ def redraw(context, start: str | None, end: str | None, scales, mode: dict | Non
     kiosk = bool(mode and mode.get("kiosk"))
     try:
         engine = context.engine()
+        shown = drawn(context, "/")             # before the reads: never newer than them
         data = window.stats_of(engine, span, nodes=nodes)
         rows, bucket, note = timeline.rows_for(
             engine, span, data["days"], nodes,
@@ -133,7 +148,7 @@ def redraw(context, start: str | None, end: str | None, scales, mode: dict | Non
         "table": users_table(users, data["totals"]["users"], query),
         "csv": users_csv_href(span, nodes),
         "days_title": timeline.title(bucket) + (f" ({note})" if note else ""),
-        "message": None, "message_open": False,
+        "message": None, "message_open": False, "drawn": shown,
     }
     for key in SCALED:      # the wall has no controls: it chooses by itself
         used = time_figures.scale(out[key], "auto" if kiosk else choices[key],
@@ -143,17 +158,30 @@ def redraw(context, start: str | None, end: str | None, scales, mode: dict | Non
     return out
 
 
+# The overview's inputs, unless they ask for what the page already shows: the same range
+# and mode, and figures of that data version (the tick's version arrives after the first
+# redraw drew it: no second redraw of the same figures).
+_COPY_LIVE = """function (range, version, mode, drawn, current) {
+    var same = function (a, b) { return JSON.stringify(a) === JSON.stringify(b); };
+    if (current && drawn && drawn.path === "/" && version && drawn.version === version[0]
+            && same(current.range, range) && same(current.mode, mode)) {
+        return window.dash_clientside.no_update;
+    }
+    return {range: range, version: version, mode: mode};
+}"""
+
+
 def copy_range(app, store_id: str, live: bool = False) -> None:
     """Copies RANGE_STORE to the page's own store ``store_id`` (in the browser); ``live``:
-    as {"range", "version", "mode"}, so the page redraws on new data and on a mode change."""
+    as {"range", "version", "mode"}, so the page redraws on new data and on a mode change
+    (not when DRAWN says its figures already show that version)."""
     if not live:
         app.clientside_callback("function (range) { return range; }", Output(store_id, "data"),
                                 Input(ids.RANGE_STORE, "data"))
         return
-    app.clientside_callback("function (range, version, mode) {"
-                            " return {range: range, version: version, mode: mode}; }",
-                            Output(store_id, "data"), Input(ids.RANGE_STORE, "data"),
-                            Input(ids.LIVE_VERSION, "data"), Input(ids.MODE_STORE, "data"))
+    app.clientside_callback(_COPY_LIVE, Output(store_id, "data"), Input(ids.RANGE_STORE, "data"),
+                            Input(ids.LIVE_VERSION, "data"), Input(ids.MODE_STORE, "data"),
+                            State(ids.drawn_id("overview"), "data"), State(store_id, "data"))
 
 
 def users_csv_href(span: spans.Span, nodes: tuple | None = None) -> str:
@@ -180,7 +208,8 @@ def register(app, context) -> None:
                   days_title=Output(ids.GRAPH_DAYS_TITLE, "children"),
                   # the overview's own message: the range's are callbacks/date_range.py's
                   message=Output(ids.OVERVIEW_MESSAGE, "children"),
-                  message_open=Output(ids.OVERVIEW_MESSAGE, "is_open"))
+                  message_open=Output(ids.OVERVIEW_MESSAGE, "is_open"),
+                  drawn=Output(ids.drawn_id("overview"), "data"))
     output.update({f"{key}_scale": Output(scale_id, "options")
                    for key, scale_id in zip(SCALED, SCALE_IDS)})
 
@@ -191,6 +220,6 @@ def register(app, context) -> None:
         store = (shell or {}).get("range")
         start, end = range_of(store)
         since, until = window_of(store)
-        return redraw(context, start, end, dict(zip(SCALED, scales)), shell["mode"],
-                      nodes=nodes_of(store), since=since, until=until,
-                      query=url.store_query(store))
+        return answers.plain(redraw(context, start, end, dict(zip(SCALED, scales)),
+                                    shell["mode"], nodes=nodes_of(store), since=since,
+                                    until=until, query=url.store_query(store)))

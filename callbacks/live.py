@@ -1,8 +1,11 @@
 """The live tick: one bounded ingestion pass, then the freshness line and the data version.
 
 Every tab ticks; the engine's lock lets one pass run at a time (the others get busy=True
-and do nothing), so many tabs or gunicorn workers stay correct. Figures are redrawn by
-``graphs.redraw`` only when the data version changes.
+and do nothing), and the page's ticks ask for a pass only when none ended in the last half
+interval (``context.pass_gap``), in any worker: however many screens tick, the data change
+at most twice an interval. The version is the database's data version (migration 016, raised
+with each write that changes a figure); figures are redrawn by ``graphs.redraw`` only when
+it changes, and their answers are kept under it (dashboard/answers.py).
 """
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ from datetime import date, datetime
 
 from dash import Input, Output, State, no_update
 
-from dashboard import queries
+from dashboard import answers, queries
 from components import ids
+from components.nav import page_of
 from components.banner import db_banner_text, ingest_warning_text
 from components.freshness import freshness, stale_age
 from components.nodes import stale_text
@@ -23,13 +27,14 @@ from dashboard.context import DB_ERRORS, DB_FAULTS
 log = logging.getLogger(__name__)
 
 
-def ingest(context) -> str | None:
-    """Runs one bounded pass; returns a warning for a non-database failure, else None.
+def ingest(context, gap_s: float = 0.0) -> str | None:
+    """Runs one bounded pass (none when one ended less than ``gap_s`` ago); returns a warning
+    for a non-database failure, else None.
 
     Database errors propagate: the caller shows the outage banner.
     """
     try:
-        progress = context.ingest()
+        progress = context.ingest(min_gap_s=gap_s)
     except DB_FAULTS:
         raise
     except Exception as exc:     # a missing folder, a bug: say so, keep the page alive
@@ -76,22 +81,39 @@ def node_health(st: dict) -> list[dict]:
     return [{k: n[k] for k in NODE_FIELDS} for n in st["nodes"]]
 
 
+DRAWING = ("overview", "security", "user")     # the pages whose redraw says what it drew
+
+
+def behind(drawn: dict | None, pathname: str | None, data: int) -> bool:
+    """Whether a page that draws figures shows another version than ``data`` (or another
+    page's): its redraw failed, was refused (503 when the server was full) or is still to
+    come. Pages that draw nothing are never behind."""
+    if pathname is None or page_of(pathname) not in DRAWING:
+        return False
+    return not drawn or drawn.get("version") != data or drawn.get("path") != pathname
+
+
 def tick(context, version, today_store, rate_store, today: date | None = None,
          now: float | None = None, clock: datetime | None = None,
-         nodes_store=None) -> dict:
+         nodes_store=None, gap_s: float = 0.0, drawn: dict | None = None,
+         pathname: str | None = None, n: int | None = None) -> dict:
     """Returns the outputs of one tick (see ``register`` for their targets); ``clock`` is
-    the local time the newest event's age is taken at."""
+    the local time the newest event's age is taken at; ``gap_s``: no pass when one ended
+    less than this ago (the page's: context.pass_gap). The version is [data version], or
+    [data version, n] (``n``: the tick's count) when the page at ``pathname`` is behind
+    (``drawn``: DRAWN), so that its redraw is asked again."""
     today = today or date.today()
     now = time.time() if now is None else now
     clock = clock or datetime.now()
     warning, write_error = None, None
     try:
-        warning = ingest(context)
+        warning = ingest(context, gap_s)
     except DB_FAULTS as exc:         # reading the status below tells an outage from this
         write_error = exc
     try:
-        st = queries.status(context.engine(), None,
-                            queries.STALE_INTERVALS * context.settings.interval_s)
+        engine = context.engine()
+        st = queries.status(engine, None, queries.STALE_INTERVALS * context.settings.interval_s)
+        data = answers.data_version(engine)
     except DB_FAULTS as exc:
         log.warning("Database unusable. db=%s error=%s", context.describe_db(), error_reason(exc))
         return {"freshness": no_update, "banner": db_banner_text(
@@ -102,11 +124,14 @@ def tick(context, version, today_store, rate_store, today: date | None = None,
                 "stale": no_update,
                 "nodes": no_update, "stale_nodes": no_update, "stale_nodes_open": no_update}
     rate = update_rate(rate_store, st["bytes_read"], now)
-    new_version = queries.data_version(st)
+    new_version = [data]
+    if n and behind(drawn, pathname, data) and version and version[0] == data:
+        new_version = [data, n]          # the same data, asked for again
     out = {"freshness": freshness(st, rate["rate"], clock),
            "banner": ingest_warning_text(warning) if warning else None,
            "banner_open": bool(warning), "banner_color": "warning" if warning else "danger",
-           "version": new_version if new_version != version else no_update,
+           "version": new_version if new_version[0] != (version or [None])[0] or
+           len(new_version) > 1 else no_update,
            "today": next_today(today_store, today, clock.hour), "rate": rate,
            "stale": stale_age(st["newest_event"], clock)}
     health = node_health(st)
@@ -147,6 +172,10 @@ def register(app, context) -> None:
         state={"version": State(ids.LIVE_VERSION, "data"),
                "today_store": State(ids.LIVE_TODAY, "data"),
                "rate_store": State(ids.LIVE_RATE, "data"),
-               "nodes_store": State(ids.LIVE_NODES, "data")})
-    def _tick(n, version, today_store, rate_store, nodes_store):
-        return tick(context, version, today_store, rate_store, nodes_store=nodes_store)
+               "nodes_store": State(ids.LIVE_NODES, "data"),
+               "drawn": State(ids.drawn_all(), "data"),
+               "pathname": State(ids.URL, "pathname")})
+    def _tick(n, version, today_store, rate_store, nodes_store, drawn, pathname):
+        return tick(context, version, today_store, rate_store, nodes_store=nodes_store,
+                    gap_s=context.pass_gap(), drawn=(drawn or [None])[0], pathname=pathname,
+                    n=n)

@@ -8,14 +8,15 @@ from dash import Input, Output, html
 from components import ids
 from components.security_page import FIGURES
 from components.tables import TIME, TOKEN, text_table
-from dashboard import alerts, analysis_figures, figures, time_figures, timeline, window
+from dashboard import alerts, analysis_figures, answers, figures, time_figures, timeline, window
 
 from .common import KEEP_ON, kept
-from .graphs import nodes_of, range_of, span_of, window_of
+from .graphs import drawn, nodes_of, range_of, span_of, window_of
 
 
 KEYS = ("failures", "ips", "usernames", "bans", "days", "top_ips", "top_usernames", "methods",
-        "protocols", "days_title", "failures_note", "ips_note", "usernames_note", "bans_note")
+        "protocols", "days_title", "failures_note", "ips_note", "usernames_note", "bans_note",
+        "drawn")
 LIMIT = 100                 # rows of each table (the wall shows those that fit)
 # the login_type of a connection that never tried to log in (SFTPGo 2.6+, and before 2.6)
 SCAN_METHODS = ("no_auth_tried", "no_auth_tryed")
@@ -71,6 +72,7 @@ def redraw(context, start, end, mode, today: date | None = None, nodes=None,
     try:
         span = span_of(context, start, end, today, since, until)
         engine = context.engine()
+        shown = drawn(context, "/security")
         data = window.security_of(engine, span, limit=LIMIT, nodes=nodes)
         fired = alerts.fired_ips(engine, **span.bounds())     # the IPs that fired
         rows, bucket, note = timeline.rows_for(
@@ -80,7 +82,7 @@ def redraw(context, start, end, mode, today: date | None = None, nodes=None,
         return kept(KEYS, "Security redraw", exc)
     kiosk = bool(mode and mode.get("kiosk"))
     return {
-        **tiles(data),
+        **tiles(data), "drawn": shown,
         "days": time_figures.failures(rows, bucket, kiosk),
         "days_title": timeline.title(bucket, "Failed logins") + " (× bans)"
                       + (f" ({note})" if note else ""),
@@ -119,7 +121,8 @@ def register(app, context) -> None:
                   top_ips=Output(ids.SECURITY_TOP_IPS, "children"),
                   top_usernames=Output(ids.SECURITY_TOP_USERNAMES, "children"),
                   methods=Output(ids.SECURITY_METHODS, "figure"),
-                  protocols=Output(ids.SECURITY_PROTOCOLS, "figure"))
+                  protocols=Output(ids.SECURITY_PROTOCOLS, "figure"),
+                  drawn=Output(ids.drawn_id("security"), "data"))
 
     @app.callback(output=output,
                   inputs={"store": Input(ids.RANGE_STORE, "data"),
@@ -127,5 +130,5 @@ def register(app, context) -> None:
                           "mode": Input(ids.MODE_STORE, "data")})
     def _redraw(store, version, mode):
         since, until = window_of(store)
-        return redraw(context, *range_of(store), mode, nodes=nodes_of(store), since=since,
-                      until=until)
+        return answers.plain(redraw(context, *range_of(store), mode, nodes=nodes_of(store),
+                                    since=since, until=until))

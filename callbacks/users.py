@@ -21,16 +21,16 @@ from components.headline import _tile
 from components.nav import page_of
 from components.tables import NUMBER, TOKEN, short_time, text_table
 from components.user_page import SORT_TYPE, users_list
-from dashboard import figures, retention, security, time_figures, timeline, window
+from dashboard import answers, figures, retention, security, time_figures, timeline, window
 
 from . import url
 from .common import KEEP_ON, kept
-from .graphs import nodes_of, range_of, scale_options, span_of, window_of
+from .graphs import drawn, nodes_of, range_of, scale_options, span_of, window_of
 
 
 KEYS = ("title", "headline", "seen", "days", "bytes", "days_title", "bytes_title",
         "days_scale", "bytes_scale", "protocols", "ips", "recent", "options", "retention",
-        "detail_hidden", "listing_hidden", "list_data", "list_title")
+        "detail_hidden", "listing_hidden", "list_data", "list_title", "drawn")
 LIST_LIMIT = 1000
 
 
@@ -42,10 +42,11 @@ def name_of(pathname: str | None) -> str | None:
     return unquote(path[len("/users/"):], errors="surrogateescape")
 
 
-def _listing(title: str, users: list[dict], query: str, options) -> dict:
+def _listing(title: str, users: list[dict], query: str, options, shown=no_update) -> dict:
     """Returns the outputs of /users: the list shown, the one user's part hidden."""
     out = dict.fromkeys(KEYS, no_update)
     out.update(title=title, options=options, detail_hidden=True, listing_hidden=False,
+               drawn=shown,
                list_data={"users": users, "query": query},
                list_title=f"Users of the range ({figures.count(len(users))}"
                           f"{'+' if len(users) >= LIST_LIMIT else ''})")
@@ -70,11 +71,12 @@ def redraw(context, pathname, start, end, mode, today: date | None = None,
     try:
         span = span_of(context, start, end, today, since, until)
         engine = context.engine()
+        shown = drawn(context, pathname)
         users = window.users_of(engine, span, LIST_LIMIT, nodes=nodes)
         options = [{"label": figures.display_name(u["username"]), "value": u["username"]}
                    for u in users]
         if name is None:
-            return _listing("Users", users, query, options)
+            return _listing("Users", users, query, options, shown)
         data = security.user(engine, name, span.start, span.end, nodes, span)
         field = retention.user_info(engine, context.settings.events_retention_days, data,
                                     span.start, span.end, today)
@@ -83,7 +85,7 @@ def redraw(context, pathname, start, end, mode, today: date | None = None,
             retention_days=context.settings.events_retention_days, today=today)
     except security.UnknownUser:
         return _listing(f"No user {figures.display_name(name)} has any activity: the range's "
-                        "users are", users, query, options)
+                        "users are", users, query, options, shown)
     except KEEP_ON as exc:
         return kept(KEYS, "User redraw", exc)
     kiosk = bool(mode and mode.get("kiosk"))
@@ -125,7 +127,7 @@ def redraw(context, pathname, start, end, mode, today: date | None = None,
                                span.end.year),
         "options": options, "retention": retention_alert(retention.notice(field)),
         "detail_hidden": False, "listing_hidden": True, "list_data": no_update,
-        "list_title": no_update,
+        "list_title": no_update, "drawn": shown,
     }
 
 
@@ -180,7 +182,8 @@ def register(app, context) -> None:
               "detail_hidden": Output(ids.USER_DETAIL, "hidden"),
               "listing_hidden": Output(ids.USERS_LISTING, "hidden"),
               "list_data": Output(ids.USERS_LIST_DATA, "data"),
-              "list_title": Output(ids.USERS_LIST_TITLE, "children")}
+              "list_title": Output(ids.USERS_LIST_TITLE, "children"),
+              "drawn": Output(ids.drawn_id("user"), "data")}
 
     @app.callback(output=output,
                   inputs={"pathname": Input(ids.URL, "pathname"),
@@ -191,8 +194,9 @@ def register(app, context) -> None:
                                      Input(ids.USER_BYTES_SCALE, "value")]})
     def _redraw(pathname, store, version, mode, scales):
         since, until = window_of(store)
-        return redraw(context, pathname, *range_of(store), mode, nodes=nodes_of(store),
-                      since=since, until=until, scales=scales, query=url.store_query(store))
+        return answers.plain(redraw(context, pathname, *range_of(store), mode,
+                                    nodes=nodes_of(store), since=since, until=until,
+                                    scales=scales, query=url.store_query(store)))
 
     @app.callback(Output(ids.USERS_LIST, "children"), Input(ids.USERS_LIST_DATA, "data"),
                   Input(ids.USERS_SORT, "data"))

@@ -17,6 +17,22 @@ LIVE_RATE = "live-rate"             # {"bytes_read", "at", "rate"}: backfill spe
 LIVE_BANNER = "live-banner"
 LIVE_STALE = "live-stale"             # the newest event's age when stale ('3 h'), else None
 LIVE_NODES = "live-nodes"             # each node's health as the last tick read it (a list)
+_drawn_type = "page-drawn"            # each drawing page's store {"version", "path"}: the
+                                      # data version its figures show (a tick that finds it
+                                      # behind asks again); one per page, so no two callbacks
+                                      # write one store
+
+
+def drawn_id(page: str) -> dict:
+    """Returns the id of ``page``'s DRAWN store ('overview', 'security', 'user')."""
+    return {"type": _drawn_type, "page": page}
+
+
+def drawn_all() -> dict:
+    """Returns the pattern of every page's DRAWN store (the one shown, or none)."""
+    from dash import ALL
+    return {"type": _drawn_type, "page": ALL}
+
 TITLE_SINK = "page-title-sink"        # the browser tab's title is set from the page
 
 # date range

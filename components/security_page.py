@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 from . import ids
 from .common import page_graph, panel
@@ -16,6 +16,7 @@ def security_page() -> html.Div:
     """Returns the page; its figures and tables are filled by callbacks/security.py. Each
     tile has a note line: what its count holds (scans, the empty name as "(none)")."""
     return html.Div([
+        dcc.Store(id=ids.drawn_id("security")),
         dbc.Row([dbc.Col(_tile(value_id, caption, tone, note=True), xs=6, xl=3)
                  for value_id, caption, tone in FIGURES], className="headline g-3"),
         dbc.Row([dbc.Col(panel("Failed logins by day (× bans)", page_graph(ids.SECURITY_DAYS),

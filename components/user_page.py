@@ -26,6 +26,7 @@ def user_page() -> html.Div:
     picker = dcc.Dropdown(id=ids.USER_PICKER, options=[], placeholder="Pick or type a user…",
                           clearable=False, className="user-picker control")
     detail = html.Div([
+        dcc.Store(id=ids.drawn_id("user")),
         html.Div(id=ids.USER_HEADLINE),
         html.Div(id=ids.USER_SEEN, className="user-seen"),
         html.Div(id=ids.USER_RETENTION),        # the raw parts' range is past the retention

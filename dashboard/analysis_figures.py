@@ -6,15 +6,13 @@ escapes).
 """
 from __future__ import annotations
 
-import plotly.graph_objects as go
-
 from . import time_figures
-from .figures import COLORS, _base, display_name, label
+from .figures import COLORS, _base, axis, bar, display_name, figure, label
 
 BAN_COLOR = COLORS["ban"]
 
 
-def failures_by_day(days: list[dict], kiosk: bool = False) -> go.Figure:
+def failures_by_day(days: list[dict], kiosk: bool = False) -> dict:
     """Returns failed logins per day (per week or month for a long range) as bars, with
     their bans marked above them."""
     from .figures import bucket_for
@@ -23,31 +21,31 @@ def failures_by_day(days: list[dict], kiosk: bool = False) -> go.Figure:
 
 
 def counts_bar(rows: list[dict], key: str, value: str, kiosk: bool = False,
-               names: dict | None = None) -> go.Figure:
+               names: dict | None = None) -> dict:
     """Returns horizontal bars of ``value`` per ``key`` (a method, a protocol), largest on
     top; ``names``: words for some values (a scan's no_auth_tried)."""
     names = names or {}
     shown = [names.get(r[key]) or (label(display_name(r[key]), 24) if r[key] else "(none)")
              for r in rows]
-    fig = go.Figure()
-    fig.add_bar(x=[r[value] for r in rows][::-1], y=shown[::-1], orientation="h",
-                marker_color=COLORS["login_failed"], marker_line_width=0,
-                hovertemplate="%{y}: %{x:,}<extra></extra>")
+    fig = figure()
+    bar(fig, x=[r[value] for r in rows][::-1], y=shown[::-1], orientation="h",
+        marker={"color": COLORS["login_failed"], "line": {"width": 0}},
+        hovertemplate="%{y}: %{x:,}<extra></extra>")
     _base(fig, kiosk, legend=False)
-    fig.update_yaxes(type="category", automargin=True)
-    fig.update_xaxes(rangemode="tozero")
-    time_figures.whole_ticks(fig, max((r[value] for r in rows), default=0), axis="x")
+    axis(fig, "yaxis", type="category", automargin=True)
+    axis(fig, "xaxis", rangemode="tozero")
+    time_figures.whole_ticks(fig, max((r[value] for r in rows), default=0), axis_name="x")
     return fig
 
 
-def user_activity(days: list[dict], kiosk: bool = False) -> go.Figure:
+def user_activity(days: list[dict], kiosk: bool = False) -> dict:
     """Returns one user's events per day and kind, stacked."""
     from .figures import bucket_for
     bucket = bucket_for(len(days))
     return time_figures.user_activity(time_figures.day_rows(days, bucket), bucket, kiosk)
 
 
-def user_bytes(days: list[dict], kiosk: bool = False) -> go.Figure:
+def user_bytes(days: list[dict], kiosk: bool = False) -> dict:
     """Returns one user's bytes uploaded and downloaded per day."""
     from .figures import bucket_for
     bucket = bucket_for(len(days))

@@ -1,4 +1,5 @@
-"""One dashboard process's context: its settings, engine and ingester (and whether it is a kiosk).
+"""One dashboard process's context: its settings, engine and ingester (and whether it is a
+kiosk), and the answers it keeps per data version (dashboard/answers.py).
 
 Created once per app by ``app.create_app`` and handed to the callbacks and the API routes;
 the engine and the ingester are made on first use, so the app starts (and shows a banner)
@@ -16,6 +17,8 @@ import sqlalchemy as sa
 
 import db
 from settings import Settings
+
+from .answers import Answers
 
 # What a database outage looks like from here: the server or file cannot be reached or
 # used (OperationalError: refused, gone away, locked, unable to open), the pool gave up,
@@ -37,6 +40,11 @@ class AppContext:
     _ingester: object = field(default=None, repr=False)
     _file: db.FileWatch | None = field(default=None, repr=False)  # the SQLite file in use
     last_pass: float = field(default=0.0, repr=False)          # time.monotonic() of the last pass
+    answers: Answers = field(default=None, repr=False)     # sized by the settings
+
+    def __post_init__(self):
+        if self.answers is None:
+            self.answers = Answers(max_bytes=self.settings.answer_cache_mb * 1024 * 1024)
 
     def engine(self) -> sa.Engine:
         """Returns the engine, with the schema created on first success; raises DB_ERRORS
@@ -75,15 +83,28 @@ class AppContext:
                     self._ingester = Ingester(engine, self.settings)
         return self._ingester
 
-    def ingest(self):
+    def ingest(self, min_gap_s: float | None = None):
         """Runs one bounded pass (a tick's budget) and returns its progress; raises what
-        Ingester.run_pass raises. Whoever calls it, the freshener sees that a pass ran."""
+        Ingester.run_pass raises. Whoever calls it, the freshener sees that a pass ran.
+
+        ``min_gap_s``: no pass when one ended less than this ago, in this process (no
+        database read) or any other (run_pass checks under the lock): busy is returned."""
         cfg = self.settings
+        if min_gap_s and time.monotonic() - self.last_pass < min_gap_s:
+            from ingestion.run import Progress
+            return Progress(busy=True)
         try:
             return self.ingester().run_pass(max_bytes=cfg.tick_budget_bytes,
-                                            max_seconds=cfg.tick_budget_s)
+                                            max_seconds=cfg.tick_budget_s, min_gap_s=min_gap_s)
         finally:
             self.last_pass = time.monotonic()
+
+    def pass_gap(self) -> float:
+        """Returns the least time between two passes the screens' ticks ask for: half an
+        interval, so that however many screens tick, the data (and the answers kept under
+        its version) change at most twice an interval, and a line appended to the log is
+        drawn on every screen about one interval later."""
+        return self.settings.interval_s / 2
 
     def default_start(self) -> date:
         """Returns the first day of the default range (settings.default_start)."""
@@ -97,7 +118,9 @@ class AppContext:
 class Freshener:
     """Keeps the data fresh with no page open: runs the context's bounded pass whenever no
     pass (a page's tick, or its own) has run for an interval. One daemon thread per process;
-    with several processes the ingestion lock still lets one pass run at a time."""
+    with several processes the ingestion lock lets one pass run at a time, and a pass that
+    another process ran less than FRESHENER_GAP intervals ago counts as this one's: the
+    workers together pass about once an interval, not once each."""
 
     def __init__(self, context: AppContext):
         self.context = context
@@ -118,7 +141,7 @@ class Freshener:
             if time.monotonic() - self.context.last_pass < interval:
                 continue                 # a page's tick (or this) ran lately
             try:
-                self.context.ingest()
+                self.context.ingest(min_gap_s=FRESHENER_GAP * interval)
             except DB_FAULTS as exc:     # the page shows the outage; here a line is enough
                 _log.warning("Background pass skipped: database unusable. error=%s",
                              db.error_reason(exc) if isinstance(exc, sa.exc.DBAPIError) else exc)
@@ -126,4 +149,5 @@ class Freshener:
                 _log.warning("Background pass failed. error=%s", exc)
 
 
+FRESHENER_GAP = 0.9
 _log = logging.getLogger(__name__)

@@ -11,13 +11,7 @@ import json
 from datetime import date, timedelta
 from urllib.parse import quote
 
-import plotly.graph_objects as go
 import plotly.io as pio
-
-# Every figure is drawn on plotly's dark template. As the default, a new figure takes it
-# as it is; named in update_layout, it was validated again for each figure (15 to 70 ms a
-# figure, most of a redraw: bench/bench_buckets.py).
-pio.templates.default = "plotly_dark"
 
 KIND_NAMES = {"upload": "Uploads", "download": "Downloads", "file_op": "File operations",
               "login": "Logins", "login_failed": "Failed logins"}
@@ -151,10 +145,55 @@ def _categories(rows: list[dict], kiosk: bool = False) -> tuple[list[str], list[
 
 
 # --- figures -----------------------------------------------------------------------------
+# A figure is plain data, {"data": [traces], "layout": {...}}, as Plotly's JSON has it: built
+# as dicts, never through plotly.graph_objects, whose validating object model cost most of a
+# redraw (a year's overview: about 300 ms of building and serialising, against a few ms as
+# dicts), and serialised as they are (orjson, through Dash). The tests check each one is a
+# valid Plotly figure (go.Figure(fig) validates it).
 
-def _base(fig: go.Figure, kiosk: bool, legend: bool = True) -> go.Figure:
+def _template() -> dict:
+    """Returns plotly's dark template as the figures carry it: its layout, and the defaults
+    of the trace types drawn (bar, scatter)."""
+    dark = pio.templates["plotly_dark"].to_plotly_json()
+    return {"layout": dark["layout"],
+            "data": {k: v for k, v in dark["data"].items() if k in ("bar", "scatter")}}
+
+
+TEMPLATE = _template()
+
+
+def merge(target: dict, changes: dict) -> dict:
+    """Merges ``changes`` into ``target`` (nested dicts key by key, as Plotly's update_*
+    do); returns ``target``."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            merge(target[key], value)
+        else:
+            target[key] = value
+    return target
+
+
+def figure() -> dict:
+    """Returns an empty figure (no trace) on the dark template."""
+    return {"data": [], "layout": {"template": TEMPLATE}}
+
+
+def axis(fig: dict, name: str, **changes) -> dict:
+    """Updates the layout's axis ``name`` ('xaxis', 'yaxis'); returns ``fig``."""
+    merge(fig["layout"].setdefault(name, {}), changes)
+    return fig
+
+
+def bar(fig: dict, **trace) -> dict:
+    """Adds a bar trace; returns it."""
+    trace = {"type": "bar", **trace}
+    fig["data"].append(trace)
+    return trace
+
+
+def _base(fig: dict, kiosk: bool, legend: bool = True) -> dict:
     size = 20 if kiosk else 13
-    fig.update_layout(
+    merge(fig["layout"], dict(
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
         font={"family": FONT, "size": size, "color": "#e9ecef"},
         # the mode bar stands upright in the right margin, beside the plot and its legend
@@ -171,30 +210,31 @@ def _base(fig: go.Figure, kiosk: bool, legend: bool = True) -> go.Figure:
                 "bgcolor": "rgba(0,0,0,0)", "traceorder": "normal"},
         hoverlabel={"font": {"size": size, "family": FONT}},
         uirevision="keep",        # a refresh keeps the user's zoom and legend clicks
-    )
-    fig.update_yaxes(gridcolor="rgba(255,255,255,0.08)", zerolinecolor="rgba(255,255,255,0.2)")
-    return fig
+    ))
+    return axis(fig, "yaxis", gridcolor="rgba(255,255,255,0.08)",
+                zerolinecolor="rgba(255,255,255,0.2)")
 
 
-def empty(message: str, kiosk: bool = False) -> go.Figure:
+def empty(message: str, kiosk: bool = False) -> dict:
     """Returns a blank figure that says ``message`` in its middle."""
-    fig = _base(go.Figure(), kiosk, legend=False)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.add_annotation(text=label(message), showarrow=False, x=0.5, y=0.5, xref="paper",
-                       yref="paper", font={"size": 22 if kiosk else 15, "color": "#aab0b6"})
+    fig = _base(figure(), kiosk, legend=False)
+    axis(fig, "xaxis", visible=False)
+    axis(fig, "yaxis", visible=False)
+    fig["layout"]["annotations"] = [{
+        "text": label(message), "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper",
+        "yref": "paper", "font": {"size": 22 if kiosk else 15, "color": "#aab0b6"}}]
     return fig
 
 
-def _user_axis(fig: go.Figure, full: list[str], ticks: list[str]) -> None:
+def _user_axis(fig: dict, full: list[str], ticks: list[str]) -> None:
     # upright, else slanted, else standing: names never lie over one another (a phone)
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=full,
-                     tickmode="array", tickvals=full, ticktext=ticks,
-                     autotickangles=[0, -30, -90], automargin=True)
+    axis(fig, "xaxis", type="category", categoryorder="array", categoryarray=full,
+         tickmode="array", tickvals=full, ticktext=ticks, autotickangles=[0, -30, -90],
+         automargin=True)
 
 
 def _per_user(users: list[dict], limit: int, kiosk: bool, series, barmode: str,
-              legend: bool = True, totals: dict | None = None) -> go.Figure:
+              legend: bool = True, totals: dict | None = None) -> dict:
     """Returns bars per user, one trace per (name, colour, value(row), hover(row)) of
     ``series``; the hover text follows the user's (escaped) name.
 
@@ -205,25 +245,26 @@ def _per_user(users: list[dict], limit: int, kiosk: bool, series, barmode: str,
     if not rows:
         return empty("No transfers in this range", kiosk)
     full, ticks = _categories(rows, kiosk)
-    fig = go.Figure()
+    fig = figure()
     for name, color, value, hover in series:
-        fig.add_bar(name=name, x=full, y=[float(value(r)) for r in rows], marker_color=color,
-                    # last, the name percent-encoded (no markup): a click opens the user's
-                    # page at /users/<that> (callbacks/pages.py)
-                    customdata=[[n, hover(r), None if r.get("others")
-                                 else quote(r["username"], safe="")] for n, r in zip(full, rows)],
-                    hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>")
-    _base(fig, kiosk, legend).update_layout(barmode=barmode)
+        bar(fig, name=name, x=full, y=[float(value(r)) for r in rows], marker={"color": color},
+            # last, the name percent-encoded (no markup): a click opens the user's
+            # page at /users/<that> (callbacks/pages.py)
+            customdata=[[n, hover(r), None if r.get("others")
+                         else quote(r["username"], safe="")] for n, r in zip(full, rows)],
+            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>")
+    _base(fig, kiosk, legend)["layout"]["barmode"] = barmode
     _user_axis(fig, full, ticks)
     return fig
 
 
-def _bytes_axis(fig: go.Figure) -> go.Figure:
+def _bytes_axis(fig: dict) -> dict:
     """Labels the y axis of a bytes figure in human units (KB, MB, GB)."""
-    if fig.data:
-        top = max(max(trace.y) for trace in fig.data)
+    if fig["data"]:
+        top = max(max(trace["y"]) for trace in fig["data"])
         values, texts = byte_ticks(top)
-        fig.update_yaxes(tickmode="array", tickvals=values, ticktext=texts, range=[0, top * 1.05])
+        axis(fig, "yaxis", tickmode="array", tickvals=values, ticktext=texts,
+             range=[0, top * 1.05])
     return fig
 
 
@@ -239,22 +280,22 @@ def _bytes_of(kind: str, key: str):
 
 
 def user_transfers(users: list[dict], limit: int, log_y: bool = False,
-                   kiosk: bool = False, totals: dict | None = None) -> go.Figure:
+                   kiosk: bool = False, totals: dict | None = None) -> dict:
     """Returns stacked bars of uploads and downloads per user (optionally on a log axis);
     ``totals``: see top_users."""
     fig = _per_user(users, limit, kiosk, [_transfers_of("upload", "uploads"),
                                           _transfers_of("download", "downloads")], "stack",
                     totals=totals)
-    if fig.data:
-        fig.update_yaxes(type="log" if log_y else "linear", title_text="transfers")
-        stacks = (float(u) + float(d) for u, d in zip(fig.data[0].y, fig.data[1].y))
-        if not log_y and max(stacks) <= 5:
-            fig.update_yaxes(dtick=1, tick0=0)          # a few transfers: whole numbers
+    if fig["data"]:
+        axis(fig, "yaxis", type="log" if log_y else "linear", title={"text": "transfers"})
+        up, down = fig["data"][0]["y"], fig["data"][1]["y"]
+        if not log_y and max(float(u) + float(d) for u, d in zip(up, down)) <= 5:
+            axis(fig, "yaxis", dtick=1, tick0=0)          # a few transfers: whole numbers
     return fig
 
 
 def user_bytes(users: list[dict], limit: int, kiosk: bool = False,
-               totals: dict | None = None) -> go.Figure:
+               totals: dict | None = None) -> dict:
     """Returns grouped bars of bytes uploaded vs downloaded per user, in human units;
     ``totals``: see top_users."""
     return _bytes_axis(_per_user(users, limit, kiosk, [
@@ -263,7 +304,7 @@ def user_bytes(users: list[dict], limit: int, kiosk: bool = False,
 
 
 def user_average(users: list[dict], limit: int, kiosk: bool = False,
-                 totals: dict | None = None) -> go.Figure:
+                 totals: dict | None = None) -> dict:
     """Returns bars of the average bytes per transfer of each user, in human units;
     ``totals``: see top_users."""
     average = ("average", COLORS["average"], lambda r: r["avg_bytes_per_transfer"],
@@ -304,7 +345,7 @@ def buckets(days: list[dict], bucket: str) -> list[dict]:
     return out
 
 
-def activities_by_day(days: list[dict], kiosk: bool = False) -> go.Figure:
+def activities_by_day(days: list[dict], kiosk: bool = False) -> dict:
     """Returns stacked bars of events per kind for every day of the range, or every ISO week
     or month of it when it is long (bucket_for); zeros stay as empty slots."""
     from .time_figures import activities, day_rows

@@ -411,10 +411,3 @@ def lines_pending(st: dict) -> int:
         return max(1, st["bytes_pending"] // 200)     # nothing read yet: a typical SFTPGo line
     return max(1, round(st["bytes_pending"] * st["lines_read"] / st["bytes_read"]))
 
-
-def data_version(st: dict) -> list:
-    """Returns a value that changes whenever the figures may have: new events stored.
-
-    Lines that are not events (most of a log) change nothing drawn, so they redraw nothing.
-    """
-    return [st["events_read"]]

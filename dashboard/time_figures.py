@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import plotly.graph_objects as go
-
 from . import timeline
-from .figures import COLORS, KIND_NAMES, _base, byte_ticks, count, empty, human_bytes
+from .figures import (COLORS, KIND_NAMES, _base, axis, bar, byte_ticks, count, empty, figure,
+                      human_bytes)
 
 HOVER = {"day": "%a %Y-%m-%d", "week": "week of %a %Y-%m-%d", "month": "%B %Y"}
 
@@ -57,7 +56,7 @@ def _covers(row: dict, bucket: str) -> str:
 
 def time_bars(rows: list[dict], bucket: str, series, kiosk: bool = False,
               barmode: str = "stack", y_title: str = "events", log_y: bool = False,
-              nbytes: bool = False) -> go.Figure:
+              nbytes: bool = False) -> dict:
     """Returns bars of ``rows`` (one per bucket: 'start', 'end' and the values) for each
     (key, name, colour) of ``series``; bytes in human units when ``nbytes``."""
     if not rows:
@@ -66,53 +65,55 @@ def time_bars(rows: list[dict], bucket: str, series, kiosk: bool = False,
     widths = [(_after(s, bucket) - s).total_seconds() * 1000 for s in slots]
     x = [_text(s, bucket) for s in slots]
     covers = [_covers(r, bucket) for r in rows]
-    fig = go.Figure()
+    fig = figure()
     for key, name, color in series:
         values = [float(r[key]) if nbytes else r[key] for r in rows]
         shown = [human_bytes(v) for v in values] if nbytes else [count(v) for v in values]
-        fig.add_bar(name=name, x=x, y=values, width=[0.85 * w for w in widths],
-                    offset=[-0.425 * w for w in widths] if bucket == "day" else
-                    [0.075 * w for w in widths],
-                    customdata=[[c, t] for c, t in zip(covers, shown)],
-                    marker_color=color, marker_line_width=0,
-                    hovertemplate=f"{name}: %{{customdata[1]}}<extra></extra>")
-    _base(fig, kiosk).update_layout(barmode=barmode, hovermode="x unified", bargap=0)
+        bar(fig, name=name, x=x, y=values, width=[0.85 * w for w in widths],
+            offset=[-0.425 * w for w in widths] if bucket == "day" else
+            [0.075 * w for w in widths],
+            customdata=[[c, t] for c, t in zip(covers, shown)],
+            marker={"color": color, "line": {"width": 0}},
+            hovertemplate=f"{name}: %{{customdata[1]}}<extra></extra>")
+    _base(fig, kiosk)["layout"].update(barmode=barmode, hovermode="x unified", bargap=0)
     # a day's bar is centred on its date (its label, as before); the others fill their slot
     first = slots[0] - (timedelta(hours=12) if bucket == "day" else timedelta())
     last = _after(slots[-1], bucket) - (timedelta(hours=12) if bucket == "day" else timedelta())
-    fig.update_xaxes(type="date", range=[first.strftime("%Y-%m-%d %H:%M"),
-                                         last.strftime("%Y-%m-%d %H:%M")],
-                     hoverformat=HOVER.get(bucket, "%a %b %d %H:%M"), tickangle=0,
-                     ticklabelmode="period" if bucket in ("week", "month") else "instant")
-    fig.update_yaxes(title_text=y_title, rangemode="tozero")
+    axis(fig, "xaxis", type="date", range=[first.strftime("%Y-%m-%d %H:%M"),
+                                           last.strftime("%Y-%m-%d %H:%M")],
+         hoverformat=HOVER.get(bucket, "%a %b %d %H:%M"), tickangle=0,
+         ticklabelmode="period" if bucket in ("week", "month") else "instant")
+    axis(fig, "yaxis", title={"text": y_title}, rangemode="tozero")
+    ys = [t["y"] for t in fig["data"]]
     if not nbytes:
-        whole_ticks(fig, max((sum(v) for v in zip(*(t.y for t in fig.data))), default=0)
-                    if barmode == "stack" else max((max(t.y) for t in fig.data), default=0))
+        whole_ticks(fig, max((sum(v) for v in zip(*ys)), default=0)
+                    if barmode == "stack" else max((max(y) for y in ys), default=0))
     if nbytes:
         _bytes_axis(fig, log_y)
     elif log_y:
-        fig.update_yaxes(type="log", rangemode="normal")
+        axis(fig, "yaxis", type="log", rangemode="normal")
     return fig
 
 
-def whole_ticks(fig: go.Figure, top: float, axis: str = "y") -> None:
+def whole_ticks(fig: dict, top: float, axis_name: str = "y") -> None:
     """Keeps a count axis to whole numbers: a step of 1 up to a few events (no '0.5')."""
     if top <= 5:
-        (fig.update_yaxes if axis == "y" else fig.update_xaxes)(dtick=1, tick0=0)
+        axis(fig, f"{axis_name}axis", dtick=1, tick0=0)
 
 
-def _bytes_axis(fig: go.Figure, log_y: bool) -> None:
-    top = max((max(t.y) for t in fig.data if t.y), default=0)
+def _bytes_axis(fig: dict, log_y: bool) -> None:
+    top = max((max(t["y"]) for t in fig["data"] if t["y"]), default=0)
     if log_y:
         log_byte_axis(fig)
         return
     values, texts = byte_ticks(top)
-    fig.update_yaxes(tickmode="array", tickvals=values, ticktext=texts, range=[0, top * 1.05 or 1])
+    axis(fig, "yaxis", tickmode="array", tickvals=values, ticktext=texts,
+         range=[0, top * 1.05 or 1])
 
 
-def log_byte_axis(fig: go.Figure, axis: str = "y") -> None:
+def log_byte_axis(fig: dict, axis_name: str = "y") -> None:
     """Puts the bytes of ``fig`` on a log axis with human ticks (1 KB, 10 KB, ... 1 TB)."""
-    values = [v for t in fig.data for v in (t.y if axis == "y" else t.x) or () if v and v > 0]
+    values = [v for t in fig["data"] for v in t.get(axis_name) or () if v and v > 0]
     if not values:
         return
     low, high = min(values), max(values)
@@ -125,14 +126,12 @@ def log_byte_axis(fig: go.Figure, axis: str = "y") -> None:
         at *= step
     update = dict(type="log", tickmode="array", tickvals=ticks, autorange=True,
                   ticktext=[human_bytes(v, compact=True) for v in ticks], rangemode="normal")
-    if axis == "y":
-        fig.layout.yaxis.range = None
-        fig.update_yaxes(**update)
-    else:
-        fig.update_xaxes(**update)
+    if axis_name == "y":
+        fig["layout"].get("yaxis", {}).pop("range", None)
+    axis(fig, f"{axis_name}axis", **update)
 
 
-def marks(fig: go.Figure, rows: list[dict], bucket: str, key: str, name: str, color: str) -> None:
+def marks(fig: dict, rows: list[dict], bucket: str, key: str, name: str, color: str) -> None:
     """Adds markers with their number above the bars of the buckets where ``key`` is not 0
     (the bans over the failed logins)."""
     shown = [r for r in rows if r[key]]
@@ -141,10 +140,11 @@ def marks(fig: go.Figure, rows: list[dict], bucket: str, key: str, name: str, co
         s = _slot(r, bucket)
         centre = s if bucket == "day" else s + (_after(s, bucket) - s) / 2
         centres.append(centre.strftime("%Y-%m-%d %H:%M:%S"))
-    fig.add_scatter(name=name, x=centres, y=[r[key] for r in shown], mode="markers+text",
-                    text=[str(r[key]) for r in shown], textposition="top center",
-                    marker={"symbol": "x", "size": 12, "color": color},
-                    hovertemplate=f"{name}: %{{y:,}}<extra></extra>")
+    fig["data"].append({"type": "scatter", "name": name, "x": centres,
+                        "y": [r[key] for r in shown], "mode": "markers+text",
+                        "text": [str(r[key]) for r in shown], "textposition": "top center",
+                        "marker": {"symbol": "x", "size": 12, "color": color},
+                        "hovertemplate": f"{name}: %{{y:,}}<extra></extra>"})
 
 
 # --- the pages' time graphs -----------------------------------------------------------------
@@ -156,14 +156,14 @@ USER_BYTES = (("bytes_uploaded", "Uploaded", COLORS["upload"]),
               ("bytes_downloaded", "Downloaded", COLORS["download"]))
 
 
-def activities(rows: list[dict], bucket: str, kiosk: bool = False) -> go.Figure:
+def activities(rows: list[dict], bucket: str, kiosk: bool = False) -> dict:
     """Returns the overview's stacked events per kind and bucket."""
     per = "" if bucket in ("day", "hour") else f" per {timeline.TITLES[bucket]}"
     return time_bars(rows, bucket, ACTIVITY, kiosk,
                      y_title="events" + (per if bucket not in timeline.SUBDAY else ""))
 
 
-def failures(rows: list[dict], bucket: str, kiosk: bool = False) -> go.Figure:
+def failures(rows: list[dict], bucket: str, kiosk: bool = False) -> dict:
     """Returns the security page's failed logins per bucket, its bans marked above them."""
     fig = time_bars(rows, bucket, (("login_failed", "Failed logins", COLORS["login_failed"]),),
                     kiosk)
@@ -172,12 +172,12 @@ def failures(rows: list[dict], bucket: str, kiosk: bool = False) -> go.Figure:
 
 
 def user_activity(rows: list[dict], bucket: str, kiosk: bool = False,
-                  log_y: bool = False) -> go.Figure:
+                  log_y: bool = False) -> dict:
     return time_bars(rows, bucket, USER_ACTIVITY, kiosk, log_y=log_y)
 
 
 def user_bytes(rows: list[dict], bucket: str, kiosk: bool = False,
-               log_y: bool = False) -> go.Figure:
+               log_y: bool = False) -> dict:
     return time_bars(rows, bucket, USER_BYTES, kiosk, barmode="group", y_title="bytes",
                      log_y=log_y, nbytes=True)
 
@@ -206,15 +206,15 @@ def wants_log(values, most: float = LOG_SPREAD) -> bool:
     return spread(values) > most
 
 
-def scale(fig: go.Figure, choice: str, nbytes: bool = False, over_time: bool = False) -> str:
+def scale(fig: dict, choice: str, nbytes: bool = False, over_time: bool = False) -> str:
     """Puts ``fig``'s y axis on the scale ``choice`` ('auto', 'linear' or 'log'; auto: log
     when wants_log says the bars' values call for it; ``over_time``: a time graph's
     threshold, TIME_LOG_SPREAD); returns the scale used."""
-    bars = [t for t in fig.data if t.type == "bar"]
-    if fig.layout.barmode == "stack":        # what shows is each stack's height
-        values = [sum(float(v or 0) for v in column) for column in zip(*(t.y for t in bars))]
+    bars = [t for t in fig["data"] if t.get("type") == "bar"]
+    if fig["layout"].get("barmode") == "stack":        # what shows is each stack's height
+        values = [sum(float(v or 0) for v in column) for column in zip(*(t["y"] for t in bars))]
     else:
-        values = [v for t in bars for v in (t.y or ())]
+        values = [v for t in bars for v in (t.get("y") or ())]
     if not values:
         return "linear"
     most = TIME_LOG_SPREAD if over_time else LOG_SPREAD
@@ -223,7 +223,7 @@ def scale(fig: go.Figure, choice: str, nbytes: bool = False, over_time: bool = F
         if nbytes:
             log_byte_axis(fig)
         else:
-            fig.layout.yaxis.range = None
-            fig.update_yaxes(type="log", rangemode="normal", autorange=True, dtick=1, tick0=0,
-                             tickformat="~s")
+            fig["layout"].get("yaxis", {}).pop("range", None)
+            axis(fig, "yaxis", type="log", rangemode="normal", autorange=True, dtick=1, tick0=0,
+                 tickformat="~s")
     return used

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 import db
 
 from .sqlgen import now_text
+from .store import NO_NODE, bump_version
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,8 @@ def _batch(engine: sa.Engine, cutoff: date, files: list[int] | None, n: int, sea
             if rare:
                 conn.execute(_DELETE_RARE_ONE, [{"f": file_id, "o": o} for o in rare])
         conn.execute(_RAISE, {"n": deleted, "now": now_text(), "day": cutoff.isoformat()})
+        if deleted:
+            bump_version(conn, db.dialect(conn), NO_NODE)
         seam("prune_deleted")
     return deleted
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 import db
-from ingestion import retention
+from ingestion import retention, store
 from ingestion.rare import RARE_COLUMNS, RARE_FROM_EVENTS
 from ingestion.rollup_tables import (BYTES_CAP, SECURITY_ROLLUPS, TOTALS_COLUMNS, USER_ROLLUPS,
                                      from_days_sql, from_events_sql, user_rollup_sql)
@@ -265,6 +265,7 @@ def rebuild(engine: sa.Engine) -> int:
                                          + _recompute(r, since, db.dialect(conn), node=True)),
                                  where)
                 _rebuild_totals(conn, node)
+                store.bump_version(conn, db.dialect(conn), node)   # answers kept are void
                 if db.dialect(conn) == "mysql":     # events_rare mirrors the events kept
                     conn.execute(sa.text("DELETE r FROM events_rare r JOIN log_files lf"
                                          " ON lf.id = r.file_id WHERE lf.node = :node"), where)

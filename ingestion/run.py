@@ -131,8 +131,14 @@ class Ingester:
 
     def run_pass(self, max_bytes: int | None = None, max_seconds: float | None = None,
                  should_stop: Callable[[], bool] | None = None,
-                 on_batch: Callable[[Progress], None] | None = None) -> Progress:
+                 on_batch: Callable[[Progress], None] | None = None,
+                 min_gap_s: float | None = None) -> Progress:
         """Ingests what is new, within the budget; returns the progress (busy if locked).
+
+        ``min_gap_s``: when this node's last pass (in any process: its node_status stamp,
+        on the database's clock) ended less than this ago, do nothing and return busy, as
+        if that pass were this one (the dashboard's workers and screens share one pass per
+        gap, so the data, and the answers kept under its version, change once per gap).
 
         Raises db.DatabaseBroken, before touching the database, when its SQLite file was
         deleted or replaced since this ingester started: never a silent new, empty database.
@@ -140,6 +146,8 @@ class Ingester:
         self._db_file.check()
         try:
             with db.exclusive(self.engine, db.ingest_lock(self.settings.node), wait=False):
+                if min_gap_s and self._passed_within(min_gap_s):
+                    return Progress(busy=True)
                 prog = self._pass(max_bytes, max_seconds, should_stop or (lambda: False),
                                   on_batch)
         except db.Busy:
@@ -153,6 +161,15 @@ class Ingester:
         self._prune(prog, should_stop)
         self.alerts.after_pass(prog, should_stop)     # outside the lock; never raises
         return prog
+
+    def _passed_within(self, seconds: float) -> bool:
+        """Whether this node's last pass ended less than ``seconds`` ago (database clock)."""
+        with self.engine.connect() as conn:
+            epoch = generations.DB_EPOCH[db.dialect(conn)]
+            ago = conn.execute(sa.text(
+                f"SELECT {epoch} - last_pass_epoch FROM node_status WHERE node = :node"),
+                {"node": self.settings.node}).scalar()
+        return ago is not None and 0 <= float(ago) < seconds
 
     def _prune(self, prog: Progress, should_stop) -> None:
         """Drops due old events within the pass budget, after the lock is released: the

@@ -49,6 +49,21 @@ _ADVANCE = sa.text(
     " WHERE file_id = :file_id AND committed_offset = :old")
 
 
+# The data version (migration 016): a row per node raised by one in the transaction of each
+# write that changes a figure, so the dashboard's answers kept under the old version are
+# never served again, in any process (dashboard/answers.py reads the sum).
+_BUMP = {"sqlite": sa.text("INSERT INTO data_version (node, version) VALUES (:node, 1)"
+                           " ON CONFLICT (node) DO UPDATE SET version = version + 1"),
+         "mysql": sa.text("INSERT INTO data_version (node, version) VALUES (:node, 1)"
+                          " ON DUPLICATE KEY UPDATE version = version + 1")}
+NO_NODE = ""          # the row of a change that is no one node's (retention's deletes)
+
+
+def bump_version(conn, dialect: str, node: str) -> None:
+    """Raises the data version (``node``'s row) in the caller's transaction."""
+    conn.execute(_BUMP[dialect], {"node": node})
+
+
 def _lines_of(row: tuple) -> int:
     return row[5] if len(row) > 5 else 1
 
@@ -107,6 +122,8 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
         "old": old_offset})
     if moved.rowcount != 1:
         raise CheckpointMoved(f"file_id={file_id} expected offset {old_offset}")
+    if events:                # last: the row is held only until the commit that follows
+        bump_version(conn, dialect, node)
 
 
 _LOAD_EVENTS = ("LOAD DATA LOCAL INFILE %s INTO TABLE events CHARACTER SET utf8mb4 "

@@ -16,6 +16,7 @@ def layout(**_query) -> html.Div:
     """Returns the page; callbacks/graphs.py fills it for the range (callbacks/nodes.py the
     node panel)."""
     return html.Div([dcc.Store(id=ids.OVERVIEW_RANGE), dcc.Store(id=ids.OVERVIEW_NODES_IN),
+                     dcc.Store(id=ids.drawn_id("overview")),
                      dbc.Alert(id=ids.OVERVIEW_MESSAGE, color="warning", is_open=False,
                                className="range-message"),
                      headline_row(), graphs_grid(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from dashboard import alerts
+from dashboard import alerts, answers
 from dashboard.span import Span
 from ingestion.run import Ingester
 from settings import Settings
@@ -53,3 +53,22 @@ def test_marks_follow_the_window_to_the_millisecond(db_url, engine, log_dir, tmp
     # the window's first moment is in it, its end is not
     assert marks(engine, FIRED, datetime(2024, 3, 1, 9)) == {"203.0.113.9": ["brute-force"]}
     assert marks(engine, datetime(2024, 3, 1, 8), FIRED) == {}
+
+
+def test_judging_raises_the_data_version_so_kept_answers_show_new_marks(db_url, engine,
+                                                                         log_dir, tmp_path):
+    """The pages keep answers per data version (dashboard/answers.py): alerts stored after
+    the events' batch must raise it again, or a security page drawn in between keeps
+    showing an IP without its mark."""
+    rules = rules_file(tmp_path / "rules.toml", RULES)
+    start = ms("2024-03-01T08:00:00.000")
+    write(log_dir / "sftpgo.log", [failed_line(start + 1000 * i, "203.0.113.9")
+                                   for i in range(20)])
+    ing = Ingester(engine, Settings(log_dir=str(log_dir), db_url=db_url, alert_rules=rules))
+    ing.alerts.enabled = False
+    ing.run_until_done()
+    before = answers.data_version(engine)
+    ing.alerts.evaluator.run()
+    ing.close()
+    assert marks(engine) == {"203.0.113.9": ["brute-force"]}
+    assert answers.data_version(engine) > before

@@ -7,6 +7,8 @@ import pytest
 
 from dashboard import figures
 
+from tests.support.dashboard import plotly
+
 KINDS = ("upload", "download", "file_op", "login", "login_failed")
 
 
@@ -23,7 +25,7 @@ def days_from(first: date, n: int) -> list[dict]:
                                        (841, "month"), (1795, "month")])
 def test_the_bucket_keeps_to_about_120_bars(n, bucket):
     assert figures.bucket_for(n) == bucket
-    fig = figures.activities_by_day(days_from(date(2022, 1, 1), n))
+    fig = plotly(figures.activities_by_day(days_from(date(2022, 1, 1), n)))
     assert len(fig.data[0].x) <= 125
 
 
@@ -40,7 +42,7 @@ def test_weeks_start_monday_and_sum_exactly_what_their_days_hold():
 
 def test_months_and_their_hover_name_the_days_they_hold():
     days = days_from(date(2020, 1, 15), 1000)
-    fig = figures.activities_by_day(days)
+    fig = plotly(figures.activities_by_day(days))
     assert fig.data[0].x[:2] == ("2020-01-01", "2020-02-01")
     assert fig.data[0].customdata[0][0] == "2020-01-15 → 2020-01-31"
     assert fig.layout.yaxis.title.text == "events per month"

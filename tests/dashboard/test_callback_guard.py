@@ -41,6 +41,9 @@ def callback_of(deps: list[dict], input_id: str, prop: str) -> dict:
 def _outputs(output: str):
     parts = output[2:-2].split("...") if output.startswith("..") else [output]
     outs = [dict(zip(("id", "property"), p.rsplit(".", 1))) for p in parts]
+    for out in outs:                        # a dict id, as the page sends it (not its JSON)
+        if out["id"].startswith("{"):
+            out["id"] = json.loads(out["id"])
     return outs if output.startswith("..") else outs[0]
 
 

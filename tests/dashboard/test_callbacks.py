@@ -21,7 +21,7 @@ from dashboard.context import AppContext
 from settings import Settings
 from tests.support.ingest import event_line
 
-from tests.support.dashboard import add_stats, huge_rows, huge_sums, sftpgo_line
+from tests.support.dashboard import add_stats, huge_rows, huge_sums, plotly, sftpgo_line
 
 TODAY = date(2024, 9, 18)
 D = date.fromisoformat
@@ -185,7 +185,7 @@ def test_redraw_fills_headline_graphs_and_table_from_the_rollup(engine, db_url):
     assert out[ids.HEADLINE_UPLOADED].children == "3.00 MB"
     assert out[ids.HEADLINE_UPLOADED].title == "3,000,000 bytes"
     assert out[ids.HEADLINE_FAILED_TRANSFERS] == "1" and out[ids.HEADLINE_FAILED_LOGINS] == "4"
-    assert len(out["days"].data[0].x) == 18
+    assert len(plotly(out["days"]).data[0].x) == 18
     assert out["message_open"] is False
     assert out["csv"] == "/api/users.csv?start=2024-09-01&end=2024-09-18"
 
@@ -196,10 +196,10 @@ def test_redraw_draws_sums_past_64_bits(engine, db_url):
                         None, today=TODAY)
     assert out["message_open"] is False
     for key in graphs.GRAPH_KEYS:
-        assert out[key].data and to_json_plotly(out[key])    # what Dash sends to the page
+        assert plotly(out[key]).data and to_json_plotly(out[key])    # what Dash sends to the page
     exact = huge_sums()[("", "upload")]
     assert out[ids.HEADLINE_UPLOADED].title == f"{exact:,} bytes"
-    assert max(out["bytes"].data[0].y) == pytest.approx(float(huge_sums()[("huge-a", "upload")]))
+    assert max(plotly(out["bytes"]).data[0].y) == pytest.approx(float(huge_sums()[("huge-a", "upload")]))
 
 
 def test_redraw_lists_the_busiest_users_and_draws_the_rest_as_all_others(engine, db_url):
@@ -207,7 +207,7 @@ def test_redraw_lists_the_busiest_users_and_draws_the_rest_as_all_others(engine,
     out = graphs.redraw(AppContext(Settings(db_url=db_url, top_users=5)), "2024-09-02",
                         "2024-09-02", False, None, today=TODAY)
     assert out[ids.HEADLINE_USERS] == "1,500"
-    transfers = out["transfers"].data[0]
+    transfers = plotly(out["transfers"]).data[0]
     assert len(transfers.x) == 6 and transfers.x[-1] == "all others"
     assert sum(transfers.y) == 1500                           # nobody lost past the 1,000th
     assert out["table"][1].children == "and 1,400 more users: see /api/stats"

@@ -6,6 +6,8 @@ import pytest
 from dashboard import figures
 from dashboard.figures import byte_ticks, display_name, human_bytes, label, top_users
 
+from tests.support.dashboard import plotly
+
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
@@ -93,7 +95,7 @@ def _strings(obj):
 def test_user_figures_never_carry_raw_markup(build):
     users = [_user(HOSTILE, bu=5000), _user('quote" \'path\'', bu=400), _user("admin "),
              _user("admin")]
-    fig = build(users).to_plotly_json()
+    fig = plotly(build(users)).to_plotly_json()
     texts = list(_strings(fig["data"])) + list(_strings(fig["layout"]["xaxis"]))
     assert "&lt;img src=x onerror=alert(1)&gt;" in texts          # the full name, for hovers
     assert not any("<img" in t for t in texts)
@@ -108,7 +110,7 @@ def test_user_figures_never_carry_raw_markup(build):
 ])
 def test_user_figures_never_carry_a_bidi_control(build):
     users = [_user(f"{c}x{i}", bu=100 + i) for i, c in enumerate(BIDI)] + [_user("plain")]
-    fig = build(users).to_plotly_json()
+    fig = plotly(build(users)).to_plotly_json()
     texts = list(_strings(fig["data"])) + list(_strings(fig["layout"]["xaxis"]))
     assert '"\\u202ex4"' in texts                          # full name, for the hovers
     assert not any(set(t) & set(BIDI) for t in texts)
@@ -116,15 +118,15 @@ def test_user_figures_never_carry_a_bidi_control(build):
 
 def test_user_transfers_stack_uploads_and_downloads_on_an_optional_log_axis():
     users = [_user("big", up=30, down=70), _user("small", up=1, down=2)]
-    fig = figures.user_transfers(users, 15, log_y=True)
+    fig = plotly(figures.user_transfers(users, 15, log_y=True))
     assert fig.layout.barmode == "stack" and fig.layout.yaxis.type == "log"
     assert [t.name for t in fig.data] == ["Uploads", "Downloads"]
     assert list(fig.data[0].y) == [30, 1] and list(fig.data[1].y) == [70, 2]
-    assert figures.user_transfers(users, 15).layout.yaxis.type == "linear"
+    assert plotly(figures.user_transfers(users, 15)).layout.yaxis.type == "linear"
 
 
 def test_user_bytes_axis_speaks_human_units():
-    fig = figures.user_bytes([_user("a", bu=3_000_000_000, bd=1_200_000_000)], 15)
+    fig = plotly(figures.user_bytes([_user("a", bu=3_000_000_000, bd=1_200_000_000)], 15))
     assert fig.layout.yaxis.ticktext[:2] == ("0", "1 GB")
     assert [list(c) for c in fig.data[0].customdata] == [["a", "Uploads: 3.00 GB", "a"]]
     assert [list(c) for c in fig.data[1].customdata] == [["a", "Downloads: 1.20 GB", "a"]]
@@ -134,7 +136,7 @@ def test_activities_by_day_draw_every_day_stacked_with_zeros():
     days = [{"date": f"2024-09-0{i}", "upload": i, "download": 0, "file_op": 0, "login": 0,
              "login_failed": 0 if i != 2 else 5, "total": i} for i in range(1, 4)]
     days[1].update(upload=0, total=5)
-    fig = figures.activities_by_day(days)
+    fig = plotly(figures.activities_by_day(days))
     assert fig.layout.barmode == "stack" and len(fig.data) == 5
     assert all(list(t.x) == ["2024-09-01", "2024-09-02", "2024-09-03"] for t in fig.data)
     assert list(fig.data[0].y) == [1, 0, 3]
@@ -142,5 +144,5 @@ def test_activities_by_day_draw_every_day_stacked_with_zeros():
 
 
 def test_no_transfers_draws_an_explicit_empty_state():
-    fig = figures.user_bytes([_user("watcher", 0, 0, 0, 0)], 15)
+    fig = plotly(figures.user_bytes([_user("watcher", 0, 0, 0, 0)], 15))
     assert fig.data == () and fig.layout.annotations[0].text == "No transfers in this range"

@@ -24,7 +24,7 @@ from dashboard.context import AppContext
 from settings import Settings
 from tests.support.ingest import event_line
 
-from tests.support.dashboard import (add_stats, children, closed_port, flatten, get,
+from tests.support.dashboard import (add_stats, children, closed_port, flatten, get, plotly,
                                      wait_until_serving)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +116,7 @@ def test_the_dashboard_starts_on_a_corrupt_file_and_says_what_is_wrong(sqlite_ur
     drawn = graphs.redraw(context, "2024-09-01", "2024-09-18", False, None, today=TODAY)
     assert drawn["message"] == (f"Figures unavailable: {sqlite_url} cannot be used: file is "
                                 "not a database")
-    assert drawn[ids.HEADLINE_USERS] == "–" and drawn["days"].layout.annotations
+    assert drawn[ids.HEADLINE_USERS] == "–" and plotly(drawn["days"]).layout.annotations
 
     port = closed_port()                     # and the real command starts, without a traceback
     with (log_dir.parent / "app.log").open("wb") as log:     # a file: a pipe could fill up
@@ -158,7 +158,7 @@ def test_a_file_corrupted_in_use_shows_a_message_not_blank_figures(sqlite_url, l
     drawn = graphs.redraw(context, "2024-09-01", "2024-09-18", False, None, today=TODAY)
     message = "Figures unavailable: database error: file is not a database"
     assert drawn["message"] == message and drawn["message_open"] is True
-    assert all(drawn[k].layout.annotations[0].text == message for k in graphs.GRAPH_KEYS)
+    assert all(plotly(drawn[k]).layout.annotations[0].text == message for k in graphs.GRAPH_KEYS)
     assert all(drawn[k] == "–" for k in graphs.HEADLINE_KEYS)
     answer = client.get("/api/stats")
     assert answer.status_code == 500

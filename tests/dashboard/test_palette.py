@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from dashboard import analysis_figures, figures, queries
 
-from tests.support.dashboard import ROOT
+from tests.support.dashboard import ROOT, plotly
 
 USERS = [("alice", "upload", 3, 3000, 1), ("bob", "download", 5, 2000, 0),
          ("carol", "file_op", 2, 0, 0), ("carol", "login", 1, 0, 0)]
@@ -38,7 +38,7 @@ def test_every_figure_draws_with_the_palette_only():
     palette = {c.upper() for c in figures.OKABE_ITO.values()}
     used = set()
     for fig in every_figure():
-        for trace in fig.data:
+        for trace in plotly(fig).data:
             color = trace.marker.color
             assert isinstance(color, str), (trace.name, color)
             used.add(color.upper())

@@ -124,6 +124,16 @@ def huge_sums() -> dict:
     return sums
 
 
+# --- figures ----------------------------------------------------------------------------
+
+def plotly(fig: dict):
+    """Returns a figure (the plain data the builders make) as Plotly's object, which
+    validates every property of it (an unknown or malformed one raises) and reads as
+    attributes: fig.data[0].y, fig.layout.yaxis.type."""
+    import plotly.graph_objects as go
+    return go.Figure(fig)
+
+
 # --- a real server process ------------------------------------------------------------
 
 def children(pid: int) -> list[int]:
