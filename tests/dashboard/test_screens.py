@@ -27,6 +27,7 @@ from dash import no_update
 
 import db
 from callbacks import live
+from components import ids
 from dashboard.context import AppContext
 from settings import Settings
 
@@ -304,6 +305,37 @@ def test_the_page_keeps_its_figures_through_503s_and_draws_the_new_data_after(
         finally:
             held.close()
         wait(lambda: headline() == "6", 20)
+
+
+def test_a_page_opened_while_every_thread_is_held_draws_once_one_is_free(
+        dash_br, tmp_path, sqlite_url, log_dir):
+    """A callback refused 503 is asked again after its Retry-After (assets/retry.js): the
+    security page, opened from the overview while the one thread is held, has every callback
+    of its first paint refused, and draws once the thread is free, with no reload. (Dash
+    never asks again on its own: the page stayed blank.)"""
+    (log_dir / "sftpgo.log").write_bytes(uploads(5) + sftpgo_line(
+        "2024-09-18T10:00:00.000", "connection_failed", ""))
+    env = {"DASHBOARD_THREADS": "1", "DASHBOARD_QUEUE_WAIT": "0.3",
+           "DASHBOARD_REQUEST_TIMEOUT": "30", "DASHBOARD_INTERVAL": "60"}
+    with gunicorn(tmp_path, sqlite_url, log_dir, workers=1, env=env) as (port, _pid):
+        driver = dash_br.driver
+        driver.get(f"http://127.0.0.1:{port}/?start=2024-09-01&end=2024-09-30")
+
+        def shown(element_id: str) -> str | None:
+            return driver.execute_script(
+                "var e = document.getElementById(arguments[0]); return e && e.textContent;",
+                element_id)
+        wait(lambda: shown("headline-transfers") == "5", 30)
+        held = slow_reader(port)
+        try:
+            time.sleep(1.0)                                  # the thread is writing to it
+            driver.execute_script("document.getElementById(arguments[0]).click()",
+                                  ids.NAV_SECURITY)
+            time.sleep(2.5)                                  # its callbacks answered 503
+            assert shown(ids.SECURITY_FAILURES) in (None, "")
+        finally:
+            held.close()
+        wait(lambda: shown(ids.SECURITY_FAILURES) == "1", 30)
 
 
 def append(path, data: bytes) -> None:
