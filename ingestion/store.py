@@ -18,12 +18,14 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from . import loadfiles
+from .folders import folder_key, prefixes
 from .identity import Generation, heads_compatible
 from .parse import NOT_MALFORMED
 
 EVENT_COLUMNS = ("file_id", "start_offset", "end_offset", "ts", "day", "kind", "username",
                  "size_bytes", "failed", "action", "remote_ip", "protocol", "file_path",
-                 "elapsed_ms", "connection_id", "method", "error", "partial")
+                 "elapsed_ms", "connection_id", "method", "error", "client", "encrypted",
+                 "partial")
 # A reject is (file_id, start_offset, end_offset, reason, sample), or with a 6th item, the
 # number of lines it stands for (a run of blank lines: see batch.RejectRow); 1 when absent.
 MALFORMED_COLUMNS = ("file_id", "start_offset", "end_offset", "reason", "sample", "line_count")
@@ -182,12 +184,83 @@ _TOTALS_UPSERT = {
              " last_ts = GREATEST(COALESCE(last_ts, VALUES(last_ts)), VALUES(last_ts))",
 }
 
-ROLLUP_BY_TABLE = {r.table: r for r in SECURITY_ROLLUPS + USER_ROLLUPS}
+# --- the insight rollups (migration 017): /api/paths, /api/clients, /api/activity ---------
+# Rollups of the same shape again (Rollup, node last, saturating sums, the same upserts),
+# their cells from insight_rows and their recomputing SQL from sql/rollups/<table>.*.sql.
+# path_daily: the transfers by folder (ingestion/folders.py) at each depth 1..8, per day
+# and user. login_clients_daily: the logins per day, client ('' for none), encrypted (1, 0,
+# -1 when the line does not say) and user. events_hourly: the events but bans, per day and
+# hour of their ts.
+INSIGHT_ROLLUPS = (
+    Rollup("path_daily", "transfer", ("depth", "day", "path", "username", "node"),
+           ("uploads", "downloads", "bytes_uploaded", "bytes_downloaded")),
+    Rollup("login_clients_daily", "login", ("day", "client", "encrypted", "username", "node")),
+    Rollup("events_hourly", "event", ("day", "hour", "node")),
+)
+SOURCES.update(dict.fromkeys(("uploads", "downloads", "bytes_uploaded", "bytes_downloaded"),
+                             ("sum", None)))
+
+
+def insight_rows(events: list[tuple], node: str) -> dict[str, list[tuple]]:
+    """Returns {table: increments} of the INSIGHT_ROLLUPS for event rows of ``node``'s files
+    (Rollup.columns order; sums saturate at BYTES_CAP). A transfer costs a dict update by
+    its folder (folders.folder_key); the depths are expanded once per folder of the batch."""
+    by_folder: dict[tuple, list] = {}
+    clients: dict[tuple, int] = {}
+    hours: dict[str, int] = {}
+    for row in events:   # row in EVENT_COLUMNS order
+        kind = row[5]
+        if kind == "ban":
+            continue
+        hour = row[3][:13]
+        hours[hour] = hours.get(hour, 0) + 1
+        if kind == "upload" or kind == "download":
+            path = row[12]
+            if path is None:
+                continue
+            key = (row[4], row[6], folder_key(path))
+            cur = by_folder.get(key)
+            if cur is None:
+                cur = by_folder[key] = [0, 0, 0, 0]
+            up = kind == "upload"
+            cur[0 if up else 1] += 1
+            cur[2 if up else 3] += row[7] or 0
+        elif kind == "login":
+            key = (row[4], row[17] or "", -1 if row[18] is None else row[18], row[6], node)
+            clients[key] = clients.get(key, 0) + 1
+    out: dict[str, list[tuple]] = {}
+    if by_folder:
+        cells: dict[tuple, list] = {}
+        expanded: dict[str, tuple] = {}
+        for (day, user, fkey), (ups, downs, bu, bd) in by_folder.items():
+            names = expanded.get(fkey)
+            if names is None:
+                names = expanded[fkey] = prefixes(fkey)
+            for depth, name in enumerate(names, 1):
+                cur = cells.get((depth, day, name, user))
+                if cur is None:
+                    cells[(depth, day, name, user)] = [ups, downs, bu, bd]
+                else:
+                    cur[0] += ups
+                    cur[1] += downs
+                    cur[2] += bu
+                    cur[3] += bd
+        out["path_daily"] = [(*k, node, min(u, BYTES_CAP), min(d, BYTES_CAP),
+                              min(bu, BYTES_CAP), min(bd, BYTES_CAP))
+                             for k, (u, d, bu, bd) in cells.items()]
+    if clients:
+        out["login_clients_daily"] = [(*k, min(n, BYTES_CAP)) for k, n in clients.items()]
+    if hours:
+        out["events_hourly"] = [(h[:10], int(h[11:13]), node, n) for h, n in hours.items()]
+    return out
+
+
+ROLLUP_BY_TABLE = {r.table: r for r in SECURITY_ROLLUPS + USER_ROLLUPS + INSIGHT_ROLLUPS}
 # Every table a batch adds increments to, daily_stats first: its columns, its upsert tail
 _COLUMNS = {"daily_stats": DAILY_COLUMNS, "stats_totals": TOTALS_COLUMNS} \
     | {t: r.columns for t, r in ROLLUP_BY_TABLE.items()}
 _ROLLUP_TAIL = {d: {"daily_stats": _DAILY_UPSERT[d], "stats_totals": _TOTALS_UPSERT[d]}
-                | {r.table: _upsert_tail(r, d) for r in SECURITY_ROLLUPS + USER_ROLLUPS}
+                | {r.table: _upsert_tail(r, d) for r in ROLLUP_BY_TABLE.values()}
                 for d in ("sqlite", "mysql")}
 _ROLLUP_SQL = {d: {t: _insert(t, _COLUMNS[t], d) + _ROLLUP_TAIL[d][t] for t in _COLUMNS}
                for d in ("sqlite", "mysql")}
@@ -416,13 +489,14 @@ def security_rows(events: list[tuple], node: str) -> dict[str, list[tuple]]:
 
 def batch_increments(events: list[tuple], node: str) -> dict[str, list[tuple]]:
     """Returns {table: increments} of every rollup (daily_stats, stats_totals, the
-    SECURITY_ROLLUPS, the USER_ROLLUPS) for event rows of ``node``'s files; a table without
-    cells is left out."""
+    SECURITY_ROLLUPS, the USER_ROLLUPS, the INSIGHT_ROLLUPS) for event rows of ``node``'s
+    files; a table without cells is left out."""
     out = {}
     if events:
         cells = _daily_cells(events, node)
         out = {"daily_stats": _daily_rows(cells), "stats_totals": totals_rows(cells)}
-    return out | security_rows(events, node) | user_rows(events, node)
+    return out | security_rows(events, node) | user_rows(events, node) \
+        | insight_rows(events, node)
 
 
 # MySQL/MariaDB: the keys of the rare events, which /api/events reads by failed=1 or by one
@@ -477,8 +551,8 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
     ``bulk`` sends the events (and their events_rare keys) to MySQL/MariaDB with LOAD DATA
     LOCAL (see bulk_load_available).
-    ``rollups=False`` leaves daily_stats, stats_totals, the SECURITY_ROLLUPS and the
-    USER_ROLLUPS alone: only for measuring what the rollups cost.
+    ``rollups=False`` leaves daily_stats, stats_totals and the SECURITY_, USER_ and
+    INSIGHT_ROLLUPS alone: only for measuring what the rollups cost.
     """
     sql = _SQL[dialect]
     if events:
@@ -521,7 +595,7 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
 # Statements come in a few fixed sizes (CHUNK rows, then halves), so each is prepared once
 # per connection and found in sqlite3's statement cache afterwards.
 
-CHUNK = 1024   # rows per statement: 1024 x 14 columns = 14,336 values, under SQLite's 32,766
+CHUNK = 1024   # rows per statement: 1024 x 20 columns = 20,480 values, under SQLite's 32,766
 
 
 def chunk_sizes(n: int) -> list[int]:
@@ -607,7 +681,8 @@ def events_tsv(rows: list[tuple]) -> bytes:
     return "".join([
         f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{_t(r[6])}\t"
         f"{_n(r[7])}\t{r[8]}\t{_t(r[9])}\t{_t(r[10])}\t{_t(r[11])}\t"
-        f"{_t(r[12])}\t{_n(r[13])}\t{_t(r[14])}\t{_t(r[15])}\t{_t(r[16])}\t{r[17]}\n"
+        f"{_t(r[12])}\t{_n(r[13])}\t{_t(r[14])}\t{_t(r[15])}\t{_t(r[16])}\t{_t(r[17])}\t"
+        f"{_n(r[18])}\t{r[19]}\n"
         for r in rows]).encode("utf-8", "surrogatepass")
 
 

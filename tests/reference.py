@@ -91,9 +91,22 @@ def _facts(obj: dict, kind: str, sender: str) -> dict:
     else:
         elapsed = None
     error = obj.get("error") if kind in ("upload", "download", "login_failed") else None
+    client = encrypted = None                             # insight.md: logins only
+    if kind == "login" and sender == "login":
+        if isinstance(obj.get("client"), str) and obj["client"]:
+            client = obj["client"][:200]
+        if obj.get("encrypted") is True:
+            encrypted = 1
+        elif obj.get("encrypted") is False:
+            encrypted = 0
+    elif kind == "login":
+        m = re.search(r'client version "((?:[^"\\]|\\.)*)"', obj["message"])
+        if m and m.group(1):
+            client = json.loads('"' + m.group(1) + '"')[:200]
     return {"remote_ip": ip, "protocol": protocol, "file_path": obj.get("file_path"),
             "elapsed_ms": elapsed, "connection_id": obj.get("connection_id"),
-            "method": method, "error": error[:1000] if error else None}
+            "method": method, "error": error[:1000] if error else None,
+            "client": client, "encrypted": encrypted}
 
 
 def is_malformed(raw: bytes) -> bool:
