@@ -28,7 +28,8 @@ import callbacks
 import db
 import settings as settings_mod
 from components.layout import page
-from dashboard import api, callback_guard, exports, headers, limits, metrics, serving, users_csv
+from dashboard import (api, callback_guard, exports, geo, headers, limits, metrics, serving,
+                       users_csv)
 from dashboard.context import AppContext, Freshener
 from settings import ConfigError, Settings
 
@@ -95,6 +96,10 @@ def _check(settings: Settings) -> None:
     if settings.interval_s <= 0:
         raise ConfigError(f"the refresh interval must be positive, not {settings.interval_s}")
     headers.check_frame_ancestors(settings.frame_ancestors)
+    try:                                   # a GEOIP_DB that cannot be read: say so at start
+        geo.locator(settings.geoip_db)
+    except geo.GeoDataError as exc:
+        raise ConfigError(str(exc)) from None
     for name in ("max_request_bytes", "server_threads", "server_connections",
                  "request_timeout_s", "max_exports"):
         if getattr(settings, name) <= 0:
