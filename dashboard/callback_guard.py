@@ -80,6 +80,14 @@ def _outputs(declared) -> list[tuple]:
     return [(o.component_id, o.component_property) for o in outputs]
 
 
+def _pattern(component_id) -> bool:
+    """Whether a declared id is a pattern-matching one ({"type": ..., "key": ALL}): Dash 4
+    keeps those in its callback map as their JSON text, and the page sends one item per
+    matching component for them."""
+    return isinstance(component_id, dict) or (isinstance(component_id, str)
+                                              and component_id.startswith("{"))
+
+
 def _type_name(types: tuple) -> str:
     return " or ".join(_NAMES[t] for t in types)
 
@@ -99,7 +107,7 @@ def check(callback_map: dict, body) -> None:
     if not (isinstance(changed, list) and all(isinstance(c, str) for c in changed)):
         raise Refused("changedPropIds must be a list of text")
     declared = callback["inputs"] + callback["state"]
-    if all(isinstance(d["id"], str) for d in declared):   # no pattern-matching ids
+    if not any(_pattern(d["id"]) for d in declared):   # no pattern-matching ids
         if _names(inputs + state) != _names(declared):
             raise Refused(f"the callback of {output[:120]!r} takes "
                           f"{len(callback['inputs'])} inputs and {len(callback['state'])} "
