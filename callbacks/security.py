@@ -8,15 +8,19 @@ from dash import Input, Output, html
 from components import ids
 from components.security_page import FIGURES
 from components.tables import TIME, TOKEN, text_table
-from dashboard import analysis_figures, figures, time_figures, timeline, window
+from dashboard import (analysis_figures, figures, geo, insight, insight_figures, time_figures,
+                       timeline)
 
 from .common import KEEP_ON, kept
+from .insight import plaintext_line
 from .graphs import nodes_of, range_of, span_of, window_of
 
 
 KEYS = ("failures", "ips", "usernames", "bans", "days", "top_ips", "top_usernames", "methods",
-        "protocols", "days_title", "failures_note", "ips_note", "usernames_note", "bans_note")
+        "protocols", "days_title", "failures_note", "ips_note", "usernames_note", "bans_note",
+        "countries", "plaintext")
 LIMIT = 100                 # rows of each table (the wall shows those that fit)
+COUNTRIES = 12              # bars of the countries' graph
 # the login_type of a connection that never tried to log in (SFTPGo 2.6+, and before 2.6)
 SCAN_METHODS = ("no_auth_tried", "no_auth_tryed")
 METHOD_WORDS = {m: "no login tried (scan)" for m in SCAN_METHODS}
@@ -66,7 +70,9 @@ def redraw(context, start, end, mode, today: date | None = None, nodes=None,
     try:
         span = span_of(context, start, end, today, since, until)
         engine = context.engine()
-        data = window.security_of(engine, span, limit=LIMIT, nodes=nodes)
+        data = insight.security_with_countries(engine, span, LIMIT, nodes,
+                                               geo.locator(context.settings.geoip_db))
+        logins = insight.clients(engine, span, nodes)
         rows, bucket, note = timeline.rows_for(
             engine, span, data["days"], nodes,
             retention_days=context.settings.events_retention_days, today=today)
@@ -78,12 +84,15 @@ def redraw(context, start, end, mode, today: date | None = None, nodes=None,
         "days": time_figures.failures(rows, bucket, kiosk),
         "days_title": timeline.title(bucket, "Failed logins") + " (× bans)"
                       + (f" ({note})" if note else ""),
-        "top_ips": text_table(["IP", "Failures", "Names", "Bans", "First", "Last"],
-                              [[r["ip"] or NONE, r["failures"], r["usernames"], r["bans"],
-                                r["first"], r["last"]] for r in data["by_ip"]],
+        "top_ips": text_table(["IP", "Country", "Failures", "Names", "Bans", "First", "Last"],
+                              [[r["ip"] or NONE, r["country"] or "–", r["failures"],
+                                r["usernames"], r["bans"], r["first"], r["last"]]
+                               for r in data["by_ip"]],
                               "No failed logins or bans in this range.", name_columns=(),
-                              kinds={0: TOKEN, 4: TIME, 5: TIME}, drop={2: 1, 4: 2, 3: 3},
-                              year=span.end.year),
+                              kinds={0: TOKEN, 1: TOKEN, 5: TIME, 6: TIME},
+                              drop={3: 1, 5: 2, 4: 3}, year=span.end.year),
+        "countries": insight_figures.countries_bar(data["by_country"][:COUNTRIES], kiosk),
+        "plaintext": plaintext_line(logins),
         "top_usernames": text_table(["Username", "Failures", "IPs"],
                                     [[r["username"] if r["username"] else _none(), r["failures"],
                                       r["ips"]] for r in data["by_username"]],
@@ -110,7 +119,9 @@ def register(app, context) -> None:
                   top_ips=Output(ids.SECURITY_TOP_IPS, "children"),
                   top_usernames=Output(ids.SECURITY_TOP_USERNAMES, "children"),
                   methods=Output(ids.SECURITY_METHODS, "figure"),
-                  protocols=Output(ids.SECURITY_PROTOCOLS, "figure"))
+                  protocols=Output(ids.SECURITY_PROTOCOLS, "figure"),
+                  countries=Output(ids.SECURITY_COUNTRIES, "figure"),
+                  plaintext=Output(ids.SECURITY_PLAINTEXT, "children"))
 
     @app.callback(output=output,
                   inputs={"store": Input(ids.RANGE_STORE, "data"),

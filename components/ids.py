@@ -132,3 +132,14 @@ AUDIT_PAGING = "audit-paging"          # {"stack": [cursor of each page shown so
 AUDIT_PAGE_INFO = "audit-page-info"
 AUDIT_CSV = "audit-csv"
 AUDIT_RETENTION = "audit-retention"   # the notice when the range reaches past the retention
+
+# insight (docs/insight.md): the overview's folders and hours, the security page's countries
+# and plain-text logins, the users page's clients
+INSIGHT_FOLDERS = "insight-folders"             # the folder table
+INSIGHT_DEPTH = "insight-folders-depth"         # its depth control (1-8)
+INSIGHT_FOLDERS_TITLE = "insight-folders-title"
+INSIGHT_HOURS = "insight-graph-hours"           # weekday x hour heatmap
+SECURITY_COUNTRIES = "security-graph-countries"
+SECURITY_PLAINTEXT = "security-plaintext"       # the warning: logins without encryption
+USERS_CLIENTS = "users-clients"                 # /users: the client families table
+USERS_PLAINTEXT = "users-plaintext"             # /users: the plain-text logins' line
