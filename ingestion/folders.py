@@ -13,6 +13,8 @@ sql/rollups/path_daily.<dialect>.sql compute the same in SQL (tests check that t
 """
 from __future__ import annotations
 
+import functools
+
 DEPTHS = 8           # /api/paths' depth= is 1..DEPTHS
 MAX_FOLDER = 255     # the rollup's key column (MySQL: VARCHAR(255), within InnoDB's key size)
 
@@ -28,6 +30,7 @@ def folder_key(path: str) -> str:
     return path[:path.rfind(separator(path)) + 1]
 
 
+@functools.lru_cache(maxsize=8192)     # a server's folders repeat from batch to batch
 def prefixes(key: str) -> tuple[str, ...]:
     """Returns the folders at depths 1..DEPTHS of a path whose folder_key is ``key``."""
     sep = separator(key)

@@ -18,7 +18,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from . import loadfiles
-from .folders import folder_key, prefixes
+from .folders import prefixes
 from .identity import Generation, heads_compatible
 from .parse import NOT_MALFORMED
 
@@ -208,46 +208,52 @@ def insight_rows(events: list[tuple], node: str) -> dict[str, list[tuple]]:
     by_folder: dict[tuple, list] = {}
     clients: dict[tuple, int] = {}
     hours: dict[str, int] = {}
+    get_hour, get_folder = hours.get, by_folder.get
     for row in events:   # row in EVENT_COLUMNS order
         kind = row[5]
         if kind == "ban":
             continue
         hour = row[3][:13]
-        hours[hour] = hours.get(hour, 0) + 1
+        hours[hour] = get_hour(hour, 0) + 1
         if kind == "upload" or kind == "download":
             path = row[12]
             if path is None:
                 continue
-            key = (row[4], row[6], folder_key(path))
-            cur = by_folder.get(key)
+            # folders.folder_key, inline: '/' if the path has one, else '\' (Windows)
+            cut = path.rfind("/")
+            if cut < 0:
+                cut = path.rfind("\\")
+            key = (row[4], row[6], path[:cut + 1])
+            cur = get_folder(key)
             if cur is None:
                 cur = by_folder[key] = [0, 0, 0, 0]
-            up = kind == "upload"
-            cur[0 if up else 1] += 1
-            cur[2 if up else 3] += row[7] or 0
+            if kind == "upload":
+                cur[0] += 1
+                cur[2] += row[7]
+            else:
+                cur[1] += 1
+                cur[3] += row[7]
         elif kind == "login":
             key = (row[4], row[17] or "", -1 if row[18] is None else row[18], row[6], node)
             clients[key] = clients.get(key, 0) + 1
     out: dict[str, list[tuple]] = {}
     if by_folder:
         cells: dict[tuple, list] = {}
-        expanded: dict[str, tuple] = {}
-        for (day, user, fkey), (ups, downs, bu, bd) in by_folder.items():
-            names = expanded.get(fkey)
-            if names is None:
-                names = expanded[fkey] = prefixes(fkey)
-            for depth, name in enumerate(names, 1):
-                cur = cells.get((depth, day, name, user))
+        get_cell = cells.get
+        for (day, user, fkey), sums in by_folder.items():
+            for depth, name in enumerate(prefixes(fkey), 1):
+                cur = get_cell((depth, day, name, user))
                 if cur is None:
-                    cells[(depth, day, name, user)] = [ups, downs, bu, bd]
+                    cells[(depth, day, name, user)] = sums[:]
                 else:
-                    cur[0] += ups
-                    cur[1] += downs
-                    cur[2] += bu
-                    cur[3] += bd
-        out["path_daily"] = [(*k, node, min(u, BYTES_CAP), min(d, BYTES_CAP),
-                              min(bu, BYTES_CAP), min(bd, BYTES_CAP))
-                             for k, (u, d, bu, bd) in cells.items()]
+                    cur[0] += sums[0]
+                    cur[1] += sums[1]
+                    cur[2] += sums[2]
+                    cur[3] += sums[3]
+        cap = BYTES_CAP
+        out["path_daily"] = [(depth, day, name, user, node, u, d,
+                              bu if bu < cap else cap, bd if bd < cap else cap)
+                             for (depth, day, name, user), (u, d, bu, bd) in cells.items()]
     if clients:
         out["login_clients_daily"] = [(*k, min(n, BYTES_CAP)) for k, n in clients.items()]
     if hours:
