@@ -1,7 +1,7 @@
 """The insight views (docs/insight.md): /api/clients, /api/paths, /api/activity, the period
 before of /api/stats, and the countries of /api/security.
 
-Whole days are read from the rollups of migration 017 (path_daily, login_clients_daily,
+Whole days are read from the rollups of migration 018 (path_daily, login_clients_daily,
 events_hourly) and the security rollups, so a year costs what its cells cost; a window (a
 range with a time of day, or hours=) from its raw events, by the same rules. Each rollup
 counts the days from rollup_coverage.first_day on: when a range starts before it (events
@@ -244,7 +244,7 @@ def _days(span: Span) -> dict:
 
 def _covers_from(conn, rollup: str, span: Span) -> date | None:
     """Returns the first day ``rollup`` counts whole when ``span`` starts before it (events
-    pruned before migration 017 made the rollup), else None. A window reads raw events:
+    pruned before migration 018 made the rollup), else None. A window reads raw events:
     None."""
     if span.window:
         return None

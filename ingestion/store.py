@@ -184,7 +184,7 @@ _TOTALS_UPSERT = {
              " last_ts = GREATEST(COALESCE(last_ts, VALUES(last_ts)), VALUES(last_ts))",
 }
 
-# --- the insight rollups (migration 017): /api/paths, /api/clients, /api/activity ---------
+# --- the insight rollups (migration 018): /api/paths, /api/clients, /api/activity ---------
 # Rollups of the same shape again (Rollup, node last, saturating sums, the same upserts),
 # their cells from insight_rows and their recomputing SQL from sql/rollups/<table>.*.sql.
 # path_daily: the transfers by folder (ingestion/folders.py) at each depth 1..8, per day

@@ -3,7 +3,7 @@
 -- included), of the user `user` when it is not NULL: path, uploads, downloads, up_hi, up_lo,
 -- down_hi, down_lo (bytes = hi * 2^31 + lo, added up in Python: SQLite's SUM raises past
 -- 2^63), users (distinct non-empty usernames, over every node asked for). Reads path_daily
--- (migration 017) by its key: one depth, a range of days.
+-- (migration 018) by its key: one depth, a range of days.
 SELECT path, SUM(uploads) AS uploads, SUM(downloads) AS downloads,
        SUM(bytes_uploaded >> 31) AS up_hi, SUM(bytes_uploaded & 2147483647) AS up_lo,
        SUM(bytes_downloaded >> 31) AS down_hi, SUM(bytes_downloaded & 2147483647) AS down_lo,

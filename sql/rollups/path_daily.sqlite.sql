@@ -5,7 +5,7 @@
 -- separator at a time, depth 1 to 8 (a folder with fewer components stays as it is).
 -- Sizes are summed as 32-bit halves (SQLite's SUM raises on overflow) and clamped to
 -- 0..2^62 (store.BYTES_CAP). The comment NODE below is where rollups.py puts a node
--- condition (or nothing); migration 017 fills the table with the same SELECT.
+-- condition (or nothing); migration 018 fills the table with the same SELECT.
 WITH RECURSIVE transfers AS (
     SELECT e.day AS day, e.username AS username, lf.node AS node, e.kind AS kind,
            e.size_bytes AS size, e.file_path AS p,

@@ -183,12 +183,12 @@ def run_cli(*args, env=None, timeout=120) -> subprocess.CompletedProcess:
                           env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
-def undo_017(engine) -> None:
-    """Takes a database back to before migration 017 (its tables and columns dropped, its
+def undo_018(engine) -> None:
+    """Takes a database back to before migration 018 (its tables and columns dropped, its
     version forgotten): as a build of the previous round left it."""
     with engine.begin() as conn:
         for table in ("path_daily", "login_clients_daily", "events_hourly", "rollup_coverage"):
             conn.exec_driver_sql(f"DROP TABLE {table}")
         conn.exec_driver_sql("ALTER TABLE events DROP COLUMN client")
         conn.exec_driver_sql("ALTER TABLE events DROP COLUMN encrypted")
-        conn.exec_driver_sql("DELETE FROM schema_version WHERE version = 17")
+        conn.exec_driver_sql("DELETE FROM schema_version WHERE version = 18")

@@ -1,6 +1,6 @@
 """A transfer's folders (ingestion/folders.py): the rule of docs/insight.md against the plain
 reading in tests/reference.py, for any path; and the SQL that recomputes path_daily
-(sql/rollups/path_daily.*.sql, migration 017) agrees with the ingester's increments on
+(sql/rollups/path_daily.*.sql, migration 018) agrees with the ingester's increments on
 both backends, odd paths included."""
 from __future__ import annotations
 

@@ -343,8 +343,8 @@ def _insight_tables(engine) -> dict:
             f"SELECT {', '.join(r.columns)} FROM {r.table}"))) for r in INSIGHT_ROLLUPS}
 
 
-def test_017_fills_what_it_can_for_the_events_of_an_older_database(db_url, log_dir):
-    """A database of the previous round (017 undone), some of its days pruned, upgraded: the
+def test_018_fills_what_it_can_for_the_events_of_an_older_database(db_url, log_dir):
+    """A database of the previous round (018 undone), some of its days pruned, upgraded: the
     stored logins keep client NULL, the 2.7 SSH ones get encrypted = 1 (SFTPGo always writes
     true there) and the others NULL; the three rollups equal what ingestion kept for the days
     still whole, rollup_coverage says from which day, /api/paths says it for a range that
@@ -352,14 +352,14 @@ def test_017_fills_what_it_can_for_the_events_of_an_older_database(db_url, log_d
     from dashboard import insight
     from dashboard.span import Span
     from ingestion import retention, rollups
-    from tests.ingestion.support import undo_017
+    from tests.ingestion.support import undo_018
     engine = db.make_engine(db_url)
     db.migrate(engine)
     (log_dir / "sftpgo.log").write_bytes(_insight_log())
     run_all(engine, log_dir)
     retention.prune(engine, date(2024, 9, 16))
     kept = _insight_tables(engine)
-    undo_017(engine)
+    undo_018(engine)
     assert db.migrate(engine, "upgrader") == db.latest_version(db.dialect(engine))
     with engine.connect() as conn:
         logins = conn.execute(sa.text("SELECT action, protocol, client, encrypted FROM events"
@@ -390,30 +390,30 @@ def test_017_fills_what_it_can_for_the_events_of_an_older_database(db_url, log_d
     engine.dispose()
 
 
-def test_017_started_over_after_a_first_run_stopped_after_its_alter(mariadb_url, log_dir):
-    """MariaDB: DDL commits on its own, so a first run of 017 that stopped after its ALTER
-    leaves the columns but the schema at 15 (MySQL 8 has no ADD COLUMN IF NOT EXISTS); the
-    next migrate() goes on past the ALTER and ends with everything 017 makes."""
+def test_018_started_over_after_a_first_run_stopped_after_its_alter(mariadb_url, log_dir):
+    """MariaDB: DDL commits on its own, so a first run of 018 that stopped after its ALTER
+    leaves the columns but the schema at the version before (MySQL 8 has no ADD COLUMN IF NOT EXISTS); the
+    next migrate() goes on past the ALTER and ends with everything 018 makes."""
     from ingestion import rollups
-    from tests.ingestion.support import undo_017
+    from tests.ingestion.support import undo_018
     engine = db.make_engine(mariadb_url)
     db.migrate(engine)
     (log_dir / "sftpgo.log").write_bytes(_insight_log())
     run_all(engine, log_dir)
-    undo_017(engine)
-    path = dict(db.migrations("mysql"))[17]
+    undo_018(engine)
+    path = dict(db.migrations("mysql"))[18]
     alter = db._statements(path.read_text().replace("{BIN}", "utf8mb4_nopad_bin"))[0]
     assert alter.startswith("ALTER TABLE events")
     with engine.begin() as conn:
         conn.exec_driver_sql(alter)
     with engine.connect() as conn:
-        assert db.schema_version(conn) == 15
-    assert db.migrate(engine, "upgrader") == 17
+        assert db.schema_version(conn) == max(v for v, _p in db.migrations("mysql") if v < 18)
+    assert db.migrate(engine, "upgrader") == 18
     assert rollups.check(engine) == []
     assert scalar(engine, "SELECT COUNT(*) FROM events WHERE encrypted = 1") == \
         scalar(engine, "SELECT COUNT(*) FROM events WHERE action = 'login' AND protocol = 'SSH'") > 0
     with engine.begin() as conn:                 # any other failing ALTER still stops it
-        conn.exec_driver_sql("DELETE FROM schema_version WHERE version = 17")
+        conn.exec_driver_sql("DELETE FROM schema_version WHERE version = 18")
         conn.exec_driver_sql("ALTER TABLE events DROP COLUMN encrypted")
     with pytest.raises(sa.exc.OperationalError, match="Duplicate column"):
         db.migrate(engine, "upgrader")

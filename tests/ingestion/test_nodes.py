@@ -233,7 +233,7 @@ def test_a_database_from_before_nodes_becomes_the_upgrading_nodes(db_url, tmp_pa
             "INSERT INTO checkpoints (file_id, committed_offset, marker, line_count,"
             " event_count, updated_at) VALUES (1, :o, :m, 41, :e, '2024-09-18 04:00:00')"),
             {"o": len(content), "m": content[-reader.MARKER_BYTES:], "e": len(rows.events)})
-        old = [c for c in store.EVENT_COLUMNS if c not in ("client", "encrypted")]  # 017's
+        old = [c for c in store.EVENT_COLUMNS if c not in ("client", "encrypted")]  # 018's
         conn.exec_driver_sql(store._insert("events", tuple(old),
                                            "sqlite" if engine.dialect.name == "sqlite"
                                            else "mysql"),

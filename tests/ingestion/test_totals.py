@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import db
 from ingestion import retention, rollups
 from ingestion.store import TOTALS_COLUMNS
-from tests.ingestion.support import LogWriter, event_line, gzip_file, run_all, undo_017
+from tests.ingestion.support import LogWriter, event_line, gzip_file, run_all, undo_018
 from tests.ingestion.test_rollups import busy_lines, user_lines
 
 
@@ -119,7 +119,7 @@ def test_015_fills_the_totals_of_an_older_database_as_ingestion_keeps_them(db_ur
     run_all(engine, log_dir)
     retention.prune(engine, date(2024, 9, 12))
     kept = _totals(engine)
-    undo_017(engine)                                 # the later round's, to come again
+    undo_018(engine)                                 # the later round's, to come again
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE stats_totals")
         conn.exec_driver_sql("DROP TABLE metrics_users")

@@ -1,4 +1,4 @@
--- 017_insight (MySQL/MariaDB): see 017_insight.sqlite.sql. DDL commits on its own here:
+-- 018_insight (MySQL/MariaDB): see 018_insight.sqlite.sql. DDL commits on its own here:
 -- the ALTER comes first and, were a run stopped after it, db.migrate() skips it the next
 -- time (its columns are there); every later statement can run again (DROP ... IF EXISTS,
 -- an UPDATE that sets what it set). The UPDATE finds the logins through events_rare.

@@ -1,4 +1,4 @@
--- 017_insight (SQLite): what the insight views read (docs/insight.md).
+-- 018_insight (SQLite): what the insight views read (docs/insight.md).
 -- events gains client and encrypted (the logins': 2.7's `client` and `encrypted`, or the
 -- client version of an SSH text login before 2.7). The log lines of the events already
 -- stored are not read again, so their client stays NULL; encrypted is filled where it is
