@@ -31,9 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow", action="store_true", help="keep tailing until SIGINT/SIGTERM")
     p.add_argument("--max-seconds", type=float, help="stop after about this many seconds")
     p.add_argument("--rebuild-rollups", action="store_true",
-                   help="recompute daily_stats from the events table, then exit")
+                   help="recompute every rollup (daily_stats, stats_totals, the security and "
+                        "user rollups, on MySQL/MariaDB events_rare) from the events table, "
+                        "then exit")
     p.add_argument("--check-rollups", action="store_true",
-                   help="compare daily_stats with the events table; exit 1 if they differ")
+                   help="compare every rollup with the events table; exit 1 if one differs")
     settings_mod.add_flags(p, "events_retention_days")
     p.add_argument("--prune", action="store_true",
                    help="drop every raw event older than the retention now (in batches), "

@@ -134,7 +134,7 @@ def add_flags(parser, *names: str) -> None:
     """Adds the command-line flags of the named settings to an argparse parser.
 
     Name, type, environment variable, default and help all come from the field, so the two
-    commands and the README's table describe each setting the same way.
+    commands and docs/configuration.md's table describe each setting the same way.
     """
     for f in dataclasses.fields(Settings):
         if f.name in names:

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 SAMPLES = ROOT / "tests" / "data"
-ROTATE_AT = int(10.5 * 1024 * 1024)          # lumberjack's size in the README's set-up
+ROTATE_AT = int(10.5 * 1024 * 1024)          # the rotation size of the folders (docs/benchmarks.md)
 TRANSFER = (b'"sender":"Upload"', b'"sender":"Download"')
 
 WORKLOADS = ("mixed", "dense", "real", "real-days")

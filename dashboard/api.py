@@ -2,9 +2,9 @@
 analysis views /api/security, /api/users/<name>, /api/events and /api/events.csv, and the
 insight views /api/clients, /api/paths and /api/activity.
 
-Shapes are the contract's (counting-rules.md, analysis-api.md). Every answer is JSON, errors included: a bad
-parameter is a 400 with {"error": ...}, an unreachable database a 503, and anything else a
-500 with a one-line message; never a stack trace.
+Shapes are docs/api.md's, figures docs/counting-rules.md's. Every answer is JSON, errors
+included: a bad parameter is a 400 with {"error": ...}, an unreachable database a 503, and
+anything else a 500 with a one-line message; never a stack trace.
 """
 from __future__ import annotations
 

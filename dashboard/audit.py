@@ -1,4 +1,4 @@
-"""The audit trail: /api/events (keyset pages) and /api/events.csv (streamed), analysis-api.md.
+"""The audit trail: /api/events (keyset pages) and /api/events.csv (streamed), docs/api.md.
 
 Events come newest first: ts, then source position (file_id, start_offset), descending. A
 page's ``next`` cursor is the last row's (ts, file_id, start_offset); the following page is

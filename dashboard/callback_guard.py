@@ -80,12 +80,10 @@ def _outputs(declared) -> list[tuple]:
     return [(o.component_id, o.component_property) for o in outputs]
 
 
-def _pattern(component_id) -> bool:
-    """Whether a declared id is a pattern-matching one ({"type": ..., "key": ALL}): Dash 4
-    keeps those in its callback map as their JSON text, and the page sends one item per
-    matching component for them."""
-    return isinstance(component_id, dict) or (isinstance(component_id, str)
-                                              and component_id.startswith("{"))
+def _is_pattern(component_id) -> bool:
+    """A pattern-matching id ({"type": ..., "key": ALL}): Dash's callback map holds it as
+    its JSON text, the page sends one item per matching component."""
+    return not isinstance(component_id, str) or component_id.startswith("{")
 
 
 def _type_name(types: tuple) -> str:
@@ -107,7 +105,7 @@ def check(callback_map: dict, body) -> None:
     if not (isinstance(changed, list) and all(isinstance(c, str) for c in changed)):
         raise Refused("changedPropIds must be a list of text")
     declared = callback["inputs"] + callback["state"]
-    if not any(_pattern(d["id"]) for d in declared):   # no pattern-matching ids
+    if not any(_is_pattern(d["id"]) for d in declared):
         if _names(inputs + state) != _names(declared):
             raise Refused(f"the callback of {output[:120]!r} takes "
                           f"{len(callback['inputs'])} inputs and {len(callback['state'])} "
@@ -116,7 +114,7 @@ def check(callback_map: dict, body) -> None:
     if outputs is not None and not callback.get("no_output"):
         sent = _items(outputs if isinstance(outputs, list) else [outputs], "outputs")
         named = _outputs(callback["output"])
-        if all(isinstance(i, str) for i, _p in named) and _names(sent) != named:
+        if not any(_is_pattern(i) for i, _p in named) and _names(sent) != named:
             raise Refused(f"the outputs do not match the callback of {output[:120]!r}")
     for item in inputs + state:
         types = PROP_TYPES.get(item["property"])

@@ -37,7 +37,7 @@ from .context import AppContext
 log = logging.getLogger(__name__)
 
 OTHER = "__other__"
-# Labels bounded by nature: SFTPGo's own words (sftpgo-log-format.md), anything else "other"
+# Labels bounded by nature: SFTPGo's own words (docs/metrics.md lists them), anything else "other"
 PROTOCOLS = frozenset({"SSH", "SFTP", "SCP", "FTP", "DAV", "HTTP", "HTTPShare", "OIDC",
                        "DataRetention", "EventAction"})
 METHODS = frozenset({"password", "publickey", "keyboard-interactive", "publickey+password",
@@ -92,7 +92,7 @@ def read(engine: sa.Engine, max_users: int) -> Snapshot:
 
 
 def alerts_firing(conn) -> list[tuple[str, int]]:
-    """Returns (rule, alerts now firing) per rule. The alerts (alerts.md) are not built yet:
+    """Returns (rule, alerts now firing) per rule. The alerts (docs/alerts.md) are not built yet:
     none, so sftpgo_dash_alerts_firing has no samples; their read goes here."""
     return []
 

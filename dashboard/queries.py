@@ -2,7 +2,7 @@
 
 Every figure comes from the ``daily_stats`` rollup (days x kinds x users), never from
 grouping the raw events, so a refresh costs the same with 1 000 or 100 million events.
-The shapes are the contract's (../shared/docs/counting-rules.md): ``stats()`` is exactly
+The shapes are docs/api.md's, the figures docs/counting-rules.md's: ``stats()`` is exactly
 the body of ``GET /api/stats``.
 """
 from __future__ import annotations

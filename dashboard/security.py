@@ -1,4 +1,4 @@
-"""The security and user views: /api/security and /api/users/<name> (analysis-api.md).
+"""The security and user views: /api/security and /api/users/<name> (docs/api.md).
 
 The security answer reads the rollups of migration 010 (and bans_daily, daily_stats) only,
 each keyed by node at the end: the totals and top lists from cells per day and IP, name or

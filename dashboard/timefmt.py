@@ -1,4 +1,4 @@
-"""Times as the log wrote them: 'YYYY-MM-DDTHH:MM:SS.mmm' (analysis-api.md), on both backends.
+"""Times as the log wrote them: 'YYYY-MM-DDTHH:MM:SS.mmm' (docs/api.md), on both backends.
 
 SQLite hands ``ts`` back as the stored text 'YYYY-MM-DD HH:MM:SS.mmm', MariaDB as a datetime
 of DATETIME(3); both become the logged form, never an isoformat() that drops '.000'.

@@ -41,7 +41,7 @@ def _order(cells: dict, key=lambda item: (-item[1], item[0])) -> list:
 
 
 def security(conn_or_engine, span: Span, limit: int = 100, nodes=None) -> dict:
-    """Returns /api/security's body for the window, by analysis-api.md's rules (strings
+    """Returns /api/security's body for the window, by docs/api.md's rules (strings
     ordered by their code points, which is their UTF-8 bytes' order)."""
     with _connection(conn_or_engine) as conn:
         cells = _rows(conn, "window_security", span, nodes)

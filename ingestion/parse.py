@@ -1,6 +1,6 @@
 """Classify one physical line: an event row, not an event, or malformed (with a reason).
 
-Pure: no I/O. The rules are docs/counting-rules.md (in ../shared), first match wins.
+Pure: no I/O. The rules are docs/counting-rules.md, first match wins.
 """
 from __future__ import annotations
 
@@ -148,7 +148,7 @@ def classify_lines(lines: list, pos: int, fid: int, max_ts: str | None, add_reje
 def _classify_line(line, max_ts: str | None):
     """Returns classify's answer for a line the fast path decoded."""
     sender = line.sender
-    if sender == "defender":       # analysis-api.md: a ban, checked before the other rules
+    if sender == "defender":       # docs/counting-rules.md: a ban, checked before the other rules
         return _fast_event(line, "ban", sender, None, 0, max_ts, "") \
             if line.event == "banned" else None
     kind = TRANSFERS.get(sender)
@@ -243,7 +243,7 @@ def classify_general(data: bytes, max_ts: str | None = None):
     sender = obj.get("sender")
     if type(sender) is not str:
         sender = ""
-    if sender == "defender":       # analysis-api.md: a ban, checked before the other rules
+    if sender == "defender":       # docs/counting-rules.md: a ban, checked before the other rules
         return _event(obj, "ban", sender, None, 0, max_ts, "") \
             if obj.get("event") == "banned" else None
     kind = TRANSFERS.get(sender)
@@ -414,7 +414,7 @@ def _event(obj: dict, kind: str, sender, size, failed: int, max_ts, username=Non
 
 def _extras(obj: dict, kind: str, sender: str) -> tuple:
     """Returns (elapsed_ms, connection_id, method, error, client, encrypted) of an event
-    (analysis-api.md, insight.md).
+    (docs/counting-rules.md, docs/insight.md).
 
     Each is None when absent or unusable; text is cut to its column's length. ``client``
     and ``encrypted`` are a login's only: 2.7's fields (``encrypted`` a JSON boolean as 1

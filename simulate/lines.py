@@ -6,8 +6,8 @@ FTP and WebClient sessions, scanners and brute-force attempts (``connection_fail
 
 
 defender), httpd request lines and app chatter. Sessions overlap and interleave like on a
-real server; times never go backwards. The shapes and key orders follow
-``docs/sftpgo-log-format.md`` (SFTPGo 2.6 / zerolog). The session kinds live beside it
+real server; times never go backwards. The shapes and key orders are SFTPGo 2.6's own
+(zerolog); docs/counting-rules.md says which fields count. The session kinds live beside it
 (ssh.py, web.py, background.py) as mixins of this one class.
 
 Every random choice comes from one ``random.Random(seed)``: same arguments, same bytes.

@@ -1,4 +1,4 @@
-"""A deliberately plain reading of counting-rules.md, used as the oracle in tests.
+"""A deliberately plain reading of docs/counting-rules.md, used as the oracle in tests.
 
 It shares no code with the engine: stdlib json, one rule after another, as the contract
 words them. Slow and obvious on purpose.
@@ -21,7 +21,7 @@ def event_of(raw: bytes) -> dict | None:
     """Returns the event a line is under the contract, or None.
 
     Its keys: day, kind, username, size_bytes, failed, and the facts the analysis views show
-    (analysis-api.md): ts (as logged), action, remote_ip, protocol, file_path, elapsed_ms,
+    (docs/counting-rules.md): ts (as logged), action, remote_ip, protocol, file_path, elapsed_ms,
     connection_id, method, error.
     """
     try:
@@ -69,7 +69,7 @@ def _ip_without_port(addr):
 
 
 def _facts(obj: dict, kind: str, sender: str) -> dict:
-    """Returns the columns of analysis-api.md, read the plain way."""
+    """Returns the columns of docs/counting-rules.md, read the plain way."""
     ip = _ip_without_port(obj.get("remote_addr") or obj.get("ip") or obj.get("client_ip"))
     protocol = obj.get("protocol")
     method = None
@@ -150,7 +150,7 @@ def stats(events: list[dict], start: str, end: str) -> dict:
     }
 
 
-# --- analysis-api.md: security, users, the audit trail ------------------------------------
+# --- docs/api.md: security, users, the audit trail ---------------------------------------
 # Events passed to these carry "pos": a sortable source position (the tests add it).
 
 USER_KINDS = ("upload", "download", "file_op", "login")

@@ -1,7 +1,7 @@
 -- 007_nodes (SQLite): several SFTPGo nodes, one database (issue #12). A node is a name (the
 -- host name unless SFTPGO_NODE / --node says otherwise); each node's ingester reads its own
 -- log folder, so every file generation belongs to one node, and with it its checkpoint and
--- its events (an event's node is its file's: events gain no column, see README "Cluster").
+-- its events (an event's node is its file's: events gain no column, see docs/deploying.md).
 -- A database from before nodes is upgraded in place: its rows become the node named by the
 -- bind parameter :node, the node configured for the process that runs this migration.
 ALTER TABLE log_files ADD COLUMN node TEXT NOT NULL DEFAULT '';

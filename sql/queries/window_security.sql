@@ -2,7 +2,7 @@
 -- Returns the failed logins and bans between the times `since` and `until` (both included)
 -- grouped by day, kind, IP, username, method and protocol ('' for a missing value): day,
 -- kind, ip, username, method, protocol, events, first_ts, last_ts. The cells of a window's
--- /api/security (dashboard/window.py adds them up by the rules of analysis-api.md). On
+-- /api/security (dashboard/window.py adds them up by the rules of docs/api.md). On
 -- SQLite the partial index ix_events_kind holds these kinds' rows: its WHERE term is stated.
 SELECT substr(ts, 1, 10) AS day, kind, COALESCE(remote_ip, '') AS ip, username,
        COALESCE(method, '') AS method, COALESCE(protocol, '') AS protocol,

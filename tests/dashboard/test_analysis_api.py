@@ -1,4 +1,4 @@
-"""/api/security, /api/users/<name>, /api/events and /api/events.csv (analysis-api.md) on both
+"""/api/security, /api/users/<name>, /api/events and /api/events.csv (docs/api.md) on both
 backends, against tests/reference.py on the real samples and on generated attacks: hostile
 names, `%` and `_` in paths, identical lines, paging while events arrive, CSV = the pages."""
 from __future__ import annotations

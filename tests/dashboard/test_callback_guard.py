@@ -159,21 +159,24 @@ def test_the_requests_the_page_sends_are_still_served(sqlite_url, log_dir):
     assert answer.status_code in (200, 204), answer.get_data(as_text=True)[:300]
 
 
-def test_a_pattern_matching_callback_takes_one_item_per_component(sqlite_url, log_dir):
-    """The users list's headings ({"type": users-sort, "key": ALL}): the page sends one
-    n_clicks per heading, which Dash keeps as a pattern; a click sorts, as on the page."""
+def test_a_pattern_matching_request_is_served(sqlite_url, log_dir):
+    """The users list's sort buttons are one ALL input: the page sends one item per button,
+    each with its id as an object; the guard takes that, and still refuses a wrong type."""
     client = app_client(sqlite_url, log_dir)
     sort = next(d for d in dependencies(client) if d["output"] == f"{ids.USERS_SORT}.data")
-    buttons = [{"id": {"type": "users-sort", "key": key}, "property": "n_clicks",
-                "value": clicks} for key, clicks in (("username", 0), ("uploads", 1))]
-    request = {"output": sort["output"], "outputs": {"id": ids.USERS_SORT, "property": "data"},
+    pattern = json.loads(sort["inputs"][0]["id"])
+    buttons = [{"id": {**pattern, "key": key}, "property": "n_clicks", "value": clicks}
+               for key, clicks in (("name", None), ("uploads", 1), ("bytes", None))]
+    request = {"output": sort["output"], "outputs": _outputs(sort["output"]),
                "inputs": [buttons], "state": [{"id": ids.USERS_SORT, "property": "data",
-                                               "value": {"by": None, "desc": True}}],
-               "changedPropIds": ['{"key":"uploads","type":"users-sort"}.n_clicks']}
+                                               "value": None}],
+               "changedPropIds": [json.dumps(buttons[1]["id"]) + ".n_clicks"]}
     answer = client.post("/_dash-update-component", json=request)
     assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
-    assert answer.get_json()["response"][ids.USERS_SORT]["data"] == {"by": "uploads",
-                                                                     "desc": True}
+    assert answer.get_json()["response"][ids.USERS_SORT]["data"]["by"] == "uploads"
+    buttons[1]["value"] = "1"
+    answer = client.post("/_dash-update-component", json=request)
+    assert answer.status_code == 400 and "n_clicks" in answer.get_json()["error"]
 
 
 @pytest.mark.parametrize("kind", ["gunicorn", "app.py"])

@@ -1,5 +1,5 @@
 """The colour-blind-safe palette (Okabe–Ito): every figure, the headline tiles and the
-README use it; upload, download and failed keep colours of their own."""
+docs (docs/pages.md) use it; upload, download and failed keep colours of their own."""
 from __future__ import annotations
 
 import re
@@ -53,12 +53,12 @@ def test_upload_download_and_failed_are_three_different_okabe_ito_colours():
     assert figures.COLORS["failed"] == figures.COLORS["login_failed"]
 
 
-def test_the_headline_tiles_and_the_readme_use_the_same_colours():
+def test_the_headline_tiles_and_the_docs_use_the_same_colours():
     css = (ROOT / "assets" / "dashboard.css").read_text()
     tiles = dict(re.findall(r"\.headline-tile\.(\w+) \.headline-value \{ color: (#\w+); \}", css))
     assert tiles == {"up": figures.COLORS["upload"], "down": figures.COLORS["download"],
                      "bad": figures.COLORS["failed"]}
-    readme = (ROOT / "README.md").read_text()
-    assert "Okabe–Ito" in readme
+    docs = (ROOT / "docs" / "pages.md").read_text()
+    assert "Okabe–Ito" in docs
     for hex_code in (figures.COLORS[k] for k in ("upload", "download", "failed")):
-        assert hex_code in readme
+        assert hex_code in docs

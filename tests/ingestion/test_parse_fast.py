@@ -82,7 +82,7 @@ def test_any_values_in_usual_keys_agree(extra, ascii_only):
     same(line, MAX_TS)
 
 
-ANALYSIS_LINES = [      # analysis-api.md: bans, the four new columns, pre-2.7 text logins
+ANALYSIS_LINES = [      # docs/counting-rules.md: bans, the four new columns, pre-2.7 text logins
     {"level": "info", "time": "2024-09-18T04:00:06.777", "sender": "defender",
      "client_ip": "203.0.113.9", "protocol": "SSH", "event": "banned"},
     {"level": "debug", "time": "2024-09-18T04:00:06.777", "sender": "defender",

@@ -1,4 +1,4 @@
-"""The failure checklist of ingestion-bar.md section 4 (groups A, B, C, E, F), on both backends.
+"""The failure checklist (docs/testing.md: groups A, B, C, E, F), on both backends.
 
 Each test writes real files (real renames, real gzip), ingests, and compares the database
 with the lines written: every complete line exactly once, identical lines included.
