@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import time
@@ -19,7 +18,7 @@ import db
 from ingestion import rollups
 import settings as settings_mod
 from ingestion import discover, retention
-from ingestion.run import Ingester, Progress, crash_seam
+from ingestion.run import Ingester, Progress, Seam
 
 log = logging.getLogger("ingest")
 EXIT_USAGE = 2
@@ -49,7 +48,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return build_parser().parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, seam: Seam | None = None) -> int:
+    """Runs the command line ``argv``; ``seam`` is called at each point of a pass (run.SEAMS)
+    and of a prune (the crash tests give one that kills the process there)."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -68,12 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.rebuild_rollups or args.check_rollups:
             return _rollup_command(engine, args)
         if args.prune:
-            return _prune_command(engine, cfg, args)
+            return _prune_command(engine, cfg, args, seam)
         discover.candidate_paths(cfg.log_dir, cfg.log_name)   # fail early on a missing folder
     except (settings_mod.ConfigError, db.DatabaseError, discover.LogDirMissing) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    ingester = Ingester(engine, cfg, seam=_crash_seam())
+    ingester = Ingester(engine, cfg, seam=seam)
     if args.follow:
         ingester.follow(stop, on_pass=None if args.quiet else _follow_reporter())
         return 0
@@ -104,18 +105,8 @@ def _connect(cfg, stop: "_StopFlag | None"):
         delay = min(delay * 2, CONNECT_RETRY_MAX_S)
 
 
-def _crash_seam():
-    """Returns the crash tests' seam: SIGKILL at SFTPGO_DASH_CRASH_AT once
-    SFTPGO_DASH_CRASH_AFTER_BATCHES batches are committed (None when unset)."""
-    point = os.environ.get("SFTPGO_DASH_CRASH_AT")
-    if not point:
-        return None
-    return crash_seam(point, int(os.environ.get("SFTPGO_DASH_CRASH_AFTER_BATCHES") or 0))
-
-
-def _prune_seam():
-    """Returns the crash seam for --prune: a committed prune batch counts as a batch."""
-    seam = _crash_seam()
+def _prune_seam(seam: Seam | None):
+    """Returns ``seam`` as --prune calls it: a committed prune batch counts as a batch."""
     if seam is None:
         return None
     return lambda name: seam("after_commit" if name == "prune_committed" else name)
@@ -182,7 +173,7 @@ def _follow_reporter():
     return report
 
 
-def _prune_command(engine, cfg, args) -> int:
+def _prune_command(engine, cfg, args, seam: Seam | None = None) -> int:
     """Prunes everything due at once (waiting for another pruner), a batch per transaction;
     ingestion elsewhere goes on meanwhile. SIGINT/SIGTERM stop it between batches."""
     from datetime import date
@@ -196,7 +187,7 @@ def _prune_command(engine, cfg, args) -> int:
     signal.signal(signal.SIGTERM, stop.set)
     try:
         done = retention.prune(engine, cutoff, should_stop=stop, wait=True,
-                               seam=_prune_seam())
+                               seam=_prune_seam(seam))
     except sa.exc.DBAPIError as exc:
         print(f"error: database failed: {db.error_reason(exc)}", file=sys.stderr)
         return 1

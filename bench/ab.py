@@ -63,7 +63,7 @@ def main() -> None:
                          "durability) instead of SQLite; CPU then is the client's only")
     args = ap.parse_args()
     if args.mariadb:
-        from tests import mariadb_server
+        from tests.support import mariadb as mariadb_server
         with mariadb_server.running(fast=False, buffer_pool="1G") as server:
             _SERVER_PID[0] = _pid_of(server.base)
             return _main(args, server.url)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-from tests import mariadb_server as throwaway
-from tests.mariadb_server import create_database
+from tests.support import mariadb as throwaway
+from tests.support.mariadb import create_database
 
 __all__ = ["create_database", "throwaway_server"]
 

@@ -6,11 +6,11 @@
 Knobs (all optional): ``pragmas`` run after db.py's own on every SQLite connection (so
 ``page_size=4096`` still applies to a fresh file only if given before WAL: use
 ``first_pragmas`` for that); ``batch_bytes`` replaces Settings.batch_bytes;
-``or_fail`` makes the events INSERT ``INSERT OR FAIL`` (as if store.py did it);
+``or_fail`` makes the events INSERT ``INSERT OR FAIL`` (as if sqlgen.py did it);
 ``replace`` maps db.py's own pragma statements to others (e.g.
 ``{"PRAGMA page_size=16384": "PRAGMA page_size=4096"}``); ``drop_indexes`` drops indexes and ``sql`` runs
 statements after the migrations (index shapes); ``gc_threshold`` sets gc.set_threshold;
-``plain_insert`` makes it plain ``INSERT`` again (undoes such a change in store.py).
+``plain_insert`` makes it plain ``INSERT`` again (undoes such a change in sqlgen.py).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import sys
 
 import db
 from bench import run_one
-from ingestion import store
+from ingestion import sqlgen
 
 
 def apply(knobs: dict) -> None:
@@ -59,7 +59,7 @@ def apply(knobs: dict) -> None:
     if "batch_bytes" in knobs:
         run_one.Settings = functools.partial(run_one.Settings, batch_bytes=int(knobs["batch_bytes"]))
     if knobs.get("or_fail") or knobs.get("plain_insert"):
-        multi_row = store._multi_row.__wrapped__
+        multi_row = sqlgen.multi_row.__wrapped__
 
         @functools.lru_cache(maxsize=32)
         def patched(table, columns, rows, tail=""):
@@ -69,7 +69,7 @@ def apply(knobs: dict) -> None:
                     return sql
                 return sql.replace("INSERT INTO", "INSERT OR FAIL INTO", 1)
             return sql.replace("INSERT OR FAIL INTO", "INSERT INTO", 1)
-        store._multi_row = patched
+        sqlgen.multi_row = patched
 
 
 class _Rewriting:

@@ -20,7 +20,7 @@ from typing import Iterator
 import sqlalchemy as sa
 
 import db
-from ingestion import store
+from ingestion import generations
 from ingestion.parse import KINDS
 
 from .exports import safe_cell
@@ -223,7 +223,7 @@ def _run(conn, f: Filters, sql: str, params: dict, expanding: bool, **more) -> l
 
 def _files(conn, f: Filters) -> list[int] | None:
     """Returns the file ids of the node filter (None without one)."""
-    return None if f.nodes is None else store.node_files(conn, f.nodes)
+    return None if f.nodes is None else generations.node_files(conn, f.nodes)
 
 
 def fetch(conn, f: Filters, limit: int, cursor=None) -> list:

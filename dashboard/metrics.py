@@ -29,7 +29,7 @@ from prometheus_client.utils import floatToGoString
 
 import db
 from ingestion import parse
-from ingestion.store import now_text
+from ingestion.sqlgen import now_text
 
 from . import api
 from .context import AppContext

@@ -267,7 +267,7 @@ def status(engine, nodes=None, stale_after_s: float | None = None) -> dict:
     ``stale_after_s`` ago, or was never stamped; never stale when ``stale_after_s`` is None.
     Raises sqlalchemy errors when the database cannot answer (the caller reports that).
     """
-    from ingestion.store import DB_EPOCH
+    from ingestion.generations import DB_EPOCH
     with _connection(engine) as conn:
         d = db.dialect(conn)
         files = {r["node"]: r for r in conn.execute(db.load_sql("status_files", d)).mappings()}

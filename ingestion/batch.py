@@ -12,7 +12,8 @@ from typing import NamedTuple
 from . import parse, reader
 
 class EventRow(NamedTuple):
-    """One row of ``events`` (store.EVENT_COLUMNS, in order)."""
+    """One row of ``events``: its fields are the table's columns, in order (store.EVENT_COLUMNS
+    is this tuple's _fields; parse.classify's tuples hold them from ts on)."""
     file_id: int
     start_offset: int
     end_offset: int

@@ -31,7 +31,7 @@ BAD_VALUE = "bad_value"      # username, file_path or protocol that is not text
 NOT_MALFORMED = frozenset({BAD_TIME, BAD_SIZE, BAD_VALUE})
 
 # The valid range of size_bytes: 0 to 1 PiB per transfer. With it, a daily_stats cell
-# (saturating at store.BYTES_CAP = 2**62) needs 4096 maximal transfers to fill, and the
+# (saturating at rollup_tables.BYTES_CAP = 2**62) needs 4096 maximal transfers to fill, and the
 # events table never holds a value whose sum over 8191 rows could leave int64.
 MAX_SIZE = 1 << 50
 _MAX_SIZE_DIGITS = len(str(MAX_SIZE))

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 import db
 
-from .store import now_text
+from .sqlgen import now_text
 
 log = logging.getLogger(__name__)
 

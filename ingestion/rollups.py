@@ -1,5 +1,6 @@
-"""The rollups (daily_stats, its all-time stats_totals, store.SECURITY_ROLLUPS,
-store.USER_ROLLUPS and store.INSIGHT_ROLLUPS), and on MySQL/MariaDB events_rare (the rare events' keys, migration 013):
+"""The rollups (daily_stats, its all-time stats_totals, rollup_tables.SECURITY_ROLLUPS,
+USER_ROLLUPS and INSIGHT_ROLLUPS), and on MySQL/MariaDB events_rare (the rare events' keys,
+migration 013):
 rebuild them from the events table, or check that they agree.
 
 The ingester keeps the rollups in step with events in the same transaction; these two
@@ -17,9 +18,10 @@ import sqlalchemy as sa
 
 import db
 from ingestion import retention
-from ingestion.store import (BYTES_CAP, INSIGHT_ROLLUPS, RARE_COLUMNS, RARE_FROM_EVENTS,
-                             SECURITY_ROLLUPS, TOTALS_COLUMNS, USER_ROLLUPS, from_days_sql,
-                             from_events_sql, user_rollup_sql)
+from ingestion.rare import RARE_COLUMNS, RARE_FROM_EVENTS
+from ingestion.rollup_tables import (BYTES_CAP, INSIGHT_ROLLUPS, SECURITY_ROLLUPS,
+                                     TOTALS_COLUMNS, USER_ROLLUPS, from_days_sql,
+                                     from_events_sql, user_rollup_sql)
 
 
 _NODE = "/*node*/"
@@ -74,7 +76,7 @@ def _recompute(r, since, dialect: str, node: bool = False) -> str:
     the events of the days from ``since`` on. An all-time rollup (r.from_days) has no day
     to cut: after pruning it comes from every day's cells of its day-keyed rollup, which
     keeps the pruned days (itself recomputed first); before, from the events as the others.
-    A user rollup's SQL is store.user_rollup_sql's, an insight rollup's its file in
+    A user rollup's SQL is rollup_tables.user_rollup_sql's, an insight rollup's its file in
     sql/rollups/."""
     if r in USER_ROLLUPS:
         return _since(_scoped(user_rollup_sql(r.table, dialect), node), since)

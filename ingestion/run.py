@@ -25,7 +25,7 @@ import sqlalchemy as sa
 import db
 from settings import Settings
 
-from . import batch as batches
+from . import batch as batches, generations, sqlgen
 from . import parse, reader, retention, store
 from .commit import BatchCommitter, CommitThread
 from .identity import Generation, ToRead
@@ -118,7 +118,7 @@ class Ingester:
 
     def _own_files(self) -> list[int]:
         with self.engine.connect() as conn:
-            return store.node_files(conn, [self.settings.node])
+            return generations.node_files(conn, [self.settings.node])
 
     def close(self) -> None:
         """Lets go of the files held open between passes."""
@@ -145,7 +145,7 @@ class Ingester:
             raise                        # nowhere to record it: the caller reports the outage
         except Exception as exc:         # a missing folder, an unreadable one: keep a trace
             with contextlib.suppress(sa.exc.DBAPIError), self.engine.begin() as conn:
-                store.record_error(conn, self.settings.node, f"{type(exc).__name__}: {exc}")
+                generations.record_error(conn, self.settings.node, f"{type(exc).__name__}: {exc}")
             raise
         self._prune(prog, should_stop)
         return prog
@@ -209,9 +209,9 @@ class Ingester:
             self._seam("settle")
             with self.engine.begin() as conn:
                 self.tracker.settle(conn, scan)
-                store.record_pass(conn, self.settings.node, _problem(scan),
+                generations.record_pass(conn, self.settings.node, _problem(scan),
                                   waiting=(scan.deferred, scan.waiting_bytes))
-                prog.bytes_lost = store.bytes_lost(conn, self.settings.node)
+                prog.bytes_lost = generations.bytes_lost(conn, self.settings.node)
         finally:
             if self._committer is not None:
                 self._committer.close()
@@ -330,7 +330,7 @@ class Ingester:
         if message:
             log.warning("File not readable now, will retry. file_id=%d reason=%s", g.id, message)
         with self.engine.begin() as conn:
-            store.update_generation(conn, g.id, error=message[:2000] if message else None)
+            generations.update_generation(conn, g.id, error=message[:2000] if message else None)
         g.error = message
 
     # --- follow ----------------------------------------------------------------------------
@@ -360,7 +360,7 @@ class Ingester:
                 prog, bug = None, exc
             if prog is None:
                 failed = [failed[0] + 1, failed[1], reason] if failed else \
-                    [1, store.now_text()[:19], reason]
+                    [1, sqlgen.now_text()[:19], reason]
                 delay = 0.5 if failed[0] == 1 else min(delay * 2, retry_max_s)
                 log.error("Ingestion pass failed, retrying in %.1f s. reason=%s", delay, reason,
                           exc_info=bug)
@@ -380,7 +380,7 @@ class Ingester:
         log.warning("Ingestion resumed. %s", message)
         try:
             with self.engine.begin() as conn:
-                store.record_error(conn, self.settings.node, message)
+                generations.record_error(conn, self.settings.node, message)
         except sa.exc.DBAPIError as exc:     # gone again: the next outage will say it
             log.warning("Could not record the outage. reason=%s", db.error_reason(exc))
 

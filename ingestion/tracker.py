@@ -4,8 +4,9 @@ The tracker is the identity half of a pass. It lists the folder, opens every fil
 takes its facts from that descriptor (a Sighting), matches the sightings to the known
 generations (identity.assign), records claims and new generations, and, at the end of the
 pass, releases the generations no file holds any more, but only if the folder held still.
-Opening files and what is kept of them between passes (heads, gzip checks, descriptors of
-files not read to their end) is sightings.py's.
+Splitting a file into parts and recognising copies is parts.py's; opening files and what is
+kept of them between passes (heads, gzip checks, descriptors of files not read to their end)
+is sightings.py's.
 """
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ import sqlalchemy as sa
 import db
 from settings import Settings
 
-from . import discover, identity, parse, reader, store, views
+from . import discover, generations, identity, reader
 from .identity import ACTIVE, MISSING, REPLACED, Generation, Sighting, ToRead
+from .parts import Parts, PassState
 from .sightings import Scan, Sightings, holds
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ log = logging.getLogger(__name__)
 NEW_FILE_LOCK = "new-file"
 
 
-class Tracker:
+class Tracker(Parts):
     """Tracks one log folder's files as generations; holds caches and descriptors, never the truth.
 
     ``seam`` is called at "listed", "opened", "marker" and "claimed" (see run.SEAMS).
@@ -69,16 +71,16 @@ class Tracker:
             # Years of archives leave many generations that are gone for good: load them only
             # when a file turns up that the present ones and the copies do not account for
             # (here, or when the files are matched: _place).
-            gens = store.load_generations(conn, node, with_missing=False)
-            copies = store.load_copies(conn, node)
+            gens = generations.load_generations(conn, node, with_missing=False)
+            copies = generations.load_copies(conn, node)
             by_version = {(c.dev, c.ino): c for c in cands}
             known = {(g.dev, g.ino) for g in gens} | {
                 k[:2] for k, v in copies.items()
                 if k[:2] in by_version and v.unchanged(by_version[k[:2]])}
             everything = any((c.dev, c.ino) not in known for c in cands if c.size)
             if everything:
-                gens = store.load_generations(conn, node)
-        p = _Pass(scan, gens, copies, cands, deadline, everything)
+                gens = generations.load_generations(conn, node)
+        p = PassState(scan, gens, copies, cands, deadline, everything)
         scan.ctx = p
         look = self._triage(p, cands)
         budget = self.sightings.open_budget()
@@ -102,7 +104,7 @@ class Tracker:
         with self.engine.begin() as conn:
             gone = [k for k in copies if k[:2] not in p.lister and k not in p.copies_found]
             if gone:
-                store.forget_copies(conn, node, gone)
+                generations.forget_copies(conn, node, gone)
         scan.unclaimed = [g for g in p.gens if g.id not in p.taken]
         scan.work.sort(key=lambda w: (w.gen.first_ts or w.sight.first_ts or "9999",
                                       w.sight.cand.live, w.sight.cand.path, w.sight.base))
@@ -110,7 +112,7 @@ class Tracker:
         self._seam("claimed")
         return scan
 
-    def _triage(self, p: "_Pass", cands: list) -> list:
+    def _triage(self, p: "PassState", cands: list) -> list:
         """Returns the files this pass must look at, in the order to open them; sets aside
         the generations whose file is unchanged and read (scan.settled) and known copies.
 
@@ -132,23 +134,7 @@ class Tracker:
         return sorted(look, key=lambda c: (not c.live, (c.dev, c.ino) not in p.gens_in,
                                            self._turn.get((c.dev, c.ino), -1), c.path))
 
-    def _views(self, p: "_Pass", sight: Sighting) -> list[Sighting]:
-        """Returns the parts of an opened file: its known generations' and copies' bases
-        (those that still hold what they held); the whole file when it has none."""
-        key = (sight.cand.dev, sight.cand.ino)
-        parts = {g.base: g.head for g in p.gens_in.get(key, []) if g.base}
-        for k in p.copies_in.get(key, []):
-            if k.base and k.copy_of in p.by_id:
-                parts.setdefault(k.base, p.by_id[k.copy_of].head)
-        if not parts:
-            return [sight]
-        try:
-            return views.split(sight, parts)
-        except reader.UnreadableFile as exc:
-            _skip_file(p.scan, sight.cand.path, exc)
-            return []
-
-    def _place(self, p: "_Pass", sights: list[Sighting]) -> list[ToRead]:
+    def _place(self, p: "PassState", sights: list[Sighting]) -> list[ToRead]:
         """Matches views to generations (identity.assign), records claims, copies and new
         generations; a copy shorter than its view leaves the rest of the view to be placed
         in turn. Returns the work it added."""
@@ -159,7 +145,7 @@ class Tracker:
                                      before=self._read_before)
             if (result.new or result.replaced or result.duplicates) and not p.everything:
                 with self.engine.connect() as conn:   # a gone generation may account for it
-                    p.load(store.load_generations(conn, self.settings.node))
+                    p.load(generations.load_generations(conn, self.settings.node))
                 p.everything = True
                 continue
             self._drop_rewritten(p.scan, result)
@@ -192,99 +178,6 @@ class Tracker:
         p.scan.work += added
         return added
 
-    def _next_part(self, p: "_Pass", g: Generation, sight: Sighting) -> Sighting | None:
-        """Returns the view of what follows generation ``g`` in the file ``sight`` when ``g``
-        was finished (seen whole in a file that is not the live one) and another generation's
-        full head begins right after it (an archive joining backups); None otherwise (the
-        file holds ``g`` alone, or ``g`` goes on: the live file, an archive appended to)."""
-        if sight.cand.live or g.path == self._live_path or not g.size_seen \
-                or sight.content_size <= g.size_seen:
-            return None
-        after = self._rest(p, sight, g.size_seen)
-        if after is None:
-            return None
-        if not p.everything:                  # the generation after it may be a gone one
-            with self.engine.connect() as conn:
-                p.load(store.load_generations(conn, self.settings.node))
-            p.everything = True
-        if not any(h.head and after.head.startswith(h.head) for h in p.gens):
-            return None
-        log.info("File joins several generations. path=%s file_id=%d ends_at=%d",
-                 sight.cand.path, g.id, sight.base + g.size_seen)
-        return after
-
-    def _rest(self, p: "_Pass", sight: Sighting, at: int) -> Sighting | None:
-        """Returns the view of what follows the first ``at`` bytes of ``sight`` (None when its
-        head cannot be read now)."""
-        try:
-            head = views.heads_at(sight.file, [sight.base + at])[sight.base + at]
-        except (reader.UnreadableFile, KeyError) as exc:
-            _skip_file(p.scan, sight.cand.path, exc)
-            return None
-        return views.part(sight, at, head) if head else None
-
-    def _holder(self, p: "_Pass", gid: int) -> Sighting | None:
-        """Returns a Sighting of the part of a file in the folder that holds generation
-        ``gid`` (left closed this pass: settled, or not opened for want of descriptors, or
-        read in this pass), opening it if need be; None when no listed file has its inode or
-        it cannot be opened."""
-        for w in p.scan.work:
-            if w.gen.id == gid:
-                return w.sight
-        g = p.by_id[gid]
-        c = p.lister.get((g.dev, g.ino))
-        if c is None:
-            return None
-        sight = None
-        for f in p.scan.files:             # opened already (for another comparison)
-            if (f.dev, f.ino) == (c.dev, c.ino):
-                cached = self.sightings._heads.get((f.dev, f.ino))
-                sight = Sighting(c, cached[1], cached[2], f) if cached else None
-                break
-        else:
-            sight = self.sightings.sight(p.scan, c, p.by_inode, p.plain, p.opened, p.deadline)
-        if sight is None:
-            return None
-        return next((v for v in self._views(p, sight) if v.base == g.base), None)
-
-    def _read_before(self, g: Generation, sight: Sighting) -> bool:
-        """identity.read_before, with the evidence of the stored rows: the line at the last
-        event stored for ``g`` within the file's length must be that event (its offsets and
-        time). A file with the same first KiB whose line there differs is other content (a
-        rewritten file): it is read, from 0."""
-        if not identity.read_before(g, sight):
-            return False
-        with self.engine.connect() as conn:
-            last = store.last_event_within(conn, g.id, sight.content_size)
-        if last is None or last[1] <= len(sight.head):
-            return True                    # nothing stored past the head: the head decides
-        start, end, stored = last
-        before = 1 if start else 0         # and the newline that ends the line before it
-        line = self.span(sight, start - before, end - start + before)
-        if line is None or not line.endswith(b"\n") or (before and line[:1] != b"\n"):
-            return False
-        row = parse.classify(line[before:-1])
-        return type(row) is tuple and (row[0], row[2], row[3]) == stored
-
-    def _record_copy(self, conn, p: "_Pass", sight: Sighting, original: int | None) -> None:
-        """Records a copy found (a file, or a part of one), so later passes leave it closed:
-        once every byte it repeats was read of its original's generation. Until then it is
-        looked at again each pass (its original's file may go before it is read to the end,
-        and then the copy is what is left of those bytes)."""
-        key = sight.key
-        known = p.copies.get(key)
-        g = p.by_id.get(original) if original is not None else None
-        if g is None or g.offset < sight.content_size:
-            if known is not None:
-                store.forget_copies(conn, self.settings.node, [key])
-            return
-        p.copies_found.add(key)
-        if known is None or not known.unchanged(sight.cand) or known.copy_of != original \
-                or known.content_size != sight.content_size:
-            log.info("Copy of read bytes, not read again. path=%s base=%d file_id=%s",
-                     sight.cand.path, sight.base, original)
-            store.record_copy(conn, self.settings.node, sight, original)
-
     def _create(self, scan: Scan, new: list[Sighting]) -> list[ToRead]:
         """Starts a generation, read from offset 0, for each new sighting, unless the folder
         holds another node's file (see _foreign_files); returns their work.
@@ -300,7 +193,7 @@ class Tracker:
                 return work
             for sight in new:
                 c = sight.cand
-                gid = store.create_generation(conn, node, sight.head, c.dev, c.ino, c.path,
+                gid = generations.create_generation(conn, node, sight.head, c.dev, c.ino, c.path,
                                               c.compressed, sight.content_size,
                                               sight.first_ts, c.version, sight.base)
                 log.info("New file generation. path=%s base=%d file_id=%d", c.path,
@@ -326,7 +219,7 @@ class Tracker:
         """
         node = self.settings.node
         for sight in new:
-            owner = store.other_node_with(conn, node, sight.cand.dev, sight.cand.ino, sight.head)
+            owner = generations.other_node_with(conn, node, sight.cand.dev, sight.cand.ino, sight.head)
             if owner is None:       # a gzip of a file refused before: a new inode, same bytes
                 owner = next((o for h, o in self._foreign_heads.items()
                               if identity.heads_compatible(h, sight.head)), None)
@@ -363,7 +256,7 @@ class Tracker:
         if g.marker is None:            # checkpoint row was lost: rebuilt from the rows
             g.marker = self.span(sight, max(g.offset - reader.MARKER_BYTES, 0),
                                  min(g.offset, reader.MARKER_BYTES))
-            store.restore_checkpoint(conn, g, g.marker)
+            generations.restore_checkpoint(conn, g, g.marker)
             log.warning("Checkpoint rebuilt from stored rows. file_id=%d offset=%d", g.id, g.offset)
         changes = {}
         # where it was last seen; a file deleted while held open is no longer the live one
@@ -389,7 +282,7 @@ class Tracker:
         if (g.disk_size, g.mtime_ns) != c.version:
             changes.update(disk_size=c.size, mtime_ns=c.mtime_ns)
         if changes:
-            store.update_generation(conn, g.id, **changes)
+            generations.update_generation(conn, g.id, **changes)
             for k, v in changes.items():
                 setattr(g, k, bool(v) if k == "compressed" else v)
 
@@ -430,36 +323,7 @@ class Tracker:
             if lost:
                 log.warning("File gone before it was read to the end. file_id=%d path=%s "
                             "bytes_lost=%d", g.id, g.path, lost)
-            store.update_generation(conn, g.id, state=state, bytes_lost=lost)
-
-    def span(self, sight: Sighting, start: int, length: int) -> bytes | None:
-        """Returns ``length`` bytes of a view's content at ``start`` (not past its end when
-        another part follows), None when the file cannot be read now."""
-        self._seam("marker")
-        if not sight.last:
-            length = max(min(length, sight.content_size - start), 0)
-        try:
-            return sight.file.span(sight.base + start, length)
-        except reader.UnreadableFile:
-            return None
-
-    def _same_content(self, original: Sighting, copy: Sighting) -> bool:
-        """Returns True when ``copy`` repeats ``original`` (one is a prefix of the other).
-
-        Cached by the copy's version and the original's inode: an original only grows.
-        """
-        c, o = copy.cand, original.cand
-        if o.live and not o.compressed:
-            try:                           # a copy of the live file is never longer than it
-                if copy.content_size > original.file.size():
-                    return False
-            except OSError:
-                return False
-        key = (c.dev, c.ino, c.size, c.mtime, copy.base, copy.content_size, o.dev, o.ino,
-               original.base, original.content_size)
-        if key not in self._same:
-            self._same[key] = views.prefix_equal(original, copy)
-        return self._same[key]
+            generations.update_generation(conn, g.id, state=state, bytes_lost=lost)
 
     def hold(self, work: list[ToRead]) -> None:
         """Keeps the files not read to their end open until the next pass."""
@@ -486,50 +350,6 @@ def foreign_problem(foreign: dict) -> str:
     return "; ".join(parts)
 
 
-def _skip_file(scan: Scan, path: str, exc: Exception) -> None:
-    log.warning("File skipped for now. path=%s reason=%s", path, exc)
-    scan.skipped[path] = str(exc) if path in str(exc) else f"{path}: {exc}"
-
-
 def _listing(cands: list) -> frozenset:
     """Returns what identifies a listing of the folder: each name with its inode."""
     return frozenset((c.path, c.dev, c.ino) for c in cands)
-
-
-class _Pass:
-    """What one scan knows while it places files: the generations (by id, by file), the
-    copies, the listing, and which generations a file of this pass holds."""
-
-    def __init__(self, scan: Scan, gens: list, copies: dict, cands: list, deadline,
-                 everything: bool):
-        self.scan, self.copies, self.deadline = scan, copies, deadline
-        self.everything = everything                     # gone generations loaded too
-        self.load(gens)
-        self.copies_in: dict[tuple, list] = {}
-        for k in copies.values():
-            self.copies_in.setdefault((k.dev, k.ino), []).append(k)
-        self.lister = {(c.dev, c.ino): c for c in cands}
-        self.plain = {c.path for c in cands if not c.compressed}
-        self.opened: set = set()
-        self.taken: set = set()                          # generations a file holds this pass
-        self.copies_found: set = set()                   # (dev, ino, base) of copies seen
-
-    def load(self, gens: list) -> None:
-        """Takes the generations to match against (all of them, when called again: the
-        ones the pass holds keep their objects)."""
-        held = {g.id: g for g in getattr(self, "gens", [])}
-        self.gens = [held.get(g.id, g) for g in gens]
-        self.by_id = {g.id: g for g in self.gens}
-        self.by_inode: dict[tuple, Generation] = {}      # a file's first part's generation
-        self.gens_in: dict[tuple, list] = {}             # every generation of each file
-        for g in self.gens:
-            if g.dev is not None:
-                self.gens_in.setdefault((g.dev, g.ino), []).append(g)
-                if g.base == 0:
-                    self.by_inode[(g.dev, g.ino)] = g
-
-    def add(self, g: Generation) -> None:
-        """Adds a generation started in this pass."""
-        self.gens.append(g)
-        self.by_id[g.id] = g
-        self.taken.add(g.id)

@@ -125,3 +125,35 @@ def test_headless_chromium_renders_a_dash_app(dash_duo):
     dash_duo.start_server(app)
     dash_duo.wait_for_text_to_equal("#greeting", "hello from dash")
     assert dash_duo.get_logs() == []
+
+
+def _imports(path: Path) -> list[str]:
+    """Returns the modules ``path`` imports (relative imports made absolute)."""
+    import ast
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
+            out += [base] + [f"{base}.{a.name}" for a in node.names]
+    return out
+
+
+def test_no_test_module_imports_another_and_benchmarks_import_only_the_support_package():
+    """Shared helpers live in tests/support/ (and fixtures in conftest.py): a test module
+    that imports another runs that module's tests' set-up, and hides what is shared."""
+    wrong = []
+    for path in sorted((ROOT / "tests").rglob("*.py")) + sorted((ROOT / "bench").rglob("*.py")):
+        for name in _imports(path):
+            last = name.rsplit(".", 1)[-1]
+            if name.startswith("tests.") and last.startswith("test_"):
+                wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+            elif path.parts[-2] == "bench" and name.startswith("tests") and \
+                    not name.startswith("tests.support"):
+                wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert wrong == []

@@ -4,7 +4,7 @@
 -- stored are not read again, so their client stays NULL; encrypted is filled where it is
 -- certain: SFTPGo 2.7 writes "encrypted":true on every SSH login line (action 'login',
 -- protocol SSH); every other login stored before stays NULL ("the line does not say").
--- Three rollups, kept in the ingester's transaction (store.INSIGHT_ROLLUPS), never pruned:
+-- Three rollups, kept in the ingester's transaction (rollup_tables.INSIGHT_ROLLUPS), never pruned:
 -- path_daily (transfers by folder at each depth 1..8, per day, user and node: /api/paths),
 -- login_clients_daily (logins per day, client, encrypted, user and node: /api/clients),
 -- events_hourly (events but bans per day, hour and node: /api/activity). They are filled

@@ -5,76 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import shutil
 from urllib.parse import quote
 
 import pytest
 
 from tests import reference
 
-from .test_api import SAMPLE_FILES, SAMPLES, client_for, ingest_all
-
-NAMES = ["admin", "Admin", "admin ", "", "root", "a/b", "100%_sure", "<b>x</b>", "ß\u202eevil"]
-IPS = ["203.0.113.9", "2001:db8::9", "45.25.4.159", "198.51.100.7"]
-
-
-def events_of(data: bytes) -> list[dict]:
-    """Returns the reference events of one file's bytes, each with its byte offset as pos."""
-    out, pos = [], 0
-    for line in reference.physical_lines(data):
-        e = reference.event_of(line)
-        if e:
-            out.append({**e, "pos": pos})
-        pos += len(line) + 1
-    return out
-
-
-def _line(obj: dict) -> bytes:
-    return json.dumps(obj, ensure_ascii=False).encode("utf-8") + b"\n"
-
-
-def attack_lines(day: str = "2024-09-18", hour: int = 3) -> bytes:
-    """Returns a realistic log of a day: transfers, file ops, 2.7 and text logins, dictionary
-    attacks with hostile names, bans (one IP with bans only), identical lines."""
-    lines = []
-    for i in range(60):
-        t = f"{day}T{hour + i // 30:02d}:{(i * 2) % 60:02d}:{i % 60:02d}.{i * 7 % 1000:03d}"
-        user, ip = NAMES[i % len(NAMES)], IPS[i % len(IPS)]
-        lines.append(_line({"level": "debug", "time": t, "sender": "connection_failed",
-                            "client_ip": ip, "username": user,
-                            "login_type": ["password", "publickey", "no_auth_tried"][i % 3],
-                            **({"protocol": ["SSH", "FTP"][i % 2]} if i % 5 else {}),
-                            "error": "invalid credentials"}))
-        if i % 4 == 0:
-            lines.append(_line({"level": "info", "time": t, "sender": "Upload",
-                                "remote_addr": f"{ip}:5000" if ":" not in ip else f"[{ip}]:5000",
-                                "elapsed_ms": i, "size_bytes": i * 1000, "username": user,
-                                "file_path": ["/d/100%_done.txt", "/d/100x_done.txt",
-                                              "/D/UP.TXT", "/d/up.txt"][i % 16 // 4],
-                                "connection_id": f"SFTP_{i}_1", "protocol": "SFTP",
-                                **({"error": "unexpected EOF"} if i % 8 == 0 else {})}))
-        if i % 6 == 1:
-            lines.append(_line({"level": "info", "time": t, "sender": "login", "ip": ip,
-                                "username": user, "method": "password", "protocol": "SSH",
-                                "connection_id": f"c{i}"}))
-        if i % 10 == 9:
-            lines.append(_line({"level": "info", "time": t, "sender": "defender",
-                                "client_ip": ip if i % 20 != 19 else "192.0.2.1", "protocol": "SSH",
-                                "event": "banned"}))
-        if i % 7 == 2:
-            lines.append(_line({"level": "info", "time": t, "sender": "Rename",
-                                "remote_addr": "10.0.0.1:1", "username": user,
-                                "file_path": "/d/a_b", "target_path": "/d/c", "elapsed": 3,
-                                "connection_id": f"SFTP_{i}_1", "protocol": "SFTP"}))
-    lines.append(_line({"level": "info", "time": f"{day}T23:00:00.000", "sender": "SSH",
-                        "message": 'User "admin " logged in with "publickey: SHA256:x:y", '
-                                   'from ip "198.51.100.7", client version "SSH-2.0-x"'}))
-    same = _line({"level": "info", "time": f"{day}T23:00:01.000", "sender": "Download",
-                  "remote_addr": "10.0.0.2:2", "elapsed_ms": 1, "size_bytes": 5,
-                  "username": "admin", "file_path": "/d/same", "protocol": "SFTP"})
-    lines += [same] * 5                                  # identical lines: five events
-    return b"".join(lines)
+from tests.support.dashboard import (NAMES, SAMPLE_FILES, SAMPLES, _line, attack_lines, client_for,
+                                     events_of, ingest_all)
 
 
 @pytest.fixture(params=SAMPLE_FILES + ["generated"])

@@ -5,64 +5,20 @@ from __future__ import annotations
 import base64
 import shutil
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
-from app import create_app
-from ingestion.run import Ingester
-from settings import Settings
 from tests import reference
 
-from .support import HUGE_USERS, add_stats, huge_rows, huge_sums
-
-SAMPLES = Path(__file__).resolve().parents[1] / "data"
-SAMPLE_FILES = ["msda-excerpt.log", "public-lines.jsonl"]
-
-
-def client_for(db_url: str, log_dir, **changes):
-    return create_app(Settings(db_url=db_url, log_dir=str(log_dir), **changes)).server.test_client()
-
-
-def ingest_all(engine, log_dir) -> None:
-    ingester = Ingester(engine, Settings(log_dir=str(log_dir)))
-    for _ in range(100):
-        progress = ingester.run_pass()
-        if progress.complete or (not progress.busy and progress.bytes_done == 0):
-            return
-    raise AssertionError("ingestion did not finish")
+from tests.support.dashboard import (HUGE_USERS, SAMPLE_FILES, SAMPLES, add_stats, by_name,
+                                     client_for,
+                                     expected_stats,
+                                     huge_rows, huge_sums,
+                                     ingest_all,
+                                     reference_events)
 
 
 # --- a plain reading of the contract, from the raw lines --------------------------------
-
-def reference_events(data: bytes) -> list[dict]:
-    """Returns the events of a file's complete lines, per tests/reference.py (no engine code)."""
-    return [e for e in map(reference.event_of, reference.physical_lines(data)) if e]
-
-
-def expected_stats(events: list[dict], start: date, end: date) -> dict:
-    """Returns the /api/stats body the contract gives for ``events`` and start..end."""
-    figures = reference.stats(events, start.isoformat(), end.isoformat())
-    per_user = figures.pop("per_user")
-    users = []
-    for u in per_user.values():
-        transfers = u["uploads"] + u["downloads"]
-        volume = u["bytes_uploaded"] + u["bytes_downloaded"]
-        users.append({**u, "transfers": transfers,
-                      "avg_bytes_per_transfer": round(volume / transfers, 2) if transfers else None})
-    days = []
-    day = start
-    while day <= end:
-        counts = {k: sum(1 for e in events if e["day"] == day.isoformat() and e["kind"] == k)
-                  for k in ("upload", "download", "file_op", "login", "login_failed", "ban")}
-        days.append({"date": day.isoformat(), **counts, "total": sum(counts.values())})
-        day += timedelta(days=1)
-    return {"start": start.isoformat(), "end": end.isoformat(), "totals": figures,
-            "users": users, "days": days}
-
-
-def by_name(users: list[dict]) -> dict:
-    return {u["username"]: u for u in users}
 
 
 @pytest.fixture(params=SAMPLE_FILES)

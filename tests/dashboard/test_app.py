@@ -144,7 +144,7 @@ def test_the_demo_removes_its_temporary_folders_when_it_stops(tmp_path):
     import os
     import signal
 
-    from .support import closed_port, wait_until_serving
+    from tests.support.dashboard import closed_port, wait_until_serving
     port = closed_port()
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)

@@ -8,7 +8,7 @@ from components import ids
 from dashboard import audit
 from dashboard.context import AppContext
 from settings import Settings
-from tests.ingestion.support import LogWriter, event_line, run_all
+from tests.support.ingest import LogWriter, event_line, run_all
 
 ARGS = [("start", "2024-09-18"), ("end", "2024-09-18"), ("path", "/f1")]
 

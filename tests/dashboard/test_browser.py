@@ -4,103 +4,21 @@ from __future__ import annotations
 
 import gzip
 import shutil
-import threading
 import time
 from datetime import date
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
-from selenium.webdriver.common.keys import Keys
 
 import db
 from dashboard import figures
-from app import create_app
 from components import ids
-from settings import Settings
 
-from tests.mariadb_server import MariaDBServer, create_database
+from tests.support.mariadb import MariaDBServer, create_database
 
-from .support import sftpgo_line
-
-TICK_S = 1.0
-HOSTILE = "<img src=x onerror=alert(1)>"
-GRAPHS = (ids.GRAPH_TRANSFERS, ids.GRAPH_BYTES, ids.GRAPH_AVERAGE, ids.GRAPH_DAYS)
-HEADLINES = (ids.HEADLINE_USERS, ids.HEADLINE_TRANSFERS, ids.HEADLINE_UPLOADED,
-             ids.HEADLINE_DOWNLOADED, ids.HEADLINE_FAILED_TRANSFERS, ids.HEADLINE_FAILED_LOGINS)
-
-
-def history() -> bytes:
-    """Returns 20 days of activity: three users, uploads, downloads, failures, logins."""
-    lines = []
-    for day in range(1, 21):
-        ts = f"2024-09-{day:02d}T10:00:{{:02d}}.000"
-        lines.append(sftpgo_line(ts.format(1), "login", "alice"))
-        lines.append(sftpgo_line(ts.format(2), "Upload", "alice", size=1_000_000 * day))
-        lines.append(sftpgo_line(ts.format(3), "Download", "backups", size=50_000_000 + day))
-        if day % 3 == 0:
-            lines.append(sftpgo_line(ts.format(4), "Download", "carol", size=700, error="EOF"))
-            lines.append(sftpgo_line(ts.format(5), "connection_failed", ""))
-            lines.append(sftpgo_line(ts.format(6), "Rename", "carol"))
-    return b"".join(lines)
-
-
-@pytest.fixture
-def start(dash_duo, log_dir, sqlite_url):
-    """Starts the dashboard on ``log_dir`` (and SQLite unless told) in the browser."""
-    def run(db_url: str = sqlite_url, path: str = "/", kiosk: bool = False, **changes):
-        db.migrate(db.make_engine(db_url))      # so the tests' own reads work from the start
-        app = create_app(Settings(db_url=db_url, log_dir=str(log_dir), interval_s=TICK_S,
-                                  **changes), kiosk=kiosk)
-        dash_duo.start_server(app)
-        if path != "/":
-            dash_duo.wait_for_page(url=dash_duo.server_url + path)
-        return dash_duo
-    yield run
-    quiesce(dash_duo)
-
-
-def quiesce(duo, timeout: float = 15) -> None:
-    """Stops the page's ticks and waits for requests in flight to end.
-
-    dash's threaded runner stops the server by raising SystemExit in every thread it
-    started: a request still running then would die mid-way (and pytest reports it).
-    """
-    duo.driver.get("about:blank")
-    deadline = time.monotonic() + timeout
-    while any("process_request_thread" in t.name for t in threading.enumerate()):
-        if time.monotonic() > deadline:
-            raise AssertionError("the dashboard still serves requests after the page closed")
-        time.sleep(0.05)
-
-
-def until(condition, timeout: float, msg=None):
-    """Waits for ``condition()`` to be true; ``msg()`` describes the failure."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(msg() if msg else "condition not met in time")
-        time.sleep(0.1)
-
-
-def text(duo, element_id: str) -> str | None:
-    """Returns the element's text, or None while the page has not rendered it yet."""
-    return duo.driver.execute_script(
-        "const e = document.getElementById(arguments[0]); return e ? e.textContent : null;",
-        element_id)
-
-
-def graph(duo, graph_id: str) -> list[dict]:
-    """Returns the traces a graph draws now (name, x, y), read from plotly in the page."""
-    return duo.driver.execute_script(
-        "const gd = document.querySelector(arguments[0] + ' .js-plotly-plot');"
-        "return gd && gd.data ? gd.data.map(t => ({name: t.name || '', x: t.x || [], y: t.y || []})) : null;",
-        f"#{graph_id}")
-
-
-def wait_text(duo, element_id: str, expected: str, timeout: float = 10) -> None:
-    until(lambda: text(duo, element_id) == expected, timeout,
-          msg=lambda: f"#{element_id} shows {text(duo, element_id)!r}, not {expected!r}")
+from tests.support.dashboard import sftpgo_line
+from tests.support.browser import (GRAPHS, HOSTILE, TICK_S, graph, headline, history, set_range,
+                                   text, until, wait_text)
 
 
 def expected_headline(db_url: str, start: str, end: str) -> list[str]:
@@ -125,22 +43,6 @@ def graph_boxes(duo) -> list[dict]:
     return duo.driver.execute_script(
         "return [...document.querySelectorAll('.graph')].map(e => e.getBoundingClientRect())"
         ".map(r => ({top: r.top, bottom: r.bottom, height: r.height}))")
-
-
-def headline(duo) -> list[str]:
-    return [text(duo, i) for i in HEADLINES]
-
-
-def set_range(duo, start: str | None, end: str | None) -> None:
-    """Types the dates into the picker's inputs (None leaves that one as it is)."""
-    for element_id, value in ((ids.RANGE_PICKER, start), (ids.RANGE_PICKER + "-end-date", end)):
-        if value is None:
-            continue
-        box = duo.find_element(f"#{element_id}")
-        box.click()
-        box.send_keys(Keys.CONTROL, "a")
-        box.send_keys(value, Keys.ENTER)
-    duo.find_element(".title").click()                # close the calendar
 
 
 def x_ticks(duo, graph_id: str) -> list[str]:

@@ -15,7 +15,7 @@ from app import create_app
 from components import ids
 from settings import Settings
 
-from .support import ROOT, closed_port, server_command, wait_until_serving
+from tests.support.dashboard import ROOT, closed_port, server_command, wait_until_serving
 
 
 def app_client(sqlite_url, log_dir):

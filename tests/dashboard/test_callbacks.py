@@ -19,9 +19,9 @@ from callbacks import date_range, graphs, live, mode, url
 from components import ids
 from dashboard.context import AppContext
 from settings import Settings
-from tests.ingestion.support import event_line
+from tests.support.ingest import event_line
 
-from .support import add_stats, huge_rows, huge_sums, sftpgo_line
+from tests.support.dashboard import add_stats, huge_rows, huge_sums, sftpgo_line
 
 TODAY = date(2024, 9, 18)
 D = date.fromisoformat

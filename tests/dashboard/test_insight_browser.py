@@ -9,8 +9,7 @@ import urllib.request
 
 from components import ids
 
-from .test_browser import history, start, text, until, graph  # noqa: F401
-from .test_pages_browser import rows
+from tests.support.browser import graph, history, rows, text, until
 
 RANGE = "start=2024-09-11&end=2024-09-20"
 

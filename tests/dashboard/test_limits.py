@@ -20,8 +20,8 @@ import settings as settings_mod
 from app import create_app
 from settings import Settings
 
-from .support import (ROOT, add_stats, children, closed_port, get, server_command,
-                      wait_until_serving)
+from tests.support.dashboard import (ROOT, add_stats, children, closed_port, get, server_command,
+                                     wait_until_serving)
 
 MB = 1024 * 1024
 ROUTES = ("/", "/_dash-update-component", "/_dash-layout", "/api/stats", "/api/status",

@@ -17,8 +17,8 @@ import app as dashboard_app
 import db
 from dashboard import metrics
 from settings import ConfigError, Settings, from_env
-from tests.dashboard.metrics_support import (HOSTILE, OTHER, activity_lines, by, expected,
-                                             folded, ingest, parse, write_log)
+from tests.support.metrics import (HOSTILE, OTHER, activity_lines, by, expected, folded, ingest,
+                                   parse, write_log)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KNOWN_PROTOCOLS = {"SSH", "FTP", "DAV", "HTTP"}           # of those the lines use

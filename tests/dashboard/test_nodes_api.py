@@ -16,8 +16,7 @@ from ingestion.run import Ingester
 from settings import Settings
 from tests import reference
 
-from .test_analysis_api import attack_lines
-from .test_api import by_name, client_for, expected_stats
+from tests.support.dashboard import attack_lines, by_name, client_for, expected_stats
 
 START, END = "2024-09-17", "2024-09-19"
 

@@ -17,12 +17,11 @@ from dashboard import retention as notes
 from ingestion import retention
 from ingestion.run import Ingester
 from settings import Settings
-from tests.ingestion.support import LogWriter, _T0, event_line
+from tests.support.ingest import LogWriter, _T0, event_line
 
-from .test_browser import HOSTILE, history, start, text, until, wait_text  # noqa: F401
-from .test_pages_browser import attack, rows
-from .test_url_browser import api, search
-from .support import sftpgo_line
+from tests.support.browser import (HOSTILE, api, attack, headline as shown, history, rows, search,
+                                   text, until, wait_text)
+from tests.support.dashboard import sftpgo_line
 
 RANGE = "start=2024-09-01&end=2024-09-30"
 
@@ -58,7 +57,6 @@ def api_headline(duo, query: str) -> list[str]:
 
 
 def headline(duo) -> list[str]:
-    from .test_browser import headline as shown
     return shown(duo)
 
 

@@ -14,9 +14,9 @@ from components.nodes import stale_text
 from dashboard import span
 from dashboard.context import AppContext
 from settings import Settings
-from tests.ingestion.support import LogWriter, event_line, run_all
+from tests.support.ingest import LogWriter, event_line, run_all
 
-from .test_api import client_for
+from tests.support.dashboard import client_for
 
 TODAY = {"today": "2024-09-18", "previous": None}
 

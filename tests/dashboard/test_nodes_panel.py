@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from components.nodes import nodes_panel, stale_text
 from dashboard.nodes import node_rows
-from tests.ingestion.support import LogWriter, event_line, noise_line, run_all
+from tests.support.ingest import LogWriter, event_line, noise_line, run_all
 
 
 def test_rows_per_node_and_the_stale_warning(engine, tmp_path):

@@ -13,17 +13,7 @@ import db
 from components import ids
 from dashboard import figures
 
-from .support import sftpgo_line
-from .test_browser import HOSTILE, history, start, text, until, wait_text, graph  # noqa: F401
-
-
-def attack(day: int, ip: str, user: str, n: int, second: int = 0) -> bytes:
-    """Returns ``n`` failed logins from ``ip`` on 2024-09-<day>."""
-    return b"".join(json.dumps({
-        "level": "debug", "time": f"2024-09-{day:02d}T11:{second // 60:02d}:{second % 60:02d}.{i:03d}",
-        "sender": "connection_failed", "client_ip": ip, "username": user,
-        "login_type": "password", "protocol": "SSH", "error": "invalid credentials"}).encode()
-        + b"\n" for i in range(n))
+from tests.support.browser import HOSTILE, attack, graph, history, rows, text, until, wait_text
 
 
 def ban(day: int, ip: str) -> bytes:
@@ -35,16 +25,6 @@ def ban(day: int, ip: str) -> bytes:
 def count(db_url: str, sql: str, **params) -> int:
     with db.make_engine(db_url).connect() as conn:
         return int(conn.execute(sa.text(sql), params).scalar())
-
-
-def rows(duo, container_id: str) -> list[list[str]]:
-    """Returns the cells' texts of a table, each the whole value its tooltip holds when it
-    has one (a time as logged, a path cut at its left, a name cut at its right)."""
-    return duo.driver.execute_script(
-        "return [...document.querySelectorAll('#' + arguments[0] + ' tbody tr')]"
-        ".map(r => [...r.cells].map(c => { const t = c.querySelector('[title]');"
-        " return t && !t.title.endsWith(' bytes') ? t.title : c.textContent; }));",
-        container_id)
 
 
 def test_security_page_counts_failures_and_shows_a_burst_after_one_tick(start, log_dir,

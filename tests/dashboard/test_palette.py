@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from dashboard import analysis_figures, figures, queries
 
-from .support import ROOT
+from tests.support.dashboard import ROOT
 
 USERS = [("alice", "upload", 3, 3000, 1), ("bob", "download", 5, 2000, 0),
          ("carol", "file_op", 2, 0, 0), ("carol", "login", 1, 0, 0)]

@@ -24,8 +24,8 @@ import pytest
 import sqlalchemy as sa
 
 import db
-from tests.dashboard.metrics_support import (HOSTILE, OTHER, activity_lines, expected, folded,
-                                             ingest, write_log)
+from tests.support.metrics import (HOSTILE, OTHER, activity_lines, expected, folded, ingest,
+                                   write_log)
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "grafana" / "sftpgo-dashboard.json"

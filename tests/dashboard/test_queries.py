@@ -10,7 +10,8 @@ from hypothesis import given, strategies as st
 from dashboard import queries
 from dashboard.queries import RangeError, parse_range
 
-from .support import add_event, add_file, add_stats, huge_rows, huge_sums, set_ingest_status
+from tests.support.dashboard import (add_event, add_file, add_stats, huge_rows, huge_sums,
+                                     set_ingest_status)
 
 TODAY = date(2024, 9, 18)
 

@@ -6,9 +6,9 @@ from datetime import date, datetime, timedelta
 
 from dashboard import retention as notes
 from ingestion import retention
-from tests.ingestion.support import LogWriter, event_line, _T0
+from tests.support.ingest import LogWriter, _T0, event_line
 
-from .test_api import client_for, ingest_all
+from tests.support.dashboard import client_for, ingest_all
 
 TODAY = date.today()
 DAYS = 10

@@ -17,7 +17,7 @@ from app import create_app
 from components import ids
 from settings import ConfigError, Settings, from_env
 
-from .test_browser import GRAPHS, graph, history, start, until  # noqa: F401
+from tests.support.browser import GRAPHS, graph, history, until
 
 PATHS = ("/", "/security", "/users", "/users/alice", "/audit", "/nowhere", "/_dash-layout",
          "/_dash-dependencies", "/vendor/bootstrap-slate.min.css", "/assets/wall.js",

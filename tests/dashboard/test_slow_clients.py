@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from .support import ROOT, children, closed_port, server_command, wait_until_serving
+from tests.support.dashboard import ROOT, children, closed_port, server_command, wait_until_serving
 
 AUTH = {"DASHBOARD_USER": "ops", "DASHBOARD_PASSWORD": "pw"}
 HALF = b"GET / HTTP/1.1\r\nHost: x\r\n"            # the head never ends

@@ -2,9 +2,7 @@
 checked against the API's answer for the same range; the controls write the URL back."""
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from datetime import date, datetime, timedelta
 
 from selenium.webdriver.common.keys import Keys
@@ -12,15 +10,10 @@ from selenium.webdriver.common.keys import Keys
 from components import ids
 from dashboard import figures
 
-from .support import sftpgo_line
-from .test_browser import HOSTILE, headline, history, set_range, start, text, until, wait_text  # noqa: F401
-from .test_pages_browser import attack, rows
-
-
-def api(duo, path: str):
-    with urllib.request.urlopen(duo.server_url + path) as answer:
-        body = answer.read().decode()
-    return json.loads(body) if answer.headers.get_content_type() == "application/json" else body
+from tests.support.dashboard import sftpgo_line
+from tests.support.browser import (HOSTILE, api, attack, headline, history, rows, search,
+                                   set_range, text, until,
+                                   wait_text)
 
 
 def api_headline(duo, start: str, end: str) -> list[str]:
@@ -28,10 +21,6 @@ def api_headline(duo, start: str, end: str) -> list[str]:
     return [figures.count(t["users"]), figures.count(t["transfers"]),
             figures.human_bytes(t["bytes_uploaded"]), figures.human_bytes(t["bytes_downloaded"]),
             figures.count(t["failed_transfers"]), figures.count(t["login_failures"])]
-
-
-def search(duo) -> str:
-    return duo.driver.execute_script("return location.search")
 
 
 def recent(days_back: int, user: str, size: int) -> bytes:

@@ -10,7 +10,7 @@ from app import create_app
 from dashboard import users_csv
 from settings import Settings
 
-from .support import add_stats
+from tests.support.dashboard import add_stats
 
 
 def get(db_url: str, query: str):

@@ -14,8 +14,8 @@ import pytest
 
 from components import ids
 
-from .support import ROOT, sftpgo_line
-from .test_browser import GRAPHS, start, until  # noqa: F401  (start is a fixture)
+from tests.support.dashboard import ROOT, sftpgo_line
+from tests.support.browser import GRAPHS, until
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 WALLS = [(1280, 720), (1366, 768), (1920, 1080), (3840, 2160)]

@@ -11,8 +11,9 @@ import pytest
 from dashboard import queries, security, span, timeline, window
 from tests import reference
 
-from .test_analysis_api import attack_lines, events_of
-from .test_api import SAMPLES, by_name, client_for, expected_stats, ingest_all
+from tests.support.dashboard import (SAMPLES, attack_lines, by_name, client_for, events_of,
+                                     expected_stats,
+                                     ingest_all)
 
 TODAY = date(2024, 9, 18)
 NOW = datetime(2024, 9, 18, 14, 25, 7)

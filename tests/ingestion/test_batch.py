@@ -8,7 +8,7 @@ from __future__ import annotations
 from ingestion import parse
 from ingestion.batch import EventRow, RejectRow, build, marker_before
 from ingestion.reader import TooLong
-from tests.ingestion.support import event_line, noise_line
+from tests.support.ingest import event_line, noise_line
 
 UP = event_line(1).rstrip(b"\n")
 DOWN = event_line(2, sender="Download", user="bob").rstrip(b"\n")

@@ -14,7 +14,7 @@ import sys
 import time
 
 from ingestion import reader
-from tests.ingestion.support import ROOT, LogWriter, event_line, ingester
+from tests.support.ingest import LogWriter, ROOT, event_line, ingester
 
 def big_gzip(path, mb: int, cut: bool) -> int:
     """Writes about ``mb`` MB of transfer lines as a gzip (cut short when ``cut``); returns

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import db
-from tests.ingestion.support import ROOT, LogWriter, event_line, ingester, run_cli
+from tests.support.ingest import LogWriter, ROOT, event_line, ingester, run_cli
 
 
 def test_plain_run_ingests_and_prints_one_summary_line(sqlite_url, log_dir):
@@ -69,7 +69,7 @@ def test_on_a_terminal_it_shows_a_progress_bar(sqlite_url, log_dir):
     import sys
     import termios
 
-    from tests.ingestion.support import ROOT
+    from tests.support.ingest import ROOT
     LogWriter(log_dir).write(*[event_line(i) for i in range(5000)])
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))

@@ -1,6 +1,6 @@
 """Three SFTPGo nodes, one MariaDB: a realistic cluster under kills (issue #12).
 
-Three lumberjack-style writers (tests/ingestion/soak_writer.py: rotation every 256 KB, gzip
+Three lumberjack-style writers (tests/support/soak_writer.py: rotation every 256 KB, gzip
 by a background mill) each write their own node's folder, the same user names on every node.
 Three `ingest.py --follow --node nX` processes ingest them into one MariaDB at once and are
 SIGKILLed and restarted at random, while a dashboard under gunicorn (three workers, node n1,
@@ -32,11 +32,9 @@ import sqlalchemy as sa
 
 import db
 from ingestion import rollups
-from tests.dashboard.support import wait_until_serving
-from tests.dashboard.test_api import by_name, expected_stats, reference_events
-from tests.ingestion.support import ROOT, expected_events, run_cli, scalar
-from tests.ingestion.test_nodes import node_events
-from tests.mariadb_server import _free_port
+from tests.support.dashboard import by_name, expected_stats, reference_events, wait_until_serving
+from tests.support.ingest import ROOT, expected_events, node_events, run_cli, scalar
+from tests.support.mariadb import _free_port
 
 SECONDS = float(os.environ.get("CLUSTER_SECONDS", "15"))
 RATE = 500                     # lines a second per node: three writers on two shared cores
@@ -100,7 +98,7 @@ def test_three_nodes_one_mariadb_with_kills_and_a_dashboard(mariadb_url, tmp_pat
     records = {n: tmp_path / f"{n}.json" for n in NODES}
     for d in dirs.values():
         d.mkdir()
-    writers = {n: subprocess.Popen([sys.executable, "-m", "tests.ingestion.soak_writer",
+    writers = {n: subprocess.Popen([sys.executable, "-m", "tests.support.soak_writer",
                                     str(dirs[n]), str(SECONDS), str(RATE), str(i + 1),
                                     str(records[n])], cwd=ROOT)
                for i, n in enumerate(NODES)}

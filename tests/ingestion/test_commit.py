@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from ingestion import store
+from ingestion import generations, loadfiles, store
 from ingestion.batch import Batch, build
 from ingestion.commit import BatchCommitter, CommitThread
-from tests.ingestion.support import event_line, scalar
+from tests.support.ingest import event_line, scalar
 
 
 class Boom(Exception):
@@ -20,7 +20,7 @@ class Boom(Exception):
 
 def new_file(engine) -> int:
     with engine.begin() as conn:
-        return store.create_generation(conn, "n1", b"head", 1, 2, "/logs/sftpgo.log", False, 0, None)
+        return generations.create_generation(conn, "n1", b"head", 1, 2, "/logs/sftpgo.log", False, 0, None)
 
 
 def batch_of(fid: int, lines: list[bytes], old: int = 0) -> Batch:
@@ -95,10 +95,13 @@ def test_hostile_text_survives_the_bulk_path_byte_for_byte(engine):
 
 def test_events_tsv_escapes_what_load_data_would_split_on():
     row = (1, 0, 10, "2024-09-18 03:00:00.000", "2024-09-18", "upload", "a\tb\nc\\d\0e\rf",
-           None, 0, "Upload", None, "SFTP", "/p", 7, None, "pass\tword", "bad\nEOF", 0)
-    assert store.events_tsv([row]) == (
+           None, 0, "Upload", None, "SFTP", "/p", 7, None, "pass\tword", "bad\nEOF",
+           "SSH-2.0-x\ty\\", 1, 0)
+    assert loadfiles.events_tsv([row]) == (
         b"1\t0\t10\t2024-09-18 03:00:00.000\t2024-09-18\tupload\ta\\tb\\nc\\\\d\\0e\\rf\t"
-        b"\\N\t0\tUpload\t\\N\tSFTP\t/p\t7\t\\N\tpass\\tword\tbad\\nEOF\t0\n")
+        b"\\N\t0\tUpload\t\\N\tSFTP\t/p\t7\t\\N\tpass\\tword\tbad\\nEOF\t"
+        b"SSH-2.0-x\\ty\\\\\t1\t0\n")
+    assert loadfiles.events_tsv([row[:17] + (None, None, 0)]).endswith(b"\tbad\\nEOF\t\\N\t\\N\t0\n")
 
 
 def test_the_commit_thread_commits_in_order_and_hands_back_the_first_failure():
@@ -120,7 +123,7 @@ def test_a_refused_batch_stops_its_file_with_the_reason_and_the_others_go_on(eng
     """A row already there at the batch's position (a replay, or a second writer) makes the
     database refuse the batch: that file waits with its reason in log_files.error, the pass
     finishes, and the next file is still read."""
-    from tests.ingestion.support import LogWriter, event_line, ingester
+    from tests.support.ingest import LogWriter, event_line, ingester
     w = LogWriter(log_dir)
     w.write(*[event_line(i) for i in range(200)])
     backup = w.rotate()
@@ -149,7 +152,7 @@ def test_mariadb_stores_the_rare_events_keys_beside_them_on_either_path(mariadb_
     """MariaDB: events_rare gets the key of each failed or non-transfer event of a batch (and
     of no other), in the batch's transaction, through LOAD DATA as through INSERT."""
     import db
-    from tests.ingestion.support import ban_line, failure_line, rare_mismatch
+    from tests.support.ingest import ban_line, failure_line, rare_mismatch
     engine = db.make_engine(mariadb_url)
     db.migrate(engine)
     fid = new_file(engine)

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 import db
-from tests.ingestion.support import ROOT, LogWriter, event_line, gzip_file, noise_line, run_cli
+from tests.support.ingest import LogWriter, ROOT, event_line, gzip_file, noise_line, run_cli
 
 ROW_QUERY = ("SELECT f.first_path, e.start_offset, e.end_offset, e.ts, e.day, e.kind, e.username,"
              " e.size_bytes, e.failed, e.action, e.remote_ip, e.protocol, e.file_path, e.partial"

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from ingestion import discover
-
-PASSWD_LINK = "sftpgo-2024-02-02T00-00-00.000.log"
+from tests.support.ingest import PASSWD_LINK, deep_folder
 
 
 def _paths(cands) -> list[str]:
@@ -108,23 +107,6 @@ def test_an_unreadable_subfolder_is_reported(open_dir):
     assert _paths(cands) == [str(logs / "sftpgo.log")]
     assert problems == {str(logs / "2024"):
                         f"{logs / '2024'}: folder not readable ({os.strerror(errno.EACCES)})"}
-
-
-def deep_folder(base: Path) -> Path:
-    """Creates folders nested past PATH_MAX under ``base``: listing the last one by its full
-    path fails (ENAMETOOLONG) for every user, root included. Returns the top of the nest."""
-    top = base / "nest"
-    top.mkdir()
-    fd = os.open(top, os.O_RDONLY)
-    try:
-        for _ in range(20):                       # 20 x 251 characters > 4096
-            os.mkdir("d" * 250, dir_fd=fd)
-            nxt = os.open("d" * 250, os.O_RDONLY, dir_fd=fd)
-            os.close(fd)
-            fd = nxt
-    finally:
-        os.close(fd)
-    return top
 
 
 def test_a_folder_too_deep_to_list_is_reported(log_dir):

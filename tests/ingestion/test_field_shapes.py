@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.ingestion.support import (LogWriter, db_events, event_line, expected_events,
-                                     gzip_file, ingester, noise_line, run_all, scalar)
+from tests.support.ingest import (LogWriter, assert_exactly_once, db_events, event_line,
+                                  expected_events, gzip_file,
+                                  ingester, mixed, noise_line,
+                                  run_all, scalar)
 
-from .test_scenarios import assert_exactly_once, mixed
 
 
 def passes(engine, log_dir, n: int = 6) -> None:

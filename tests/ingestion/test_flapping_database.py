@@ -23,8 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 import db
-from tests.dashboard.support import closed_port, wait_until_serving
-from tests.ingestion.support import ROOT, event_line, run_cli
+from tests.support.dashboard import closed_port, wait_until_serving
+from tests.support.ingest import ROOT, event_line, run_cli
+from tests.support.poll import until
 
 LINES = 3000
 
@@ -93,14 +94,6 @@ def node_status(url: str) -> dict:
             return dict(row._mapping)
     finally:
         engine.dispose()
-
-
-def until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(0.2)
 
 
 def assert_exactly_once(url: str) -> None:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 
 from ingestion import folders, rollups
 from tests import reference
-from tests.ingestion.support import run_all
+from tests.support.ingest import run_all
 
 ODD = ["/srv/data/acme/in/f.csv", "/srv/f.csv", "/f.csv", "f.csv", "a//b/f", "//srv/x/f",
        "C:\\sftp\\data\\u\\x.pdf", "bucket/dir/obj", "/x/b/", "/ü/ñ/日本/f", "/" + "d" * 300 + "/f",

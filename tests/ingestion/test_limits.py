@@ -13,9 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from ingestion import run as run_mod
-from tests.ingestion.support import (ROOT, LogWriter, event_line, run_all, scalar,
-                                     total_lines)
-from tests.ingestion.test_discover import PASSWD_LINK, deep_folder
+from tests.support.ingest import (LogWriter, PASSWD_LINK, ROOT, deep_folder, event_line, run_all,
+                                  scalar, total_lines)
 
 
 def _malformed(engine) -> list[tuple]:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 import db
 from ingestion import loadfiles
-from tests.ingestion.support import ROOT, event_line, run_cli
+from tests.support.ingest import ROOT, event_line, run_cli
 
 SHM = Path(loadfiles.FOLDER or "/tmp")
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 import db
-from tests.ingestion.support import rare_mismatch, run_all, scalar
+from tests.support.ingest import migrate_to, rare_mismatch, run_all, scalar
 
 OLD_EVENT = ("INSERT INTO events (file_id, start_offset, end_offset, ts, day, kind, username,"
              " size_bytes, failed, action, remote_ip, protocol, file_path, partial) VALUES"
@@ -17,25 +17,9 @@ OLD_EVENT = ("INSERT INTO events (file_id, start_offset, end_offset, ts, day, ki
              " 'Upload', '10.0.0.1', 'SFTP', '/x', 0)")
 
 
-def _migrate_to(engine, last: int) -> None:
-    """Applies the migrations up to ``last`` only: the schema an older release left."""
-    d = db.dialect(engine)
-    collation = "utf8mb4_nopad_bin" if d == "mysql" else ""
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-        for version, path in db.migrations(d):
-            if version <= last:
-                for stmt in db._statements(path.read_text().replace("{BIN}", collation)):
-                    if ":node" in stmt:                   # 007: rows of before nodes
-                        conn.execute(sa.text(stmt), {"node": "upgrader"})
-                    else:
-                        conn.exec_driver_sql(stmt)
-                conn.execute(sa.text("INSERT INTO schema_version VALUES (:v)"), {"v": version})
-
-
 def test_a_version_2_database_is_upgraded_in_place(db_url, log_dir):
     engine = db.make_engine(db_url)
-    _migrate_to(engine, 2)
+    migrate_to(engine, 2)
     with engine.begin() as conn:
         conn.exec_driver_sql(OLD_EVENT)
         conn.exec_driver_sql(OLD_EVENT.replace("(999, 0, 10,", "(999, 10, 20,")
@@ -83,7 +67,7 @@ def _failure(i: int) -> dict:
 
 
 def _security_tables(engine) -> dict:
-    from ingestion.store import SECURITY_ROLLUPS
+    from ingestion.rollup_tables import SECURITY_ROLLUPS
     with engine.connect() as conn:
         return {r.table: sorted(tuple(str(v) for v in row) for row in conn.execute(sa.text(
             f"SELECT {', '.join(r.columns)} FROM {r.table}"))) for r in SECURITY_ROLLUPS}
@@ -102,7 +86,7 @@ def test_an_older_database_gets_the_coarse_security_rollups_filled(db_url, versi
     failures are already on two nodes, and stay so."""
     from ingestion import rollups
     engine = db.make_engine(db_url)
-    _migrate_to(engine, version)
+    migrate_to(engine, version)
     rows = [_failure(i) for i in range(300)]
     if version >= 7:                                   # half the files on another node
         rows = [{**r, "f": 7 + i % 2} for i, r in enumerate(rows)]
@@ -161,9 +145,9 @@ def test_011_fills_the_user_rollups_from_the_events_of_an_older_database(db_url)
     """011 fills user_ips_daily and user_protocols_daily from the events already stored,
     each in its file's node; they equal a rebuild, and /api/users' queries read them."""
     from ingestion import rollups
-    from ingestion.store import USER_ROLLUPS
+    from ingestion.rollup_tables import USER_ROLLUPS
     engine = db.make_engine(db_url)
-    _migrate_to(engine, 10)
+    migrate_to(engine, 10)
     rows = [_user_event(i) for i in range(400)]
     with engine.begin() as conn:
         for f, node in ((7, "node-a"), (8, "node-b")):
@@ -200,7 +184,7 @@ def test_011_fills_the_user_rollups_from_the_events_of_an_older_database(db_url)
 def _schema_12_with_events(engine, n: int) -> list[dict]:
     """Makes the schema of 012 and stores ``n`` events of _user_event's (every fourth one
     failed) in two files; returns their rows."""
-    _migrate_to(engine, 12)
+    migrate_to(engine, 12)
     rows = [{**_user_event(i), "failed": int(i % 4 == 1)} for i in range(n)]
     with engine.begin() as conn:
         for f in (7, 8):
@@ -262,7 +246,7 @@ def test_an_ingestion_pass_stops_on_a_database_a_newer_version_upgraded(db_url, 
     """A node left running while another node's newer build migrates the shared database
     stops at its next pass, with the reason recorded, instead of storing rows without what
     the newer schema keeps beside them."""
-    from tests.ingestion.support import LogWriter, event_line, ingester
+    from tests.support.ingest import LogWriter, event_line, ingester
     engine = db.make_engine(db_url)
     latest = db.migrate(engine)
     w = LogWriter(log_dir)
@@ -301,7 +285,7 @@ def test_a_database_that_skipped_a_migration_is_refused(db_url):
     """migrate() applies the files above the database's version; one below it that was never
     applied (a build with other migrations made it) would be skipped for ever: refused."""
     engine = db.make_engine(db_url)
-    _migrate_to(engine, 8)
+    migrate_to(engine, 8)
     with engine.begin() as conn:                    # as if 007 had not existed in its build
         conn.execute(sa.text("DELETE FROM schema_version WHERE version = 7"))
     with pytest.raises(db.DatabaseError, match="007_nodes"):
@@ -337,7 +321,7 @@ def _insight_log() -> bytes:
 
 
 def _insight_tables(engine) -> dict:
-    from ingestion.store import INSIGHT_ROLLUPS
+    from ingestion.rollup_tables import INSIGHT_ROLLUPS
     with engine.connect() as conn:
         return {r.table: sorted(tuple(str(v) for v in row) for row in conn.execute(sa.text(
             f"SELECT {', '.join(r.columns)} FROM {r.table}"))) for r in INSIGHT_ROLLUPS}
@@ -352,7 +336,7 @@ def test_018_fills_what_it_can_for_the_events_of_an_older_database(db_url, log_d
     from dashboard import insight
     from dashboard.span import Span
     from ingestion import retention, rollups
-    from tests.ingestion.support import undo_018
+    from tests.support.ingest import undo_018
     engine = db.make_engine(db_url)
     db.migrate(engine)
     (log_dir / "sftpgo.log").write_bytes(_insight_log())
@@ -395,7 +379,7 @@ def test_018_started_over_after_a_first_run_stopped_after_its_alter(mariadb_url,
     leaves the columns but the schema at the version before (MySQL 8 has no ADD COLUMN IF NOT EXISTS); the
     next migrate() goes on past the ALTER and ends with everything 018 makes."""
     from ingestion import rollups
-    from tests.ingestion.support import undo_018
+    from tests.support.ingest import undo_018
     engine = db.make_engine(mariadb_url)
     db.migrate(engine)
     (log_dir / "sftpgo.log").write_bytes(_insight_log())

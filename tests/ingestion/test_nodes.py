@@ -14,20 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 import db
-from ingestion import rollups
-from tests.ingestion.support import (LogWriter, db_events, event_line, expected_events,
-                                     failure_line, gzip_file, ingester, noise_line, run_all,
-                                     scalar)
-
-
-def node_events(engine, node: str) -> Counter:
-    """Returns db_events() of one node's files only (an event's node is its file's)."""
-    with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT e.ts, e.kind, e.username, e.size_bytes, e.failed, e.file_path FROM events e"
-            " JOIN log_files f ON f.id = e.file_id WHERE f.node = :n"), {"n": node}).all()
-    return Counter((r[0] if isinstance(r[0], str) else r[0].isoformat(sep=" ", timespec="milliseconds"),
-                    r[1], r[2], r[3], int(r[4]), r[5]) for r in rows)
+from ingestion import increments, rollups, sqlgen, store
+from tests.support.ingest import (LogWriter, db_events, event_line, expected_events, failure_line,
+                                  gzip_file, ingester,
+                                  node_events, noise_line,
+                                  run_all, scalar)
 
 
 def lines(start: int, n: int, user: str = "alice") -> list[bytes]:
@@ -213,15 +204,15 @@ def test_a_database_from_before_nodes_becomes_the_upgrading_nodes(db_url, tmp_pa
     included, and drops it), its ingester goes on where it was (nothing read again), another
     node starts beside it."""
     from ingestion import batch, reader, store
-    from tests.ingestion.test_migrations import _migrate_to
+    from tests.support.ingest import migrate_to
     engine = db.make_engine(db_url)
-    _migrate_to(engine, 5)
+    migrate_to(engine, 5)
     a = LogWriter(tmp_path / "a")
     a.write(*lines(0, 40), failure_line(41))
     content = a.live.read_bytes()
     st = a.live.stat()
     rows = batch.build(1, 0, content.split(b"\n")[:-1], None, False)
-    daily = [r[:3] + r[4:] for r in store.rollup_rows(rows.events, "x")]
+    daily = [r[:3] + r[4:] for r in increments.rollup_rows(rows.events, "x")]
     with engine.begin() as conn:
         conn.execute(sa.text(
             "INSERT INTO log_files (id, head, dev, ino, path, first_path, compressed, state,"
@@ -234,7 +225,7 @@ def test_a_database_from_before_nodes_becomes_the_upgrading_nodes(db_url, tmp_pa
             " event_count, updated_at) VALUES (1, :o, :m, 41, :e, '2024-09-18 04:00:00')"),
             {"o": len(content), "m": content[-reader.MARKER_BYTES:], "e": len(rows.events)})
         old = [c for c in store.EVENT_COLUMNS if c not in ("client", "encrypted")]  # 018's
-        conn.exec_driver_sql(store._insert("events", tuple(old),
+        conn.exec_driver_sql(sqlgen.insert_sql("events", tuple(old),
                                            "sqlite" if engine.dialect.name == "sqlite"
                                            else "mysql"),
                              [tuple(getattr(e, c) for c in old) for e in rows.events])

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from ingestion import parse
 from tests import reference
-from tests.ingestion.support import run_all, scalar
+from tests.support.ingest import run_all, scalar
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data"
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from ingestion import parse
-from tests.ingestion.test_parse_property import json_values, lines
+from tests.support.strategies import json_values, lines
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data"
 MAX_TS = "2024-09-19 04:00:06.777"

@@ -17,8 +17,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 import db
 from ingestion.run import SEAMS
-from tests.ingestion.support import (LogWriter, db_events, event_line, expected_events,
-                                     gzip_file, ingester, noise_line, scalar)
+from tests.support.ingest import (LogWriter, db_events, event_line, expected_events, gzip_file,
+                                  ingester, noise_line, scalar)
 
 
 def total_lost(engine) -> int:

@@ -13,10 +13,11 @@ import sqlalchemy as sa
 
 import db
 from ingestion import retention, rollups
-from tests.ingestion.support import (_T0, LogWriter, ban_line, db_events, event_line,
-                                     expected_events, failure_line, gzip_file, ingester,
-                                     noise_line, rare_mismatch, run_all, run_cli, scalar,
-                                     total_lines)
+from tests.support.ingest import (LogWriter, _T0, ban_line, db_events, event_line, expected_events,
+                                  failure_line, gzip_file,
+                                  ingester, noise_line,
+                                  rare_mismatch, run_all,
+                                  run_cli, scalar, total_lines)
 
 STEP_MS = 15 * 60_000                   # a line every 15 minutes: 96 lines a day
 CUT = date(2024, 9, 25)                 # the tests' cutoff: 2024-09-18..24 go, 25.. stay
@@ -299,8 +300,8 @@ def test_kill_9_in_the_middle_of_a_prune_leaves_whole_batches(db_url, engine, lo
     due = sum(expected.values()) - sum(kept(expected, cutoff).values())
     assert due > 3 * retention.BATCH_ROWS
     before = snapshot(engine)
-    env = {"SFTPGO_DASH_CRASH_AT": "prune_deleted", "SFTPGO_DASH_CRASH_AFTER_BATCHES": "2"}
-    killed = run_cli("--db", db_url, "--prune", "--events-retention-days", "4", env=env)
+    killed = run_cli("--db", db_url, "--prune", "--events-retention-days", "4",
+                     crash_at=("prune_deleted", 2))
     assert killed.returncode == -9, killed.stderr
     assert sum(db_events(engine).values()) == sum(expected.values()) - 2 * retention.BATCH_ROWS
     assert kept(db_events(engine), cutoff) == kept(expected, cutoff)

@@ -4,27 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ingestion import rollups
-from tests.ingestion.support import (LogWriter, ban_line, event_line, failure_line, gzip_file,
-                                     noise_line, run_all, run_cli, scalar)
-
-
-def busy_lines(start: int, n: int) -> list[bytes]:
-    users = ["alice", "Alice", "alice ", "bob", "<img src=x onerror=alert(1)>"]
-    out = []
-    for i in range(start, start + n):
-        if i % 5 == 0:
-            out.append(noise_line(i))
-        elif i % 7 == 3:            # failed logins and bans: the security rollups
-            out.append(failure_line(i, user=users[i % 5], ip=["203.0.113.9", "", "2001:db8::9"][i % 3],
-                                    method=["password", "publickey"][i % 2],
-                                    protocol=None if i % 4 == 0 else "SSH", ms=i * 60_000))
-        elif i % 13 == 4:
-            out.append(ban_line(i, ip=["203.0.113.9", "198.51.100.1"][i % 2], ms=i * 60_000))
-        else:
-            out.append(event_line(i, user=users[(i // 2) % len(users)], size=i * 7,
-                                  sender="Upload" if i % 2 else "Download",
-                                  ms=i * 60_000, error="EOF" if i % 11 == 0 else None))
-    return out
+from tests.support.ingest import (LogWriter, busy_lines, gzip_file, run_all, run_cli, scalar,
+                                  user_lines)
 
 
 def test_backfill_rotation_and_rebuild_keep_rollups_equal_to_events(engine, log_dir):
@@ -61,9 +42,9 @@ def test_backfill_rotation_and_rebuild_keep_rollups_equal_to_events(engine, log_
 def test_kill_in_the_middle_of_a_backfill_keeps_rollups_equal(db_url, engine, log_dir):
     w = LogWriter(log_dir)
     w.write(*busy_lines(0, 6000))
-    env = {"SFTPGO_DASH_CRASH_AT": "after_insert_before_checkpoint",
-           "SFTPGO_DASH_CRASH_AFTER_BATCHES": "3", "INGEST_BATCH_BYTES": "60000"}
-    killed = run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet", env=env)
+    killed = run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet",
+                     env={"INGEST_BATCH_BYTES": "60000"},
+                     crash_at=("after_insert_before_checkpoint", 3))
     assert killed.returncode == -9
     assert rollups.check(engine) == []
     assert 0 < scalar(engine, "SELECT COUNT(*) FROM events") < 4800
@@ -75,7 +56,7 @@ def test_kill_in_the_middle_of_a_backfill_keeps_rollups_equal(db_url, engine, lo
 def test_check_rollups_catches_each_corrupted_security_rollup(engine, log_dir):
     """Every security rollup is checked: a cell off by one, a missing and an extra row are
     each reported with the rollup's name, and a rebuild repairs them."""
-    from ingestion.store import SECURITY_ROLLUPS
+    from ingestion.rollup_tables import SECURITY_ROLLUPS
     w = LogWriter(log_dir)
     w.write(*busy_lines(0, 3000))
     run_all(engine, log_dir, batch_bytes=40_000)
@@ -108,39 +89,6 @@ def test_check_rollups_catches_each_corrupted_security_rollup(engine, log_dir):
                                                      "login_failure_pairs"}
 
 
-def user_lines(n: int) -> list[bytes]:
-    """Returns the user kinds' lines (transfers, file operations, logins) and failed logins
-    with varied users, IPs (some missing or empty), protocols (some missing) and sizes (some
-    missing), over several days."""
-    import orjson
-    users = ["alice", "Alice", "alice ", "bob", "100%_b"]
-    out = []
-    for i in range(n):
-        t = f"2024-09-{10 + i // 150:02d}T{i % 24:02d}:{i % 60:02d}:{i % 59:02d}.{i % 1000:03d}"
-        user, ip = users[i % 5], ["10.0.0.1", "2001:db8::1", "", None][i // 5 % 4]
-        addr = {} if ip is None else {"remote_addr": f"[{ip}]:1" if ":" in ip else f"{ip}:1"
-                                      if ip else ""}
-        proto = {} if i % 7 == 0 else {"protocol": ["SFTP", "FTP", "DAV"][i % 3]}
-        r = i % 6
-        if r < 3:
-            obj = {"level": "info", "time": t, "sender": ["Upload", "Download", "Upload"][r],
-                   **addr, "elapsed_ms": 1, "username": user, "file_path": f"/f{i}",
-                   "connection_id": f"c{i}", **proto,
-                   **({} if i % 11 == 0 else {"size_bytes": i * 1013})}
-        elif r == 3:
-            obj = {"level": "info", "time": t, "sender": "Rename", **addr, "username": user,
-                   "file_path": f"/f{i}", "target_path": f"/g{i}", "elapsed": 2,
-                   "connection_id": f"c{i}", **proto}
-        elif r == 4:
-            obj = {"level": "info", "time": t, "sender": "login", "ip": ip or "",
-                   "username": user, "method": "password", **proto}
-        else:
-            out.append(failure_line(i, user=user, ip=ip or "203.0.113.9", ms=i * 60_000))
-            continue
-        out.append(orjson.dumps(obj) + b"\n")
-    return out
-
-
 def _table(engine, r) -> list[tuple]:
     with engine.connect() as conn:
         return sorted(tuple(str(v) for v in row) for row in conn.execute(sa.text(
@@ -151,7 +99,7 @@ def test_user_rollups_equal_a_rebuild_and_check_catches_a_corrupted_cell(engine,
     """user_ips_daily and user_protocols_daily, kept batch by batch, equal what a rebuild
     computes from the events (and the events' own counts); a cell off by one, a missing and
     an extra row are each reported with the rollup's name; a rebuild repairs them."""
-    from ingestion.store import USER_ROLLUPS
+    from ingestion.rollup_tables import USER_ROLLUPS
     w = LogWriter(log_dir)
     w.write(*user_lines(900))
     gzip_file(w.rotate())
@@ -198,7 +146,7 @@ def test_events_rare_mirrors_the_rare_events_and_check_and_rebuild_cover_it(mari
     keys after a backfill with rotations; a missing, a wrong and an extra row are each
     reported as events_rare by --check-rollups, and a rebuild repairs them."""
     import db
-    from tests.ingestion.support import rare_mismatch
+    from tests.support.ingest import rare_mismatch
     engine = db.make_engine(mariadb_url)
     db.migrate(engine)
     w = LogWriter(log_dir)

@@ -15,8 +15,9 @@ import shutil
 import pytest
 
 from ingestion.run import SEAMS
-from tests.ingestion.support import (LogWriter, db_events, event_line, expected_events, ingester,
-                                     noise_line, run_all, scalar, total_lines)
+from tests.support.ingest import (LogWriter, db_events, event_line, expected_events, ingester,
+                                  noise_line, run_all, scalar,
+                                  total_lines)
 
 # Every seam a rotation can land on (the commit seams run on the commit thread; included).
 RACE_SEAMS = [s for s in SEAMS]

@@ -13,18 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from ingestion import run as run_mod
-from tests.ingestion.support import (LogWriter, db_events, event_line, expected_events,
-                                     gzip_file, ingester, noise_line, run_all, run_cli, scalar,
-                                     total_lines)
-
-
-def assert_exactly_once(engine, writer: LogWriter) -> None:
-    assert db_events(engine) == expected_events(writer.written)
-    assert total_lines(engine) == len(writer.written)
-
-
-def mixed(start: int, n: int) -> list[bytes]:
-    return [event_line(i) if i % 3 else noise_line(i) for i in range(start, start + n)]
+from tests.support.ingest import (LogWriter, assert_exactly_once, db_events, event_line,
+                                  expected_events, gzip_file,
+                                  ingester, mixed, noise_line,
+                                  run_all, run_cli, scalar,
+                                  total_lines)
 
 
 # --- A. crash and restart ------------------------------------------------------------------
@@ -34,9 +27,8 @@ def mixed(start: int, n: int) -> list[bytes]:
 def test_kill_at_every_commit_phase_loses_and_duplicates_nothing(db_url, engine, log_dir, point):
     w = LogWriter(log_dir)
     w.write(*mixed(0, 3000))
-    env = {"SFTPGO_DASH_CRASH_AT": point, "SFTPGO_DASH_CRASH_AFTER_BATCHES": "1",
-           "INGEST_BATCH_BYTES": "40000"}
-    killed = run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet", env=env)
+    killed = run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet",
+                     env={"INGEST_BATCH_BYTES": "40000"}, crash_at=(point, 1))
     assert killed.returncode == -9, killed.stderr
     done = run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet")
     assert done.returncode == 0, done.stderr
@@ -203,7 +195,7 @@ def test_kill_during_rotation_still_drains_backup(db_url, engine, log_dir):
     w.write(*mixed(50, 50))
     w.rotate(create=False)           # renamed, new file not created yet
     killed = run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet",
-                     env={"SFTPGO_DASH_CRASH_AT": "after_read"})
+                     crash_at=("after_read", 0))
     assert killed.returncode == -9
     w.live.touch()
     w.write(*mixed(100, 10))

@@ -1,6 +1,6 @@
 """The concurrent soak: a live lumberjack-style writer and a --follow ingester killed -9, together.
 
-The writer (tests/ingestion/soak_writer.py) writes >= 2,000 lines/s, rotates every 256 KB,
+The writer (tests/support/soak_writer.py) writes >= 2,000 lines/s, rotates every 256 KB,
 gzips each backup in a background mill (a third as several members) and deletes backups
 beyond 30, leaves partial copies of the live file in a subfolder, while `ingest.py
 --follow` runs and is SIGKILLed at random moments and restarted. Rotations therefore land
@@ -24,7 +24,7 @@ import pytest
 
 import db
 from ingestion import rollups
-from tests.ingestion.support import ROOT, db_events, expected_events, run_cli, scalar
+from tests.support.ingest import ROOT, db_events, expected_events, run_cli, scalar
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "20"))
 RATE = 2000
@@ -48,7 +48,7 @@ def _follower(db_url: str, log_dir) -> subprocess.Popen:
 def test_soak_writer_and_killed_follower_at_once(db_url, engine, log_dir, tmp_path, seed):
     rng = random.Random(seed)
     record = tmp_path / "record.json"
-    writer = subprocess.Popen([sys.executable, "-m", "tests.ingestion.soak_writer", str(log_dir),
+    writer = subprocess.Popen([sys.executable, "-m", "tests.support.soak_writer", str(log_dir),
                                str(SECONDS), str(RATE), str(seed), str(record)], cwd=ROOT)
     follower = _follower(db_url, log_dir)
     kills, lost_seen = 0, 0

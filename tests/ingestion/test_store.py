@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from ingestion import rollups
+from ingestion import generations, increments, rollup_tables, rollups
 from ingestion import parse, store
 from ingestion.identity import Generation
-from tests.ingestion.support import LogWriter, event_line, run_all, scalar, total_lines
+from tests.support.ingest import LogWriter, event_line, run_all, scalar, total_lines
 
 PIB = 2 ** 50
 CAP = 2 ** 62
@@ -15,7 +15,7 @@ DAY = "2024-09-18"
 
 
 def _generation(conn) -> int:
-    return store.create_generation(conn, "n1", b"head", 1, 2, "/logs/sftpgo.log", False, 0, None)
+    return generations.create_generation(conn, "n1", b"head", 1, 2, "/logs/sftpgo.log", False, 0, None)
 
 
 def _uploads(fid: int, start: int, n: int, size: int = PIB, user: str = "alice") -> list[tuple]:
@@ -45,9 +45,9 @@ def _cell(engine):
 
 
 def test_rollup_rows_saturate_at_the_cap():
-    rows = store.rollup_rows(_uploads(1, 0, 5000), "n1")
+    rows = increments.rollup_rows(_uploads(1, 0, 5000), "n1")
     assert rows == [(DAY, "upload", "alice", "n1", 5000, CAP, 0)]
-    assert store.rollup_rows(_uploads(1, 0, 3), "n1") == [(DAY, "upload", "alice", "n1", 3,
+    assert increments.rollup_rows(_uploads(1, 0, 3), "n1") == [(DAY, "upload", "alice", "n1", 3,
                                                            3 * PIB, 0)]
 
 
@@ -120,8 +120,8 @@ def test_a_run_is_stored_as_one_row_and_counted_as_its_lines(engine):
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM checkpoints"))
         gen = Generation(fid, b"head", 1, 2, "/logs/sftpgo.log", False, "active", 1010, None, 0,
-                         store._recover_offset(conn, fid), None)
-        store.restore_checkpoint(conn, gen, b"m")
+                         generations._recover_offset(conn, fid), None)
+        generations.restore_checkpoint(conn, gen, b"m")
     with engine.connect() as conn:
         row = conn.execute(sa.text("SELECT committed_offset, line_count, malformed_count"
                                    " FROM checkpoints")).one()
@@ -159,7 +159,7 @@ def test_security_rows_count_each_rollup_by_its_key_with_missing_values_as_empty
               _failure(2, "2024-09-19 01:00:00.000", "10.0.0.1", "admin", "password", None),
               (1, 3, 4, f"{DAY} 05:00:00.000", DAY, "ban", "", None, 0, "defender", None, "SSH",
                None, None, None, None, None, None, None, 0)]
-    rows = store.security_rows(events, "n1")
+    rows = increments.security_rows(events, "n1")
     assert sorted(rows["login_failures_ip_daily"]) == [
         ("2024-09-18", "", "n1", 2, "2024-09-18 03:00:00.000", "2024-09-18 04:00:00.000"),
         ("2024-09-19", "10.0.0.1", "n1", 1, "2024-09-19 01:00:00.000",
@@ -169,10 +169,10 @@ def test_security_rows_count_each_rollup_by_its_key_with_missing_values_as_empty
     assert sorted(rows["login_failure_pairs"]) == [
         ("", "root", "n1", 2, DAY, DAY), ("10.0.0.1", "admin", "n1", 1, "2024-09-19", "2024-09-19")]
     assert rows["bans_daily"] == [(DAY, "", "n1", 1)]
-    assert set(rows) == {r.table for r in store.SECURITY_ROLLUPS}
+    assert set(rows) == {r.table for r in rollup_tables.SECURITY_ROLLUPS}
     # every key ends with the batch's node
-    assert all(r.key[-1] == "node" for r in store.SECURITY_ROLLUPS)
-    many = store.security_rows([_failure(i, f"{DAY} 04:00:00.000", "") for i in range(3)] * 2,
+    assert all(r.key[-1] == "node" for r in rollup_tables.SECURITY_ROLLUPS)
+    many = increments.security_rows([_failure(i, f"{DAY} 04:00:00.000", "") for i in range(3)] * 2,
                                "n2")
     assert many["login_failure_pair_days"] == [("", "root", DAY, "n2", 6)]
 
@@ -190,14 +190,14 @@ def test_user_rows_count_ips_and_protocols_of_the_user_kinds_only():
               _user_event(4, "login", "bob", "10.0.0.2", "SSH", day="2024-09-19"),
               _user_event(5, "login_failed", "alice", "10.0.0.1", "SSH"),
               _user_event(6, "ban", "", "10.0.0.1", "SSH"),
-              _user_event(7, "upload", "alice", "10.0.0.3", "SFTP", store.BYTES_CAP)]
-    rows = store.user_rows(events, "n1")
+              _user_event(7, "upload", "alice", "10.0.0.3", "SFTP", rollup_tables.BYTES_CAP)]
+    rows = increments.user_rows(events, "n1")
     assert sorted(rows["user_ips_daily"]) == [("alice", DAY, "10.0.0.1", "n1", 2),
                                               ("alice", DAY, "10.0.0.3", "n1", 1),
                                               ("bob", "2024-09-19", "10.0.0.2", "n1", 1)]
     assert sorted(rows["user_protocols_daily"]) == [("alice", DAY, "", "n1", 1, 0),
                                                     ("alice", DAY, "SFTP", "n1", 2,
-                                                     store.BYTES_CAP)]   # saturates
-    assert {r.table for r in store.USER_ROLLUPS} == set(rows)
-    assert all(r.key[-1] == "node" for r in store.USER_ROLLUPS)
-    assert store.user_rows([events[5], events[6]], "n1") == {}
+                                                     rollup_tables.BYTES_CAP)]   # saturates
+    assert {r.table for r in rollup_tables.USER_ROLLUPS} == set(rows)
+    assert all(r.key[-1] == "node" for r in rollup_tables.USER_ROLLUPS)
+    assert increments.user_rows([events[5], events[6]], "n1") == {}

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 import db
 from ingestion import retention, rollups
-from ingestion.store import TOTALS_COLUMNS
-from tests.ingestion.support import LogWriter, event_line, gzip_file, run_all, undo_018
-from tests.ingestion.test_rollups import busy_lines, user_lines
+from ingestion.rollup_tables import TOTALS_COLUMNS
+from tests.support.ingest import (LogWriter, busy_lines, event_line, gzip_file, run_all, undo_018,
+                                 user_lines)
 
 
 def _time(value) -> str | None:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from ingestion import parse
 from ingestion.run import Ingester
 from settings import Settings
+import db
 
 ROOT = Path(__file__).resolve().parents[2]
 _T0 = datetime(2024, 9, 18, 3, 0, 0)
@@ -176,11 +177,15 @@ def gzip_file(path: Path, remove: bool = True) -> Path:
     return gz
 
 
-def run_cli(*args, env=None, timeout=120) -> subprocess.CompletedProcess:
-    """Runs ``python ingest.py args`` in a subprocess."""
+def run_cli(*args, env=None, timeout=120, crash_at: tuple[str, int] | None = None
+            ) -> subprocess.CompletedProcess:
+    """Runs ``python ingest.py args`` in a subprocess; with ``crash_at`` (a seam's name, the
+    batches to commit first) through tests/support/crash.py, which kills it there."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, str(ROOT / "ingest.py"), *args], cwd=ROOT,
-                          env=full_env, capture_output=True, text=True, timeout=timeout)
+    command = [sys.executable, str(ROOT / "ingest.py")] if crash_at is None else \
+        [sys.executable, "-m", "tests.support.crash", crash_at[0], str(crash_at[1])]
+    return subprocess.run([*command, *args], cwd=ROOT, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def undo_018(engine) -> None:
@@ -192,3 +197,110 @@ def undo_018(engine) -> None:
         conn.exec_driver_sql("ALTER TABLE events DROP COLUMN client")
         conn.exec_driver_sql("ALTER TABLE events DROP COLUMN encrypted")
         conn.exec_driver_sql("DELETE FROM schema_version WHERE version = 18")
+
+
+def busy_lines(start: int, n: int) -> list[bytes]:
+    users = ["alice", "Alice", "alice ", "bob", "<img src=x onerror=alert(1)>"]
+    out = []
+    for i in range(start, start + n):
+        if i % 5 == 0:
+            out.append(noise_line(i))
+        elif i % 7 == 3:            # failed logins and bans: the security rollups
+            out.append(failure_line(i, user=users[i % 5], ip=["203.0.113.9", "", "2001:db8::9"][i % 3],
+                                    method=["password", "publickey"][i % 2],
+                                    protocol=None if i % 4 == 0 else "SSH", ms=i * 60_000))
+        elif i % 13 == 4:
+            out.append(ban_line(i, ip=["203.0.113.9", "198.51.100.1"][i % 2], ms=i * 60_000))
+        else:
+            out.append(event_line(i, user=users[(i // 2) % len(users)], size=i * 7,
+                                  sender="Upload" if i % 2 else "Download",
+                                  ms=i * 60_000, error="EOF" if i % 11 == 0 else None))
+    return out
+
+
+def user_lines(n: int) -> list[bytes]:
+    """Returns the user kinds' lines (transfers, file operations, logins) and failed logins
+    with varied users, IPs (some missing or empty), protocols (some missing) and sizes (some
+    missing), over several days."""
+    import orjson
+    users = ["alice", "Alice", "alice ", "bob", "100%_b"]
+    out = []
+    for i in range(n):
+        t = f"2024-09-{10 + i // 150:02d}T{i % 24:02d}:{i % 60:02d}:{i % 59:02d}.{i % 1000:03d}"
+        user, ip = users[i % 5], ["10.0.0.1", "2001:db8::1", "", None][i // 5 % 4]
+        addr = {} if ip is None else {"remote_addr": f"[{ip}]:1" if ":" in ip else f"{ip}:1"
+                                      if ip else ""}
+        proto = {} if i % 7 == 0 else {"protocol": ["SFTP", "FTP", "DAV"][i % 3]}
+        r = i % 6
+        if r < 3:
+            obj = {"level": "info", "time": t, "sender": ["Upload", "Download", "Upload"][r],
+                   **addr, "elapsed_ms": 1, "username": user, "file_path": f"/f{i}",
+                   "connection_id": f"c{i}", **proto,
+                   **({} if i % 11 == 0 else {"size_bytes": i * 1013})}
+        elif r == 3:
+            obj = {"level": "info", "time": t, "sender": "Rename", **addr, "username": user,
+                   "file_path": f"/f{i}", "target_path": f"/g{i}", "elapsed": 2,
+                   "connection_id": f"c{i}", **proto}
+        elif r == 4:
+            obj = {"level": "info", "time": t, "sender": "login", "ip": ip or "",
+                   "username": user, "method": "password", **proto}
+        else:
+            out.append(failure_line(i, user=user, ip=ip or "203.0.113.9", ms=i * 60_000))
+            continue
+        out.append(orjson.dumps(obj) + b"\n")
+    return out
+
+
+def node_events(engine, node: str) -> Counter:
+    """Returns db_events() of one node's files only (an event's node is its file's)."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT e.ts, e.kind, e.username, e.size_bytes, e.failed, e.file_path FROM events e"
+            " JOIN log_files f ON f.id = e.file_id WHERE f.node = :n"), {"n": node}).all()
+    return Counter((r[0] if isinstance(r[0], str) else r[0].isoformat(sep=" ", timespec="milliseconds"),
+                    r[1], r[2], r[3], int(r[4]), r[5]) for r in rows)
+
+
+def assert_exactly_once(engine, writer: LogWriter) -> None:
+    assert db_events(engine) == expected_events(writer.written)
+    assert total_lines(engine) == len(writer.written)
+
+
+def mixed(start: int, n: int) -> list[bytes]:
+    return [event_line(i) if i % 3 else noise_line(i) for i in range(start, start + n)]
+
+
+def migrate_to(engine, last: int) -> None:
+    """Applies the migrations up to ``last`` only: the schema an older release left."""
+    d = db.dialect(engine)
+    collation = "utf8mb4_nopad_bin" if d == "mysql" else ""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for version, path in db.migrations(d):
+            if version <= last:
+                for stmt in db._statements(path.read_text().replace("{BIN}", collation)):
+                    if ":node" in stmt:                   # 007: rows of before nodes
+                        conn.execute(sa.text(stmt), {"node": "upgrader"})
+                    else:
+                        conn.exec_driver_sql(stmt)
+                conn.execute(sa.text("INSERT INTO schema_version VALUES (:v)"), {"v": version})
+
+
+PASSWD_LINK = "sftpgo-2024-02-02T00-00-00.000.log"
+
+
+def deep_folder(base: Path) -> Path:
+    """Creates folders nested past PATH_MAX under ``base``: listing the last one by its full
+    path fails (ENAMETOOLONG) for every user, root included. Returns the top of the nest."""
+    top = base / "nest"
+    top.mkdir()
+    fd = os.open(top, os.O_RDONLY)
+    try:
+        for _ in range(20):                       # 20 x 251 characters > 4096
+            os.mkdir("d" * 250, dir_fd=fd)
+            nxt = os.open("d" * 250, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+    finally:
+        os.close(fd)
+    return top

@@ -1,6 +1,8 @@
 """Helpers for the dashboard tests: rows written straight into the rollup and status tables."""
 from __future__ import annotations
 
+import json
+
 import http.client
 import subprocess
 import sys
@@ -8,6 +10,11 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from datetime import date, timedelta
+from app import create_app
+from ingestion.run import Ingester
+from settings import Settings
+from tests import reference
 
 ROOT = Path(__file__).resolve().parents[2]      # the repository: where app.py runs
 NOW = "2024-09-18T12:00:00.000000"
@@ -154,3 +161,126 @@ def server_command(kind: str, port: int, db_url: str, log_dir) -> list[str]:
         return [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "-w", "1",
                 "-b", f"127.0.0.1:{port}", "app:wsgi()"]
     return [sys.executable, "app.py", "--port", str(port), "--db", db_url, "--log-dir", str(log_dir)]
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data"
+
+
+SAMPLE_FILES = ["msda-excerpt.log", "public-lines.jsonl"]
+
+
+def client_for(db_url: str, log_dir, **changes):
+    return create_app(Settings(db_url=db_url, log_dir=str(log_dir), **changes)).server.test_client()
+
+
+def ingest_all(engine, log_dir) -> None:
+    ingester = Ingester(engine, Settings(log_dir=str(log_dir)))
+    for _ in range(100):
+        progress = ingester.run_pass()
+        if progress.complete or (not progress.busy and progress.bytes_done == 0):
+            return
+    raise AssertionError("ingestion did not finish")
+
+
+def reference_events(data: bytes) -> list[dict]:
+    """Returns the events of a file's complete lines, per tests/reference.py (no engine code)."""
+    return [e for e in map(reference.event_of, reference.physical_lines(data)) if e]
+
+
+def expected_stats(events: list[dict], start: date, end: date) -> dict:
+    """Returns the /api/stats body the contract gives for ``events`` and start..end."""
+    figures = reference.stats(events, start.isoformat(), end.isoformat())
+    per_user = figures.pop("per_user")
+    users = []
+    for u in per_user.values():
+        transfers = u["uploads"] + u["downloads"]
+        volume = u["bytes_uploaded"] + u["bytes_downloaded"]
+        users.append({**u, "transfers": transfers,
+                      "avg_bytes_per_transfer": round(volume / transfers, 2) if transfers else None})
+    days = []
+    day = start
+    while day <= end:
+        counts = {k: sum(1 for e in events if e["day"] == day.isoformat() and e["kind"] == k)
+                  for k in ("upload", "download", "file_op", "login", "login_failed", "ban")}
+        days.append({"date": day.isoformat(), **counts, "total": sum(counts.values())})
+        day += timedelta(days=1)
+    return {"start": start.isoformat(), "end": end.isoformat(), "totals": figures,
+            "users": users, "days": days}
+
+
+def by_name(users: list[dict]) -> dict:
+    return {u["username"]: u for u in users}
+
+
+def flatten(node) -> str:
+    """Returns the text a component tree shows."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, (list, tuple)):
+        return "".join(flatten(n) for n in node)
+    children = getattr(node, "children", None)
+    return flatten(children) if children is not None else ""
+
+
+NAMES = ["admin", "Admin", "admin ", "", "root", "a/b", "100%_sure", "<b>x</b>", "ß\u202eevil"]
+
+
+IPS = ["203.0.113.9", "2001:db8::9", "45.25.4.159", "198.51.100.7"]
+
+
+def events_of(data: bytes) -> list[dict]:
+    """Returns the reference events of one file's bytes, each with its byte offset as pos."""
+    out, pos = [], 0
+    for line in reference.physical_lines(data):
+        e = reference.event_of(line)
+        if e:
+            out.append({**e, "pos": pos})
+        pos += len(line) + 1
+    return out
+
+
+def _line(obj: dict) -> bytes:
+    return json.dumps(obj, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def attack_lines(day: str = "2024-09-18", hour: int = 3) -> bytes:
+    """Returns a realistic log of a day: transfers, file ops, 2.7 and text logins, dictionary
+    attacks with hostile names, bans (one IP with bans only), identical lines."""
+    lines = []
+    for i in range(60):
+        t = f"{day}T{hour + i // 30:02d}:{(i * 2) % 60:02d}:{i % 60:02d}.{i * 7 % 1000:03d}"
+        user, ip = NAMES[i % len(NAMES)], IPS[i % len(IPS)]
+        lines.append(_line({"level": "debug", "time": t, "sender": "connection_failed",
+                            "client_ip": ip, "username": user,
+                            "login_type": ["password", "publickey", "no_auth_tried"][i % 3],
+                            **({"protocol": ["SSH", "FTP"][i % 2]} if i % 5 else {}),
+                            "error": "invalid credentials"}))
+        if i % 4 == 0:
+            lines.append(_line({"level": "info", "time": t, "sender": "Upload",
+                                "remote_addr": f"{ip}:5000" if ":" not in ip else f"[{ip}]:5000",
+                                "elapsed_ms": i, "size_bytes": i * 1000, "username": user,
+                                "file_path": ["/d/100%_done.txt", "/d/100x_done.txt",
+                                              "/D/UP.TXT", "/d/up.txt"][i % 16 // 4],
+                                "connection_id": f"SFTP_{i}_1", "protocol": "SFTP",
+                                **({"error": "unexpected EOF"} if i % 8 == 0 else {})}))
+        if i % 6 == 1:
+            lines.append(_line({"level": "info", "time": t, "sender": "login", "ip": ip,
+                                "username": user, "method": "password", "protocol": "SSH",
+                                "connection_id": f"c{i}"}))
+        if i % 10 == 9:
+            lines.append(_line({"level": "info", "time": t, "sender": "defender",
+                                "client_ip": ip if i % 20 != 19 else "192.0.2.1", "protocol": "SSH",
+                                "event": "banned"}))
+        if i % 7 == 2:
+            lines.append(_line({"level": "info", "time": t, "sender": "Rename",
+                                "remote_addr": "10.0.0.1:1", "username": user,
+                                "file_path": "/d/a_b", "target_path": "/d/c", "elapsed": 3,
+                                "connection_id": f"SFTP_{i}_1", "protocol": "SFTP"}))
+    lines.append(_line({"level": "info", "time": f"{day}T23:00:00.000", "sender": "SSH",
+                        "message": 'User "admin " logged in with "publickey: SHA256:x:y", '
+                                   'from ip "198.51.100.7", client version "SSH-2.0-x"'}))
+    same = _line({"level": "info", "time": f"{day}T23:00:01.000", "sender": "Download",
+                  "remote_addr": "10.0.0.2:2", "elapsed_ms": 1, "size_bytes": 5,
+                  "username": "admin", "file_path": "/d/same", "protocol": "SFTP"})
+    lines += [same] * 5                                  # identical lines: five events
+    return b"".join(lines)

@@ -1,6 +1,6 @@
 """A stand-in SFTPGo for the concurrent soak: lumberjack rotation, gzip and pruning, at full rate.
 
-    python -m tests.ingestion.soak_writer LOG_DIR SECONDS RATE SEED RECORD [MAX_BACKUPS]
+    python -m tests.support.soak_writer LOG_DIR SECONDS RATE SEED RECORD [MAX_BACKUPS]
 
 Writes about RATE lines a second for SECONDS through simulate.LumberjackWriter (rotation every
 256 KB, each backup gzipped by a background mill, backups beyond MAX_BACKUPS deleted), with
@@ -22,7 +22,7 @@ import time
 import orjson
 
 from simulate import LumberjackWriter
-from tests.ingestion.support import event_line, noise_line
+from tests.support.ingest import event_line, noise_line
 
 ROTATE_BYTES = 256 * 1024
 
