@@ -29,8 +29,8 @@ import db
 import settings as settings_mod
 from components.layout import page
 from components import ids
-from dashboard import (answers, api, callback_guard, exports, headers, limits, metrics, serving,
-                       users_csv)
+from dashboard import (answers, api, callback_guard, exports, geo, headers, limits, metrics,
+                       serving, users_csv)
 from dashboard.context import AppContext, Freshener
 from settings import ConfigError, Settings
 
@@ -105,6 +105,10 @@ def _check(settings: Settings) -> None:
     if settings.server_workers < 0:
         raise ConfigError(f"server_workers must be 0 (one per core) or more, not "
                           f"{settings.server_workers}")
+    try:                                   # a GEOIP_DB that cannot be read: say so at start
+        geo.locator(settings.geoip_db)
+    except geo.GeoDataError as exc:
+        raise ConfigError(str(exc)) from None
     for name in ("max_request_bytes", "server_threads", "server_connections",
                  "request_timeout_s", "max_exports", "queue_wait_s"):
         if getattr(settings, name) <= 0:

@@ -223,13 +223,37 @@ def migrate(engine: Engine, node: str | None = None) -> int:
             log.info("Applying schema migration. version=%d file=%s", version, path.name)
             with engine.begin() as conn:
                 for stmt in _statements(sql):
-                    if ":node" in stmt:
-                        conn.execute(sa.text(stmt), {"node": node})
-                    else:
-                        conn.exec_driver_sql(stmt)
+                    try:
+                        if ":node" in stmt:
+                            conn.execute(sa.text(stmt), {"node": node})
+                        else:
+                            conn.exec_driver_sql(stmt)
+                    except sa.exc.OperationalError as exc:
+                        if not _columns_added_before(conn, stmt, exc):
+                            raise
+                        log.info("Schema columns already added by a stopped run of this "
+                                 "migration; going on. version=%d", version)
                 conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": version})
             current = version
     return current
+
+
+_ADD_COLUMNS = re.compile(r"^ALTER TABLE (\w+)\s+ADD COLUMN \w+[^,]*(?:,\s*ADD COLUMN \w+[^,]*)*$",
+                          re.S)
+_DUPLICATE_COLUMN = 1060
+
+
+def _columns_added_before(conn, stmt: str, exc: sa.exc.OperationalError) -> bool:
+    """Whether ``stmt``, an ALTER TABLE that only adds columns, failed on MySQL/MariaDB
+    because every one of them is there: an earlier run of its migration stopped after it
+    (DDL commits on its own there, and MySQL 8 has no ADD COLUMN IF NOT EXISTS)."""
+    args = getattr(exc.orig, "args", None) or (None,)
+    m = _ADD_COLUMNS.match(stmt)
+    if dialect(conn) != "mysql" or args[0] != _DUPLICATE_COLUMN or m is None:
+        return False
+    wanted = set(re.findall(r"ADD COLUMN (\w+)", stmt))
+    have = {c["name"] for c in sa.inspect(conn).get_columns(m.group(1))}
+    return wanted <= have
 
 
 def _mysql_bin_collation(engine: Engine) -> str:

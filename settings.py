@@ -110,6 +110,9 @@ class Settings:
                                       "users given series of their own on /metrics (each "
                                       "keeps its series once given); the rest are summed "
                                       "as user=\"__other__\"")
+    geoip_db: str = _setting("", "GEOIP_DB",
+                             "a MaxMind or DB-IP .mmdb file (country or city) that places IPs "
+                             "in countries instead of the built-in data (docs/insight.md)")
     events_retention_days: int = _setting(0, "EVENTS_RETENTION_DAYS",
                                           "raw events whose day is more than this many days "
                                           "before today are dropped (the rollups are kept); "

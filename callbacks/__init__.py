@@ -7,12 +7,12 @@ gunicorn reload) would start without callbacks.
 """
 from __future__ import annotations
 
-from . import (alerts, audit, date_range, graphs, live, mode, nodes, pages, playlist, security,
-               users)
+from . import (alerts, audit, date_range, graphs, insight, live, mode, nodes, pages, playlist,
+               security, users)
 
 
 def register(app, context) -> None:
     """Binds every callback of the page to ``app``."""
-    for module in (mode, live, date_range, graphs, nodes, pages, security, users, audit,
-                   playlist, alerts):
+    for module in (mode, live, date_range, graphs, nodes, pages, security, users, insight,
+                   audit, playlist, alerts):
         module.register(app, context)

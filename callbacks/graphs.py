@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from dash import Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import answers, figures, queries, span as spans, time_figures, timeline, window
+from dashboard import (answers, figures, insight, queries, span as spans, time_figures, timeline,
+                       window)
 from components import ids
-from components.headline import FIGURES, headline_values
+from components.headline import FIGURES, headline_notes, headline_values
 from components.users_table import users_table
 from db import DatabaseBroken, error_reason
 from dashboard.context import DB_ERRORS
@@ -28,11 +29,12 @@ log = logging.getLogger(__name__)
 GRAPH_KEYS = ("transfers", "bytes", "average", "days")
 KIOSK_TOP_USERS = 10      # names readable from across a room
 HEADLINE_KEYS = tuple(value_id for value_id, _caption, _tone in FIGURES)
+NOTE_KEYS = tuple(f"{key}-note" for key in HEADLINE_KEYS)     # the change against before
 SCALED = ("transfers", "bytes", "average", "days")       # each graph has its y scale
 SCALE_IDS = (ids.GRAPH_TRANSFERS_SCALE, ids.GRAPH_BYTES_SCALE, ids.GRAPH_AVERAGE_SCALE,
              ids.GRAPH_DAYS_SCALE)
-OUT_KEYS = GRAPH_KEYS + HEADLINE_KEYS + ("table", "days_title", "csv", "message",
-                                         "message_open", "drawn") + \
+OUT_KEYS = GRAPH_KEYS + HEADLINE_KEYS + NOTE_KEYS + (
+    "table", "days_title", "csv", "message", "message_open", "drawn") + \
     tuple(f"{k}_scale" for k in SCALED)
 
 
@@ -101,6 +103,7 @@ def _failed(message: str, kiosk: bool) -> dict:
     out = dict.fromkeys(OUT_KEYS, no_update)
     out.update({key: figures.empty(message, kiosk) for key in GRAPH_KEYS})
     out.update(dict.fromkeys(HEADLINE_KEYS, "–"))
+    out.update(dict.fromkeys(NOTE_KEYS, ""))
     out.update(table=html.P(message, className="empty-note"), message=message,
                message_open=True)
     return out
@@ -123,6 +126,7 @@ def redraw(context, start: str | None, end: str | None, scales, mode: dict | Non
         engine = context.engine()
         shown = drawn(context, "/")             # before the reads: never newer than them
         data = window.stats_of(engine, span, nodes=nodes)
+        previous = insight.previous(engine, span, nodes)
         rows, bucket, note = timeline.rows_for(
             engine, span, data["days"], nodes,
             retention_days=context.settings.events_retention_days, today=today)
@@ -155,6 +159,7 @@ def redraw(context, start: str | None, end: str | None, scales, mode: dict | Non
                                   nbytes=key in ("bytes", "average"), over_time=key == "days")
         out[f"{key}_scale"] = scale_options(used)
     out.update(zip(HEADLINE_KEYS, headline_values(data["totals"])))
+    out.update(zip(NOTE_KEYS, headline_notes(data["totals"], previous, span.days, span.window)))
     return out
 
 
@@ -202,7 +207,7 @@ def register(app, context) -> None:
     copy_range(app, ids.OVERVIEW_RANGE, live=True)
     graph_ids = (ids.GRAPH_TRANSFERS, ids.GRAPH_BYTES, ids.GRAPH_AVERAGE, ids.GRAPH_DAYS)
     output = {key: Output(graph_id, "figure") for key, graph_id in zip(GRAPH_KEYS, graph_ids)}
-    output.update({key: Output(key, "children") for key in HEADLINE_KEYS})
+    output.update({key: Output(key, "children") for key in HEADLINE_KEYS + NOTE_KEYS})
     output.update(table=Output(ids.USERS_TABLE, "children"),
                   csv=Output(ids.USERS_CSV, "href"),
                   days_title=Output(ids.GRAPH_DAYS_TITLE, "children"),

@@ -8,16 +8,19 @@ from dash import Input, Output, html
 from components import ids
 from components.security_page import FIGURES
 from components.tables import TIME, TOKEN, text_table
-from dashboard import alerts, analysis_figures, answers, figures, time_figures, timeline, window
+from dashboard import (alerts, analysis_figures, answers, figures, geo, insight, insight_figures,
+                       time_figures, timeline)
 
 from .common import KEEP_ON, kept
 from .graphs import drawn, nodes_of, range_of, span_of, window_of
+from .insight import plaintext_line
 
 
 KEYS = ("failures", "ips", "usernames", "bans", "days", "top_ips", "top_usernames", "methods",
         "protocols", "days_title", "failures_note", "ips_note", "usernames_note", "bans_note",
-        "drawn")
+        "countries", "plaintext", "drawn")
 LIMIT = 100                 # rows of each table (the wall shows those that fit)
+COUNTRIES = 12              # bars of the countries' graph
 # the login_type of a connection that never tried to log in (SFTPGo 2.6+, and before 2.6)
 SCAN_METHODS = ("no_auth_tried", "no_auth_tryed")
 METHOD_WORDS = {m: "no login tried (scan)" for m in SCAN_METHODS}
@@ -73,7 +76,9 @@ def redraw(context, start, end, mode, today: date | None = None, nodes=None,
         span = span_of(context, start, end, today, since, until)
         engine = context.engine()
         shown = drawn(context, "/security")
-        data = window.security_of(engine, span, limit=LIMIT, nodes=nodes)
+        data = insight.security_with_countries(engine, span, LIMIT, nodes,
+                                               geo.locator(context.settings.geoip_db))
+        logins = insight.clients(engine, span, nodes)
         fired = alerts.fired_ips(engine, **span.bounds())     # the IPs that fired
         rows, bucket, note = timeline.rows_for(
             engine, span, data["days"], nodes,
@@ -86,15 +91,19 @@ def redraw(context, start, end, mode, today: date | None = None, nodes=None,
         "days": time_figures.failures(rows, bucket, kiosk),
         "days_title": timeline.title(bucket, "Failed logins") + " (× bans)"
                       + (f" ({note})" if note else ""),
-        "top_ips": text_table(["IP", "Failures", "Names", "Bans", "First", "Last", "Alerts"],
-                              [[r["ip"] or NONE, r["failures"], r["usernames"], r["bans"],
-                                r["first"], r["last"], alert_mark(fired.get(r["ip"]))]
+        "top_ips": text_table(["IP", "Country", "Failures", "Names", "Bans", "First", "Last",
+                               "Alerts"],
+                              [[r["ip"] or NONE, r["country"] or "–", r["failures"],
+                                r["usernames"], r["bans"], r["first"], r["last"],
+                                alert_mark(fired.get(r["ip"]))]
                                for r in data["by_ip"]],
                               "No failed logins or bans in this range.", name_columns=(),
-                              kinds={0: TOKEN, 4: TIME, 5: TIME, 6: TOKEN},
-                              drop={2: 1, 4: 2, 3: 3, 6: 4}, year=span.end.year,
+                              kinds={0: TOKEN, 1: TOKEN, 5: TIME, 6: TIME, 7: TOKEN},
+                              drop={3: 1, 5: 2, 4: 3, 7: 4, 1: 5}, year=span.end.year,
                               row_classes=["alert-ip" if r["ip"] in fired else None
                                            for r in data["by_ip"]]),
+        "countries": insight_figures.countries_bar(data["by_country"][:COUNTRIES], kiosk),
+        "plaintext": plaintext_line(logins),
         "top_usernames": text_table(["Username", "Failures", "IPs"],
                                     [[r["username"] if r["username"] else _none(), r["failures"],
                                       r["ips"]] for r in data["by_username"]],
@@ -122,6 +131,8 @@ def register(app, context) -> None:
                   top_usernames=Output(ids.SECURITY_TOP_USERNAMES, "children"),
                   methods=Output(ids.SECURITY_METHODS, "figure"),
                   protocols=Output(ids.SECURITY_PROTOCOLS, "figure"),
+                  countries=Output(ids.SECURITY_COUNTRIES, "figure"),
+                  plaintext=Output(ids.SECURITY_PLAINTEXT, "children"),
                   drawn=Output(ids.drawn_id("security"), "data"))
 
     @app.callback(output=output,

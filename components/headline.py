@@ -19,10 +19,36 @@ FIGURES = (
 )
 
 
+# the totals key of each tile, in FIGURES order (its change against the period before)
+TOTALS = ("users", "transfers", "bytes_uploaded", "bytes_downloaded", "failed_transfers",
+          "login_failures")
+
+
 def headline_row() -> dbc.Row:
-    """Returns the row of figure tiles, their values still empty ('…')."""
-    return dbc.Row([dbc.Col(_tile(value_id, caption, tone), xs=6, md=4, xl=2)
+    """Returns the row of figure tiles, their values still empty ('…'); each has a note line
+    for its change against the period before."""
+    return dbc.Row([dbc.Col(_tile(value_id, caption, tone, note=True), xs=6, md=4, xl=2)
                     for value_id, caption, tone in FIGURES], className="headline g-3")
+
+
+def headline_notes(totals: dict, previous: dict | None, days: int, window: bool) -> list:
+    """Returns each tile's note, in FIGURES order: its change against ``previous`` (the
+    totals of the period before, /api/stats' previous) as '▲ 12 % vs before', which period
+    and its figure in the tooltip; empty when neither period has any."""
+    from dashboard.insight_figures import before_words, change
+    words = before_words(previous, days, window)
+    notes = []
+    for key in TOTALS:
+        then = None if previous is None else previous[key]
+        text, way = change(totals[key], then)
+        if not text:
+            notes.append("")
+            continue
+        shown = human_bytes(then) if key.startswith("bytes") else count(then)
+        notes.append(html.Span([html.Span(text, className=f"delta delta-{way}"), " vs before"],
+                               title=f"against {words} ({previous['start']} → "
+                                     f"{previous['end']}): {shown}"))
+    return notes
 
 
 def _tile(value_id: str, caption: str, tone: str, note: bool = False) -> html.Div:

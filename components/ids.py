@@ -159,3 +159,13 @@ ALERTS_STATE = "alerts-state"
 ALERTS_TABLE = "alerts-table"
 ALERTS_RULES = "alerts-rules"          # the rules in force, under the table
 ALERTS_RANGE = "alerts-range"          # the page's copy of the range, version and tick
+# insight (docs/insight.md): the overview's folders and hours, the security page's countries
+# and plain-text logins, the users page's clients
+INSIGHT_FOLDERS = "insight-folders"             # the folder table
+INSIGHT_DEPTH = "insight-folders-depth"         # its depth control (1-8)
+INSIGHT_FOLDERS_TITLE = "insight-folders-title"
+INSIGHT_HOURS = "insight-graph-hours"           # weekday x hour heatmap
+SECURITY_COUNTRIES = "security-graph-countries"
+SECURITY_PLAINTEXT = "security-plaintext"       # the warning: logins without encryption
+USERS_CLIENTS = "users-clients"                 # /users: the client families table
+USERS_PLAINTEXT = "users-plaintext"             # /users: the plain-text logins' line

@@ -1,4 +1,5 @@
-"""The security page: who tries to get in, from where, and what the defender banned."""
+"""The security page: who tries to get in, from where (countries), and what the defender
+banned; a warning when anyone logged in without encryption."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -17,6 +18,7 @@ def security_page() -> html.Div:
     tile has a note line: what its count holds (scans, the empty name as "(none)")."""
     return html.Div([
         dcc.Store(id=ids.drawn_id("security")),
+        html.Div(id=ids.SECURITY_PLAINTEXT),       # logins without encryption, when any
         dbc.Row([dbc.Col(_tile(value_id, caption, tone, note=True), xs=6, xl=3)
                  for value_id, caption, tone in FIGURES], className="headline g-3"),
         dbc.Row([dbc.Col(panel("Failed logins by day (× bans)", page_graph(ids.SECURITY_DAYS),
@@ -27,8 +29,10 @@ def security_page() -> html.Div:
                 className="g-3 page-row"),
         dbc.Row([dbc.Col(panel("Usernames tried", html.Div(id=ids.SECURITY_TOP_USERNAMES,
                                                             className="scroll-table fit-table")),
-                         lg=4),
-                 dbc.Col(panel("Failures by method", page_graph(ids.SECURITY_METHODS)), lg=4),
-                 dbc.Col(panel("Failures by protocol", page_graph(ids.SECURITY_PROTOCOLS)), lg=4)],
+                         lg=3),
+                 dbc.Col(panel("Failures by country", page_graph(ids.SECURITY_COUNTRIES)),
+                         lg=3),
+                 dbc.Col(panel("Failures by method", page_graph(ids.SECURITY_METHODS)), lg=3),
+                 dbc.Col(panel("Failures by protocol", page_graph(ids.SECURITY_PROTOCOLS)), lg=3)],
                 className="g-3 page-row"),
     ], id=ids.PAGE_SECURITY, className="page-section")

@@ -9,6 +9,7 @@ from dashboard.figures import count, human_bytes
 
 from . import ids
 from .common import page_graph, panel, scale_control
+from .insight import clients_panel
 from .users_table import user_link
 
 # the list's columns: (key of the user object, heading); "busiest" is the API's own order
@@ -49,8 +50,10 @@ def user_page() -> html.Div:
     listing = html.Div([
         dcc.Store(id=ids.USERS_LIST_DATA), dcc.Store(id=ids.USERS_SORT,
                                                      data={"by": None, "desc": True}),
-        panel("Users", html.Div(id=ids.USERS_LIST, className="scroll-table fit-table whole-list"),
-              title_id=ids.USERS_LIST_TITLE),
+        dbc.Row([dbc.Col(panel("Users", html.Div(id=ids.USERS_LIST,
+                                                 className="scroll-table fit-table whole-list"),
+                               title_id=ids.USERS_LIST_TITLE), xl=8),
+                 dbc.Col(clients_panel(), xl=4)], className="g-3 page-row"),
     ], id=ids.USERS_LISTING, className="page-part", hidden=True)
     return html.Div([
         html.Div([html.H2(id=ids.USER_TITLE, className="user-title"), picker],

@@ -1,5 +1,6 @@
-"""The JSON API, on the dashboard's own Flask server: /api/stats, /api/status, and the
-analysis views /api/security, /api/users/<name>, /api/events and /api/events.csv.
+"""The JSON API, on the dashboard's own Flask server: /api/stats, /api/status, the
+analysis views /api/security, /api/users/<name>, /api/events and /api/events.csv, and the
+insight views /api/clients, /api/paths and /api/activity.
 
 Shapes are docs/api.md's, figures docs/counting-rules.md's. Every answer is JSON, errors
 included: a bad parameter is a 400 with {"error": ...}, an unreachable database a 503, and
@@ -25,8 +26,8 @@ from db import DatabaseBroken, error_reason
 
 from ingestion.parse import KINDS
 
-from . import (alerts, answers, audit, exports, queries, retention, security, span, timeline,
-               window)
+from . import (alerts, answers, audit, exports, geo, insight, queries, retention, security, span,
+               timeline, window)
 from .context import DB_ERRORS, AppContext
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def stats_response(context: AppContext, args, today: date) -> Response:
 
     def read(engine):
         body = window.stats_of(engine, asked, users_limit, nodes)
+        body["previous"] = insight.previous(engine, asked, nodes)     # insight.md
         if bucket is None:            # days stay as the contract says; buckets come beside
             return body
         body["bucket"] = bucket
@@ -82,7 +84,7 @@ def stats_response(context: AppContext, args, today: date) -> Response:
 
 # What a read may fail with, each answered by failure(): never a trace.
 READ_FAILURES = (queries.BadParameter, security.UnknownUser, DatabaseBroken) + DB_ERRORS + \
-    (sa.exc.DBAPIError,)
+    (sa.exc.DBAPIError, geo.GeoDataError)
 
 
 def failure(exc: BaseException) -> Response:
@@ -96,6 +98,8 @@ def failure(exc: BaseException) -> Response:
                                "operation or login"}, 404)
     if isinstance(exc, DatabaseBroken):
         return _json({"error": f"database error: {exc}"}, 503)
+    if isinstance(exc, geo.GeoDataError):
+        return _json({"error": str(exc)}, 500)
     if isinstance(exc, DB_ERRORS):
         return _json({"error": f"database unreachable: {error_reason(exc)}"}, 503)
     log.error("API read failed. path=%s error=%s", request.path, error_reason(exc),
@@ -124,7 +128,7 @@ def _range(context: AppContext, args, today: date) -> span.Span:
 
 
 def security_response(context: AppContext, args, today: date) -> Response:
-    """Returns the /api/security answer."""
+    """Returns the /api/security answer (with the countries of insight.md)."""
     try:
         asked = _range(context, args, today)
         limit = security.parse_limit(args.get("limit"))
@@ -133,8 +137,23 @@ def security_response(context: AppContext, args, today: date) -> Response:
         return failure(exc)
 
     def read(engine):
-        return window.security_of(engine, asked, limit, nodes)
+        return insight.security_with_countries(engine, asked, limit, nodes,
+                                               geo.locator(context.settings.geoip_db))
     return _read(context, read, ("security", tuple(asked.store().items()), limit, nodes))
+
+
+def insight_response(context: AppContext, view: str, args, today: date) -> Response:
+    """Returns the /api/clients, /api/paths or /api/activity answer (insight.md)."""
+    def read(engine):
+        asked = _range(context, args, today)
+        nodes = queries.parse_nodes(args)
+        if view == "paths":
+            return insight.paths(engine, asked, insight.parse_depth(args.get("depth")),
+                                 args.get("user"), insight.parse_paths_limit(args.get("limit")),
+                                 nodes)
+        return (insight.clients if view == "clients" else insight.activity)(engine, asked,
+                                                                            nodes=nodes)
+    return _read(context, read)
 
 
 def user_response(context: AppContext, name: str, args, today: date) -> Response:
@@ -270,6 +289,18 @@ def register_api(server: Flask, context: AppContext) -> None:
     def security_view():
         return security_response(context, request.args, date.today())
 
+    @bp.get("/clients")
+    def clients_view():
+        return insight_response(context, "clients", request.args, date.today())
+
+    @bp.get("/paths")
+    def paths_view():
+        return insight_response(context, "paths", request.args, date.today())
+
+    @bp.get("/activity")
+    def activity_view():
+        return insight_response(context, "activity", request.args, date.today())
+
     @bp.get("/users/<path:name>", merge_slashes=False, strict_slashes=False)
     def user_view(name):
         return user_response(context, name, request.args, date.today())
@@ -290,7 +321,8 @@ def register_api(server: Flask, context: AppContext) -> None:
     @bp.route("/<path:_rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     def unknown(_rest):
         if request.method != "GET" and (
-                _rest in ("stats", "status", "security", "events", "events.csv", "alerts")
+                _rest in ("stats", "status", "security", "events", "events.csv", "alerts",
+                          "clients", "paths", "activity")
                 or _rest.startswith("users/")):
             return _json({"error": f"{request.method} is not allowed here: use GET"}, 405)
         return _json({"error": f"no such endpoint: {request.path}"}, 404)

@@ -31,6 +31,8 @@ class EventRow(NamedTuple):
     connection_id: str | None
     method: str | None
     error: str | None
+    client: str | None
+    encrypted: int | None
     partial: int
 
 

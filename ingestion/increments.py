@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 
+from .folders import prefixes
 from .rollup_tables import (BYTES_CAP, FINEST, NODE_KEY, SECURITY_ROLLUPS, SOURCES, TRANSFER_KINDS,
                             USER_KINDS)
 
@@ -154,12 +155,73 @@ def security_rows(events: list[tuple], node: str) -> dict[str, list[tuple]]:
     return out
 
 
+def insight_rows(events: list[tuple], node: str) -> dict[str, list[tuple]]:
+    """Returns {table: increments} of the INSIGHT_ROLLUPS for event rows of ``node``'s files
+    (Rollup.columns order; sums saturate at BYTES_CAP). A transfer costs a dict update by
+    its folder (folders.folder_key); the depths are expanded once per folder of the batch."""
+    by_folder: dict[tuple, list] = {}
+    clients: dict[tuple, int] = {}
+    hours: dict[str, int] = {}
+    get_hour, get_folder = hours.get, by_folder.get
+    for row in events:   # row in EVENT_COLUMNS order
+        kind = row[5]
+        if kind == "ban":
+            continue
+        hour = row[3][:13]
+        hours[hour] = get_hour(hour, 0) + 1
+        if kind == "upload" or kind == "download":
+            path = row[12]
+            if path is None:
+                continue
+            # folders.folder_key, inline: '/' if the path has one, else '\' (Windows)
+            cut = path.rfind("/")
+            if cut < 0:
+                cut = path.rfind("\\")
+            key = (row[4], row[6], path[:cut + 1])
+            cur = get_folder(key)
+            if cur is None:
+                cur = by_folder[key] = [0, 0, 0, 0]
+            if kind == "upload":
+                cur[0] += 1
+                cur[2] += row[7]
+            else:
+                cur[1] += 1
+                cur[3] += row[7]
+        elif kind == "login":
+            key = (row[4], row[17] or "", -1 if row[18] is None else row[18], row[6], node)
+            clients[key] = clients.get(key, 0) + 1
+    out: dict[str, list[tuple]] = {}
+    if by_folder:
+        cells: dict[tuple, list] = {}
+        get_cell = cells.get
+        for (day, user, fkey), sums in by_folder.items():
+            for depth, name in enumerate(prefixes(fkey), 1):
+                cur = get_cell((depth, day, name, user))
+                if cur is None:
+                    cells[(depth, day, name, user)] = sums[:]
+                else:
+                    cur[0] += sums[0]
+                    cur[1] += sums[1]
+                    cur[2] += sums[2]
+                    cur[3] += sums[3]
+        cap = BYTES_CAP
+        out["path_daily"] = [(depth, day, name, user, node, u, d,
+                              bu if bu < cap else cap, bd if bd < cap else cap)
+                             for (depth, day, name, user), (u, d, bu, bd) in cells.items()]
+    if clients:
+        out["login_clients_daily"] = [(*k, min(n, BYTES_CAP)) for k, n in clients.items()]
+    if hours:
+        out["events_hourly"] = [(h[:10], int(h[11:13]), node, n) for h, n in hours.items()]
+    return out
+
+
 def batch_increments(events: list[tuple], node: str) -> dict[str, list[tuple]]:
     """Returns {table: increments} of every rollup (daily_stats, stats_totals, the
-    SECURITY_ROLLUPS, the USER_ROLLUPS) for event rows of ``node``'s files; a table without
-    cells is left out."""
+    SECURITY_ROLLUPS, the USER_ROLLUPS, the INSIGHT_ROLLUPS) for event rows of ``node``'s
+    files; a table without cells is left out."""
     out = {}
     if events:
         cells = _daily_cells(events, node)
         out = {"daily_stats": _daily_rows(cells), "stats_totals": totals_rows(cells)}
-    return out | security_rows(events, node) | user_rows(events, node)
+    return out | security_rows(events, node) | user_rows(events, node) \
+        | insight_rows(events, node)

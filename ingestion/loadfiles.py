@@ -146,7 +146,8 @@ def events_tsv(rows: list[tuple]) -> bytes:
     return "".join([
         f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{_t(r[6])}\t"
         f"{_n(r[7])}\t{r[8]}\t{_t(r[9])}\t{_t(r[10])}\t{_t(r[11])}\t"
-        f"{_t(r[12])}\t{_n(r[13])}\t{_t(r[14])}\t{_t(r[15])}\t{_t(r[16])}\t{r[17]}\n"
+        f"{_t(r[12])}\t{_n(r[13])}\t{_t(r[14])}\t{_t(r[15])}\t{_t(r[16])}\t{_t(r[17])}\t"
+        f"{_n(r[18])}\t{r[19]}\n"
         for r in rows]).encode("utf-8", "surrogatepass")
 
 

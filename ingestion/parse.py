@@ -50,19 +50,21 @@ MAX_PATH = 16000
 MAX_CONNECTION_ID = 255
 MAX_METHOD = 64
 MAX_ERROR = 1000
+MAX_CLIENT = 200
 _INT64 = 1 << 63
 
 _QUOTED_USER = re.compile(r'^User "((?:[^"\\]|\\.)*)"')
 _USERNAME_FIELD = re.compile(r'username: "((?:[^"\\]|\\.)*)"')
 _TEXT_METHOD = re.compile(r'logged in with:? "((?:[^"\\]|\\.)*)"')
 _TEXT_IP = re.compile(r'(?:from ip:? |remote addr: )"((?:[^"\\]|\\.)*)"')
+_TEXT_CLIENT = re.compile(r'client version "((?:[^"\\]|\\.)*)"')
 
 _loads = orjson.loads
 _JSONError = orjson.JSONDecodeError
 
 # An event is a tuple in this column order (see store.EVENT_COLUMNS, after the position):
 # ts, day, kind, username, size_bytes, failed, action, remote_ip, protocol, file_path,
-# elapsed_ms, connection_id, method, error (the last four: _extras)
+# elapsed_ms, connection_id, method, error, client, encrypted (the last six: _extras)
 
 
 def classify(data: bytes, max_ts: str | None = None):
@@ -126,7 +128,7 @@ def classify_lines(lines: list, pos: int, fid: int, max_ts: str | None, add_reje
                         line.sender, addr[:addr.index(":")][:MAX_IP], protocol, path,
                         None if elapsed is UNSET else elapsed,
                         None if conn_id is UNSET else conn_id[:MAX_CONNECTION_ID],
-                        None, error[:MAX_ERROR] or None, 0))
+                        None, error[:MAX_ERROR] or None, None, None, 0))
                 pos = end
                 continue
         try:
@@ -204,12 +206,21 @@ def _fast_event(line, kind: str, sender: str, size, failed: int, max_ts, usernam
 
 
 def _fast_extras(line, kind: str, sender: str) -> tuple:
-    """_extras for a _Line: (elapsed_ms, connection_id, method, error), None when absent."""
+    """_extras for a _Line: (elapsed_ms, connection_id, method, error, client, encrypted),
+    None when absent."""
     elapsed = line.elapsed_ms if kind in ("upload", "download") else \
         line.elapsed if kind == "file_op" else UNSET
     conn_id = line.connection_id
+    client = encrypted = None
     if kind == "login":
-        method = line.method if sender == "login" else _text_login_method(line.message)
+        if sender == "login":
+            method = line.method
+            client = line.client[:MAX_CLIENT] or None
+            if line.encrypted is not UNSET:
+                encrypted = 1 if line.encrypted else 0
+        else:
+            method = _text_login_method(line.message)
+            client = _text_login_client(line.message)
     elif kind == "login_failed":
         method = line.login_type
     else:
@@ -218,7 +229,7 @@ def _fast_extras(line, kind: str, sender: str) -> tuple:
     return (None if elapsed is UNSET else elapsed,
             None if conn_id is UNSET else conn_id[:MAX_CONNECTION_ID],
             None if method is UNSET or method is None else method[:MAX_METHOD],
-            error[:MAX_ERROR] or None)
+            error[:MAX_ERROR] or None, client, encrypted)
 
 
 def classify_general(data: bytes, max_ts: str | None = None):
@@ -303,7 +314,7 @@ class _Line(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     login_type: str | UnsetType = UNSET
     method: str | UnsetType = UNSET
     client: str = ""
-    encrypted: bool = False
+    encrypted: bool | UnsetType = UNSET
     info: str = ""
     proto: str = ""
     request_id: str = ""
@@ -402,9 +413,12 @@ def _event(obj: dict, kind: str, sender, size, failed: int, max_ts, username=Non
 
 
 def _extras(obj: dict, kind: str, sender: str) -> tuple:
-    """Returns (elapsed_ms, connection_id, method, error) of an event (docs/counting-rules.md).
+    """Returns (elapsed_ms, connection_id, method, error, client, encrypted) of an event
+    (docs/counting-rules.md, docs/insight.md).
 
-    Each is None when absent or unusable; text is cut to its column's length.
+    Each is None when absent or unusable; text is cut to its column's length. ``client``
+    and ``encrypted`` are a login's only: 2.7's fields (``encrypted`` a JSON boolean as 1
+    or 0), or the client version of a pre-2.7 SSH text login.
     """
     elapsed = obj.get("elapsed_ms") if kind in ("upload", "download") else \
         obj.get("elapsed") if kind == "file_op" else None
@@ -421,7 +435,16 @@ def _extras(obj: dict, kind: str, sender: str) -> tuple:
     method = method[:MAX_METHOD] if type(method) is str else None
     error = obj.get("error") if kind in ("upload", "download", "login_failed") else None
     error = (error[:MAX_ERROR] or None) if type(error) is str else None
-    return elapsed, conn_id, method, error
+    client = encrypted = None
+    if kind == "login":
+        if sender == "login":
+            client = obj.get("client")
+            client = (client[:MAX_CLIENT] or None) if type(client) is str else None
+            encrypted = obj.get("encrypted")
+            encrypted = (1 if encrypted else 0) if type(encrypted) is bool else None
+        else:
+            client = _text_login_client(obj.get("message"))
+    return elapsed, conn_id, method, error, client, encrypted
 
 
 def _text_login_method(message) -> str | None:
@@ -431,6 +454,15 @@ def _text_login_method(message) -> str | None:
         return None
     m = _TEXT_METHOD.search(message)
     return _unquote(m.group(1)).split(":", 1)[0].strip() if m else None
+
+
+def _text_login_client(message) -> str | None:
+    """Returns the client of a pre-2.7 SSH text login: the quoted value after 'client
+    version ' (its first MAX_CLIENT characters); None when there is none, or it is empty."""
+    if type(message) is not str or "client version " not in message:
+        return None
+    m = _TEXT_CLIENT.search(message)
+    return (_unquote(m.group(1))[:MAX_CLIENT] or None) if m else None
 
 
 def _text_login_origin(message, sender: str) -> tuple:

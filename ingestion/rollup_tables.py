@@ -143,12 +143,29 @@ _TOTALS_UPSERT = {
              " last_ts = GREATEST(COALESCE(last_ts, VALUES(last_ts)), VALUES(last_ts))",
 }
 
-ROLLUP_BY_TABLE = {r.table: r for r in SECURITY_ROLLUPS + USER_ROLLUPS}
+# --- the insight rollups (migration 018): /api/paths, /api/clients, /api/activity ---------
+# Rollups of the same shape again (Rollup, node last, saturating sums, the same upserts),
+# their cells from insight_rows and their recomputing SQL from sql/rollups/<table>.*.sql.
+# path_daily: the transfers by folder (ingestion/folders.py) at each depth 1..8, per day
+# and user. login_clients_daily: the logins per day, client ('' for none), encrypted (1, 0,
+# -1 when the line does not say) and user. events_hourly: the events but bans, per day and
+# hour of their ts.
+INSIGHT_ROLLUPS = (
+    Rollup("path_daily", "transfer", ("depth", "day", "path", "username", "node"),
+           ("uploads", "downloads", "bytes_uploaded", "bytes_downloaded")),
+    Rollup("login_clients_daily", "login", ("day", "client", "encrypted", "username", "node")),
+    Rollup("events_hourly", "event", ("day", "hour", "node")),
+)
+SOURCES.update(dict.fromkeys(("uploads", "downloads", "bytes_uploaded", "bytes_downloaded"),
+                             ("sum", None)))
+
+
+ROLLUP_BY_TABLE = {r.table: r for r in SECURITY_ROLLUPS + USER_ROLLUPS + INSIGHT_ROLLUPS}
 # Every table a batch adds increments to, daily_stats first: its columns, its upsert tail
 ROLLUP_COLUMNS = {"daily_stats": DAILY_COLUMNS, "stats_totals": TOTALS_COLUMNS} \
     | {t: r.columns for t, r in ROLLUP_BY_TABLE.items()}
 UPSERT_TAIL = {d: {"daily_stats": _DAILY_UPSERT[d], "stats_totals": _TOTALS_UPSERT[d]}
-                | {r.table: _upsert_tail(r, d) for r in SECURITY_ROLLUPS + USER_ROLLUPS}
+                | {r.table: _upsert_tail(r, d) for r in ROLLUP_BY_TABLE.values()}
                 for d in ("sqlite", "mysql")}
 UPSERT_SQL = {d: {t: insert_sql(t, ROLLUP_COLUMNS[t], d) + UPSERT_TAIL[d][t] for t in ROLLUP_COLUMNS}
                for d in ("sqlite", "mysql")}

@@ -1,5 +1,6 @@
-"""The rollups (daily_stats, its all-time stats_totals, rollup_tables.SECURITY_ROLLUPS and
-USER_ROLLUPS), and on MySQL/MariaDB events_rare (the rare events' keys, migration 013):
+"""The rollups (daily_stats, its all-time stats_totals, rollup_tables.SECURITY_ROLLUPS,
+USER_ROLLUPS and INSIGHT_ROLLUPS), and on MySQL/MariaDB events_rare (the rare events' keys,
+migration 013):
 rebuild them from the events table, or check that they agree.
 
 The ingester keeps the rollups in step with events in the same transaction; these two
@@ -18,8 +19,9 @@ import sqlalchemy as sa
 import db
 from ingestion import retention, store
 from ingestion.rare import RARE_COLUMNS, RARE_FROM_EVENTS
-from ingestion.rollup_tables import (BYTES_CAP, SECURITY_ROLLUPS, TOTALS_COLUMNS, USER_ROLLUPS,
-                                     from_days_sql, from_events_sql, user_rollup_sql)
+from ingestion.rollup_tables import (BYTES_CAP, INSIGHT_ROLLUPS, SECURITY_ROLLUPS,
+                                     TOTALS_COLUMNS, USER_ROLLUPS, from_days_sql,
+                                     from_events_sql, user_rollup_sql)
 
 
 _NODE = "/*node*/"
@@ -74,9 +76,13 @@ def _recompute(r, since, dialect: str, node: bool = False) -> str:
     the events of the days from ``since`` on. An all-time rollup (r.from_days) has no day
     to cut: after pruning it comes from every day's cells of its day-keyed rollup, which
     keeps the pruned days (itself recomputed first); before, from the events as the others.
-    A user rollup's SQL is rollup_tables.user_rollup_sql's."""
+    A user rollup's SQL is rollup_tables.user_rollup_sql's, an insight rollup's its file in
+    sql/rollups/."""
     if r in USER_ROLLUPS:
         return _since(_scoped(user_rollup_sql(r.table, dialect), node), since)
+    if r in INSIGHT_ROLLUPS:
+        path = db.SQL_DIR / "rollups" / f"{r.table}.{dialect}.sql"
+        return _since(_scoped(path.read_text(encoding="utf-8"), node), since)
     if r.from_days and since is not None:
         return _scoped(from_days_sql(r), node)
     return _since(_scoped(from_events_sql(r), node), since)
@@ -84,8 +90,9 @@ def _recompute(r, since, dialect: str, node: bool = False) -> str:
 
 def _ordered():
     """Returns SECURITY_ROLLUPS with each all-time rollup after the one it comes from, then
-    USER_ROLLUPS."""
-    return sorted(SECURITY_ROLLUPS, key=lambda r: r.from_days is not None) + list(USER_ROLLUPS)
+    USER_ROLLUPS and INSIGHT_ROLLUPS."""
+    return sorted(SECURITY_ROLLUPS, key=lambda r: r.from_days is not None) \
+        + list(USER_ROLLUPS) + list(INSIGHT_ROLLUPS)
 
 
 def _since(sql: str, since) -> str:

@@ -32,7 +32,7 @@ def now_text() -> str:
 # Statements come in a few fixed sizes (CHUNK rows, then halves), so each is prepared once
 # per connection and found in sqlite3's statement cache afterwards.
 
-CHUNK = 1024   # rows per statement: 1024 x 14 columns = 14,336 values, under SQLite's 32,766
+CHUNK = 1024   # rows per statement: 1024 x 20 columns = 20,480 values, under SQLite's 32,766
 
 
 def chunk_sizes(n: int) -> list[int]:

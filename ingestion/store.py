@@ -89,8 +89,8 @@ def store_batch(conn, dialect: str, file_id: int, old_offset: int, new_offset: i
     ``between`` is called after the rows and before the checkpoint (a seam for crash tests).
     ``bulk`` sends the events (and their events_rare keys) to MySQL/MariaDB with LOAD DATA
     LOCAL (see bulk_load_available).
-    ``rollups=False`` leaves daily_stats, stats_totals, the SECURITY_ROLLUPS and the
-    USER_ROLLUPS alone: only for measuring what the rollups cost.
+    ``rollups=False`` leaves daily_stats, stats_totals and the SECURITY_, USER_ and
+    INSIGHT_ROLLUPS alone: only for measuring what the rollups cost.
     """
     sql = _SQL[dialect]
     if events:

@@ -1,5 +1,6 @@
-"""/ : the headline figures, four graphs, each node's activity and health (when there are
-several nodes) and the per-user table of the range."""
+"""/ : the headline figures (with their change against the period before), four graphs,
+each node's activity and health (when there are several nodes), the folders and the hours
+of the range, and the per-user table."""
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -7,6 +8,7 @@ from dash import dcc, html
 from components import ids
 from components.graphs import graphs_grid
 from components.headline import headline_row
+from components.insight import insight_row
 from components.users_table import users_panel
 
 dash.register_page(__name__, path="/", name="Overview", title="SFTPGo activity", order=0)
@@ -21,5 +23,5 @@ def layout(**_query) -> html.Div:
                                className="range-message"),
                      headline_row(), graphs_grid(),
                      html.Div(id=ids.OVERVIEW_NODES, className="overview-nodes control"),
-                     users_panel()], id=ids.PAGE_OVERVIEW,
+                     insight_row(), users_panel()], id=ids.PAGE_OVERVIEW,
                     className="page-section")

@@ -91,9 +91,22 @@ def _facts(obj: dict, kind: str, sender: str) -> dict:
     else:
         elapsed = None
     error = obj.get("error") if kind in ("upload", "download", "login_failed") else None
+    client = encrypted = None                             # insight.md: logins only
+    if kind == "login" and sender == "login":
+        if isinstance(obj.get("client"), str) and obj["client"]:
+            client = obj["client"][:200]
+        if obj.get("encrypted") is True:
+            encrypted = 1
+        elif obj.get("encrypted") is False:
+            encrypted = 0
+    elif kind == "login":
+        m = re.search(r'client version "((?:[^"\\]|\\.)*)"', obj["message"])
+        if m and m.group(1):
+            client = json.loads('"' + m.group(1) + '"')[:200]
     return {"remote_ip": ip, "protocol": protocol, "file_path": obj.get("file_path"),
             "elapsed_ms": elapsed, "connection_id": obj.get("connection_id"),
-            "method": method, "error": error[:1000] if error else None}
+            "method": method, "error": error[:1000] if error else None,
+            "client": client, "encrypted": encrypted}
 
 
 def is_malformed(raw: bytes) -> bool:
@@ -288,3 +301,134 @@ def user(events: list[dict], name: str, start: str, end: str) -> dict | None:
                 sorted(ips.items(), key=lambda kv: (-kv[1], _bytes(kv[0])))][:100],
         "recent": [api_event(e) for e in newest_first(ranged)][:20],
     }
+
+
+# --- insight.md: countries, clients, folders, the period before, when -----------------------
+
+def country(ip) -> str | None:
+    """Returns the country of an IP by the built-in data: none for an empty, private,
+    loopback, documentation or other special address."""
+    import ipaddress
+
+    import iptocc
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if addr.version == 6 and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    if addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_multicast \
+            or addr.is_reserved or addr.is_unspecified or not addr.is_global:
+        return None
+    return iptocc.country_code(str(addr))
+
+
+def security_with_countries(events: list[dict], start: str, end: str, limit: int = 100,
+                            place=country) -> dict:
+    """Returns /api/security's body with each IP's country and by_country."""
+    body = security(events, start, end, limit)
+    for d in body["by_ip"]:
+        d["country"] = place(d["ip"])
+    per: dict = {}
+    for e in events:
+        if e["kind"] == "login_failed" and start <= e["day"] <= end:
+            c = per.setdefault(place(e["remote_ip"] or ""), {"failures": 0, "ips": set()})
+            c["failures"] += 1
+            if e["remote_ip"]:
+                c["ips"].add(e["remote_ip"])
+    ranked = sorted(per.items(), key=lambda kv: (-kv[1]["failures"], kv[0] is None, kv[0] or ""))
+    body["by_country"] = [{"country": c, "failures": d["failures"], "ips": len(d["ips"])}
+                          for c, d in ranked][:limit]
+    return body
+
+
+def family(client) -> str:
+    """Returns a client's family, as insight.md words it."""
+    if client is None:
+        return "(unknown)"
+    for banner in ("SSH-2.0-", "SSH-1.99-"):
+        if client.startswith(banner):
+            rest, stops = client[len(banner):], "_-/ "
+            break
+    else:
+        rest, stops = client, "/ "
+    for i, ch in enumerate(rest):
+        if ch in stops:
+            return rest[:i]
+    return rest
+
+
+def clients(events: list[dict], start: str, end: str) -> dict:
+    """Returns the /api/clients body for events between two days, inclusive."""
+    logins = [e for e in events if e["kind"] == "login" and start <= e["day"] <= end]
+
+    def ranked(key):
+        groups: dict = {}
+        for e in logins:
+            g = groups.setdefault(key(e), {"logins": 0, "users": set()})
+            g["logins"] += 1
+            if e["username"]:
+                g["users"].add(e["username"])
+        return sorted(groups.items(), key=lambda kv: (-kv[1]["logins"], kv[0] is None,
+                                                      kv[0] or ""))
+    plain = [e for e in logins if e["encrypted"] == 0]
+    return {
+        "start": start, "end": end,
+        "families": [{"family": f, "logins": g["logins"], "users": len(g["users"])}
+                     for f, g in ranked(lambda e: family(e["client"]))],
+        "clients": [{"client": c, "family": family(c), "logins": g["logins"],
+                     "users": len(g["users"])} for c, g in ranked(lambda e: e["client"])],
+        "plaintext": {"logins": len(plain),
+                      "users": sorted({e["username"] for e in plain if e["username"]})},
+    }
+
+
+def folder(path: str, depth: int) -> str:
+    """Returns the folder of a file's path at ``depth`` (insight.md, /api/paths)."""
+    sep = "\\" if "/" not in path and "\\" in path else "/"
+    parts = path.split(sep)[:-1]                  # the file's name is not a folder
+    lead = bool(parts) and parts[0] == "" and path.startswith(sep)
+    names = parts[1:] if lead else parts
+    return ((sep if lead else "") + sep.join(names[:depth]))[:255]
+
+
+def paths(events: list[dict], start: str, end: str, depth: int = 2, user=None,
+          limit: int = 100) -> dict:
+    """Returns the /api/paths body for events between two days, inclusive."""
+    acc: dict = {}
+    for e in events:
+        if e["kind"] not in ("upload", "download") or not start <= e["day"] <= end \
+                or e["file_path"] is None or (user is not None and e["username"] != user):
+            continue
+        p = acc.setdefault(folder(e["file_path"], depth),
+                           {"uploads": 0, "downloads": 0, "bytes_uploaded": 0,
+                            "bytes_downloaded": 0, "users": set()})
+        p[e["kind"] + "s"] += 1
+        p["bytes_" + e["kind"] + "ed"] += e["size_bytes"]
+        if e["username"]:
+            p["users"].add(e["username"])
+    ranked = sorted(acc.items(), key=lambda kv: (-(kv[1]["bytes_uploaded"]
+                                                   + kv[1]["bytes_downloaded"]), _bytes(kv[0])))
+    return {"start": start, "end": end, "depth": depth,
+            "paths": [{"path": name, **{k: v for k, v in p.items() if k != "users"},
+                       "users": len(p["users"])} for name, p in ranked[:limit]]}
+
+
+def activity(events: list[dict], start: str, end: str) -> dict:
+    """Returns the /api/activity body: events but bans per weekday (Monday first) and hour."""
+    from datetime import date
+    hours = [[0] * 24 for _ in range(7)]
+    for e in events:
+        if e["kind"] != "ban" and start <= e["day"] <= end:
+            hours[date.fromisoformat(e["day"]).weekday()][int(e["ts"][11:13])] += 1
+    return {"start": start, "end": end, "hours": hours}
+
+
+def previous(events: list[dict], start: str, end: str) -> dict:
+    """Returns /api/stats' previous: the totals of as many days just before ``start``."""
+    from datetime import date, timedelta
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    n = (last - first).days + 1
+    before = (first - timedelta(days=n)).isoformat(), (first - timedelta(days=1)).isoformat()
+    totals = {k: v for k, v in stats(events, *before).items() if k != "per_user"}
+    return {"start": before[0], "end": before[1], **totals}

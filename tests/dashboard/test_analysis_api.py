@@ -38,7 +38,8 @@ def test_security_equals_the_contract(logged, db_url, log_dir):
                 continue
             answer = client.get(query)
             assert answer.status_code == 200, answer.get_json()
-            assert answer.get_json() == reference.security(logged, start, end, limit or 100), query
+            assert answer.get_json() == reference.security_with_countries(
+                logged, start, end, limit or 100), query
 
 
 def test_security_distinct_counts_over_days_equal_the_contract(engine, db_url, log_dir):
@@ -57,7 +58,8 @@ def test_security_distinct_counts_over_days_equal_the_contract(engine, db_url, l
         for end in names[i:]:
             for limit in (100, 3):
                 body = client.get(f"/api/security?start={start}&end={end}&limit={limit}").get_json()
-                assert body == reference.security(logged, start, end, limit), (start, end, limit)
+                assert body == reference.security_with_countries(logged, start, end, limit), \
+                    (start, end, limit)
     one_day = reference.security(logged, "2024-09-18", "2024-09-18")
     whole = reference.security(logged, "2024-09-17", "2024-09-19")
     assert {d["ip"]: d["usernames"] for d in one_day["by_ip"]} != \
@@ -74,7 +76,7 @@ def test_security_counts_hostile_names_apart(engine, db_url, log_dir):
     assert body["totals"]["usernames"] == len(NAMES) - 1          # '' is not a name tried
     only_bans = [d for d in body["by_ip"] if d["ip"] == "192.0.2.1"]
     assert only_bans == [{"ip": "192.0.2.1", "failures": 0, "usernames": 0, "bans": 3,
-                          "first": None, "last": None}]
+                          "first": None, "last": None, "country": None}]
     keys = [(-d["failures"], -d["bans"], d["ip"].encode()) for d in body["by_ip"]]
     assert keys == sorted(keys) and len(keys) == 5
 

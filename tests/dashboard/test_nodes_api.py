@@ -81,7 +81,7 @@ def test_security_per_node_and_together(two_nodes, db_url, tmp_path):
         for limit in (100, 2):
             got = client.get(f"/api/security?start={START}&end={END}&limit={limit}{query}")
             assert got.status_code == 200, got.get_json()
-            assert got.get_json() == reference.security(_of(two_nodes, nodes), START, END,
+            assert got.get_json() == reference.security_with_countries(_of(two_nodes, nodes), START, END,
                                                         limit), (query, limit)
 
 

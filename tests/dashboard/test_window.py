@@ -123,6 +123,12 @@ def test_a_window_of_whole_days_reads_what_the_rollups_hold(logged, engine):
         assert security.user(engine, name, d, d, span=s) == security.user(engine, name, d, d)
 
 
+def _minus(first: str, last: str) -> str:
+    """Returns the logged time where the window of as many minutes before first..last starts."""
+    a, b = datetime.fromisoformat(first), datetime.fromisoformat(last)
+    return (a - (b - a) - timedelta(minutes=1)).isoformat(timespec="milliseconds")
+
+
 @pytest.mark.parametrize("first, last", [("2024-09-18T03:17", "2024-09-18T03:59"),
                                          ("2024-09-18T04:00", "2024-09-18T13:59")])
 def test_a_window_counts_its_own_minutes_by_the_contract(logged, engine, db_url, log_dir,
@@ -133,11 +139,14 @@ def test_a_window_counts_its_own_minutes_by_the_contract(logged, engine, db_url,
     query = f"start={first}&end={last}"
     body = client.get(f"/api/stats?{query}").get_json()
     assert body.pop("users_truncated") is False
+    before = [e for e in logged if e["ts"][:16] < first]     # the same minutes just before
+    assert body.pop("previous")["logins"] == sum(1 for e in before if e["kind"] == "login"
+                                                 and e["ts"] >= _minus(first, last))
     want = expected_stats(inside, date(2024, 9, 18), date(2024, 9, 18))
     assert by_name(body.pop("users")) == by_name(want.pop("users"))
     assert body == want
     assert client.get(f"/api/security?{query}").get_json() == \
-        reference.security(inside, "2024-09-18", "2024-09-18")
+        reference.security_with_countries(inside, "2024-09-18", "2024-09-18")
     for name in sorted({e["username"] for e in inside if e["kind"] in security.USER_KINDS}):
         want = reference.user(inside, name, "2024-09-18", "2024-09-18")
         if want is None:

@@ -95,10 +95,13 @@ def test_hostile_text_survives_the_bulk_path_byte_for_byte(engine):
 
 def test_events_tsv_escapes_what_load_data_would_split_on():
     row = (1, 0, 10, "2024-09-18 03:00:00.000", "2024-09-18", "upload", "a\tb\nc\\d\0e\rf",
-           None, 0, "Upload", None, "SFTP", "/p", 7, None, "pass\tword", "bad\nEOF", 0)
+           None, 0, "Upload", None, "SFTP", "/p", 7, None, "pass\tword", "bad\nEOF",
+           "SSH-2.0-x\ty\\", 1, 0)
     assert loadfiles.events_tsv([row]) == (
         b"1\t0\t10\t2024-09-18 03:00:00.000\t2024-09-18\tupload\ta\\tb\\nc\\\\d\\0e\\rf\t"
-        b"\\N\t0\tUpload\t\\N\tSFTP\t/p\t7\t\\N\tpass\\tword\tbad\\nEOF\t0\n")
+        b"\\N\t0\tUpload\t\\N\tSFTP\t/p\t7\t\\N\tpass\\tword\tbad\\nEOF\t"
+        b"SSH-2.0-x\\ty\\\\\t1\t0\n")
+    assert loadfiles.events_tsv([row[:17] + (None, None, 0)]).endswith(b"\tbad\\nEOF\t\\N\t\\N\t0\n")
 
 
 def test_the_commit_thread_commits_in_order_and_hands_back_the_first_failure():

@@ -293,3 +293,112 @@ def test_a_database_that_skipped_a_migration_is_refused(db_url):
     with engine.connect() as conn:                  # nothing was applied meanwhile
         assert db.schema_version(conn) == 8
     engine.dispose()
+
+
+def _insight_log() -> bytes:
+    """Returns four days of 2.7 logins (SSH, FTP with and without TLS, HTTP), 2.6 SSH text
+    logins with a client version, and transfers into nested folders."""
+    import json
+    lines = []
+    for day in range(15, 19):
+        for i in range(12):
+            t = f"2024-09-{day}T{i + 5:02d}:0{i % 10}:00.{i:03d}"
+            if i % 4 == 0:
+                proto = ["SSH", "FTP", "FTP", "HTTP"][i // 4 % 4 if day % 2 else (i // 4 + 1) % 4]
+                lines.append({"level": "info", "time": t, "sender": "login", "ip": "8.8.8.8",
+                              "username": "alice", "method": "password", "protocol": proto,
+                              "client": "SSH-2.0-OpenSSH_9.6" if proto == "SSH" else "",
+                              "encrypted": proto != "FTP" or i % 8 == 0})
+            elif i % 4 == 1:
+                lines.append({"level": "info", "time": t, "sender": "SSH", "message":
+                              'User "bob" logged in with "password", from ip "1.1.1.1", '
+                              'client version "SSH-2.0-rclone/v1.66.0"'})
+            lines.append({"level": "info", "time": t, "sender": ["Upload", "Download"][i % 2],
+                          "remote_addr": "10.0.0.1:22", "size_bytes": 1000 * i + day,
+                          "username": ["alice", "bob"][i % 2], "protocol": "SFTP",
+                          "file_path": f"/srv/data/{['a', 'b'][i % 2]}/{i % 3}/f{i}.bin"})
+    return b"".join(json.dumps(x).encode() + b"\n" for x in lines)
+
+
+def _insight_tables(engine) -> dict:
+    from ingestion.rollup_tables import INSIGHT_ROLLUPS
+    with engine.connect() as conn:
+        return {r.table: sorted(tuple(str(v) for v in row) for row in conn.execute(sa.text(
+            f"SELECT {', '.join(r.columns)} FROM {r.table}"))) for r in INSIGHT_ROLLUPS}
+
+
+def test_018_fills_what_it_can_for_the_events_of_an_older_database(db_url, log_dir):
+    """A database of the previous round (018 undone), some of its days pruned, upgraded: the
+    stored logins keep client NULL, the 2.7 SSH ones get encrypted = 1 (SFTPGo always writes
+    true there) and the others NULL; the three rollups equal what ingestion kept for the days
+    still whole, rollup_coverage says from which day, /api/paths says it for a range that
+    starts before; and ingestion goes on keeping them."""
+    from dashboard import insight
+    from dashboard.span import Span
+    from ingestion import retention, rollups
+    from tests.support.ingest import undo_018
+    engine = db.make_engine(db_url)
+    db.migrate(engine)
+    (log_dir / "sftpgo.log").write_bytes(_insight_log())
+    run_all(engine, log_dir)
+    retention.prune(engine, date(2024, 9, 16))
+    kept = _insight_tables(engine)
+    undo_018(engine)
+    assert db.migrate(engine, "upgrader") == db.latest_version(db.dialect(engine))
+    with engine.connect() as conn:
+        logins = conn.execute(sa.text("SELECT action, protocol, client, encrypted FROM events"
+                                      " WHERE kind = 'login'")).all()
+        cover = dict(conn.execute(sa.text("SELECT rollup_table, first_day FROM rollup_coverage"))
+                     .all())
+    assert {(a, p, c, e) for a, p, c, e in logins} == {
+        ("login", "SSH", None, 1), ("login", "FTP", None, None), ("login", "HTTP", None, None),
+        ("SSH", "SSH", None, None)}
+    assert {k: str(v) for k, v in cover.items()} == dict.fromkeys(
+        ("path_daily", "login_clients_daily", "events_hourly"), "2024-09-16")
+    migrated = _insight_tables(engine)
+    for table in ("path_daily", "events_hourly"):
+        assert migrated[table] == [r for r in kept[table] if r[table == "path_daily"] >= "2024-09-16"]
+    assert sum(int(r[-1]) for r in migrated["login_clients_daily"]) == \
+        sum(int(r[-1]) for r in kept["login_clients_daily"] if r[0] >= "2024-09-16")
+    assert {r[1] for r in migrated["login_clients_daily"]} == {""}     # no client to read
+    assert rollups.check(engine) == []
+    body = insight.paths(engine, Span(date(2024, 9, 15), date(2024, 9, 18)), 2)
+    assert body["covers_from"] == "2024-09-16"
+    assert "covers_from" not in insight.paths(engine, Span(date(2024, 9, 16),
+                                                           date(2024, 9, 18)), 2)
+    (log_dir / "sftpgo.log").write_bytes(_insight_log() + _insight_log().replace(
+        b"2024-09-1", b"2024-09-2"))
+    run_all(engine, log_dir)
+    assert rollups.check(engine) == []
+    assert _insight_tables(engine)["login_clients_daily"][-1][1] == "SSH-2.0-rclone/v1.66.0"
+    engine.dispose()
+
+
+def test_018_started_over_after_a_first_run_stopped_after_its_alter(mariadb_url, log_dir):
+    """MariaDB: DDL commits on its own, so a first run of 018 that stopped after its ALTER
+    leaves the columns but the schema at the version before (MySQL 8 has no ADD COLUMN IF NOT EXISTS); the
+    next migrate() goes on past the ALTER and ends with everything 018 makes."""
+    from ingestion import rollups
+    from tests.support.ingest import undo_018
+    engine = db.make_engine(mariadb_url)
+    db.migrate(engine)
+    (log_dir / "sftpgo.log").write_bytes(_insight_log())
+    run_all(engine, log_dir)
+    undo_018(engine)
+    path = dict(db.migrations("mysql"))[18]
+    alter = db._statements(path.read_text().replace("{BIN}", "utf8mb4_nopad_bin"))[0]
+    assert alter.startswith("ALTER TABLE events")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(alter)
+    with engine.connect() as conn:
+        assert db.schema_version(conn) == max(v for v, _p in db.migrations("mysql") if v < 18)
+    assert db.migrate(engine, "upgrader") == 18
+    assert rollups.check(engine) == []
+    assert scalar(engine, "SELECT COUNT(*) FROM events WHERE encrypted = 1") == \
+        scalar(engine, "SELECT COUNT(*) FROM events WHERE action = 'login' AND protocol = 'SSH'") > 0
+    with engine.begin() as conn:                 # any other failing ALTER still stops it
+        conn.exec_driver_sql("DELETE FROM schema_version WHERE version = 18")
+        conn.exec_driver_sql("ALTER TABLE events DROP COLUMN encrypted")
+    with pytest.raises(sa.exc.OperationalError, match="Duplicate column"):
+        db.migrate(engine, "upgrader")
+    engine.dispose()

@@ -224,9 +224,11 @@ def test_a_database_from_before_nodes_becomes_the_upgrading_nodes(db_url, tmp_pa
             "INSERT INTO checkpoints (file_id, committed_offset, marker, line_count,"
             " event_count, updated_at) VALUES (1, :o, :m, 41, :e, '2024-09-18 04:00:00')"),
             {"o": len(content), "m": content[-reader.MARKER_BYTES:], "e": len(rows.events)})
-        conn.exec_driver_sql(sqlgen.insert_sql("events", store.EVENT_COLUMNS,
+        old = [c for c in store.EVENT_COLUMNS if c not in ("client", "encrypted")]  # 018's
+        conn.exec_driver_sql(sqlgen.insert_sql("events", tuple(old),
                                            "sqlite" if engine.dialect.name == "sqlite"
-                                           else "mysql"), rows.events)
+                                           else "mysql"),
+                             [tuple(getattr(e, c) for c in old) for e in rows.events])
         conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, events, bytes,"
                              " failed) VALUES (:a, :b, :c, :d, :e, :f)"),
                      [dict(zip("abcdef", r)) for r in daily])

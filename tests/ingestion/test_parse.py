@@ -95,8 +95,8 @@ BAN = (b'{"level":"info","time":"2026-10-01T16:54:01.437","sender":"defender",'
 ])
 def test_classify_the_analysis_columns(line, fields):
     ev = parse.classify(line)
-    assert type(ev) is tuple and len(ev) == 14
-    assert (ev[2], ev[3], ev[7], ev[8], *ev[10:]) == fields
+    assert type(ev) is tuple and len(ev) == 16
+    assert (ev[2], ev[3], ev[7], ev[8], *ev[10:14]) == fields
 
 
 @pytest.mark.parametrize("line, result", [

@@ -50,7 +50,7 @@ ODD_NUMBERS = [b"1e400", b"-1e400", b"1E+309", b"9" * 400, b"1844674407370955161
                b"9223372036854775808", b"-9223372036854775809", b"1.0", b"-0", b"0.0", b"1e2",
                b"01", b"NaN", b"Infinity", b"true", b"null", b'"1"', b"[]", b"{}",
                b"[" * 600 + b"]" * 600, b"[" * 1100 + b"]" * 1100]
-KEYS = sorted(set(UP) | {"ip", "client_ip", "error", "message", "uid", "size", "encrypted",
+KEYS = sorted(set(UP) | {"ip", "client_ip", "error", "message", "uid", "size", "encrypted", "client",
                          "resp_status", "virtual_path", "unknown_key", "Sender", "sender ",
                          "elapsed", "method", "login_type", "event"})
 
@@ -59,7 +59,7 @@ KEYS = sorted(set(UP) | {"ip", "client_ip", "error", "message", "uid", "size", "
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.sampled_from(KEYS), st.sampled_from(ODD_NUMBERS),
        st.sampled_from(["Upload", "Download", "Rename", "login", "connection_failed", "SFTP",
-                        "defender"]))
+                        "defender", "login", "login"]))
 def test_odd_numbers_in_any_key_agree(key, number, sender):
     body = json.dumps({**UP, "sender": sender}).encode()[:-1]
     same(body + b', "' + key.encode() + b'": ' + number + b"}")
@@ -101,6 +101,22 @@ ANALYSIS_LINES = [      # docs/counting-rules.md: bans, the four new columns, pr
      "connection_id": "SFTP_1", "protocol": "SFTP"},
     {**UP, "error": "unexpected EOF", "elapsed_ms": 0},
     {**UP, "connection_id": None},
+    # insight.md: a login's client and encrypted (2.7), and an SSH text login's client
+    {"level": "info", "time": "2026-10-01T16:53:57.743", "sender": "login", "ip": "127.0.0.1",
+     "username": "dtd-push", "method": "keyboard-interactive", "protocol": "SSH",
+     "connection_id": "adb66d8d0c4e", "client": "SSH-2.0-OpenSSH_10.2", "encrypted": True,
+     "info": "negotiated algorithms: {...}"},
+    {"level": "info", "time": "2025-11-03T09:05:40.310", "sender": "login", "ip": "203.0.113.7",
+     "username": "alice", "method": "password", "protocol": "FTP", "connection_id": "FTP_0_17",
+     "client": "", "encrypted": False},
+    {"level": "info", "time": "2025-11-03T09:05:40.310", "sender": "login", "ip": "203.0.113.7",
+     "username": "alice", "method": "password", "protocol": "HTTP", "client": "x" * 300},
+    {"level": "info", "time": "2024-09-18T04:00:01.940", "sender": "SSH", "message":
+     'User "a" logged in with "password", from ip "69.125.113.95", client version '
+     '"SSH-2.0-\\"quoted\\"", negotiated algorithms: {}'},
+    {"level": "info", "time": "2024-09-18T04:00:01.940", "sender": "SSH", "message":
+     'User "a" logged in with "password", from ip "69.125.113.95", client version ""'},
+    {**UP, "client": "SSH-2.0-OpenSSH_9.6", "encrypted": True},
 ]
 
 
@@ -110,6 +126,23 @@ def test_the_analysis_lines_agree_and_carry_their_facts(obj):
     same(line)
     if None not in obj.values():                 # the usual shapes: the fast path decodes them
         assert parse._decode_line(line)
+
+
+ODD_LOGINS = [          # values of other types: the general path decides, the same way
+    {"level": "info", "time": "2025-11-03T09:05:40.310", "sender": "login", "ip": "203.0.113.7",
+     "username": "alice", "protocol": "HTTP", "client": 7, "encrypted": "true"},
+    {"level": "info", "time": "2025-11-03T09:05:40.310", "sender": "login", "ip": "203.0.113.7",
+     "username": "alice", "protocol": "HTTP", "client": None, "encrypted": None},
+    {"level": "info", "time": "2025-11-03T09:05:40.310", "sender": "login", "ip": "203.0.113.7",
+     "username": "alice", "protocol": "HTTP", "client": ["x"], "encrypted": 1},
+]
+
+
+@pytest.mark.parametrize("obj", ODD_LOGINS)
+def test_odd_client_values_agree_and_are_left_out(obj):
+    line = json.dumps(obj).encode()
+    same(line)
+    assert parse.classify(line)[-2:] == (None, None)
 
 
 def test_duplicate_keys_agree():

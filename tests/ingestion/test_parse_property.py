@@ -24,11 +24,14 @@ def check(line: bytes, max_ts: str | None) -> None:
         assert r is None or r in REASONS
         return
     ts, day, kind, username, size, failed, action, ip, protocol, path, *extras = r
-    elapsed, conn_id, method, error = extras
+    elapsed, conn_id, method, error, client, encrypted = extras
     assert elapsed is None or (type(elapsed) is int and -2**63 <= elapsed < 2**63)
     assert conn_id is None or (type(conn_id) is str and len(conn_id) <= parse.MAX_CONNECTION_ID)
     assert method is None or (type(method) is str and len(method) <= parse.MAX_METHOD)
     assert error is None or (type(error) is str and 0 < len(error) <= parse.MAX_ERROR)
+    assert client is None or (type(client) is str and 0 < len(client) <= parse.MAX_CLIENT)
+    assert encrypted in (None, 0, 1)
+    assert kind == "login" or client is encrypted is None           # the logins' only
     assert type(ts) is str and len(ts) == 23 and TS.fullmatch(ts) and day == ts[:10]
     assert max_ts is None or ts <= max_ts
     assert kind in parse.KINDS and failed in (0, 1) and type(action) is str

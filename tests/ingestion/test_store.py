@@ -20,7 +20,8 @@ def _generation(conn) -> int:
 
 def _uploads(fid: int, start: int, n: int, size: int = PIB, user: str = "alice") -> list[tuple]:
     return [(fid, start + i, start + i + 1, f"{DAY} 04:00:00.000", DAY, "upload", user, size, 0,
-             "Upload", "10.0.0.1", "SFTP", "/x", 12, "SFTP_a_1", None, None, 0) for i in range(n)]
+             "Upload", "10.0.0.1", "SFTP", "/x", 12, "SFTP_a_1", None, None, None, None, 0)
+            for i in range(n)]
 
 
 def _store(engine, fid: int, old: int, events=(), rejects=(), lines=None) -> int:
@@ -150,14 +151,14 @@ def test_ingesting_more_than_the_cap_in_pib_transfers_saturates_the_cell(engine,
 
 def _failure(pos: int, ts: str, ip, user: str = "root", method=None, protocol="SSH") -> tuple:
     return (1, pos, pos + 1, ts, ts[:10], "login_failed", user, None, 0, "connection_failed",
-            ip, protocol, None, None, None, method, "invalid credentials", 0)
+            ip, protocol, None, None, None, method, "invalid credentials", None, None, 0)
 
 
 def test_security_rows_count_each_rollup_by_its_key_with_missing_values_as_empty():
     events = [_failure(0, f"{DAY} 04:00:00.000", None), _failure(1, f"{DAY} 03:00:00.000", ""),
               _failure(2, "2024-09-19 01:00:00.000", "10.0.0.1", "admin", "password", None),
               (1, 3, 4, f"{DAY} 05:00:00.000", DAY, "ban", "", None, 0, "defender", None, "SSH",
-               None, None, None, None, None, 0)]
+               None, None, None, None, None, None, None, 0)]
     rows = increments.security_rows(events, "n1")
     assert sorted(rows["login_failures_ip_daily"]) == [
         ("2024-09-18", "", "n1", 2, "2024-09-18 03:00:00.000", "2024-09-18 04:00:00.000"),
@@ -178,7 +179,7 @@ def test_security_rows_count_each_rollup_by_its_key_with_missing_values_as_empty
 
 def _user_event(pos: int, kind: str, user: str, ip, protocol, size=None, day: str = DAY) -> tuple:
     return (1, pos, pos + 1, f"{day} 04:00:00.{pos:03d}", day, kind, user, size, 0, kind, ip,
-            protocol, "/f", None, None, None, None, 0)
+            protocol, "/f", None, None, None, None, None, None, 0)
 
 
 def test_user_rows_count_ips_and_protocols_of_the_user_kinds_only():

@@ -188,6 +188,17 @@ def run_cli(*args, env=None, timeout=120, crash_at: tuple[str, int] | None = Non
                           text=True, timeout=timeout)
 
 
+def undo_018(engine) -> None:
+    """Takes a database back to before migration 018 (its tables and columns dropped, its
+    version forgotten): as a build of the previous round left it."""
+    with engine.begin() as conn:
+        for table in ("path_daily", "login_clients_daily", "events_hourly", "rollup_coverage"):
+            conn.exec_driver_sql(f"DROP TABLE {table}")
+        conn.exec_driver_sql("ALTER TABLE events DROP COLUMN client")
+        conn.exec_driver_sql("ALTER TABLE events DROP COLUMN encrypted")
+        conn.exec_driver_sql("DELETE FROM schema_version WHERE version = 18")
+
+
 def busy_lines(start: int, n: int) -> list[bytes]:
     users = ["alice", "Alice", "alice ", "bob", "<img src=x onerror=alert(1)>"]
     out = []

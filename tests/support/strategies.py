@@ -42,7 +42,7 @@ SENDERS = ["Upload", "Download"] * 4 + ["Rename", "Rmdir", "Mkdir", "Symlink", "
 
 FIELDS = ["time", "size_bytes", "username", "file_path", "protocol", "remote_addr", "ip",
           "client_ip", "error", "message", "sender", "elapsed_ms", "elapsed", "connection_id",
-          "method", "login_type", "event"]
+          "method", "login_type", "event", "client", "encrypted"]
 
 
 @st.composite
@@ -57,6 +57,8 @@ def lines(draw) -> bytes:
         name = draw(st.one_of(st.just("bob"), odd_text))
         obj["message"] = draw(st.sampled_from([
             f'User {json.dumps(name)} logged in with "password" from ip "1.2.3.4"',
+            f'User {json.dumps(name)} logged in with "password", from ip "1.2.3.4", '
+            f'client version {json.dumps(draw(odd_text))}, negotiated algorithms: {{}}',
             f'User id: 6, logged in with: "password", username: {json.dumps(name)}, home']))
     for field in draw(st.lists(st.sampled_from(FIELDS), max_size=4, unique=True)):
         if draw(st.booleans()):
