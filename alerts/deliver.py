@@ -1,4 +1,4 @@
-"""Delivery: the outbox rows (alerts/store.py) sent to their channels, at least once.
+"""Delivery: the outbox rows (alerts/records.py) sent to their channels, at least once.
 
 A sender claims a due row by setting its lease (a conditional UPDATE, committed before it
 sends: two processes never send one row at once), sends it with a timeout, then records

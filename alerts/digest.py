@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 import db
 
-from . import store
+from . import records
 from .message import human_bytes
 from .rules import Config, Digest
 
@@ -88,7 +88,7 @@ def build(conn, config: Config, d: Digest, start: int, end: int) -> dict:
     that fired in it, and the subject, text and HTML of its e-mail."""
     now, before = figures(conn, start, end), figures(conn, start - d.every_s, start)
     b = {"lo": _local(start), "hi": _local(end)}
-    fired = [{"id": i, "rule": r, "summary": s, "at": store.iso(a)}
+    fired = [{"id": i, "rule": r, "summary": s, "at": records.iso(a)}
              for i, r, s, a in conn.execute(sa.text(_ALERTS), b)]
     n_fired = int(conn.execute(sa.text(_ALERT_COUNT), b).scalar() or 0)
     first = datetime.fromtimestamp(start, timezone.utc).date().isoformat()
@@ -152,10 +152,10 @@ def queue(conn, config: Config, now_epoch: float, now: datetime | None = None) -
         start, end = period(d.every_s, now_epoch)
         did = digest_id(d, start)
         if conn.execute(sa.text("SELECT 1 FROM alert_outbox WHERE id = :id"),
-                        {"id": store.outbox_id(did, d.channel.name, "digest")}).first():
+                        {"id": records.outbox_id(did, d.channel.name, "digest")}).first():
             continue
         body = build(conn, config, d, start, end)
-        n += store.enqueue(conn, did, "digest", d.channel.name, "digest", body, "pending",
+        n += records.enqueue(conn, did, "digest", d.channel.name, "digest", body, "pending",
                            now_epoch)
     return n
 

@@ -39,7 +39,7 @@ import db
 from dashboard import queries
 
 from . import digest as digests
-from . import message, store
+from . import message, records
 from .rules import Config, Rule
 
 log = logging.getLogger(__name__)
@@ -327,7 +327,7 @@ class Evaluator:
         self._store_many(conn, fired, now, res)
         times = {c.file_id: (c.first, c.last) for c in chunks}
         for file_id, offset in moves:
-            store.move_cursor(conn, file_id, offset, *times.get(file_id, (None, None)))
+            records.move_cursor(conn, file_id, offset, *times.get(file_id, (None, None)))
         if clock_rules and res.caught_up and self._ingestion_caught_up(conn):
             self._clock_rules(conn, now, res)
             res.queued += digests.queue(conn, self.config, self._epoch(), now)
@@ -348,7 +348,7 @@ class Evaluator:
         queries = {src: chunk_sql(d, src, cs) for src, cs in self.cols.items()}
         if d == "mysql" and queries:
             conn.exec_driver_sql("SET SESSION group_concat_max_len = 4294967295")
-        for file_id, committed, evaluated in store.pending_files(conn):
+        for file_id, committed, evaluated in records.pending_files(conn):
             if room <= 0:
                 caught_up = False
                 break
@@ -365,8 +365,8 @@ class Evaluator:
                 row = conn.exec_driver_sql(queries[src], (file_id, evaluated, hi)).cursor.fetchone()
                 n = int(row[-1] or 0)
                 if n:
-                    firsts.append(store.to_ms(row[0]))
-                    lasts.append(store.to_ms(row[1]))
+                    firsts.append(records.to_ms(row[0]))
+                    lasts.append(records.to_ms(row[1]))
                     count += n
                 parts_of[src] = self._parts(conn, d, src, row[2:-1], n, (file_id, evaluated, hi))
             if self.rare_kinds:                # logins and bans: one read, a row per kind
@@ -376,8 +376,8 @@ class Evaluator:
                 for row in conn.exec_driver_sql(self._rare_sql[d], (file_id, evaluated, hi)
                                                 ).cursor.fetchall():
                     n = int(row[-1] or 0)
-                    firsts.append(store.to_ms(row[1]))
-                    lasts.append(store.to_ms(row[2]))
+                    firsts.append(records.to_ms(row[1]))
+                    lasts.append(records.to_ms(row[2]))
                     count += n
                     if row[0] == "login" and "logins" in self.cols:
                         parts_of["logins"] = self._parts(conn, d, "logins", row[3:-1], n,
@@ -404,15 +404,15 @@ class Evaluator:
     def _row(self, f: Fired, now: datetime, state: str) -> tuple[dict, dict]:
         """Returns the alerts row of what fired, and the alert as the messages take it."""
         rule = f.rule
-        at = store.from_ms(f.at_ms)
+        at = records.from_ms(f.at_ms)
         within = rule.for_s if rule.when == "quiet" else \
             self.stale_after_s if rule.when == "stale_node" else rule.within_s
         extra = dict(f.extra or {})
         text = message.summary(rule.when, f.key, f.count, within, state, extra)
-        aid = store.alert_id(rule.name, f.key, at)
-        k = store.key_text(f.key)
+        aid = records.alert_id(rule.name, f.key, at)
+        k = records.key_text(f.key)
         row = {"id": aid, "rule": rule.name, "rule_when": rule.when, "key_text": k,
-               "key_hash": store.key_hash(k), "ip": f.key.get("ip"),
+               "key_hash": records.key_hash(k), "ip": f.key.get("ip"),
                "username": f.key.get("user", f.key.get("username")), "node": f.key.get("node"),
                "at": at, "state": state, "count": int(f.count), "within_s": within,
                "summary": text, "stored_at": now.isoformat(sep=" ", timespec="milliseconds")}
@@ -430,11 +430,11 @@ class Evaluator:
         for f in fired:
             row, alert = self._row(f, now, "fired")
             made.setdefault(row["id"], (row, alert, f.at_ms))
-        old_ids = store.existing_ids(conn, list(made))
+        old_ids = records.existing_ids(conn, list(made))
         new = [v for k, v in made.items() if k not in old_ids]
-        store.insert_alerts(conn, [row for row, _a, _t in new])
+        records.insert_alerts(conn, [row for row, _a, _t in new])
         items = []
-        now_ms, epoch = store.now_ms(now), self._epoch()
+        now_ms, epoch = records.now_ms(now), self._epoch()
         for row, alert, at_ms in new:
             res.alerts += 1
             res.ids.append(row["id"])
@@ -446,27 +446,27 @@ class Evaluator:
             for ch in self.config.channels:
                 items.append((row["id"], "alert", ch.name, "fired", body, status, epoch))
                 res.queued += status == "pending"
-        store.enqueue_many(conn, items)
+        records.enqueue_many(conn, items)
 
     def _store(self, conn, f: Fired, now: datetime, res: StepResult, state: str = "fired") -> None:
         rule = f.rule
-        at = store.from_ms(f.at_ms)
+        at = records.from_ms(f.at_ms)
         within = rule.for_s if rule.when == "quiet" else \
             self.stale_after_s if rule.when == "stale_node" else rule.within_s
         extra = dict(f.extra or {})
         text = message.summary(rule.when, f.key, f.count, within, state, extra)
-        aid = store.alert_id(rule.name, f.key, at)
-        k = store.key_text(f.key)
+        aid = records.alert_id(rule.name, f.key, at)
+        k = records.key_text(f.key)
         row = {"id": aid, "rule": rule.name, "rule_when": rule.when, "key_text": k,
-               "key_hash": store.key_hash(k), "ip": f.key.get("ip"),
+               "key_hash": records.key_hash(k), "ip": f.key.get("ip"),
                "username": f.key.get("user", f.key.get("username")), "node": f.key.get("node"),
                "at": at, "state": state, "count": int(f.count), "within_s": within,
                "summary": text, "stored_at": now.isoformat(sep=" ", timespec="milliseconds")}
-        if not store.insert_alert(conn, row):
+        if not records.insert_alert(conn, row):
             return
         res.alerts += 1
         res.ids.append(aid)
-        old = store.now_ms(now) - f.at_ms > self.config.max_age_s * 1000
+        old = records.now_ms(now) - f.at_ms > self.config.max_age_s * 1000
         alert = {"id": aid, "rule": rule.name, "when": rule.when, "state": state, "key": f.key,
                  "at": at, "count": int(f.count), "within_s": within, "summary": text,
                  "extra": extra}
@@ -476,14 +476,14 @@ class Evaluator:
         body = message.payload(alert, self.config.dashboard_url, state)
         n = 0
         for ch in self.config.channels:
-            n += store.enqueue(conn, alert["id"], "alert", ch.name, state, body, status,
+            n += records.enqueue(conn, alert["id"], "alert", ch.name, state, body, status,
                                self._epoch()) and status == "pending"
         return n
 
     # --- clock rules -------------------------------------------------------------------------
 
     def _clock_rules(self, conn, now: datetime, res: StepResult) -> None:
-        now_ms = store.now_ms(now)
+        now_ms = records.now_ms(now)
         stale = None
         for rule in self.config.clock_rules:
             holding: dict[str, tuple] = {}      # key text -> (key, start ms, count, extra)
@@ -491,25 +491,25 @@ class Evaluator:
                 for user in rule.users:
                     rows = conn.execute(sa.text(_LAST_EVENTS).bindparams(
                         sa.bindparam("kinds", expanding=True)),
-                        {"u": user, "kinds": list(rule.kinds), "now": store.from_ms(now_ms),
+                        {"u": user, "kinds": list(rule.kinds), "now": records.from_ms(now_ms),
                          "n": rule.min}).scalars().all()
-                    last = store.to_ms(rows[-1]) if len(rows) >= rule.min else None
+                    last = records.to_ms(rows[-1]) if len(rows) >= rule.min else None
                     if last is None or last <= now_ms - rule.for_s * 1000:
                         start = now_ms if last is None else int(last + rule.for_s * 1000)
                         key = {"user": user}
                         inside = sum(1 for r in rows
-                                     if store.to_ms(r) > now_ms - rule.for_s * 1000)
-                        holding[store.key_text(key)] = (key, start, inside, {
+                                     if records.to_ms(r) > now_ms - rule.for_s * 1000)
+                        holding[records.key_text(key)] = (key, start, inside, {
                             "kinds": "/".join(rule.kinds), "min": rule.min})
             else:
                 if stale is None:
                     stale = self._stale_nodes(conn)
                 for node, since_epoch in stale:
-                    start = store.now_ms(datetime.fromtimestamp(since_epoch)) \
+                    start = records.now_ms(datetime.fromtimestamp(since_epoch)) \
                         if since_epoch is not None else now_ms
                     key = {"node": node}
-                    holding[store.key_text(key)] = (key, start, 1, None)
-            current = store.firing(conn, rule.name)
+                    holding[records.key_text(key)] = (key, start, 1, None)
+            current = records.firing(conn, rule.name)
             for k, (key, start, count, extra) in holding.items():
                 if k in current:
                     continue
@@ -520,7 +520,7 @@ class Evaluator:
             for k, row in current.items():
                 if k in holding:
                     continue
-                store.resolve(conn, row["id"], store.from_ms(now_ms))
+                records.resolve(conn, row["id"], records.from_ms(now_ms))
                 res.resolved += 1
                 key = _json_key(k)
                 within = rule.for_s if rule.when == "quiet" else self.stale_after_s
@@ -635,9 +635,9 @@ class Frames:
         d, n = self.d, len(cols)
         judged = judged_sql(d, source, cols)
         judged_rows = judged_sql(d, source, cols, packed=False)
-        for file_id, end, first, last in store.judged_files(self.conn, lo, hi):
+        for file_id, end, first, last in records.judged_files(self.conn, lo, hi):
             parts.append(_part(self.conn, d, judged, judged_rows,
-                               (store.from_ms(max(lo, first)), store.from_ms(min(hi, last)),
+                               (records.from_ms(max(lo, first)), records.from_ms(min(hi, last)),
                                 file_id, end), n))
         return Frame(parts, cols)
 
@@ -699,15 +699,15 @@ def _cooldown(rule: Rule, conn, group: "Group", cands, key_of, extra=None) -> li
     if not cands:
         return []
     w = int(rule.within_s * 1000)
-    stored = store.stored_near(conn, rule.name, store.from_ms(group.first - w),
-                               store.from_ms(group.last + 2 * w))
+    stored = records.stored_near(conn, rule.name, records.from_ms(group.first - w),
+                               records.from_ms(group.last + 2 * w))
     by_key: dict[tuple, list] = {}
     for t, k, count in cands:
         by_key.setdefault(k, []).append((t, count))
     out = []
     for k, rows in by_key.items():
         key = key_of(k)
-        fired = stored.get(store.key_text(key), [])
+        fired = stored.get(records.key_text(key), [])
         seen = set()
         for t, count in sorted(rows):
             if t in seen:
@@ -807,7 +807,7 @@ def _login_after_failures(ev, conn, rule, group, frames):
 
 def _positions(conn, kind: str, lo_ms: int, hi_ms: int) -> list:
     d = db.dialect(conn)
-    return _rows(conn, _POSITIONS[d], (kind, store.from_ms(lo_ms), store.from_ms(hi_ms)))
+    return _rows(conn, _POSITIONS[d], (kind, records.from_ms(lo_ms), records.from_ms(hi_ms)))
 
 
 def _ban(ev, conn, rule, group, frames):
@@ -830,12 +830,12 @@ def _new_ip(ev, conn, rule, group, frames):
     min_ms = rule.min_days * 86400_000
     for (user, ip), t in sorted(first_new.items(), key=lambda x: x[1]):
         earliest = conn.execute(sa.text(_FIRST_PAIR_LOGIN), {"ip": ip, "u": user}).scalar()
-        if earliest is None or store.to_ms(earliest) < t:
+        if earliest is None or records.to_ms(earliest) < t:
             continue
         key = {"user": user, "ip": ip}
-        if store.has_alert(conn, rule.name, key):
+        if records.has_alert(conn, rule.name, key):
             continue
-        first = store.to_ms(conn.execute(sa.text(_FIRST_LOGIN), {"u": user}).scalar())
+        first = records.to_ms(conn.execute(sa.text(_FIRST_LOGIN), {"u": user}).scalar())
         if t - first >= min_ms and t > first:
             out.append(Fired(rule, key, t, 1, {"days": int((t - first) // 86400_000)}))
     return out

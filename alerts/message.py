@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from .rules import format_duration
-from .store import iso
+from .records import iso
 
 KEY_FIELDS = ("ip", "username", "user", "node")
 
@@ -118,7 +118,7 @@ def seconds(value):
 
 
 def payload(alert: dict, base: str, state: str | None = None) -> dict:
-    """Returns the webhook body of an alert row (as alerts/store.py stores it, key parsed)."""
+    """Returns the webhook body of an alert row (as alerts/records.py stores it, key parsed)."""
     key = alert["key"]
     st = state or alert["state"]
     text = alert["summary"] if st == alert["state"] else summary(

@@ -9,15 +9,15 @@ from datetime import date, datetime
 from dash import Input, Output, State, html, no_update
 from werkzeug.datastructures import MultiDict
 
-from alerts.store import from_ms, now_ms
+from alerts.records import from_ms, now_ms
 from components import ids
-from components.alerts_page import alerts_table, count_text, rules_note, wall_list
+from components.alerts import alerts_table, count_text, rules_note, wall_list
 from dashboard import alerts
 from dashboard.context import DB_FAULTS
 from dashboard.queries import BadParameter
 
 from .audit import new_search
-from .common import KEEP_ON, kept
+from .keeping import KEEP_ON, kept
 from .graphs import range_of
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ from werkzeug.datastructures import MultiDict
 
 from components import ids
 from components.events_table import AUDIT_COLUMNS, events_table
-from dashboard import audit, retention, span as spans
+from dashboard import audit, retention_notes, span as spans
 
 from . import url
-from .common import KEEP_ON, kept
+from .keeping import KEEP_ON, kept
 from .graphs import copy_range, nodes_of, range_args, range_of, window_of
 from .users import retention_alert
 
@@ -79,7 +79,7 @@ def show(context, args: list, trigger, paging: dict | None, today: date | None =
         filters = audit.parse_filters(MultiDict(args), today, context.default_start())
         engine = context.engine()
         answer = audit.page(engine, filters, PAGE_SIZE, stack[-1])
-        field = retention.info(engine, context.settings.events_retention_days, filters.start,
+        field = retention_notes.info(engine, context.settings.events_retention_days, filters.start,
                               filters.end, today)
     except KEEP_ON as exc:
         return kept(KEYS, "Audit page", exc)
@@ -98,7 +98,7 @@ def show(context, args: list, trigger, paging: dict | None, today: date | None =
                  "none yet, more to search" if searching else "no events"),
         "newer_disabled": len(stack) == 1, "older_disabled": answer["next"] is None,
         "csv": "/api/events.csv?" + urlencode([a for a in args if a[1]]),
-        "retention": retention_alert(retention.notice(field)),
+        "retention": retention_alert(retention_notes.notice(field)),
     }
 
 

@@ -14,7 +14,7 @@ from components.nav import page_of
 from components.tables import NUMBER, PATH, TOKEN, text_table
 from dashboard import figures, insight, insight_figures
 
-from .common import KEEP_ON, kept
+from .keeping import KEEP_ON, kept
 from .graphs import nodes_of, range_of, span_of, window_of
 from .users import name_of
 

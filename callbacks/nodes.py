@@ -18,7 +18,7 @@ from dashboard.nodes import node_rows
 
 from . import url
 from .audit import new_search
-from .common import KEEP_ON, kept
+from .keeping import KEEP_ON, kept
 from .graphs import nodes_of, range_of
 
 PICKER_KEYS = ("value", "options", "hidden", "message", "message_open")

@@ -6,12 +6,12 @@ from datetime import date
 from dash import Input, Output, html
 
 from components import ids
-from components.security_page import FIGURES
+from components.security import FIGURES
 from components.tables import TIME, TOKEN, text_table
 from dashboard import (alerts, analysis_figures, answers, figures, geo, insight, insight_figures,
                        time_figures, timeline)
 
-from .common import KEEP_ON, kept
+from .keeping import KEEP_ON, kept
 from .graphs import drawn, nodes_of, range_of, span_of, window_of
 from .insight import plaintext_line
 

@@ -20,11 +20,12 @@ from components.events_table import USER_COLUMNS, events_table
 from components.headline import _tile
 from components.nav import page_of
 from components.tables import NUMBER, TOKEN, short_time, text_table
-from components.user_page import SORT_TYPE, users_list
-from dashboard import answers, figures, retention, security, time_figures, timeline, window
+from components.users import SORT_TYPE, users_list
+from dashboard import answers, figures, retention_notes, time_figures, timeline, window
+from dashboard import users as user_view
 
 from . import url
-from .common import KEEP_ON, kept
+from .keeping import KEEP_ON, kept
 from .graphs import drawn, nodes_of, range_of, scale_options, span_of, window_of
 
 
@@ -77,13 +78,13 @@ def redraw(context, pathname, start, end, mode, today: date | None = None,
                    for u in users]
         if name is None:
             return _listing("Users", users, query, options, shown)
-        data = security.user(engine, name, span.start, span.end, nodes, span)
-        field = retention.user_info(engine, context.settings.events_retention_days, data,
+        data = user_view.user(engine, name, span.start, span.end, nodes, span)
+        field = retention_notes.user_info(engine, context.settings.events_retention_days, data,
                                     span.start, span.end, today)
         rows, bucket, note = timeline.rows_for(
             engine, span, data["days"], nodes, username=name,
             retention_days=context.settings.events_retention_days, today=today)
-    except security.UnknownUser:
+    except user_view.UnknownUser:
         return _listing(f"No user {figures.display_name(name)} has any activity: the range's "
                         "users are", users, query, options, shown)
     except KEEP_ON as exc:
@@ -125,7 +126,7 @@ def redraw(context, pathname, start, end, mode, today: date | None = None,
                           "No IP in this range.", name_columns=()),
         "recent": events_table(data["recent"], USER_COLUMNS, "No events in this range.",
                                span.end.year),
-        "options": options, "retention": retention_alert(retention.notice(field)),
+        "options": options, "retention": retention_alert(retention_notes.notice(field)),
         "detail_hidden": False, "listing_hidden": True, "list_data": no_update,
         "list_title": no_update, "drawn": shown,
     }

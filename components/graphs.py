@@ -5,7 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from . import ids
-from .common import GRAPH_CONFIG, panel, scale_control
+from .pieces import GRAPH_CONFIG, panel, scale_control
 
 
 def _graph(graph_id: str) -> dcc.Graph:

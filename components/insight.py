@@ -9,7 +9,7 @@ from dash import html
 from ingestion.folders import DEPTHS
 
 from . import ids
-from .common import page_graph, panel
+from .pieces import page_graph, panel
 
 DEFAULT_DEPTH = 2
 

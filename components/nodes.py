@@ -13,7 +13,7 @@ from dashboard.figures import count, human_bytes, visible
 from dashboard.queries import STALE_INTERVALS
 
 from . import ids
-from .common import panel
+from .pieces import panel
 
 NODES_PANEL = "nodes-panel"
 

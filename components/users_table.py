@@ -9,7 +9,7 @@ from dash import dcc, html
 from dashboard.figures import count, display_name, human_bytes
 
 from . import ids
-from .common import panel
+from .pieces import panel
 
 MAX_ROWS = 100
 _COLUMNS = ("User", "Uploads", "Downloads", "Failed", "Uploaded", "Downloaded",

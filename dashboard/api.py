@@ -26,8 +26,8 @@ from db import DatabaseBroken, error_reason
 
 from ingestion.parse import KINDS
 
-from . import (alerts, answers, audit, exports, geo, insight, queries, retention, security, span,
-               timeline, window)
+from . import (alerts, answers, audit, exports, geo, insight, queries, retention_notes, security,
+               span, timeline, users, window)
 from .context import DB_ERRORS, AppContext
 
 log = logging.getLogger(__name__)
@@ -77,13 +77,13 @@ def stats_response(context: AppContext, args, today: date) -> Response:
         body["buckets"] = timeline.bucketed(timeline.read(engine, asked, bucket, nodes), asked,
                                             bucket, KINDS)
         # sub-day buckets are the raw events': past the retention they lack some
-        return _with_retention(body, retention.info(
+        return _with_retention(body, retention_notes.info(
             engine, context.settings.events_retention_days, asked.start, asked.end, today))
     return _read(context, read, question)
 
 
 # What a read may fail with, each answered by failure(): never a trace.
-READ_FAILURES = (queries.BadParameter, security.UnknownUser, DatabaseBroken) + DB_ERRORS + \
+READ_FAILURES = (queries.BadParameter, users.UnknownUser, DatabaseBroken) + DB_ERRORS + \
     (sa.exc.DBAPIError, geo.GeoDataError)
 
 
@@ -93,7 +93,7 @@ def failure(exc: BaseException) -> Response:
     500 (logged) when it answered with an error."""
     if isinstance(exc, queries.BadParameter):
         return _json({"error": str(exc)}, 400)
-    if isinstance(exc, security.UnknownUser):
+    if isinstance(exc, users.UnknownUser):
         return _json({"error": f"no user {exc.args[0]!r} has any upload, download, file "
                                "operation or login"}, 404)
     if isinstance(exc, DatabaseBroken):
@@ -165,15 +165,15 @@ def user_response(context: AppContext, name: str, args, today: date) -> Response
         return failure(exc)
 
     def read(engine):
-        body = security.user(engine, name, asked.start, asked.end, nodes, asked)
-        return _with_retention(body, retention.user_info(
+        body = users.user(engine, name, asked.start, asked.end, nodes, asked)
+        return _with_retention(body, retention_notes.user_info(
             engine, context.settings.events_retention_days, body, asked.start, asked.end,
             today))
     return _read(context, read, ("user", name, tuple(asked.store().items()), nodes))
 
 
 def _with_retention(body: dict, field: dict | None) -> dict:
-    """Adds the ``retention`` field (dashboard/retention.py) when there is one."""
+    """Adds the ``retention`` field (dashboard/retention_notes.py) when there is one."""
     if field is not None:
         body["retention"] = field
     return body
@@ -185,7 +185,7 @@ def events_response(context: AppContext, args, today: date) -> Response:
         filters = audit.parse_filters(args, today, context.default_start())
         limit = audit.parse_limit(args.get("limit"))
         before = args.get("before")
-        return _with_retention(audit.page(engine, filters, limit, before), retention.info(
+        return _with_retention(audit.page(engine, filters, limit, before), retention_notes.info(
             engine, context.settings.events_retention_days, filters.start, filters.end, today))
     return _read(context, read)
 
@@ -195,7 +195,7 @@ def events_csv_response(context: AppContext, args, today: date) -> Response:
     try:
         filters = audit.parse_filters(args, today, context.default_start())
         engine = context.engine()
-        kept = retention.header(retention.info(engine, context.settings.events_retention_days,
+        kept = retention_notes.header(retention_notes.info(engine, context.settings.events_retention_days,
                                                filters.start, filters.end, today))
     except READ_FAILURES as exc:
         return failure(exc)
@@ -257,7 +257,7 @@ def status_response(context: AppContext, args=None) -> Response:
     try:
         engine = context.engine()
         st = queries.status(engine, nodes, stale_after(context))
-        kept = retention.status(engine, context.settings.events_retention_days)
+        kept = retention_notes.status(engine, context.settings.events_retention_days)
         problem = queries.write_problem(engine)
     except DatabaseBroken as exc:
         return _json(status_body(None, backend, "error", str(exc)), 503)

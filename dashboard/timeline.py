@@ -187,8 +187,8 @@ def rows_for(conn_or_engine, span: Span, days: list[dict], nodes=None,
 def fallback(conn, span: Span, retention_days: int, today: date) -> date | None:
     """Returns the first day whose events are all kept when the span starts before it and
     the rollups hold events before it (its sub-day buckets would miss them), else None."""
-    from . import retention
-    info = retention.info(conn, retention_days, span.start, span.end, today)
+    from . import retention_notes
+    info = retention_notes.info(conn, retention_days, span.start, span.end, today)
     if info is None or not info["range_truncated"]:
         return None
     return date.fromisoformat(info["oldest_kept"])

@@ -2,7 +2,7 @@
 the events behind it (the audit trail filtered to them)."""
 import dash
 
-from components.alerts_page import alerts_page
+from components.alerts import alerts_page
 
 dash.register_page(__name__, path="/alerts", name="Alerts", title="SFTPGo activity · Alerts",
                    order=4)

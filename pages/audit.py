@@ -2,7 +2,7 @@
 failed, path), a page at a time."""
 import dash
 
-from components.audit_page import audit_page
+from components.audit import audit_page
 
 dash.register_page(__name__, path="/audit", name="Audit", title="SFTPGo activity · Audit",
                    order=3)

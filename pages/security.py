@@ -1,7 +1,7 @@
 """/security : who tries to get in, from where, and what the defender banned."""
 import dash
 
-from components.security_page import security_page
+from components.security import security_page
 
 dash.register_page(__name__, path="/security", name="Security",
                    title="SFTPGo activity · Security", order=1)

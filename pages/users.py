@@ -1,7 +1,7 @@
 """/users/<name> : one user's figures (and /users: pick one)."""
 import dash
 
-from components.user_page import user_page
+from components.users import user_page
 
 dash.register_page(__name__, path="/users", path_template="/users/<name>", name="Users",
                    title="SFTPGo activity · Users", order=2)

@@ -154,7 +154,7 @@ def test_table_cells_are_one_line_texts_with_the_whole_value_in_their_tooltip():
 
 
 def test_the_users_list_sorts_and_links_each_name_as_text():
-    from components.user_page import sort_users, users_list
+    from components.users import sort_users, users_list
     users = [{"username": n, "uploads": u, "downloads": 0, "transfers": u,
               "failed_transfers": 0, "bytes_uploaded": b, "bytes_downloaded": 0,
               "avg_bytes_per_transfer": b / u if u else None, "file_ops": 0, "logins": 0}

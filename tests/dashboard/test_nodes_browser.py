@@ -13,7 +13,7 @@ import db
 from components import ids
 from components.nodes import NODES_PANEL
 from dashboard import figures
-from dashboard import retention as notes
+from dashboard import retention_notes as notes
 from ingestion import retention
 from ingestion.run import Ingester
 from settings import Settings

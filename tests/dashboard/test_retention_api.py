@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from dashboard import retention as notes
+from dashboard import retention_notes as notes
 from ingestion import retention
 from tests.support.ingest import LogWriter, _T0, event_line
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from dashboard import queries, security, span, timeline, window
+from dashboard import queries, security, span, timeline, users, window
 from tests import reference
 
 from tests.support.dashboard import (SAMPLES, attack_lines, by_name, client_for, events_of,
@@ -120,7 +120,7 @@ def test_a_window_of_whole_days_reads_what_the_rollups_hold(logged, engine):
     assert window.security(engine, s) == security.security(engine, d, d)
     for name in sorted({e["username"] for e in logged if e["kind"] in security.USER_KINDS and
                         e["username"]}):
-        assert security.user(engine, name, d, d, span=s) == security.user(engine, name, d, d)
+        assert users.user(engine, name, d, d, span=s) == users.user(engine, name, d, d)
 
 
 def _minus(first: str, last: str) -> str:

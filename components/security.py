@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from . import ids
-from .common import page_graph, panel
+from .pieces import page_graph, panel
 from .headline import _tile
 
 FIGURES = ((ids.SECURITY_FAILURES, "Failed logins", "bad"), (ids.SECURITY_IPS, "Distinct IPs", ""),

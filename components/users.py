@@ -8,7 +8,7 @@ from dash import dcc, html
 from dashboard.figures import count, human_bytes
 
 from . import ids
-from .common import page_graph, panel, scale_control
+from .pieces import page_graph, panel, scale_control
 from .insight import clients_panel
 from .users_table import user_link
 

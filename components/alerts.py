@@ -12,7 +12,7 @@ from alerts.rules import format_duration
 from dashboard.figures import visible
 
 from . import ids
-from .common import panel
+from .pieces import panel
 
 STATE_OPTIONS = [{"label": "any state", "value": "any"}, {"label": "firing", "value": "firing"},
                  {"label": "fired", "value": "fired"}, {"label": "resolved", "value": "resolved"}]

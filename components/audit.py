@@ -7,7 +7,7 @@ from dash import dcc, html
 from ingestion.parse import KINDS
 
 from . import ids
-from .common import panel
+from .pieces import panel
 
 
 def _text(input_id: str, placeholder: str, value) -> dbc.Input:
