@@ -75,6 +75,12 @@ def create_app(settings: Settings, kiosk: bool = False) -> Dash:
         _require_basic_auth(app.server, settings.auth_user, settings.auth_password)
     limits.install(app.server, settings.max_request_bytes)   # before auth
     headers.install(app, settings.frame_ancestors)           # outermost: on every answer
+    # Dash sets itself up on its first request (the scripts it serves, the callback map),
+    # marking that done before it is: a second request arriving meanwhile was answered with
+    # a trace ("dash" is not a registered library) or a callback unknown. Done here instead,
+    # before any request can come.
+    with app.server.test_request_context("/"):
+        app._setup_server()
     return app
 
 

@@ -3,10 +3,8 @@ countries' bars, the change against the period before. Names reach figures throu
 figures.label, as everywhere."""
 from __future__ import annotations
 
-import plotly.graph_objects as go
-
 from .analysis_figures import counts_bar
-from .figures import FONT, _base, count
+from .figures import FONT, _base, axis, count, figure, merge
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 NO_COUNTRY = "no country"       # private, documentation, unknown addresses, no IP at all
@@ -14,21 +12,24 @@ NO_COUNTRY = "no country"       # private, documentation, unknown addresses, no 
 HEAT_SCALE = "Cividis"
 
 
-def hours_heatmap(hours: list[list[int]], kiosk: bool = False) -> go.Figure:
+def hours_heatmap(hours: list[list[int]], kiosk: bool = False) -> dict:
     """Returns the events per weekday (rows, Monday on top) and hour of the day (columns)."""
-    fig = go.Figure(go.Heatmap(
-        z=hours, x=[f"{h:02d}" for h in range(24)], y=list(WEEKDAYS), colorscale=HEAT_SCALE,
-        xgap=1, ygap=1, hovertemplate="%{y} %{x}:00–%{x}:59: %{z:,} events<extra></extra>",
-        colorbar={"thickness": 10, "outlinewidth": 0, "tickfont": {"family": FONT}}))
+    fig = figure()
+    fig["data"].append({
+        "type": "heatmap", "z": hours, "x": [f"{h:02d}" for h in range(24)],
+        "y": list(WEEKDAYS), "colorscale": HEAT_SCALE, "xgap": 1, "ygap": 1,
+        "hovertemplate": "%{y} %{x}:00–%{x}:59: %{z:,} events<extra></extra>",
+        "colorbar": {"thickness": 10, "outlinewidth": 0, "tickfont": {"family": FONT}}})
     _base(fig, kiosk, legend=False)
     # the scale sits right of the plot, the (upright) mode bar right of the scale
-    fig.update_layout(margin={"r": 110 if not kiosk else 80})
-    fig.update_yaxes(autorange="reversed", type="category", showgrid=False)
-    fig.update_xaxes(type="category", showgrid=False, tickvals=[f"{h:02d}" for h in range(0, 24, 3)])
+    merge(fig["layout"], {"margin": {"r": 110 if not kiosk else 80}})
+    axis(fig, "yaxis", autorange="reversed", type="category", showgrid=False)
+    axis(fig, "xaxis", type="category", showgrid=False,
+         tickvals=[f"{h:02d}" for h in range(0, 24, 3)])
     return fig
 
 
-def countries_bar(by_country: list[dict], kiosk: bool = False) -> go.Figure:
+def countries_bar(by_country: list[dict], kiosk: bool = False) -> dict:
     """Returns failed logins per country as bars, the most on top (no country as such)."""
     return counts_bar(by_country, "country", "failures", kiosk, names={None: NO_COUNTRY})
 

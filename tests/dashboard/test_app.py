@@ -160,3 +160,54 @@ def test_the_demo_removes_its_temporary_folders_when_it_stops(tmp_path):
         _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert list(tmp_path.glob("sftpgo-demo*")) == []
+
+
+@pytest.mark.parametrize("kind", ["app.py", "gunicorn"])
+def test_the_first_requests_at_once_are_all_answered(kind, sqlite_url, log_dir):
+    """Twenty-four requests the moment the server listens (a wall's browser opening the page:
+    scripts and the callbacks' map at once). Dash sets itself up on its first request and
+    said so before it was done: the others got a trace ("dash" is not a registered library)
+    or an empty callback map. Now it is set up before the server listens."""
+    import socket
+    import threading
+    import time
+    import urllib.request
+    from tests.support.dashboard import ROOT, closed_port, server_command
+    port = closed_port()
+    env = {**__import__("os").environ, "DATABASE_URL": sqlite_url, "SFTPGO_LOG_DIR": str(log_dir),
+           "DASHBOARD_THREADS": "8"}
+    proc = subprocess.Popen(server_command(kind, port, sqlite_url, log_dir), cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:                   # listening: a TCP connect, no request (that would set up)
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "no server"
+                time.sleep(0.05)
+        paths = ["/_dash-component-suites/dash/deps/polyfill@7.12.1.min.js",
+                 "/_dash-component-suites/dash/dcc/dash_core_components.js",
+                 "/_dash-dependencies", "/_dash-layout"] * 6
+        answers: list = [None] * len(paths)
+
+        def get(i: int) -> None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{paths[i]}", timeout=30) as r:
+                    answers[i] = (r.status, r.read())
+            except urllib.error.HTTPError as exc:
+                answers[i] = (exc.code, exc.read())
+        threads = [threading.Thread(target=get, args=(i,)) for i in range(len(paths))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [a[0] for a in answers] == [200] * len(paths), answers
+        callbacks = json.loads(answers[2][1])
+        assert any(c["output"].startswith("..graph-user-transfers") or "graph-user-transfers" in
+                   c["output"] for c in callbacks)
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(timeout=30)
+    assert "Traceback" not in err, err

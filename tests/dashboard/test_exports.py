@@ -193,7 +193,8 @@ def test_eight_downloads_at_once_leave_the_server_answering(kind, sqlite_url, lo
     port = closed_port()
     env = {**os.environ, "DATABASE_URL": sqlite_url, "SFTPGO_LOG_DIR": str(log_dir),
            "DASHBOARD_USER": "ops", "DASHBOARD_PASSWORD": "pw",
-           "DASHBOARD_REQUEST_TIMEOUT": "120", "DASHBOARD_MAX_EXPORTS": "2"}
+           "DASHBOARD_REQUEST_TIMEOUT": "120", "DASHBOARD_MAX_EXPORTS": "2",
+           "DASHBOARD_WORKERS": "1"}         # the bound is a process's: one process here
     with (tmp_path / "server.log").open("wb") as output:
         proc = subprocess.Popen(server_command(kind, port, sqlite_url, log_dir), cwd=ROOT,
                                 env=env, stdout=output, stderr=subprocess.STDOUT)

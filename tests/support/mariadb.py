@@ -120,7 +120,10 @@ class MariaDBServer:
                 f"--socket={self.sock}", f"--port={self.port}", "--bind-address=127.0.0.1",
                 "--skip-name-resolve", f"--innodb-buffer-pool-size={self.buffer_pool}",
                 "--character-set-server=utf8mb4", "--max-connections=500", "--skip-log-bin",
-                f"--log-error={self.base}/error.log"]
+                f"--log-error={self.base}/error.log", f"--tmpdir={self.base / 'tmp'}"]
+        # its own temporary folder: a sweep of /tmp by another program on a shared machine
+        # deleted an internal temporary table under a running query ("Error on delete")
+        (self.base / "tmp").mkdir(exist_ok=True)
         if self.fast:
             args.append("--innodb-flush-log-at-trx-commit=2")
         with open(self.base / "stdout.log", "ab") as out:
