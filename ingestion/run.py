@@ -216,6 +216,9 @@ class Ingester:
         its way out, so the indexes are never left missing by a run that ends normally."""
         if db.dialect(self.engine) != "sqlite":
             return 0
+        with self.engine.connect() as conn:      # nothing of ours: no wait for the lock
+            if not any(n == self.settings.node for _i, n, _s in backlog.deferred(conn)):
+                return 0
         with db.exclusive(self.engine, db.ingest_lock(self.settings.node), wait=True):
             return backlog.finish(self.engine, self.settings.node, self._seam)
 
