@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 import db
 from ingestion import backlog
-from tests.ingestion.support import (LogWriter, ban_line, db_events, event_line,
+from tests.support.ingest import (LogWriter, ban_line, db_events, event_line,
                                      expected_events, failure_line, ingester, noise_line,
                                      rare_mismatch, run_all, run_cli, scalar, total_lines)
 
@@ -96,9 +96,8 @@ SEAM_CASES = [
 def test_kill_at_each_seam_of_a_backlog_then_a_start_makes_it_whole(db_url, engine, log_dir,
                                                                   point, after, left):
     w = write_backlog(log_dir)
-    env = {**BACKLOG, "SFTPGO_DASH_CRASH_AT": point,
-           "SFTPGO_DASH_CRASH_AFTER_BATCHES": str(after)}
-    killed = run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet", env=env)
+    killed = run_cli("--log-dir", str(log_dir), "--db", db_url, "--quiet", env=BACKLOG,
+                     crash_at=(point, after))
     if engine.dialect.name == "sqlite":
         assert killed.returncode == -9, killed.stderr
         present, marks = indexes(engine), marked(engine)
@@ -123,15 +122,13 @@ def test_kill_during_the_load_and_the_next_run_finishes_the_backlog(sqlite_url, 
     """The restart repairs the indexes, finds the rest still a backlog, defers again and
     builds once at its end."""
     w = write_backlog(log_dir)
-    env = {**BACKLOG, "SFTPGO_DASH_CRASH_AT": "after_commit",
-           "SFTPGO_DASH_CRASH_AFTER_BATCHES": "1"}
-    assert run_cli("--log-dir", str(log_dir), "--db", sqlite_url, "--quiet",
-                   env=env).returncode == -9
+    assert run_cli("--log-dir", str(log_dir), "--db", sqlite_url, "--quiet", env=BACKLOG,
+                   crash_at=("after_commit", 1)).returncode == -9
     engine = db.make_engine(sqlite_url)
     assert indexes(engine) == KEPT and marked(engine) == DEFERRED
     # the second run is killed between its load and its build: its backlog was real
-    again = run_cli("--log-dir", str(log_dir), "--db", sqlite_url, "--quiet",
-                    env={**BACKLOG, "SFTPGO_DASH_CRASH_AT": "backlog_loaded"})
+    again = run_cli("--log-dir", str(log_dir), "--db", sqlite_url, "--quiet", env=BACKLOG,
+                    crash_at=("backlog_loaded", 0))
     assert again.returncode == -9
     assert db_events(engine) == expected_events(w.written)
     assert indexes(engine) == KEPT and marked(engine) == DEFERRED
@@ -141,8 +138,8 @@ def test_kill_during_the_load_and_the_next_run_finishes_the_backlog(sqlite_url, 
 
 def test_a_start_leaves_a_backlog_whose_pass_is_under_way_alone(sqlite_url, log_dir):
     write_backlog(log_dir)
-    assert run_cli("--log-dir", str(log_dir), "--db", sqlite_url, "--quiet",
-                   env={**BACKLOG, "SFTPGO_DASH_CRASH_AT": "backlog_loaded"}).returncode == -9
+    assert run_cli("--log-dir", str(log_dir), "--db", sqlite_url, "--quiet", env=BACKLOG,
+                   crash_at=("backlog_loaded", 0)).returncode == -9
     engine = db.make_engine(sqlite_url)
     with engine.connect() as conn:
         (node,) = {n for _i, n, _s in backlog.deferred(conn)}
@@ -207,10 +204,10 @@ def test_pages_read_the_same_answers_during_a_backlog(sqlite_url, log_dir):
     """The raw-event answers (/api/events by every index's filter, a user's page) and the
     rollups' (/api/stats, /api/security) are the same with the indexes dropped as with them
     built."""
-    from tests.dashboard.test_api import client_for
+    from tests.support.dashboard import client_for
     write_backlog(log_dir)
-    assert run_cli("--log-dir", str(log_dir), "--db", sqlite_url, "--quiet",
-                   env={**BACKLOG, "SFTPGO_DASH_CRASH_AT": "backlog_loaded"}).returncode == -9
+    assert run_cli("--log-dir", str(log_dir), "--db", sqlite_url, "--quiet", env=BACKLOG,
+                   crash_at=("backlog_loaded", 0)).returncode == -9
     engine = db.make_engine(sqlite_url)
     assert indexes(engine) == KEPT
     span = "start=2024-09-18&end=2024-09-18"
