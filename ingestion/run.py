@@ -117,6 +117,7 @@ class Ingester:
                                        file_ids=self._own_files)
         from alerts.hook import AlertHook      # judges the alert rules after each pass
         self.alerts = AlertHook(engine, settings, self._seam)
+        self._in_backlog = False     # the last pass left this node's backlog open (indexes out)
 
     def _own_files(self) -> list[int]:
         with self.engine.connect() as conn:
@@ -159,7 +160,8 @@ class Ingester:
                 generations.record_error(conn, self.settings.node, f"{type(exc).__name__}: {exc}")
             raise
         self._prune(prog, should_stop)
-        self.alerts.after_pass(prog, should_stop)     # outside the lock; never raises
+        if not self._in_backlog:     # judging walks the indexes a backlog drops: after it
+            self.alerts.after_pass(prog, should_stop)     # outside the lock; never raises
         return prog
 
     def _passed_within(self, seconds: float) -> bool:
@@ -220,7 +222,9 @@ class Ingester:
             if not any(n == self.settings.node for _i, n, _s in backlog.deferred(conn)):
                 return 0
         with db.exclusive(self.engine, db.ingest_lock(self.settings.node), wait=True):
-            return backlog.finish(self.engine, self.settings.node, self._seam)
+            n = backlog.finish(self.engine, self.settings.node, self._seam)
+        self._in_backlog = False
+        return n
 
     def _pass(self, max_bytes, max_seconds, should_stop, on_batch) -> Progress:
         started = time.monotonic()
@@ -236,6 +240,7 @@ class Ingester:
             _count_pending(prog, work)
             deferring = backlog.begin(self.engine, self.settings.node, prog.bytes_pending,
                                       self.settings.backlog_bytes)
+            self._in_backlog = deferring
             if deferring:
                 self._seam("backlog_started")
             for w in work:
@@ -257,6 +262,7 @@ class Ingester:
             if deferring and (prog.bytes_pending < self.settings.backlog_bytes
                               or prog.bytes_done == 0):
                 backlog.finish(self.engine, self.settings.node, self._seam)
+                self._in_backlog = False
         finally:
             if self._committer is not None:
                 self._committer.close()

@@ -180,7 +180,7 @@ def test_no_backlog_mode_under_the_threshold_or_on_a_larger_database(engine, log
 def test_ticks_keep_deferring_until_the_backlog_is_small_then_build(sqlite_url, log_dir):
     """Dashboard-like bounded passes: the backlog spans several of them (the marker in the
     database, not the process, says so), and the pass that leaves less than the threshold
-    builds the indexes."""
+    builds the indexes; the alert rules wait for them."""
     w = write_backlog(log_dir)
     engine = db.make_engine(sqlite_url)
     db.migrate(engine)
@@ -189,13 +189,15 @@ def test_ticks_keep_deferring_until_the_backlog_is_small_then_build(sqlite_url, 
         ing = ingester(engine, log_dir, backlog_bytes=600_000, batch_bytes=100_000)
         p = ing.run_pass(max_bytes=400_000)        # a new process each tick, as it were
         ing.close()
-        seen.append((len(indexes(engine)), p.bytes_pending))
+        seen.append((len(indexes(engine)), p.bytes_pending, ing.alerts.last is not None))
         if p.complete:
             break
-    deferred_ticks = [pending for n, pending in seen if n == len(KEPT)]
+    deferred_ticks = [pending for n, pending, _j in seen if n == len(KEPT)]
     assert len(deferred_ticks) >= 3, seen           # several ticks without the indexes
     assert min(deferred_ticks) >= 600_000           # ... while the backlog was large
     assert seen[-1][0] == 5
+    # the alert rules, whose reads walk those indexes, are judged only once they are back
+    assert [judged for n, _p, judged in seen] == [n == 5 for n, _p, _j in seen], seen
     assert db_events(engine) == expected_events(w.written)
     assert_whole(engine, w)
 
