@@ -235,6 +235,7 @@ def migrate(engine: Engine, node: str | None = None) -> int:
                                  "migration; going on. version=%d", version)
                 conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": version})
             current = version
+    repair_deferred_indexes(engine)
     return current
 
 
@@ -254,6 +255,52 @@ def _columns_added_before(conn, stmt: str, exc: sa.exc.OperationalError) -> bool
     wanted = set(re.findall(r"ADD COLUMN (\w+)", stmt))
     have = {c["name"] for c in sa.inspect(conn).get_columns(m.group(1))}
     return wanted <= have
+
+
+# --- indexes deferred by a backlog (migration 019, ingestion/backlog.py) ---------------------
+
+_DEFERRED = sa.text("SELECT name, definition FROM deferred_indexes WHERE node = :node"
+                    " ORDER BY name")
+
+
+def build_deferred_indexes(engine: Engine, node: str, seam=None) -> int:
+    """Builds the indexes that ``node``'s backlog dropped; returns how many. The caller holds
+    ``node``'s ingestion lock. Each index is built in one transaction with the deletion of its
+    row of deferred_indexes (the row first: that begins the transaction, which the CREATE INDEX
+    then joins), so a kill at any instant leaves each index either built and unmarked or
+    missing and marked. ``seam`` is called with "index_built" before each commit and with
+    "index_committed" after it (crash tests)."""
+    with engine.connect() as conn:
+        rows = conn.execute(_DEFERRED, {"node": node}).all()
+    for name, definition in rows:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM deferred_indexes WHERE name = :n"), {"n": name})
+            if not sa.inspect(conn).has_index("events", name):
+                conn.exec_driver_sql(definition)
+            if seam is not None:
+                seam("index_built")
+        if seam is not None:
+            seam("index_committed")
+        log.info("Index built after a backlog. index=%s node=%s", name, node)
+    return len(rows)
+
+
+def repair_deferred_indexes(engine: Engine) -> int:
+    """Builds the indexes a backlog dropped when no pass of its node is under way (its process
+    was killed, or stopped, before it built them); returns how many. A node whose pass holds
+    its lock is left to finish its own backlog."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("deferred_indexes"):
+            return 0
+        nodes = sorted(set(conn.execute(sa.text("SELECT node FROM deferred_indexes")).scalars()))
+    built = 0
+    for node in nodes:
+        try:
+            with exclusive(engine, ingest_lock(node), wait=False):
+                built += build_deferred_indexes(engine, node)
+        except Busy:
+            continue
+    return built
 
 
 def _mysql_bin_collation(engine: Engine) -> str:

@@ -11,15 +11,15 @@ import logging
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
-import db
-from alerts import rules as alert_rules
-from ingestion import rollups
 import settings as settings_mod
-from ingestion import discover, retention
-from ingestion.run import Ingester, Progress, Seam
+
+# SQLAlchemy, the database layer, the alert rules and the ingester are imported where they
+# are used, after the arguments are parsed: `ingest.py --help` (and a usage error) answers
+# without paying for them (about 0.2 s of imports; tests/ingestion/test_cli.py checks it).
+if TYPE_CHECKING:
+    from ingestion.run import Ingester, Progress, Seam
 
 log = logging.getLogger("ingest")
 EXIT_USAGE = 2
@@ -58,6 +58,10 @@ def main(argv: list[str] | None = None, seam: Seam | None = None) -> int:
     # a connection the server dropped fails its pool reset too: the pass's own line says so,
     # without the pool's traceback each time
     logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
+    import db
+    from alerts import rules as alert_rules
+    from ingestion import discover
+    from ingestion.run import Ingester
     stop = _StopFlag()
     if args.follow:
         signal.signal(signal.SIGINT, stop.set)
@@ -91,6 +95,7 @@ def _connect(cfg, stop: "_StopFlag | None"):
     database server that cannot be reached or drops the connection is waited for, retrying
     with a backoff (0.5 s doubling to CONNECT_RETRY_MAX_S), and None is returned if stopped
     meanwhile; a plain run fails at once. A bad URL or a broken database fails either way."""
+    import db
     delay = 0.5
     while True:
         try:
@@ -126,6 +131,11 @@ class _StopFlag:
 
 
 def _run_to_end(ingester: Ingester, args, stop: _StopFlag) -> int:
+    import sqlalchemy as sa
+
+    import db
+    from ingestion import discover
+    from ingestion.run import Progress
     signal.signal(signal.SIGTERM, stop.set)
     bar = _bar() if sys.stderr.isatty() and not args.quiet else None
     total = Progress()
@@ -159,6 +169,9 @@ def _run_to_end(ingester: Ingester, args, stop: _StopFlag) -> int:
 def _finish_alerts(ingester: Ingester, stop: _StopFlag) -> None:
     """Judges the alert rules on whatever the run stored and sends what is due (30 s at
     most) before exiting; what is left is sent by the next run or another process."""
+    import sqlalchemy as sa
+
+    import db
     if stop():
         return
     try:
@@ -191,6 +204,11 @@ def _prune_command(engine, cfg, args, seam: Seam | None = None) -> int:
     """Prunes everything due at once (waiting for another pruner), a batch per transaction;
     ingestion elsewhere goes on meanwhile. SIGINT/SIGTERM stop it between batches."""
     from datetime import date
+
+    import sqlalchemy as sa
+
+    import db
+    from ingestion import retention
     cutoff = retention.cutoff_day(cfg.events_retention_days, date.today())
     if cutoff is None:
         print("error: --prune needs a retention: set EVENTS_RETENTION_DAYS or "
@@ -212,6 +230,7 @@ def _prune_command(engine, cfg, args, seam: Seam | None = None) -> int:
 
 
 def _rollup_command(engine, args) -> int:
+    from ingestion import rollups
     if args.rebuild_rollups:
         n = rollups.rebuild(engine)
         print(f"rollups rebuilt: daily_stats {n} rows, the security and user rollups"

@@ -67,6 +67,11 @@ class Settings:
                                       "bytes one dashboard tick may ingest")
     batch_bytes: int = _setting(4 * 1024 * 1024, "INGEST_BATCH_BYTES",
                                 "bytes read per committed batch (one transaction)")
+    backlog_bytes: int = _setting(64 * 1024 * 1024, "INGEST_BACKLOG_BYTES",
+                                  "a pass that finds more than this to read, and at least as "
+                                  "much as is stored already, loads it without the events "
+                                  "table's secondary indexes and builds them once at its end "
+                                  "(SQLite); 0 never does")
     max_line_bytes: int = _setting(8 * 1024 * 1024, "INGEST_MAX_LINE_BYTES",
                                    "longer lines are kept as malformed 'too_long' and skipped")
     log_name: str = _setting("sftpgo", "SFTPGO_LOG_NAME",

@@ -26,7 +26,7 @@ import db
 from settings import Settings
 
 from . import batch as batches, generations, sqlgen
-from . import parse, reader, retention, store
+from . import backlog, parse, reader, retention, store
 from .commit import BatchCommitter, CommitThread
 from .identity import Generation, ToRead
 from .sightings import holds
@@ -117,6 +117,7 @@ class Ingester:
                                        file_ids=self._own_files)
         from alerts.hook import AlertHook      # judges the alert rules after each pass
         self.alerts = AlertHook(engine, settings, self._seam)
+        self._in_backlog = False     # the last pass left this node's backlog open (indexes out)
 
     def _own_files(self) -> list[int]:
         with self.engine.connect() as conn:
@@ -159,7 +160,8 @@ class Ingester:
                 generations.record_error(conn, self.settings.node, f"{type(exc).__name__}: {exc}")
             raise
         self._prune(prog, should_stop)
-        self.alerts.after_pass(prog, should_stop)     # outside the lock; never raises
+        if not self._in_backlog:     # judging walks the indexes a backlog drops: after it
+            self.alerts.after_pass(prog, should_stop)     # outside the lock; never raises
         return prog
 
     def _passed_within(self, seconds: float) -> bool:
@@ -173,8 +175,11 @@ class Ingester:
 
     def _prune(self, prog: Progress, should_stop) -> None:
         """Drops due old events within the pass budget, after the lock is released: the
-        next pass (here or in another process) never waits for it."""
+        next pass (here or in another process) never waits for it. Not during a backlog:
+        the due events are found through ix_events_ts."""
         try:
+            if self.settings.events_retention_days and backlog.deferring(self.engine):
+                return
             done = self.pruner.step(new_events=prog.events > 0, should_stop=should_stop)
         except sa.exc.DBAPIError as exc:      # the pass's work is committed; retry later
             log.warning("Pruning old events failed, will retry. reason=%s", db.error_reason(exc))
@@ -204,7 +209,22 @@ class Ingester:
             total.add(prog)
             if prog.complete or prog.bytes_done == 0 or (deadline and time.monotonic() >= deadline):
                 break
+        self.finish_backlog()
         return total
+
+    def finish_backlog(self) -> int:
+        """Builds the indexes this node's backlog dropped, if any (waiting for a pass under
+        way); returns how many. A run that stops before its backlog is read builds them on
+        its way out, so the indexes are never left missing by a run that ends normally."""
+        if db.dialect(self.engine) != "sqlite":
+            return 0
+        with self.engine.connect() as conn:      # nothing of ours: no wait for the lock
+            if not any(n == self.settings.node for _i, n, _s in backlog.deferred(conn)):
+                return 0
+        with db.exclusive(self.engine, db.ingest_lock(self.settings.node), wait=True):
+            n = backlog.finish(self.engine, self.settings.node, self._seam)
+        self._in_backlog = False
+        return n
 
     def _pass(self, max_bytes, max_seconds, should_stop, on_batch) -> Progress:
         started = time.monotonic()
@@ -218,6 +238,11 @@ class Ingester:
             prog = Progress(files=len(work) + len(scan.settled), deferred=scan.deferred,
                             waiting=scan.waiting_bytes, opened=scan.opened)
             _count_pending(prog, work)
+            deferring = backlog.begin(self.engine, self.settings.node, prog.bytes_pending,
+                                      self.settings.backlog_bytes)
+            self._in_backlog = deferring
+            if deferring:
+                self._seam("backlog_started")
             for w in work:
                 if w.pending <= 0:
                     continue
@@ -233,6 +258,11 @@ class Ingester:
                 generations.record_pass(conn, self.settings.node, _problem(scan),
                                   waiting=(scan.deferred, scan.waiting_bytes))
                 prog.bytes_lost = generations.bytes_lost(conn, self.settings.node)
+            # the backlog is over once what is left is under its threshold (or nothing moved)
+            if deferring and (prog.bytes_pending < self.settings.backlog_bytes
+                              or prog.bytes_done == 0):
+                backlog.finish(self.engine, self.settings.node, self._seam)
+                self._in_backlog = False
         finally:
             if self._committer is not None:
                 self._committer.close()
@@ -393,6 +423,11 @@ class Ingester:
                     on_pass(prog)
                 delay = 0.05 if prog.bytes_done > 0 else min(delay * 2, idle_max_s)
             _sleep(delay, should_stop)
+        try:
+            self.finish_backlog()
+        except sa.exc.DBAPIError as exc:    # the next start builds them (db.migrate)
+            log.warning("Could not build the indexes of a backlog. reason=%s",
+                        db.error_reason(exc))
 
     def _record_outage(self, count: int, since: str, reason: str) -> None:
         """Writes to the node's status that ``count`` passes failed since ``since``."""

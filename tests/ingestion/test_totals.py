@@ -124,6 +124,8 @@ def test_015_fills_the_totals_of_an_older_database_as_ingestion_keeps_them(db_ur
         conn.exec_driver_sql("DROP TABLE stats_totals")
         conn.exec_driver_sql("DROP TABLE metrics_users")
         conn.exec_driver_sql("DROP TABLE data_version")                  # 016
+        for table in ("alerts", "alert_outbox", "alert_cursor"):        # 017
+            conn.exec_driver_sql(f"DROP TABLE {table}")
         conn.exec_driver_sql("DELETE FROM schema_version WHERE version >= 15")
     assert db.migrate(engine) == db.latest_version(db.dialect(engine))
     filled = _totals(engine)
