@@ -449,27 +449,13 @@ class Evaluator:
         records.enqueue_many(conn, items)
 
     def _store(self, conn, f: Fired, now: datetime, res: StepResult, state: str = "fired") -> None:
-        rule = f.rule
-        at = records.from_ms(f.at_ms)
-        within = rule.for_s if rule.when == "quiet" else \
-            self.stale_after_s if rule.when == "stale_node" else rule.within_s
-        extra = dict(f.extra or {})
-        text = message.summary(rule.when, f.key, f.count, within, state, extra)
-        aid = records.alert_id(rule.name, f.key, at)
-        k = records.key_text(f.key)
-        row = {"id": aid, "rule": rule.name, "rule_when": rule.when, "key_text": k,
-               "key_hash": records.key_hash(k), "ip": f.key.get("ip"),
-               "username": f.key.get("user", f.key.get("username")), "node": f.key.get("node"),
-               "at": at, "state": state, "count": int(f.count), "within_s": within,
-               "summary": text, "stored_at": now.isoformat(sep=" ", timespec="milliseconds")}
+        """Stores one alert (a clock rule's) unless stored already, and its outbox rows."""
+        row, alert = self._row(f, now, state)
         if not records.insert_alert(conn, row):
             return
         res.alerts += 1
-        res.ids.append(aid)
+        res.ids.append(row["id"])
         old = records.now_ms(now) - f.at_ms > self.config.max_age_s * 1000
-        alert = {"id": aid, "rule": rule.name, "when": rule.when, "state": state, "key": f.key,
-                 "at": at, "count": int(f.count), "within_s": within, "summary": text,
-                 "extra": extra}
         res.queued += self._enqueue(conn, alert, state, "skipped_old" if old else "pending")
 
     def _enqueue(self, conn, alert: dict, state: str, status: str) -> int:

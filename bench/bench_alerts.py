@@ -41,18 +41,9 @@ import db  # noqa: E402
 from bench.bench_security import write_year  # noqa: E402
 from ingestion.run import Ingester  # noqa: E402
 from settings import Settings  # noqa: E402
+from tests.support.alerts import BRUTE_FORCE_AND_BAN  # noqa: E402
 
-RULES = """
-[[rule]]
-name = "brute-force"
-when = "login_failures"
-over = 20
-within = "10m"
-
-[[rule]]
-name = "ban"
-when = "ban"
-
+RULES = BRUTE_FORCE_AND_BAN + """
 [[rule]]
 name = "break-in"
 when = "login_after_failures"

@@ -13,20 +13,12 @@ from ingestion.run import Ingester
 from settings import Settings
 from tests.support.dashboard import ROOT, closed_port, fetch, server_command, wait_until_serving
 
-from tests.support.alerts import EPOCH, ban_line, failed_line, rules_file, write
+from tests.support.alerts import (BRUTE_FORCE_AND_BAN, EPOCH, ban_line, failed_line, rules_file,
+                                  write)
 
 SECRET_HOOK = "http://127.0.0.1:9/services/T000/B000/XXXXsecretpath?token=s3cret"
 RULES = f"""
-[[rule]]
-name = "brute-force"
-when = "login_failures"
-over = 20
-within = "10m"
-
-[[rule]]
-name = "ban"
-when = "ban"
-
+{BRUTE_FORCE_AND_BAN}
 [[rule]]
 name = "acme-feed"
 when = "quiet"

@@ -12,20 +12,11 @@ from selenium.common.exceptions import StaleElementReferenceException
 from components import ids
 from tests.support.browser import HOSTILE, text, until
 
-from tests.support.alerts import EPOCH, ban_line, failed_line, rules_file, write
+from tests.support.alerts import (BRUTE_FORCE_AND_BAN, EPOCH, ban_line, failed_line, rules_file,
+                                  write)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-RULES = """
-[[rule]]
-name = "brute-force"
-when = "login_failures"
-over = 20
-within = "10m"
-
-[[rule]]
-name = "ban"
-when = "ban"
-
+RULES = BRUTE_FORCE_AND_BAN + """
 [[rule]]
 name = "acme-feed"
 when = "quiet"

@@ -10,19 +10,9 @@ from dashboard.span import Span
 from ingestion.run import Ingester
 from settings import Settings
 
-from tests.support.alerts import ban_line, failed_line, ms, rules_file, write
+from tests.support.alerts import BRUTE_FORCE_AND_BAN, ban_line, failed_line, ms, rules_file, write
 
-RULES = """
-[[rule]]
-name = "brute-force"
-when = "login_failures"
-over = 20
-within = "10m"
-
-[[rule]]
-name = "ban"
-when = "ban"
-"""
+RULES = BRUTE_FORCE_AND_BAN
 DAY = date(2024, 3, 1)
 FIRED = datetime(2024, 3, 1, 8, 0, 19)             # the 20th failure: brute-force fires here
 

@@ -18,7 +18,7 @@ import db
 
 from . import reference as ref
 from tests.support.receivers import HttpReceiver
-from tests.support.alerts import (EPOCH, RULES, actual, ban_line, expected, failed_line, ms,
+from tests.support.alerts import (BRUTE_FORCE_AND_BAN, EPOCH, RULES, actual, ban_line, expected, failed_line, ms,
                                   rules_file, scenario, stored,
                                   write)
 
@@ -68,16 +68,7 @@ def test_kill_9_between_sending_and_recording_sends_again_with_the_same_id(db_ur
         lines += [ban_line(base - 5000 + i, f"203.0.113.{20 + i}") for i in range(4)]
         write(log_dir / "sftpgo.log", lines)
         rules = rules_file(tmp_path / "rules.toml", f"""
-[[rule]]
-name = "brute-force"
-when = "login_failures"
-over = 20
-within = "10m"
-
-[[rule]]
-name = "ban"
-when = "ban"
-
+{BRUTE_FORCE_AND_BAN}
 [[notify]]
 webhook = "{http.url}/hook"
 """)

@@ -11,6 +11,18 @@ import sqlalchemy as sa
 from tests.alerts import reference as ref
 
 EPOCH = datetime(1970, 1, 1)
+# the two rules most tests judge: the default brute-force rule and every ban
+BRUTE_FORCE_AND_BAN = """
+[[rule]]
+name = "brute-force"
+when = "login_failures"
+over = 20
+within = "10m"
+
+[[rule]]
+name = "ban"
+when = "ban"
+"""
 
 
 def ms(text: str) -> int:
