@@ -118,7 +118,7 @@ def test_a_window_of_whole_days_reads_what_the_rollups_hold(logged, engine):
     assert window.stats(engine, s) == queries.stats(engine, d, d)
     assert window.security(engine, s, 3) == security.security(engine, d, d, 3)
     assert window.security(engine, s) == security.security(engine, d, d)
-    for name in sorted({e["username"] for e in logged if e["kind"] in security.USER_KINDS and
+    for name in sorted({e["username"] for e in logged if e["kind"] in users.USER_KINDS and
                         e["username"]}):
         assert users.user(engine, name, d, d, span=s) == users.user(engine, name, d, d)
 
@@ -147,7 +147,7 @@ def test_a_window_counts_its_own_minutes_by_the_contract(logged, engine, db_url,
     assert body == want
     assert client.get(f"/api/security?{query}").get_json() == \
         reference.security_with_countries(inside, "2024-09-18", "2024-09-18")
-    for name in sorted({e["username"] for e in inside if e["kind"] in security.USER_KINDS}):
+    for name in sorted({e["username"] for e in inside if e["kind"] in users.USER_KINDS}):
         want = reference.user(inside, name, "2024-09-18", "2024-09-18")
         if want is None:
             continue

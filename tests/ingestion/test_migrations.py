@@ -392,12 +392,12 @@ def test_018_started_over_after_a_first_run_stopped_after_its_alter(mariadb_url,
         conn.exec_driver_sql(alter)
     with engine.connect() as conn:
         assert db.schema_version(conn) == max(v for v, _p in db.migrations("mysql") if v < 18)
-    assert db.migrate(engine, "upgrader") == 18
+    assert db.migrate(engine, "upgrader") == db.latest_version("mysql")
     assert rollups.check(engine) == []
     assert scalar(engine, "SELECT COUNT(*) FROM events WHERE encrypted = 1") == \
         scalar(engine, "SELECT COUNT(*) FROM events WHERE action = 'login' AND protocol = 'SSH'") > 0
     with engine.begin() as conn:                 # any other failing ALTER still stops it
-        conn.exec_driver_sql("DELETE FROM schema_version WHERE version = 18")
+        conn.exec_driver_sql("DELETE FROM schema_version WHERE version >= 18")
         conn.exec_driver_sql("ALTER TABLE events DROP COLUMN encrypted")
     with pytest.raises(sa.exc.OperationalError, match="Duplicate column"):
         db.migrate(engine, "upgrader")

@@ -190,8 +190,11 @@ def run_cli(*args, env=None, timeout=120, crash_at: tuple[str, int] | None = Non
 
 def undo_018(engine) -> None:
     """Takes a database back to before migration 018 (its tables and columns dropped, its
-    version forgotten): as a build of the previous round left it."""
+    version forgotten, and those of the migrations after it): as a build of the previous
+    round left it."""
     with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE deferred_indexes")                     # 019
+        conn.exec_driver_sql("DELETE FROM schema_version WHERE version > 18")
         for table in ("path_daily", "login_clients_daily", "events_hourly", "rollup_coverage"):
             conn.exec_driver_sql(f"DROP TABLE {table}")
         conn.exec_driver_sql("ALTER TABLE events DROP COLUMN client")
