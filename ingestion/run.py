@@ -416,9 +416,8 @@ class Ingester:
                 log.error("Ingestion pass failed, retrying in %.1f s. reason=%s", delay, reason,
                           exc_info=bug)
             else:
-                if failed:
-                    self._record_outage(*failed)
-                    failed = None
+                if failed and self._record_outage(*failed):
+                    failed = None        # else the next completed pass records it
                 if on_pass is not None:
                     on_pass(prog)
                 delay = 0.05 if prog.bytes_done > 0 else min(delay * 2, idle_max_s)
@@ -429,16 +428,20 @@ class Ingester:
             log.warning("Could not build the indexes of a backlog. reason=%s",
                         db.error_reason(exc))
 
-    def _record_outage(self, count: int, since: str, reason: str) -> None:
-        """Writes to the node's status that ``count`` passes failed since ``since``."""
+    def _record_outage(self, count: int, since: str, reason: str) -> bool:
+        """Writes to the node's status that ``count`` passes failed since ``since``; returns
+        whether it could (the connection can drop again right then: the caller keeps the
+        outage and records it after the next pass that completes)."""
         message = (f"{count} pass{'es' if count > 1 else ''} failed since {since}, "
                    f"retried until one completed; last: {reason}")
         log.warning("Ingestion resumed. %s", message)
         try:
             with self.engine.begin() as conn:
                 generations.record_error(conn, self.settings.node, message)
-        except sa.exc.DBAPIError as exc:     # gone again: the next outage will say it
-            log.warning("Could not record the outage. reason=%s", db.error_reason(exc))
+            return True
+        except sa.exc.DBAPIError as exc:
+            log.warning("Could not record the outage yet. reason=%s", db.error_reason(exc))
+            return False
 
 
 def _sleep(seconds: float, should_stop: Callable[[], bool]) -> None:

@@ -74,8 +74,10 @@ def test_the_overview_shows_changes_folders_and_hours(start, log_dir):
         if depth != 2:
             button = duo.driver.find_element(
                 "css selector", f"#{ids.INSIGHT_DEPTH} .form-check:nth-child({depth}) label")
-            duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
-            button.click()
+            # a click through the page's script: a redraw or tooltip passing over the label
+            # intercepted a pointer click on a loaded machine
+            duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});"
+                                      " arguments[0].click();", button)
         body = api(duo, f"/api/paths?{RANGE}&depth={depth}")
         want_rows = [[p["path"], f"{p['uploads']:,}"] for p in body["paths"]]
         until(lambda: folders() == want_rows, 10, msg=lambda: f"{depth}: {folders()}")
