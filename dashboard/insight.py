@@ -122,7 +122,8 @@ def paths(conn_or_engine, span: Span, depth: int = DEFAULT_DEPTH, user: str | No
             cells = {}
             for path, ups, downs, up_hi, up_lo, down_hi, down_lo, users in conn.execute(
                     scoped("insight_paths", d, nodes),
-                    {**_days(span), "depth": depth, "user": user, **node_params(nodes)}):
+                    {**_days(span), "depth": depth, "user": user, "last": limit - 1,
+                     **node_params(nodes)}):
                 cells[path] = [int(ups), int(downs), exact_sum(up_hi, up_lo),
                                exact_sum(down_hi, down_lo), int(users)]
         since = _covers_from(conn, "path_daily", span)

@@ -168,6 +168,33 @@ def test_every_transfer_is_in_one_folder_at_each_depth(engine, db_url, log_dir):
             "bucket/dir", "/srv/data/ü", "/a/b/c"} <= names
 
 
+def test_the_top_folders_are_cut_exactly_past_a_floats_precision(engine, db_url, log_dir):
+    """The ranking is done by the database (a year's folders are not carried to Python to
+    keep a hundred), first by a float total: folders whose totals differ by one byte past
+    2^53, and ties at the cut, still come out as the exact ranking at every limit."""
+    lines, day = [], "2024-09-18"
+    # 16 transfers of 2^50 bytes (the most one can be) and 0..4 bytes: totals of 2^54 + 0..4
+    sizes = {f"/big/f{i}": [2 ** 50] * 16 + [i % 5] for i in range(12)}
+    sizes.update({f"/tie/t{i}": [3000] for i in range(6)})               # six equal totals
+    sizes.update({f"/small/s{i}": [i + 1, 2 ** 40] for i in range(8)})
+    for n, (folder, parts) in enumerate(sorted(sizes.items())):
+        for k, size in enumerate(parts):
+            lines.append(_line({"level": "info", "time": f"{day}T10:{n % 60:02d}:{k:02d}.000",
+                                "sender": "Upload", "remote_addr": "10.0.0.1:22",
+                                "elapsed_ms": 1, "size_bytes": size, "username": f"u{k % 3}",
+                                "file_path": f"{folder}/x{k}.bin", "protocol": "SFTP"}))
+    data = b"".join(lines)
+    (log_dir / "sftpgo.log").write_bytes(data)
+    ingest_all(engine, log_dir)
+    events = events_of(data)
+    assert len(events) == len(lines)
+    client = client_for(db_url, log_dir)
+    for limit in range(1, len(sizes) + 2):
+        got = client.get(f"/api/paths?start={day}&end={day}&depth=2&limit={limit}").get_json()
+        assert got == reference.paths(events, day, day, 2, limit=limit), limit
+        assert len(got["paths"]) == min(limit, len(sizes))
+
+
 @pytest.mark.parametrize("query, error", [
     ("depth=0", "depth must be a whole number from 1 to 8, not '0'"),
     ("depth=9", "depth must be a whole number from 1 to 8, not '9'"),
