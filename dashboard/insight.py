@@ -110,10 +110,11 @@ def clients(conn_or_engine, span: Span, nodes=None) -> dict:
 # --- folders ---------------------------------------------------------------------------------
 
 def paths(conn_or_engine, span: Span, depth: int = DEFAULT_DEPTH, user: str | None = None,
-          limit: int = PATHS_LIMIT, nodes=None) -> dict:
+          limit: int = PATHS_LIMIT, nodes=None, by_folder: bool | None = None) -> dict:
     """Returns the /api/paths body: the transfers of ``span`` by their folder at ``depth``
     (ingestion/folders.py), of ``user`` when given (byte for byte), the ``limit`` folders
-    that moved the most bytes."""
+    that moved the most bytes. ``by_folder`` says whether MySQL/MariaDB reads path_daily in
+    folder order (None: when the range covers much of what is stored, _read_by_folder)."""
     with _connection(conn_or_engine) as conn:
         d = db.dialect(conn)
         if span.window:
@@ -121,9 +122,9 @@ def paths(conn_or_engine, span: Span, depth: int = DEFAULT_DEPTH, user: str | No
         else:
             cells = {}
             for path, ups, downs, up_hi, up_lo, down_hi, down_lo, users in conn.execute(
-                    scoped("insight_paths", d, nodes),
+                    _paths_sql(conn, d, span, depth, nodes, by_folder),
                     {**_days(span), "depth": depth, "user": user, "last": limit - 1,
-                     **node_params(nodes)}):
+                     "limit": limit, **node_params(nodes)}):
                 cells[path] = [int(ups), int(downs), exact_sum(up_hi, up_lo),
                                exact_sum(down_hi, down_lo), int(users)]
         since = _covers_from(conn, "path_daily", span)
@@ -132,6 +133,37 @@ def paths(conn_or_engine, span: Span, depth: int = DEFAULT_DEPTH, user: str | No
             "paths": [{"path": p, "uploads": c[0], "downloads": c[1], "bytes_uploaded": c[2],
                        "bytes_downloaded": c[3], "users": c[4]} for p, c in ranked]}
     return _with_cover(body, since)
+
+
+def _paths_sql(conn, d: str, span: Span, depth: int, nodes, by_folder) -> sa.TextClause:
+    """Returns insight_paths for ``span``; on MySQL/MariaDB reading path_daily in folder order
+    when ``by_folder`` says so (None: _read_by_folder decides)."""
+    sql = scoped("insight_paths", d, nodes)
+    if d != "mysql":
+        return sql
+    if by_folder is None:
+        by_folder = _read_by_folder(conn, span, depth)
+    hint = "FORCE INDEX (path_daily_by_folder)" if by_folder else ""
+    sql = sa.text(sql.text.replace("/*index*/", hint))
+    return sql if nodes is None else sql.bindparams(sa.bindparam("nodes", expanding=True))
+
+
+# A range covering at least this share of the days stored at its depth reads path_daily in
+# folder order (migration 020): its rows are then grouped as they come, where the key order
+# (by day) sorts them all by path first. A short range in a long history reads by day: its
+# few rows cost less to sort than every stored day of the depth costs to walk.
+BY_FOLDER_SHARE = 0.25
+
+
+def _read_by_folder(conn, span: Span, depth: int) -> bool:
+    first, last = conn.execute(sa.text(
+        "SELECT MIN(day), MAX(day) FROM path_daily WHERE depth = :depth"),
+        {"depth": depth}).one()
+    if first is None:
+        return False
+    first, last = date.fromisoformat(_day(first)), date.fromisoformat(_day(last))
+    covered = (min(span.end, last) - max(span.start, first)).days + 1
+    return covered >= BY_FOLDER_SHARE * ((last - first).days + 1)
 
 
 def _window_paths(conn, span: Span, depth: int, user, nodes) -> dict:
