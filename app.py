@@ -129,7 +129,7 @@ def _layout(context: AppContext):
     (the kiosk's last 30 days) until the URL's range is read (layout functions run per load)."""
     today = date.today()
     start = today - timedelta(days=29) if context.kiosk else context.default_start()
-    return page(min(start, today), today, context.settings.interval_s, context.kiosk)
+    return page(min(start, today), today, context.settings.tick_s, context.kiosk)
 
 
 def _serve_theme(server: flask.Flask) -> None:

@@ -59,8 +59,9 @@ class Settings:
                            "--db")
     host: str = _setting("127.0.0.1", "DASHBOARD_HOST", "address the dashboard binds to", "--host")
     port: int = _setting(8050, "DASHBOARD_PORT", "port the dashboard listens on", "--port")
-    interval_s: float = _setting(10.0, "DASHBOARD_INTERVAL", "seconds between live refresh ticks",
-                                 "--interval")
+    interval_s: float = _setting(10.0, "DASHBOARD_INTERVAL",
+                                 "seconds within which a new log line is drawn on every screen "
+                                 "(each screen looks twice per interval)", "--interval")
     tick_budget_s: float = _setting(2.0, "INGEST_TICK_SECONDS",
                                     "time one dashboard tick may spend ingesting")
     tick_budget_bytes: int = _setting(64 * 1024 * 1024, "INGEST_TICK_BYTES",
@@ -148,6 +149,13 @@ class Settings:
         if not 0 <= self.answer_cache_mb <= MAX_ANSWER_CACHE_MB:
             raise ConfigError(f"DASHBOARD_ANSWER_CACHE_MB={self.answer_cache_mb} is out of "
                               f"range: use 0 (keep no answer) to {MAX_ANSWER_CACHE_MB}")
+
+    @property
+    def tick_s(self) -> float:
+        """Returns the seconds between two looks of a screen (its live tick): half an
+        interval, so that a line ingested at any moment is drawn on every screen within one
+        interval, whatever its tick's phase (docs/screens.md#a-new-line-on-every-screen)."""
+        return self.interval_s / 2
 
     def replace(self, **changes) -> "Settings":
         """Returns a copy with the non-None values of ``changes`` applied."""

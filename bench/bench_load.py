@@ -15,7 +15,7 @@ that another checkout gives the "before") on a loopback port, with a live log of
 2. ``ab`` (apache2-utils; keep-alive, ``Accept-Encoding`` as a browser sends it) replays the
    page shell (``/``), the captured redraw and the year's ``/api/stats`` with 20 clients and
    then 100, each for --seconds, and the time a lone request takes right after the burst;
-3. --screens screens (each does what the page does: a tick every interval, a redraw when
+3. --screens screens (each does what the page does: ticks as often as the page, a redraw when
    the version changes, from the captured requests) watch while 20 clients replay the
    redraw, and a line appended to the live log is timed until every screen shows it.
 
@@ -315,7 +315,7 @@ def phase(server: Server, name: str, path: str, clients: int, seconds: float,
 # --- the screens -------------------------------------------------------------------------------
 
 class Screen(threading.Thread):
-    """What a wall's page does: a tick every interval (at its own phase), and a redraw when
+    """What a wall's page does: a tick every ``interval`` (at its own phase), and a redraw when
     the tick's version changes; keeps the transfers the headline shows."""
 
     def __init__(self, port: int, tick: str, redraw: str, interval: float, phase: float,
@@ -388,13 +388,33 @@ class Screen(threading.Thread):
             self.stop.wait(self.interval)
 
 
+def tick_seconds(port: int) -> float:
+    """Returns the time between two ticks of the page the server serves (its live
+    dcc.Interval, in its layout): what a screen waits between two looks."""
+    status, data, _s = request(port, "GET", "/_dash-layout")
+    if status != 200:
+        raise RuntimeError(f"/_dash-layout answered {status}")
+    todo = [json.loads(data)]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "Interval" and node.get("props", {}).get("id") == "live-interval":
+                return node["props"]["interval"] / 1000
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    raise RuntimeError("the page has no live-interval")
+
+
 def live_latency(server: Server, capture_: dict, screens: int, interval: float,
                  clients: int, work: Path) -> dict:
     """Appends a line while ``screens`` screens watch and ``clients`` clients replay the
-    redraw; returns how long until each screen showed it."""
+    redraw; returns how long until each screen showed it. A screen ticks as the page does
+    (tick_seconds), each at its own phase."""
     stop = threading.Event()
-    watchers = [Screen(server.port, capture_["tick"], capture_["redraw"], interval,
-                       interval * i / screens, stop) for i in range(screens)]
+    tick = tick_seconds(server.port)
+    watchers = [Screen(server.port, capture_["tick"], capture_["redraw"], tick,
+                       tick * i / screens, stop) for i in range(screens)]
     for w in watchers:
         w.start()
     time.sleep(interval * 1.5)                        # every screen has drawn once
@@ -421,7 +441,7 @@ def live_latency(server: Server, capture_: dict, screens: int, interval: float,
     for w in watchers:
         w.join(timeout=70)
     delays = sorted(seen.values())
-    return {"screens": screens, "seen": len(delays), "interval": interval,
+    return {"screens": screens, "seen": len(delays), "interval": interval, "tick": tick,
             "median": statistics.median(delays) if delays else None,
             "max": delays[-1] if delays else None,
             "errors": sum(w.errors for w in watchers)}
@@ -496,7 +516,8 @@ def main() -> None:
         print(f"live line: {live['seen']}/{live['screens']} screens showed it, median "
               f"{live['median'] if live['median'] is None else round(live['median'], 1)} s, "
               f"last {live['max'] if live['max'] is None else round(live['max'], 1)} s "
-              f"(interval {a.interval:g} s; screen errors {live['errors']}), with 20 clients "
+              f"(interval {a.interval:g} s, a tick every {live['tick']:g} s; screen errors "
+              f"{live['errors']}), with 20 clients "
               "replaying the redraw", flush=True)
     finally:
         server.stop()

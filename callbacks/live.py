@@ -1,9 +1,10 @@
 """The live tick: one bounded ingestion pass, then the freshness line and the data version.
 
-Every tab ticks; the engine's lock lets one pass run at a time (the others get busy=True
-and do nothing), and the page's ticks ask for a pass only when none ended in the last half
-interval (``context.pass_gap``), in any worker: however many screens tick, the data change
-at most twice an interval. The version is the database's data version (migration 016, raised
+Every tab ticks twice an interval (settings.tick_s); the engine's lock lets one pass run at a
+time (the others get busy=True and do nothing), and the page's ticks ask for a pass only when
+none ended in the last quarter interval (``context.pass_gap``), in any worker: however many
+screens tick, the data change at most four times an interval, and a new line is on every
+screen within one. The version is the database's data version (migration 016, raised
 with each write that changes a figure); figures are redrawn by ``graphs.redraw`` only when
 it changes, and their answers are kept under it (dashboard/answers.py).
 """
@@ -117,7 +118,7 @@ def tick(context, version, today_store, rate_store, today: date | None = None,
     except DB_FAULTS as exc:
         log.warning("Database unusable. db=%s error=%s", context.describe_db(), error_reason(exc))
         return {"freshness": no_update, "banner": db_banner_text(
-                    error_reason(exc), context.settings.interval_s, _title(exc)),
+                    error_reason(exc), context.settings.tick_s, _title(exc)),
                 "banner_open": True, "banner_color": "danger",
                 "version": None if version is not None else no_update,
                 "today": next_today(today_store, today, clock.hour), "rate": no_update,
@@ -142,7 +143,7 @@ def tick(context, version, today_store, rate_store, today: date | None = None,
         log.warning("Database refuses writes. db=%s error=%s", context.describe_db(),
                     error_reason(write_error))
         out.update(banner=db_banner_text(f"Writes fail: {error_reason(write_error)}",
-                                         context.settings.interval_s, "Database error."),
+                                         context.settings.tick_s, "Database error."),
                    banner_open=True, banner_color="danger")
     return out
 

@@ -14,12 +14,12 @@ def db_banner() -> dbc.Alert:
     return dbc.Alert(id=ids.LIVE_BANNER, color="danger", is_open=False, className="db-banner")
 
 
-def db_banner_text(reason: str, interval_s: float, title: str = "Database unreachable.") -> list:
+def db_banner_text(reason: str, retry_s: float, title: str = "Database unreachable.") -> list:
     """Returns the banner's content for a database that failed with ``reason`` (``title``:
     'Database unreachable.' or 'Database error.')."""
     return [html.Strong(f"{title} "),
             html.Span(visible(reason), className="db-banner-reason"),
-            html.Span(f" Showing the last figures; retrying every {interval_s:g} s.")]
+            html.Span(f" Showing the last figures; retrying every {retry_s:g} s.")]
 
 
 def ingest_warning_text(reason: str) -> list:

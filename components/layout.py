@@ -16,8 +16,9 @@ from .header import header
 from .nodes import stale_banner
 
 
-def page(start: date, end: date, interval_s: float, kiosk: bool) -> html.Div:
-    """Returns the shell; ``kiosk`` is the mode before the URL says. The picker shows
+def page(start: date, end: date, tick_s: float, kiosk: bool) -> html.Div:
+    """Returns the shell; ``tick_s`` is the time between two live ticks (settings.tick_s),
+    ``kiosk`` the mode before the URL says. The picker shows
     start..end until callbacks/date_range.py has read the URL's range, which the pages draw."""
     return html.Div([
         dcc.Location(id=ids.URL, refresh=False),          # the query string: the view's state
@@ -30,7 +31,7 @@ def page(start: date, end: date, interval_s: float, kiosk: bool) -> html.Div:
         dcc.Store(id=ids.LIVE_STALE),
         dcc.Store(id=ids.LIVE_NODES),
         html.Div(id=ids.TITLE_SINK, hidden=True),
-        dcc.Interval(id=ids.LIVE_INTERVAL, interval=int(interval_s * 1000)),
+        dcc.Interval(id=ids.LIVE_INTERVAL, interval=int(tick_s * 1000)),
         dcc.Interval(id=ids.PLAYLIST, interval=60_000, disabled=True),   # ?cycle=...&every=...
         header(),
         db_banner(),

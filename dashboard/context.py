@@ -100,11 +100,12 @@ class AppContext:
             self.last_pass = time.monotonic()
 
     def pass_gap(self) -> float:
-        """Returns the least time between two passes the screens' ticks ask for: half an
-        interval, so that however many screens tick, the data (and the answers kept under
-        its version) change at most twice an interval, and a line appended to the log is
-        drawn on every screen about one interval later."""
-        return self.settings.interval_s / 2
+        """Returns the least time between two passes the screens' ticks ask for: half a tick
+        (a quarter of an interval), so that however many screens tick, the data (and the
+        answers kept under its version) change at most four times an interval, and a line
+        appended to the log is stored within a quarter of an interval and drawn on every
+        screen at its next tick, within one interval (docs/screens.md)."""
+        return self.settings.tick_s / 2
 
     def default_start(self) -> date:
         """Returns the first day of the default range (settings.default_start)."""
