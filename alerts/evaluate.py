@@ -16,6 +16,7 @@ exactly "the first event where the count reaches over, then none before F + with
 that arrive late (an archive copied in, a node behind) may add alerts in the past but never
 one next to a stored one, and never change one. A file's events not judged yet are left out
 of another's frame: judged later, their own frame counts the others, judged by then.
+(frames.py reads the chunks and frames; kinds.py counts them, rule kind by rule kind.)
 
 One step runs at a time across processes and nodes (the "alerts" lock of db.exclusive), in
 one transaction with the cursor moves: a kill -9 anywhere re-judges the same events next
