@@ -16,6 +16,7 @@ exactly "the first event where the count reaches over, then none before F + with
 that arrive late (an archive copied in, a node behind) may add alerts in the past but never
 one next to a stored one, and never change one. A file's events not judged yet are left out
 of another's frame: judged later, their own frame counts the others, judged by then.
+(frames.py reads the chunks and frames; kinds.py counts them, rule kind by rule kind.)
 
 One step runs at a time across processes and nodes (the "alerts" lock of db.exclusive), in
 one transaction with the cursor moves: a kill -9 anywhere re-judges the same events next
@@ -26,13 +27,11 @@ caught up (a backfill raises no quiet alert for old gaps); digests are queued th
 """
 from __future__ import annotations
 
-import bisect
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
 import sqlalchemy as sa
 
 import db
@@ -40,189 +39,16 @@ from dashboard import queries
 
 from . import digest as digests
 from . import message, records
-from .rules import Config, Rule
+from .frames import Chunk, Frames, chunk_parts, chunk_sql, group_chunks, rare_sql
+from .kinds import NEEDS, RULES, Fired, need_columns
+from .rules import Config
 
 log = logging.getLogger(__name__)
 
 STEP_BYTES = 64 << 20       # bytes of log whose events one step (a transaction) judges
-NEEDS = {"login_failures": ("login_failed",), "ban": ("ban",),
-         "login_after_failures": ("login_failed", "login"),
-         "transfer_failures": ("upload", "download"), "bytes": ("upload", "download"),
-         "new_ip": ("login",)}
-
-# Times as milliseconds, computed by the database (the rare kinds' positions).
-_MS = {"sqlite": "(CAST(strftime('%s', {c}) AS INTEGER) * 1000"
-                 " + CAST(substr({c}, 21, 3) AS INTEGER))",
-       "mysql": "((TO_SECONDS({c}) - 62167219200) * 1000 + MICROSECOND({c}) DIV 1000)"}
-# What a rule reads: its source's kinds, in the SQL of each dialect. SQLite reads the rare
-# kinds through the partial index of migration 010 (its WHERE terms written out, so the
-# planner takes it) and the transfers through ix_events_ts; MySQL/MariaDB the rare kinds
-# through events_rare (013).
-SOURCES = {"failures": ("login_failed",), "logins": ("login",),
-           "transfers": ("upload", "download")}
-_KIND = {
-    "sqlite": {"failures": "e.kind = 'login_failed' AND e.kind NOT IN ('upload', 'download')",
-               "logins": "e.kind = 'login' AND e.kind NOT IN ('upload', 'download')",
-               "transfers": "e.kind IN ('upload', 'download')"},
-    "mysql": {"failures": "r.rare_kind = 'login_failed'", "logins": "r.rare_kind = 'login'",
-              "transfers": "e.kind IN ('upload', 'download')"},
-}
-_FROM = {"sqlite": {s: "FROM events e" for s in SOURCES},
-         "mysql": {"failures": "FROM events_rare r JOIN events e ON e.file_id = r.file_id"
-                               " AND e.start_offset = r.start_offset",
-                   "logins": "FROM events_rare r JOIN events e ON e.file_id = r.file_id"
-                             " AND e.start_offset = r.start_offset",
-                   "transfers": "FROM events e"}}
-_TS = {"sqlite": {s: "e.ts" for s in SOURCES},
-       "mysql": {"failures": "r.rare_ts", "logins": "r.rare_ts", "transfers": "e.ts"}}
-# the columns a source's frame holds (only those its rules read are selected)
-COLUMNS = {"ts": "e.ts", "ip": "e.remote_ip", "user": "e.username", "kind": "e.kind",
-           "size": "e.size_bytes", "failed": "e.failed"}
-
-
-SEP = "\x1f"           # between the values of a column's concatenation (the unit separator)
-_EMPTY = {"ts": None, "ip": "''", "user": "''", "kind": "''", "size": "0", "failed": "0"}
-
-
-def _select(d: str, cols: tuple, packed: bool) -> str:
-    """The SELECT list: the columns, or (``packed``) each column's values joined by SEP in
-    one text and the row count: one row instead of thousands (the database joins them in
-    C; Python splits them in C)."""
-    if not packed:
-        return ", ".join(COLUMNS[c] for c in cols)
-    out = []
-    for c in cols:
-        col = COLUMNS[c] if _EMPTY[c] is None else f"COALESCE({COLUMNS[c]}, {_EMPTY[c]})"
-        out.append(f"group_concat({col}, '{SEP}')" if d == "sqlite" else
-                   f"GROUP_CONCAT({col} SEPARATOR '{SEP}')")
-    return ", ".join(out) + ", COUNT(*)"
-
-
-def need_columns(rules: tuple) -> tuple[dict, dict]:
-    """Returns ({source: columns}, {source: widest within in ms}) of the event rules: what
-    a step reads, and over how long a span."""
-    cols: dict = {}
-    widest: dict = {}
-    for r in rules:
-        for src, c in NEEDS_COLUMNS.get(r.when, {}).items():
-            if r.when == "login_failures" and r.per != "ip":
-                c = c | {"user"}
-            cols[src] = cols.get(src, {"ts"}) | c
-            widest[src] = max(widest.get(src, 0), int((r.within_s or 0) * 1000))
-    order = list(COLUMNS)
-    return {s: tuple(sorted(c, key=order.index)) for s, c in cols.items()}, widest
-
-
-def chunk_sql(d: str, source: str, cols: tuple) -> str:
-    """One read of a chunk's events of one source (its file's primary-key range, in order,
-    no index lookup per row): their first and last time, their count, and each column
-    packed (values joined by SEP). Bound: file, first and end offset."""
-    p = "?" if d == "sqlite" else "%s"
-    kinds = ", ".join(f"'{k}'" for k in SOURCES[source])
-    return (f"SELECT MIN(e.ts), MAX(e.ts), {_select(d, cols, True)} FROM events e"
-            f" WHERE e.file_id = {p} AND e.start_offset >= {p} AND e.start_offset < {p}"
-            f" AND e.kind IN ({kinds})")
-
-
-def _unpack(texts, n: int) -> list | None:
-    """Returns each packed column's values (None when a value held the separator)."""
-    out = []
-    for text in texts:
-        if n == 0:
-            out.append([])
-            continue
-        if isinstance(text, bytes):
-            text = text.decode("utf-8", "surrogateescape")
-        values = str(text).split(SEP)
-        if len(values) != n:
-            return None
-        out.append(values)
-    return out
-
-
-def own_sql(d: str, source: str, cols: tuple, packed: bool = True) -> str:
-    """The new events of a chunk: its file's primary-key range, read in order (no index
-    lookup per row). Bound: file, first and end offset."""
-    p = "?" if d == "sqlite" else "%s"
-    kinds = ", ".join(f"'{k}'" for k in SOURCES[source])
-    return (f"SELECT {_select(d, cols, packed)} FROM events e WHERE e.file_id = {p}"
-            f" AND e.start_offset >= {p} AND e.start_offset < {p} AND e.kind IN ({kinds})")
-
-
-def judged_sql(d: str, source: str, cols: tuple, packed: bool = True) -> str:
-    """Another file's judged events in a time span (bound: first and last time, the file,
-    the end of its judged part), through the source's time index."""
-    p = "?" if d == "sqlite" else "%s"
-    ts = _TS[d][source]
-    return (f"SELECT {_select(d, cols, packed)} {_FROM[d][source]}"
-            f" WHERE {_KIND[d][source]} AND {ts} >= {p} AND {ts} <= {p}"
-            f" AND e.file_id = {p} AND e.start_offset < {p}")
-
-
-# The rare kinds' events of a span with their position, to tell the new ones (bans, logins).
-_POSITIONS = {
-    "sqlite": f"SELECT {_MS['sqlite'].format(c='e.ts')}, e.remote_ip, e.username, e.file_id,"
-              " e.start_offset FROM events e WHERE e.kind = ?"
-              " AND e.kind NOT IN ('upload', 'download') AND e.ts > ? AND e.ts <= ?",
-    "mysql": f"SELECT {_MS['mysql'].format(c='e.ts')}, e.remote_ip, e.username, e.file_id,"
-             " e.start_offset FROM events_rare r JOIN events e ON e.file_id = r.file_id"
-             " AND e.start_offset = r.start_offset WHERE r.rare_kind = %s AND r.rare_ts > %s"
-             " AND r.rare_ts <= %s",
-}
-
-
-# the first login (of a user from an IP, of a user): an index walk in time order that stops
-# at the first match (MIN() with these terms would read every event of the IP or user)
-_FIRST_PAIR_LOGIN = ("SELECT ts FROM events WHERE remote_ip = :ip AND username = :u"
-                     " AND kind = 'login' ORDER BY ts LIMIT 1")
-_FIRST_LOGIN = ("SELECT ts FROM events WHERE username = :u AND kind = 'login'"
-                " ORDER BY ts LIMIT 1")
+# the last events of a user (the quiet rule)
 _LAST_EVENTS = ("SELECT ts FROM events WHERE username = :u AND kind IN :kinds AND ts <= :now"
                 " ORDER BY ts DESC LIMIT :n")
-
-
-@dataclass
-class Chunk:
-    """One file's new events of a step: offsets [lo, hi), times [first, last] (ms)."""
-    file_id: int
-    lo: int
-    hi: int
-    first: int
-    last: int
-    count: int = 0
-    parts: dict = field(default_factory=dict)   # source -> values per column (own events)
-
-
-class Group:
-    """Chunks whose times overlap or nearly (a file's new events, and another's of the same
-    hours): judged together, their span read once per kind and rule."""
-
-    def __init__(self, chunks: list[Chunk]):
-        self.chunks = chunks
-        self.first = min(c.first for c in chunks)
-        self.last = max(c.last for c in chunks)
-        self._ranges = {}
-        for c in chunks:
-            self._ranges.setdefault(c.file_id, []).append((c.lo, c.hi))
-
-        if len(chunks) == 1:                   # the usual case: one file's new lines
-            c = chunks[0]
-            fid, lo, hi = c.file_id, c.lo, c.hi
-            self.is_new = lambda file_id, offset: file_id == fid and lo <= offset < hi
-
-    def is_new(self, file_id: int, offset: int) -> bool:
-        ranges = self._ranges.get(file_id)
-        return ranges is not None and any(lo <= offset < hi for lo, hi in ranges)
-
-
-def _groups(chunks: list[Chunk], gap: int) -> list[Group]:
-    out: list[list[Chunk]] = []
-    for c in sorted(chunks, key=lambda c: c.first):
-        if out and c.first - max(x.last for x in out[-1]) <= gap:
-            out[-1].append(c)
-        else:
-            out.append([c])
-    return [Group(g) for g in out]
 
 
 @dataclass
@@ -235,15 +61,6 @@ class StepResult:
     caught_up: bool = True       # no event left past a cursor
     seconds: float = 0.0
     ids: list = field(default_factory=list)
-
-
-@dataclass
-class Fired:
-    rule: Rule
-    key: dict
-    at_ms: int
-    count: int
-    extra: dict | None = None
 
 
 class Evaluator:
@@ -263,22 +80,7 @@ class Evaluator:
         # read), in one read of a chunk, a row per kind (the logins' columns packed)
         self.rare_kinds = [k for k in self.kinds if k in ("login", "ban")]
         cs = self.cols.get("logins", ("ts",))
-        kinds = ", ".join(f"'{k}'" for k in self.rare_kinds)
-        self._rare_sql = {
-            d: f"SELECT e.kind, MIN(e.ts), MAX(e.ts), {_select(d, cs, True)} FROM events e"
-               f" WHERE e.file_id = {p} AND e.start_offset >= {p} AND e.start_offset < {p}"
-               f" AND e.kind IN ({kinds}) GROUP BY e.kind"
-            for d, p in (("sqlite", "?"), ("mysql", "%s"))}
-
-    def _parts(self, conn, d: str, src: str, packed, n: int, params: tuple) -> list:
-        """Returns a chunk's events of ``src`` as values per column: unpacked, or (a value
-        held the separator) read as rows."""
-        cs = self.cols[src]
-        parts = _unpack(packed, n)
-        if parts is None:
-            rows = _rows(conn, own_sql(d, src, cs, packed=False), params)
-            parts = [list(c) for c in zip(*rows)] if rows else [[] for _c in cs]
-        return parts
+        self._rare_sql = {d: rare_sql(d, cs, self.rare_kinds) for d in ("sqlite", "mysql")}
 
     # --- a step ------------------------------------------------------------------------------
 
@@ -321,7 +123,7 @@ class Evaluator:
         if chunks:
             frames = Frames(conn, self.cols, self.widest)
             widest = max(self.widest.values(), default=0)
-            for group in _groups(chunks, 2 * widest):
+            for group in group_chunks(chunks, 2 * widest):
                 for rule in self.config.event_rules:
                     fired += RULES[rule.when](self, conn, rule, group, frames)
         self._store_many(conn, fired, now, res)
@@ -368,7 +170,8 @@ class Evaluator:
                     firsts.append(records.to_ms(row[0]))
                     lasts.append(records.to_ms(row[1]))
                     count += n
-                parts_of[src] = self._parts(conn, d, src, row[2:-1], n, (file_id, evaluated, hi))
+                parts_of[src] = chunk_parts(conn, d, src, cs, row[2:-1], n,
+                                            (file_id, evaluated, hi))
             if self.rare_kinds:                # logins and bans: one read, a row per kind
                 cs = self.cols.get("logins", ("ts",))
                 if "logins" in self.cols:
@@ -380,7 +183,7 @@ class Evaluator:
                     lasts.append(records.to_ms(row[2]))
                     count += n
                     if row[0] == "login" and "logins" in self.cols:
-                        parts_of["logins"] = self._parts(conn, d, "logins", row[3:-1], n,
+                        parts_of["logins"] = chunk_parts(conn, d, "logins", cs, row[3:-1], n,
                                                          (file_id, evaluated, hi))
             if count:
                 chunks.append(Chunk(file_id, evaluated, hi, min(firsts), max(lasts), count,
@@ -533,300 +336,3 @@ def _json_key(text: str) -> dict:
     import json
     return json.loads(text)
 
-
-# --- the event rules -----------------------------------------------------------------------
-# For a group of new events [first, last], the candidates are the events of [first, last +
-# within) (a new event is in their window). Their counts come from numpy over the span's
-# events (read once per step and kind of source): each key's times sorted, a window's count
-# two binary searches. Only the candidates that reach `over` are looked at one by one, in
-# time order per key, against the alerts stored (and those just found): a candidate fires
-# unless an alert of its key is less than `within` from it, before or after. A candidate
-# whose window holds no new event is judged again harmlessly: it fired (the alert is
-# stored), it was within `within` of an alert (it still is), or it had not been judged (an
-# event of another file, not judged yet): then it is judged now, as the rule says.
-
-def _rows(conn, sql: str, params) -> list:
-    """Returns the rows of ``sql`` as plain tuples, through the DBAPI cursor of the step's
-    transaction, in one go."""
-    return conn.exec_driver_sql(sql, tuple(params)).cursor.fetchall()
-
-
-class Frame:
-    """The events of a group's span from one source, as numpy arrays by column: ms (int64),
-    ip and user (Python strings), size and failed (int64), kind."""
-
-    def __init__(self, parts: list, cols: tuple):
-        columns: list[list] = [[] for _c in cols]
-        for part in parts:             # each part: a list of values per column
-            for acc, values in zip(columns, part):
-                acc += values
-        self.n = len(columns[0]) if cols else 0
-        for name, values in zip(cols, columns):
-            if name == "ts":          # 'YYYY-MM-DD HH:MM:SS.mmm' text or datetimes
-                self.ms = np.array([str(v) for v in values] if values and not isinstance(
-                    values[0], str) else values, dtype="datetime64[ms]").astype(np.int64) \
-                    if values else np.zeros(0, np.int64)
-            elif name in ("size", "failed"):
-                setattr(self, name, np.array([int(v or 0) for v in values], dtype=np.int64))
-            else:
-                setattr(self, name, np.array([v or "" for v in values], dtype=object))
-
-
-def _part(conn, d: str, packed_sql: str, rows_sql: str, params: tuple, ncols: int) -> list:
-    """Returns one query's events as a list of values per column: from the packed row when
-    its values split back into as many as it counted (no value held the separator), else
-    from the rows themselves."""
-    row = conn.exec_driver_sql(packed_sql, params).cursor.fetchone()
-    n = int(row[-1] or 0)
-    if n == 0:
-        return [[] for _i in range(ncols)]
-    out = []
-    for text in row[:-1]:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8", "surrogateescape")
-        values = str(text).split(SEP)
-        if len(values) != n:          # a value held the separator: read the rows instead
-            rows = _rows(conn, rows_sql, params)
-            return [list(c) for c in zip(*rows)] if rows else [[] for _i in range(ncols)]
-        out.append(values)
-    return out
-
-
-class Frames:
-    """The frames of one step, each read once per group and source, over the widest span
-    its rules need. A source's events are the group's new ones (read with the chunks) and
-    the judged events of the files whose judged times meet the span (a generation before,
-    another node's files), each read only over the times they meet. Events of other files
-    not judged yet are left to those files' own steps, which will count these (judged by
-    then) beside theirs."""
-
-    def __init__(self, conn, cols: dict, widest: dict):
-        self.conn = conn
-        self.d = db.dialect(conn)
-        self.cols, self.widest = cols, widest
-        self._cache: dict = {}
-
-    def get(self, source: str, group: "Group") -> Frame:
-        key = (source, id(group))
-        f = self._cache.get(key)
-        if f is None:
-            f = self._cache[key] = self._read(source, group)
-        return f
-
-    def _read(self, source: str, group: "Group") -> Frame:
-        w = self.widest[source]
-        cols = self.cols[source]
-        lo, hi = group.first - w, group.last + w
-        parts = [c.parts[source] for c in group.chunks]
-        d, n = self.d, len(cols)
-        judged = judged_sql(d, source, cols)
-        judged_rows = judged_sql(d, source, cols, packed=False)
-        for file_id, end, first, last in records.judged_files(self.conn, lo, hi):
-            parts.append(_part(self.conn, d, judged, judged_rows,
-                               (records.from_ms(max(lo, first)), records.from_ms(min(hi, last)),
-                                file_id, end), n))
-        return Frame(parts, cols)
-
-
-# the columns each rule reads of each source, besides the time
-NEEDS_COLUMNS = {"login_failures": {"failures": {"ip"}},
-                 "login_after_failures": {"failures": {"ip"}, "logins": {"ip", "user"}},
-                 "transfer_failures": {"transfers": {"user", "failed"}},
-                 "bytes": {"transfers": {"user", "kind", "size"}}}
-
-
-def _counts(ms: np.ndarray, codes: np.ndarray, weights: np.ndarray, w: int,
-            at_ms: np.ndarray, at_codes: np.ndarray) -> np.ndarray:
-    """Returns, for each (at_codes, at_ms), the sum of ``weights`` of the events of that key
-    in (t - w, t]: events sorted by (key, time), two binary searches each."""
-    base = int(min(ms.min(initial=0), at_ms.min(initial=0))) - w - 1
-    comp = codes.astype(np.int64) * (1 << 43) + (ms - base)
-    order = np.argsort(comp, kind="stable")
-    comp = comp[order]
-    prefix = np.concatenate(([0], np.cumsum(weights[order])))
-    q = at_codes.astype(np.int64) * (1 << 43) + (at_ms - base)
-    right = np.searchsorted(comp, q, side="right")
-    left = np.searchsorted(comp, q - w, side="right")
-    return prefix[right] - prefix[left]
-
-
-def _factorize(values: list) -> tuple[np.ndarray, list]:
-    """Returns (a code per value, the distinct values in order of first appearance)."""
-    index: dict = {}
-    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), np.int64,
-                        count=len(values))
-    return codes, list(index)
-
-
-def _unit_hits(ms: np.ndarray, codes: np.ndarray, w: int, over: int, lo: int, hi: int):
-    """Returns (times, codes, counts) of the distinct (key, time) in [lo, hi) whose window
-    (t - w, t] holds at least ``over`` events (each weighing 1), without counting every
-    window: sorted by (key, time), a time's last event reaches ``over`` exactly when the
-    event ``over - 1`` places before it is less than w before (the same key: keys lie 2^43
-    ms apart). Only those few are counted exactly."""
-    if len(ms) < over:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    base = int(ms.min()) - w - 1
-    comp = np.sort(codes.astype(np.int64) * (1 << 43) + (ms - base))
-    last = np.ones(len(comp), bool)
-    last[:-1] = comp[:-1] != comp[1:]            # the last event of each (key, time)
-    reach = np.zeros(len(comp), bool)
-    reach[over - 1:] = comp[over - 1:] - comp[:len(comp) - over + 1] < w
-    t = (comp & ((1 << 43) - 1)) + base
-    hit = np.flatnonzero(last & reach & (t >= lo) & (t < hi))
-    left = np.searchsorted(comp, comp[hit] - w, side="right")
-    return t[hit], comp[hit] >> 43, hit + 1 - left
-
-
-def _cooldown(rule: Rule, conn, group: "Group", cands, key_of, extra=None) -> list[Fired]:
-    """Returns the alerts of the candidates (ms, key tuple, count), in time order per key: a
-    candidate fires unless an alert of its key (stored, or found here) is less than
-    `within` from it, before or after."""
-    if not cands:
-        return []
-    w = int(rule.within_s * 1000)
-    stored = records.stored_near(conn, rule.name, records.from_ms(group.first - w),
-                               records.from_ms(group.last + 2 * w))
-    by_key: dict[tuple, list] = {}
-    for t, k, count in cands:
-        by_key.setdefault(k, []).append((t, count))
-    out = []
-    for k, rows in by_key.items():
-        key = key_of(k)
-        fired = stored.get(records.key_text(key), [])
-        seen = set()
-        for t, count in sorted(rows):
-            if t in seen:
-                continue
-            seen.add(t)
-            i = bisect.bisect_left(fired, t)
-            if (i < len(fired) and fired[i] - t < w) or (i > 0 and t - fired[i - 1] < w):
-                continue
-            fired.insert(i, t)
-            out.append(Fired(rule, key, t, count, extra))
-    return out
-
-
-def _counting(rule: Rule, conn, group: "Group", f: Frame, mask: np.ndarray, keys: list,
-              weights: np.ndarray) -> list:
-    """Returns the candidates (ms, key tuple, count) of a counting rule over frame ``f``:
-    the events of ``mask`` are counted by the key columns ``keys`` with ``weights``."""
-    w = int(rule.within_s * 1000)
-    if not mask.any():
-        return []
-    ms = f.ms[mask]
-    cols = [k[mask].tolist() for k in keys]
-    codes, uniques = _factorize(cols[0] if len(cols) == 1 else list(zip(*cols)))
-    if len(cols) == 1:
-        uniques = [(u,) for u in uniques]
-    wts = weights[mask]
-    if weights is None or (wts == 1).all():      # counting events: only the few that reach
-        c_ms, c_codes, counts = _unit_hits(ms, codes, w, rule.over, group.first,
-                                           group.last + w)
-        return [(int(t), tuple(uniques[c]), int(n)) for t, c, n in zip(c_ms, c_codes, counts)]
-    cand = (ms >= group.first) & (ms < group.last + w)
-    counts = _counts(ms, codes, wts, w, ms[cand], codes[cand])
-    hit = counts >= rule.over
-    c_ms, c_codes = ms[cand][hit], codes[cand][hit]
-    return [(int(t), tuple(uniques[c]), int(n)) for t, c, n in zip(c_ms, c_codes, counts[hit])]
-
-
-def rule_key(rule: Rule, k: tuple) -> dict:
-    if rule.when == "login_failures":
-        return {"ip": k[0]} if rule.per == "ip" else {"username": k[0]} \
-            if rule.per == "username" else {"ip": k[0], "username": k[1]}
-    if rule.when in ("ban",):
-        return {"ip": k[0]}
-    if rule.when == "login_after_failures":
-        return {"ip": k[0], "username": k[1]}
-    return {"user": k[0]}
-
-
-def _login_failures(ev, conn, rule, group, frames):
-    f = frames.get("failures", group)
-    if rule.per == "username":
-        mask, keys = np.ones(f.n, bool), [f.user]
-    else:                            # events without an IP count for no IP
-        mask = f.ip != ""
-        keys = [f.ip] if rule.per == "ip" else [f.ip, f.user]
-    cands = _counting(rule, conn, group, f, mask, keys, np.ones(f.n, np.int64))
-    return _cooldown(rule, conn, group, cands, lambda k: rule_key(rule, k))
-
-
-def _transfer_failures(ev, conn, rule, group, frames):
-    f = frames.get("transfers", group)
-    cands = _counting(rule, conn, group, f, f.failed == 1, [f.user], np.ones(f.n, np.int64))
-    return _cooldown(rule, conn, group, cands, lambda k: {"user": k[0]})
-
-
-def _bytes(ev, conn, rule, group, frames):
-    f = frames.get("transfers", group)
-    mask = np.isin(f.kind, list(rule.kinds)) & (f.size > 0)
-    word = "uploaded" if rule.kinds == ("upload",) else "downloaded" \
-        if rule.kinds == ("download",) else "transferred"
-    cands = _counting(rule, conn, group, f, mask, [f.user], f.size)
-    return _cooldown(rule, conn, group, cands, lambda k: {"user": k[0]}, {"kind": word})
-
-
-def _login_after_failures(ev, conn, rule, group, frames):
-    """A login (ip, username) with at least ``over`` failed logins from its IP in (t -
-    within, t]; key (ip, username), and the same cooldown per key as the counting rules."""
-    w = int(rule.within_s * 1000)
-    f, g = frames.get("failures", group), frames.get("logins", group)
-    fails = f.ip != ""
-    logins = (g.ip != "") & (g.ms >= group.first) & (g.ms < group.last + w)
-    if not fails.any() or not logins.any():
-        return []
-    codes, uniques = _factorize(f.ip[fails].tolist())
-    index = {ip: i for i, ip in enumerate(uniques)}
-    l_ms, l_ip, l_user = g.ms[logins], g.ip[logins], g.user[logins]
-    l_codes = np.array([index.get(ip, -1) for ip in l_ip], dtype=np.int64)
-    known = l_codes >= 0
-    if not known.any():
-        return []
-    counts = _counts(f.ms[fails], codes, np.ones(int(fails.sum()), np.int64), w,
-                     l_ms[known], l_codes[known])
-    cands = [(int(t), (ip, user), int(n)) for t, ip, user, n in
-             zip(l_ms[known], l_ip[known], l_user[known], counts) if n >= rule.over]
-    return _cooldown(rule, conn, group, cands, lambda k: {"ip": k[0], "username": k[1]})
-
-
-def _positions(conn, kind: str, lo_ms: int, hi_ms: int) -> list:
-    d = db.dialect(conn)
-    return _rows(conn, _POSITIONS[d], (kind, records.from_ms(lo_ms), records.from_ms(hi_ms)))
-
-
-def _ban(ev, conn, rule, group, frames):
-    rows = _positions(conn, "ban", group.first - 1, group.last)
-    return [Fired(rule, {"ip": r[1]}, int(r[0]), 1) for r in rows
-            if r[1] and group.is_new(r[3], r[4])]
-
-
-def _new_ip(ev, conn, rule, group, frames):
-    """A login from an IP that none of the user's earlier logins came from, the user's first
-    login being at least min_days before it; once per (user, IP)."""
-    first_new: dict[tuple, int] = {}
-    for r in _positions(conn, "login", group.first - 1, group.last):
-        if r[1] and group.is_new(r[3], r[4]):
-            k = (r[2], r[1])
-            t = int(r[0])
-            if k not in first_new or t < first_new[k]:
-                first_new[k] = t
-    out = []
-    min_ms = rule.min_days * 86400_000
-    for (user, ip), t in sorted(first_new.items(), key=lambda x: x[1]):
-        earliest = conn.execute(sa.text(_FIRST_PAIR_LOGIN), {"ip": ip, "u": user}).scalar()
-        if earliest is None or records.to_ms(earliest) < t:
-            continue
-        key = {"user": user, "ip": ip}
-        if records.has_alert(conn, rule.name, key):
-            continue
-        first = records.to_ms(conn.execute(sa.text(_FIRST_LOGIN), {"u": user}).scalar())
-        if t - first >= min_ms and t > first:
-            out.append(Fired(rule, key, t, 1, {"days": int((t - first) // 86400_000)}))
-    return out
-
-
-RULES = {"login_failures": _login_failures, "ban": _ban,
-         "login_after_failures": _login_after_failures,
-         "transfer_failures": _transfer_failures, "bytes": _bytes, "new_ip": _new_ip}
