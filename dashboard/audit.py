@@ -24,7 +24,9 @@ from ingestion import generations
 from ingestion.parse import KINDS
 
 from .exports import safe_cell
-from .queries import BadParameter, _connection, node_filter, parse_nodes
+from .node_scope import node_filter
+from .params import BadParameter, parse_nodes
+from .queries import _connection
 from .timefmt import day_bounds, logged_time, stored_time
 
 LIMIT = 100
