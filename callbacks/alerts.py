@@ -14,7 +14,7 @@ from components import ids
 from components.alerts import alerts_table, count_text, rules_note, wall_list
 from dashboard import alerts
 from dashboard.context import DB_FAULTS
-from dashboard.queries import BadParameter
+from dashboard.params import BadParameter
 
 from .audit import new_search
 from .keeping import KEEP_ON, kept

@@ -23,7 +23,7 @@ from .graphs import copy_range, nodes_of, range_args, range_of, window_of
 from .users import retention_alert
 
 
-PAGE_SIZE = 50
+PAGE_SIZE = 50                  # events a page shows: the default of show()'s page_size
 KEYS = ("table", "paging", "info", "newer_disabled", "older_disabled", "csv", "retention")
 
 
@@ -60,8 +60,10 @@ def new_search(search: str | None, changes: dict):
     return no_update if sorted(url.params(wanted)) == sorted(url.params(search)) else wanted
 
 
-def show(context, args: list, trigger, paging: dict | None, today: date | None = None) -> dict:
-    """Returns the page's outputs (but the query string) for the form's ``args``."""
+def show(context, args: list, trigger, paging: dict | None, today: date | None = None,
+         page_size: int = PAGE_SIZE, scan: int = audit.SCAN_ROWS) -> dict:
+    """Returns the page's outputs (but the query string) for the form's ``args``: pages of
+    ``page_size`` events, a path search examining at most ``scan`` rows a page (audit.page)."""
     today = today or date.today()
     stack = list((paging or {}).get("stack") or [None])
     counts = list((paging or {}).get("counts") or [])   # events shown on each page before
@@ -78,7 +80,7 @@ def show(context, args: list, trigger, paging: dict | None, today: date | None =
     try:
         filters = audit.parse_filters(MultiDict(args), today, context.default_start())
         engine = context.engine()
-        answer = audit.page(engine, filters, PAGE_SIZE, stack[-1])
+        answer = audit.page(engine, filters, page_size, stack[-1], scan=scan)
         field = retention_notes.info(engine, context.settings.events_retention_days, filters.start,
                               filters.end, today)
     except KEEP_ON as exc:

@@ -16,7 +16,7 @@ from dash import Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from components import ids
-from dashboard import queries, span as spans
+from dashboard import params, queries, span as spans
 from dashboard.context import DB_FAULTS
 
 from . import url
@@ -125,7 +125,7 @@ def store_nodes(search: str | None) -> list[str] | None:
     node (no node=, or a value that cannot name a node: callbacks/nodes.py says so)."""
     try:
         nodes = url.nodes_of(search)
-    except queries.BadParameter:
+    except params.BadParameter:
         return None
     return None if nodes is None else list(nodes)
 
@@ -192,7 +192,7 @@ def control_range(context, trigger: str | None, search: str | None, picked: tupl
             raise PreventUpdate
     try:
         out = _shown(context, spec, today, search, write, nodes, kiosk, now)
-    except queries.RangeError as exc:
+    except params.RangeError as exc:
         if write:                               # a pick past a century: say so, keep the range
             return _refused(str(exc))
         # from the address: say so, and draw the default range on a page just opened

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from dash import Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import (answers, figures, insight, queries, span as spans, time_figures, timeline,
+from dashboard import (answers, figures, insight, params, span as spans, time_figures, timeline,
                        window)
 from components import ids
 from components.headline import FIGURES, headline_notes, headline_values
@@ -60,7 +60,7 @@ def nodes_of(store: dict | None) -> tuple[str, ...] | None:
 def span_of(context, start: str | None, end: str | None, today: date,
             since: str | None = None, until: str | None = None) -> spans.Span:
     """Returns the span the pages' store holds (raises RangeError for one that cannot be)."""
-    first, last = queries.parse_range((start or "")[:10], (end or "")[:10], today,
+    first, last = params.parse_range((start or "")[:10], (end or "")[:10], today,
                                       context.default_start())
     if since and until:
         return spans.of_store({"start": first.isoformat(), "end": last.isoformat(),
@@ -119,7 +119,7 @@ def redraw(context, start: str | None, end: str | None, scales, mode: dict | Non
     today = today or date.today()
     try:
         span = span_of(context, start, end, today, since, until)
-    except queries.RangeError as exc:
+    except params.RangeError as exc:
         return _unchanged(message=str(exc), message_open=True)
     kiosk = bool(mode and mode.get("kiosk"))
     try:

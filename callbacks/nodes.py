@@ -13,7 +13,7 @@ from dash.exceptions import PreventUpdate
 
 from components import ids
 from components.nodes import nodes_panel
-from dashboard import figures, queries
+from dashboard import figures, params, queries
 from dashboard.nodes import node_rows
 
 from . import url
@@ -33,7 +33,7 @@ def picker(search: str | None, health: list[dict] | None) -> dict:
     message = None
     try:
         nodes = url.nodes_of(search)
-    except queries.BadParameter as exc:
+    except params.BadParameter as exc:
         message = f"The address asks for a node that cannot be: {exc}. Showing every node."
     else:
         unknown = [n for n in nodes or () if n not in known]
@@ -53,7 +53,7 @@ def panel(context, store: dict | None, health: list[dict] | None,
     if health is None or len(health) <= 1:
         return None
     try:
-        first, last = queries.parse_range(start[:10], end[:10], today or date.today(),
+        first, last = params.parse_range(start[:10], end[:10], today or date.today(),
                                           context.default_start())
         rows = node_rows(context.engine(), first, last,
                          queries.STALE_INTERVALS * context.settings.interval_s, nodes_of(store))

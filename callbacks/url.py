@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode
 from werkzeug.datastructures import MultiDict
 
 from dashboard import span
-from dashboard.queries import MAX_RANGE_DAYS, RangeError, parse_nodes
+from dashboard.params import MAX_RANGE_DAYS, RangeError, parse_nodes
 
 RANGE_KEYS = span.RANGE_KEYS
 NODE_KEY = "node"                     # repeatable, as the API takes it: node=a&node=b
@@ -60,7 +60,7 @@ def node_values(search: str | None) -> list[str]:
 
 def nodes_of(search: str | None) -> tuple[str, ...] | None:
     """Returns the nodes the query string filters on (None: no node=, every node); raises
-    queries.BadParameter for a value that cannot name a node, as the API does."""
+    BadParameter (dashboard/params.py) for a value that cannot name a node, as the API does."""
     return parse_nodes(MultiDict(params(search)))
 
 

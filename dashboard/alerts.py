@@ -17,7 +17,7 @@ from alerts import rules as alert_rules
 from alerts.message import events_url, seconds
 from settings import Settings
 
-from .queries import BadParameter, parse_range
+from .params import BadParameter, parse_range
 from .timefmt import day_bounds, logged_time
 
 LIMIT, MAX_LIMIT = 100, 1000

@@ -26,8 +26,8 @@ from db import DatabaseBroken, error_reason
 
 from ingestion.parse import KINDS
 
-from . import (alerts, answers, audit, exports, geo, insight, queries, retention_notes, security,
-               span, timeline, users, window)
+from . import (alerts, answers, audit, exports, geo, insight, params, queries, retention_notes,
+               security, span, timeline, users, window, write_check)
 from .context import DB_ERRORS, AppContext
 
 log = logging.getLogger(__name__)
@@ -57,10 +57,10 @@ def stats_response(context: AppContext, args, today: date) -> Response:
     a day, day, week or month: timeline.parse) adds ``buckets`` beside the days."""
     try:
         asked = span.parse(args, today, context.default_start())
-        users_limit = queries.parse_users_limit(args.get("users_limit"))
+        users_limit = params.parse_users_limit(args.get("users_limit"))
         bucket = timeline.parse(args.get("bucket"), asked)
-        nodes = queries.parse_nodes(args)
-    except queries.BadParameter as exc:
+        nodes = params.parse_nodes(args)
+    except params.BadParameter as exc:
         return failure(exc)
 
     question = ("stats", tuple(asked.store().items()), users_limit, bucket, nodes)
@@ -83,7 +83,7 @@ def stats_response(context: AppContext, args, today: date) -> Response:
 
 
 # What a read may fail with, each answered by failure(): never a trace.
-READ_FAILURES = (queries.BadParameter, users.UnknownUser, DatabaseBroken) + DB_ERRORS + \
+READ_FAILURES = (params.BadParameter, users.UnknownUser, DatabaseBroken) + DB_ERRORS + \
     (sa.exc.DBAPIError, geo.GeoDataError)
 
 
@@ -91,7 +91,7 @@ def failure(exc: BaseException) -> Response:
     """Returns the JSON error answer for ``exc`` (one of READ_FAILURES): 400 for a bad
     parameter, 404 for an unknown user, 503 when the database cannot be used or reached,
     500 (logged) when it answered with an error."""
-    if isinstance(exc, queries.BadParameter):
+    if isinstance(exc, params.BadParameter):
         return _json({"error": str(exc)}, 400)
     if isinstance(exc, users.UnknownUser):
         return _json({"error": f"no user {exc.args[0]!r} has any upload, download, file "
@@ -132,8 +132,8 @@ def security_response(context: AppContext, args, today: date) -> Response:
     try:
         asked = _range(context, args, today)
         limit = security.parse_limit(args.get("limit"))
-        nodes = queries.parse_nodes(args)
-    except queries.BadParameter as exc:
+        nodes = params.parse_nodes(args)
+    except params.BadParameter as exc:
         return failure(exc)
 
     def read(engine):
@@ -146,7 +146,7 @@ def insight_response(context: AppContext, view: str, args, today: date) -> Respo
     """Returns the /api/clients, /api/paths or /api/activity answer (insight.md)."""
     def read(engine):
         asked = _range(context, args, today)
-        nodes = queries.parse_nodes(args)
+        nodes = params.parse_nodes(args)
         if view == "paths":
             return insight.paths(engine, asked, insight.parse_depth(args.get("depth")),
                                  args.get("user"), insight.parse_paths_limit(args.get("limit")),
@@ -160,8 +160,8 @@ def user_response(context: AppContext, name: str, args, today: date) -> Response
     """Returns the /api/users/<name> answer (``name`` already percent-decoded)."""
     try:
         asked = _range(context, args, today)
-        nodes = queries.parse_nodes(args)
-    except queries.BadParameter as exc:
+        nodes = params.parse_nodes(args)
+    except params.BadParameter as exc:
         return failure(exc)
 
     def read(engine):
@@ -251,14 +251,14 @@ def status_response(context: AppContext, args=None) -> Response:
     intervals is ``stale`` (and named in ``stale_nodes``)."""
     backend = context.settings.db_url.split(":", 1)[0].split("+", 1)[0]
     try:
-        nodes = queries.parse_nodes(args)
-    except queries.BadParameter as exc:
+        nodes = params.parse_nodes(args)
+    except params.BadParameter as exc:
         return _json({"error": str(exc)}, 400)
     try:
         engine = context.engine()
         st = queries.status(engine, nodes, stale_after(context))
         kept = retention_notes.status(engine, context.settings.events_retention_days)
-        problem = queries.write_problem(engine)
+        problem = write_check.write_problem(engine)
     except DatabaseBroken as exc:
         return _json(status_body(None, backend, "error", str(exc)), 503)
     except DB_ERRORS as exc:

@@ -24,7 +24,9 @@ from ingestion import generations
 from ingestion.parse import KINDS
 
 from .exports import safe_cell
-from .queries import BadParameter, _connection, node_filter, parse_nodes
+from .node_scope import node_filter
+from .params import BadParameter, parse_nodes
+from .queries import _connection
 from .timefmt import day_bounds, logged_time, stored_time
 
 LIMIT = 100
@@ -177,8 +179,8 @@ def _conditions(f: Filters, dialect_name: str, cursor,
 
 # Above this many files a node filter is the subquery form (slower on MariaDB, see fetch):
 # SQLite takes at most 32,766 bound values a statement; 10 MB a file, 5,000 files is 50 GB.
+# The default of the reads' ``max_bound_files``.
 MAX_BOUND_FILES = 5_000
-
 
 
 # events_rare's columns are its own (failed_ts, rare_kind, rare_ts) but for the key, so the
@@ -187,10 +189,12 @@ _RARE_FROM = "events_rare JOIN events USING (file_id, start_offset)"
 
 
 def _page_sql(f: Filters, d: str, cursor, files, with_path: bool = True,
-              floor: bool = False) -> tuple[str, dict, bool, str]:
+              floor: bool = False,
+              max_bound_files: int = MAX_BOUND_FILES) -> tuple[str, dict, bool, str]:
     """Returns events_page.sql (its comment lines dropped) with the filters (and _FLOOR when
-    ``floor``) and the node filter as ``files`` (None: every node), their parameters,
-    whether :f_kinds is expanding, and the order column."""
+    ``floor``) and the node filter as ``files`` (None: every node; more than
+    ``max_bound_files``: the subquery form), their parameters, whether :f_kinds is
+    expanding, and the order column."""
     where, params, expanding, order = _conditions(f, d, cursor, with_path)
     if floor:
         where += _FLOOR.format(ts=order)
@@ -201,7 +205,7 @@ def _page_sql(f: Filters, d: str, cursor, files, with_path: bool = True,
         if "\nFROM events\n" not in text:
             raise RuntimeError("events_page.sql must have FROM events on a line of its own")
         text = text.replace("\nFROM events\n", f"\nFROM {_RARE_FROM}\n")
-    if files is not None and len(files) > MAX_BOUND_FILES:   # past SQLite's bind limit
+    if files is not None and len(files) > max_bound_files:   # past SQLite's bind limit
         params["nodes"] = list(f.nodes)
         return node_filter(text, f.nodes), params, expanding, order
     if files is not None:
@@ -226,17 +230,20 @@ def _files(conn, f: Filters) -> list[int] | None:
     return None if f.nodes is None else generations.node_files(conn, f.nodes)
 
 
-def fetch(conn, f: Filters, limit: int, cursor=None) -> list:
+def fetch(conn, f: Filters, limit: int, cursor=None,
+          max_bound_files: int = MAX_BOUND_FILES) -> list:
     """Returns up to ``limit`` raw rows (COLUMNS + file_id, start_offset) before ``cursor``.
 
     A node filter is the nodes' file ids, read first and bound as a list: with
     ``file_id IN (SELECT ... FROM log_files ...)`` MariaDB plans a semi-join and reads the
     whole range (~140 ms a page on a year of three nodes) instead of walking ix_events_ts
-    back from the newest row and stopping after ``limit`` (as with no filter)."""
+    back from the newest row and stopping after ``limit`` (as with no filter). Past
+    ``max_bound_files`` file ids it is the subquery all the same (SQLite's bind limit)."""
     files = _files(conn, f)
     if files == []:
         return []
-    sql, params, expanding, _order = _page_sql(f, db.dialect(conn), cursor, files)
+    sql, params, expanding, _order = _page_sql(f, db.dialect(conn), cursor, files,
+                                               max_bound_files=max_bound_files)
     return _run(conn, f, sql, params, expanding, limit=limit)
 
 
@@ -246,7 +253,7 @@ def fetch(conn, f: Filters, limit: int, cursor=None) -> list:
 # ``next`` is the position of the last row it examined, a keyset position like any other,
 # so the following page goes on from there (pages never repeat or skip an event), and a
 # short or even empty page may carry a ``next``. ``next`` is null once the range is
-# exhausted. The CSV is not bounded: it streams every match.
+# exhausted. The CSV is not bounded: it streams every match. The default of page()'s ``scan``.
 SCAN_ROWS = 20_000
 _SELECT = re.compile(r"SELECT .*?\nFROM ", re.S)   # the select list, whatever the FROM
 # the rows at or after the edge (ts, file_id, start_offset) in the page order; its ts is
@@ -255,8 +262,8 @@ _FLOOR = (" AND ({ts} > :e_ts OR file_id > :e_file"
           " OR (file_id = :e_file AND start_offset >= :e_offset))")
 
 
-def fetch_bounded(conn, f: Filters, limit: int, cursor,
-                  scan: int) -> tuple[list, tuple | None]:
+def fetch_bounded(conn, f: Filters, limit: int, cursor, scan: int,
+                  max_bound_files: int = MAX_BOUND_FILES) -> tuple[list, tuple | None]:
     """Returns (rows, resume) for a path search: up to ``limit`` matching rows among the
     first ``scan`` rows of the other filters before ``cursor``, and the (ts, file_id,
     start_offset) to go on from, None when those rows were the last of the range."""
@@ -265,12 +272,14 @@ def fetch_bounded(conn, f: Filters, limit: int, cursor,
     if files == []:
         return [], None
     # the edge: the scan-th row of the other filters (one index range, keys only)
-    sql, params, expanding, order = _page_sql(f, d, cursor, files, with_path=False)
+    sql, params, expanding, order = _page_sql(f, d, cursor, files, with_path=False,
+                                              max_bound_files=max_bound_files)
     sql = _SELECT.sub(f"SELECT {order} AS ts, file_id, start_offset\nFROM ", sql,
                       count=1)
     edge = _run(conn, f, sql.replace("LIMIT :limit", "LIMIT 1 OFFSET :skip"), params,
                 expanding, skip=scan - 1)
-    sql, params, expanding, _order = _page_sql(f, d, cursor, files, floor=bool(edge))
+    sql, params, expanding, _order = _page_sql(f, d, cursor, files, floor=bool(edge),
+                                               max_bound_files=max_bound_files)
     if edge:
         e_ts = stored_time(edge[0].ts)
         params.update(since=e_ts, e_ts=e_ts, e_file=edge[0].file_id,
@@ -295,15 +304,18 @@ def event_of(row) -> dict:
     return ev
 
 
-def page(conn_or_engine, f: Filters, limit: int = LIMIT, before: str | None = None) -> dict:
-    """Returns {"events": [...], "next": cursor or None}: the page before ``before``."""
+def page(conn_or_engine, f: Filters, limit: int = LIMIT, before: str | None = None,
+         scan: int = SCAN_ROWS, max_bound_files: int = MAX_BOUND_FILES) -> dict:
+    """Returns {"events": [...], "next": cursor or None}: the page before ``before``; a path
+    search examines at most ``scan`` rows (SCAN_ROWS), a node filter binds at most
+    ``max_bound_files`` file ids (MAX_BOUND_FILES)."""
     cursor = decode_cursor(before) if before is not None else None
     with _connection(conn_or_engine) as conn:
         if f.path is not None:          # bounded: see SCAN_ROWS
-            rows, resume = fetch_bounded(conn, f, limit, cursor, SCAN_ROWS)
+            rows, resume = fetch_bounded(conn, f, limit, cursor, scan, max_bound_files)
             nxt = encode_cursor(*resume) if resume is not None else None
         else:
-            rows = fetch(conn, f, limit, cursor)
+            rows = fetch(conn, f, limit, cursor, max_bound_files)
             nxt = encode_cursor(rows[-1].ts, rows[-1].file_id, rows[-1].start_offset) \
                 if len(rows) == limit else None
     return {"events": [event_of(r) for r in rows], "next": nxt}

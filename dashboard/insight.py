@@ -18,7 +18,9 @@ import db
 from ingestion.folders import DEPTHS, folders
 
 from . import geo, window
-from .queries import BadParameter, _connection, _day, exact_sum, node_params, scoped
+from .node_scope import node_params, scoped
+from .params import BadParameter
+from .queries import _connection, _day, exact_sum
 from .span import Span
 
 PATHS_LIMIT = 100

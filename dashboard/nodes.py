@@ -10,7 +10,8 @@ from datetime import date
 
 import db
 
-from .queries import _connection, exact_sum, node_params, scoped, status
+from .node_scope import node_params, scoped
+from .queries import _connection, exact_sum, status
 
 TRANSFERS = ("upload", "download")
 

@@ -3,13 +3,14 @@
 Every figure comes from the ``daily_stats`` rollup (days x kinds x users), never from
 grouping the raw events, so a refresh costs the same with 1 000 or 100 million events.
 The shapes are docs/api.md's, the figures docs/counting-rules.md's: ``stats()`` is exactly
-the body of ``GET /api/stats``.
+the body of ``GET /api/stats``; ``status()`` is what ingestion has done, node by node.
+
+What a request asks (its range, users_limit, node=) is read by params.py; a read is scoped
+to nodes by node_scope.py; whether the database takes writes is write_check.py's.
 """
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 from datetime import date, timedelta
 from typing import Iterator
 
@@ -17,70 +18,10 @@ import sqlalchemy as sa
 
 import db
 from ingestion.parse import KINDS
-from settings import NODE_NAME, Settings
 
+from .node_scope import node_params, scoped
+from .params import USERS_LIMIT
 from .timefmt import stored_time
-
-DEFAULT_START = date.fromisoformat(Settings().default_start)
-MAX_RANGE_DAYS = 36_600          # a century: bounds the work of one request
-USERS_LIMIT = 1_000              # users listed by default; the rest are counted only
-MAX_USERS_LIMIT = 100_000        # bounds the size of one answer (about 200 bytes a user)
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_COUNT = re.compile(r"^[0-9]{1,7}$")
-
-
-class BadParameter(ValueError):
-    """A request parameter that cannot be used; the message says what is wrong."""
-
-
-class RangeError(BadParameter):
-    """A date range that cannot be used; the message says what is wrong."""
-
-
-# --- date ranges -------------------------------------------------------------------------
-
-def parse_date(text: str, name: str) -> date:
-    """Returns the date in ``text`` ('YYYY-MM-DD'), or raises RangeError naming ``name``."""
-    if not isinstance(text, str) or not _DATE.match(text):
-        raise RangeError(f"{name} must be a date written YYYY-MM-DD, not {text!r}")
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise RangeError(f"{name} {text!r} is not a day of the calendar") from None
-
-
-def parse_range(start_str: str | None, end_str: str | None, today: date,
-                default_start: date = DEFAULT_START) -> tuple[date, date]:
-    """Returns (start, end) from optional 'YYYY-MM-DD' strings; raises RangeError.
-
-    A missing or empty bound takes the dashboard's default: ``default_start`` to ``today``.
-    """
-    start = parse_date(start_str, "start") if start_str else default_start
-    end = parse_date(end_str, "end") if end_str else today
-    return check_range(start, end)
-
-
-def check_range(start: date, end: date) -> tuple[date, date]:
-    """Returns (start, end) if they make a range (start on or before end, at most
-    MAX_RANGE_DAYS days); raises RangeError otherwise."""
-    if start > end:
-        raise RangeError(f"start {start.isoformat()} is after end {end.isoformat()}: "
-                         "pick a start on or before the end")
-    if (end - start).days >= MAX_RANGE_DAYS:
-        raise RangeError(f"the range {start.isoformat()}..{end.isoformat()} is longer than "
-                         f"{MAX_RANGE_DAYS} days")
-    return start, end
-
-
-def parse_users_limit(text: str | None) -> int:
-    """Returns the users_limit in ``text`` (1..MAX_USERS_LIMIT; USERS_LIMIT when missing or
-    empty), or raises BadParameter."""
-    if text is None or text == "":
-        return USERS_LIMIT
-    if not _COUNT.fullmatch(text) or not 1 <= int(text) <= MAX_USERS_LIMIT:
-        raise BadParameter(f"users_limit must be a whole number from 1 to {MAX_USERS_LIMIT:,}, "
-                           f"not {text[:40]!r}")
-    return int(text)
 
 
 def days_between(start: date, end: date) -> list[str]:
@@ -314,93 +255,6 @@ def _newest_event(conn, d: str, nodes) -> object:
     if not nodes:
         return None
     return conn.execute(scoped("newest_event", d, nodes), {"nodes": list(nodes)}).scalar()
-
-
-# --- nodes -------------------------------------------------------------------------------
-
-def parse_nodes(args) -> tuple[str, ...] | None:
-    """Returns the nodes of the repeatable ``node=`` argument (None when absent: all nodes);
-    raises BadParameter for a value that cannot name a node."""
-    if args is None or "node" not in args:
-        return None
-    values = args.getlist("node") if hasattr(args, "getlist") else [args["node"]]
-    names = tuple(dict.fromkeys(values))
-    for name in names:
-        if not NODE_NAME.fullmatch(name):
-            raise BadParameter(f"node must be a node name (letters, digits, '.', '_', '-'), "
-                               f"not {name[:40]!r}")
-    return names
-
-
-# In sql/queries/*.sql, the comment /*nodes*/ stands where a node filter goes in a WHERE
-# clause of a rollup (its node column), and /*event_nodes*/ where it goes for the events
-# table (an event's node is its file's). Without a filter both are dropped.
-_NODE_FILTERS = {"/*nodes*/": " AND node IN :nodes",
-                 "/*event_nodes*/": " AND file_id IN (SELECT lf.id FROM log_files lf"
-                                    " WHERE lf.node IN :nodes)"}
-
-
-def node_filter(text: str, nodes) -> str:
-    """Returns SQL text with its node markers filled for ``nodes`` (None: dropped)."""
-    for marker, cond in _NODE_FILTERS.items():
-        text = text.replace(marker, "" if nodes is None else cond)
-    return text
-
-
-def scoped(name: str, d: str, nodes) -> sa.TextClause:
-    """Returns the named query filtered to ``nodes`` (bind parameter ``nodes``, a list), or
-    the query as it is when ``nodes`` is None."""
-    base = db.load_sql(name, d)
-    if nodes is None:
-        return base
-    return sa.text(node_filter(base.text, nodes)).bindparams(
-        sa.bindparam("nodes", expanding=True))
-
-
-def node_params(nodes) -> dict:
-    """Returns the bind parameters of a node filter ({} without one)."""
-    return {} if nodes is None else {"nodes": list(nodes)}
-
-
-_LOCK_WAIT = {"sqlite": ("PRAGMA busy_timeout = 200", "PRAGMA busy_timeout = 60000"),
-              "mysql": ("SET SESSION innodb_lock_wait_timeout = 1",
-                        "SET SESSION innodb_lock_wait_timeout = DEFAULT")}
-_LOCKED = ("database is locked", "(1205,")          # someone is writing: writes work
-MIN_FREE_BYTES = 1024 * 1024
-
-
-def write_problem(engine: sa.Engine) -> str | None:
-    """Returns why the database refuses writes ('attempt to write a readonly database',
-    'disk full: ...'), or None when it takes them.
-
-    Cheap enough for every status request: a no-op UPDATE, rolled back, waiting at most a
-    moment for a lock (a lock held by an ingester means writes work), plus, for SQLite, the
-    free space of its file system (a no-op writes nothing, so it cannot notice a full disk).
-    """
-    d = db.dialect(engine)
-    short, restore = _LOCK_WAIT[d]
-    with engine.connect() as conn:
-        conn.exec_driver_sql(short)
-        try:
-            conn.execute(db.load_sql("write_probe", d))
-        except sa.exc.DBAPIError as exc:
-            reason = db.error_reason(exc)
-            if not any(mark in reason for mark in _LOCKED):
-                return reason
-        finally:
-            conn.rollback()                      # the probe changes nothing, ever
-            conn.exec_driver_sql(restore)
-            conn.commit()
-    return _disk_full(engine)
-
-
-def _disk_full(engine: sa.Engine) -> str | None:
-    path = db.sqlite_file(engine.url.render_as_string(hide_password=False))
-    if path is None:
-        return None
-    fs = os.statvfs(path.parent)
-    free = fs.f_bavail * fs.f_frsize
-    return f"disk full: {free} bytes free in {path.parent}" if free < MIN_FREE_BYTES else None
 
 
 def lines_pending(st: dict) -> int:

@@ -13,7 +13,9 @@ import sqlalchemy as sa
 
 import db
 
-from .queries import BadParameter, _connection, _day, days_between, node_params, scoped
+from .node_scope import node_params, scoped
+from .params import BadParameter
+from .queries import _connection, _day, days_between
 from .timefmt import logged_time
 
 LIMIT = 100

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from .queries import MAX_RANGE_DAYS, RangeError, check_range, parse_date
+from .params import MAX_RANGE_DAYS, RangeError, check_range, parse_date
 
 MAX_HOURS = 168                 # hours=: a week
 MAX_WINDOW_DAYS = 31            # start/end with a time of day

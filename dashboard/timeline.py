@@ -15,7 +15,9 @@ from datetime import date, datetime, time, timedelta
 import db
 
 from . import figures
-from .queries import _connection, exact_sum, node_params, scoped
+from .node_scope import node_params, scoped
+from .params import BadParameter
+from .queries import _connection, exact_sum
 from .span import Span
 
 # sub-day buckets, finest first: name -> minutes
@@ -53,7 +55,6 @@ def parse(text: str | None, span: Span) -> str | None:
     """Returns the bucket named by /api/stats' ``bucket=`` (None when not given; 'auto'
     chooses); raises BadParameter for a name it does not know or a sub-day bucket over a
     range it would make too long."""
-    from .queries import BadParameter
     if text is None:
         return None
     name = ALIASES.get(text, text)

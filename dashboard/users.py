@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import db
 
 from . import audit
-from .queries import (_connection, _day, _user_dict, days_between, exact_sum, node_params,
-                      scoped)
+from .node_scope import node_params, scoped
+from .queries import _connection, _day, _user_dict, days_between, exact_sum
 from .timefmt import day_bounds, logged_time
 
 USER_KINDS = ("upload", "download", "file_op", "login")

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from flask import Flask, Response, request, stream_with_context
 
-from . import api, exports, queries, span, window
+from . import api, exports, params, span, window
 from .context import AppContext
 from .exports import safe_cell
 
@@ -43,8 +43,8 @@ def users_csv_response(context: AppContext, args, today: date) -> Response:
     try:
         asked = span.parse(args, today, context.default_start())
         start, end = asked.start, asked.end
-        users = window.users_of(context.engine(), asked, queries.MAX_USERS_LIMIT,
-                                queries.parse_nodes(args))
+        users = window.users_of(context.engine(), asked, params.MAX_USERS_LIMIT,
+                                params.parse_nodes(args))
     except api.READ_FAILURES as exc:
         return api.failure(exc)
     name = f"users-{start.isoformat()}-{end.isoformat()}.csv"

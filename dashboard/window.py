@@ -13,7 +13,9 @@ from __future__ import annotations
 import db
 
 from . import queries
-from .queries import _assemble, _connection, _day, _users, exact_sum, node_params, scoped
+from .node_scope import node_params, scoped
+from .params import USERS_LIMIT
+from .queries import _assemble, _connection, _day, _users, exact_sum
 from .span import Span
 from .timefmt import logged_time
 
@@ -23,7 +25,7 @@ def _rows(conn, name: str, span: Span, nodes, **more) -> list:
                         {**span.bounds(), **node_params(nodes), **more}).all()
 
 
-def stats(conn_or_engine, span: Span, users_limit: int = queries.USERS_LIMIT,
+def stats(conn_or_engine, span: Span, users_limit: int = USERS_LIMIT,
           nodes=None) -> dict:
     """Returns /api/stats' body for the window (its ``days``: the days it touches, each with
     the window's events of that day)."""
@@ -123,7 +125,7 @@ def user_parts(conn, username: str, span: Span, nodes=None) -> tuple[list, list,
 
 # --- a span, whichever it is -----------------------------------------------------------------
 
-def stats_of(conn_or_engine, span: Span, users_limit: int = queries.USERS_LIMIT,
+def stats_of(conn_or_engine, span: Span, users_limit: int = USERS_LIMIT,
              nodes=None) -> dict:
     """Returns /api/stats' body for ``span``: from the rollups for whole days, else the
     window's events."""
@@ -140,7 +142,7 @@ def security_of(conn_or_engine, span: Span, limit: int = 100, nodes=None) -> dic
     return rollups.security(conn_or_engine, span.start, span.end, limit, nodes)
 
 
-def users_of(conn_or_engine, span: Span, users_limit: int = queries.USERS_LIMIT,
+def users_of(conn_or_engine, span: Span, users_limit: int = USERS_LIMIT,
              nodes=None) -> list[dict]:
     """Returns the users of ``span``, the busiest first (queries.users for whole days)."""
     if span.window:

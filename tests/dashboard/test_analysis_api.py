@@ -12,7 +12,7 @@ import pytest
 from tests import reference
 
 from tests.support.dashboard import (NAMES, SAMPLE_FILES, SAMPLES, _line, attack_lines, client_for,
-                                     events_of, ingest_all)
+                                     events_of, events_page, ingest_all)
 
 
 @pytest.fixture(params=SAMPLE_FILES + ["generated"])
@@ -219,13 +219,11 @@ def test_pages_neither_repeat_nor_skip_while_events_arrive(engine, db_url, log_d
                                     {"path": "nowhere"}])
 @pytest.mark.parametrize("scan", [2, 7])
 def test_path_pages_with_a_bounded_scan_neither_repeat_nor_skip(engine, db_url, log_dir,
-                                                                monkeypatch, params, scan):
-    """A path search examines at most audit.SCAN_ROWS rows a page (a few here, so the day's
-    rows take many scans, and a scan often stops among rows of the same ts): short and empty
-    pages carry a next, and walking them all while events arrive gives exactly the matches,
-    in order, once each; next is null at the range's end."""
-    from dashboard import audit
-    monkeypatch.setattr(audit, "SCAN_ROWS", scan)
+                                                                params, scan):
+    """A path search examines at most audit.page's ``scan`` rows a page (a few here, so the
+    day's rows take many scans, and a scan often stops among rows of the same ts): short and
+    empty pages carry a next, and walking them all while events arrive gives exactly the
+    matches, in order, once each; next is null at the range's end."""
     data = attack_lines()
     (log_dir / "sftpgo.log").write_bytes(data)
     ingest_all(engine, log_dir)
@@ -237,7 +235,7 @@ def test_path_pages_with_a_bounded_scan_neither_repeat_nor_skip(engine, db_url, 
     got, before, sizes = [], None, []
     newest = data.splitlines(keepends=True)[-1]
     for n in range(1000):
-        body = client.get(query + (f"&before={before}" if before else "")).get_json()
+        body = events_page(engine, query + (f"&before={before}" if before else ""), scan=scan)
         got += body["events"]
         sizes.append(len(body["events"]))
         before = body["next"]
@@ -255,7 +253,7 @@ def test_path_pages_with_a_bounded_scan_neither_repeat_nor_skip(engine, db_url, 
     # unbounded, the CSV has every match of the range at once, new ones included
     rows = list(csv.reader(io.StringIO(client.get(
         "/api/events.csv?" + _query("2024-09-18", "2024-09-19", params)).get_data(as_text=True))))
-    fresh = client.get(query.replace("limit=4", "limit=1000")).get_json()
+    fresh = events_page(engine, query.replace("limit=4", "limit=1000"), scan=scan)
     assert len(rows) - 1 >= len(want) and len(fresh["events"]) <= scan
 
 

@@ -16,7 +16,7 @@ from ingestion.run import Ingester
 from settings import Settings
 from tests import reference
 
-from tests.support.dashboard import attack_lines, by_name, client_for, expected_stats
+from tests.support.dashboard import attack_lines, by_name, client_for, events_page, expected_stats
 
 START, END = "2024-09-17", "2024-09-19"
 
@@ -111,16 +111,13 @@ def test_users_and_events_per_node_and_together(two_nodes, db_url, tmp_path):
         assert csv_rows == len(pages), query
 
 
-def test_bounded_path_pages_per_node(two_nodes, db_url, tmp_path, monkeypatch):
+def test_bounded_path_pages_per_node(two_nodes, engine):
     """A path search's bounded pages (a few rows examined each) keep to the nodes asked for."""
-    from dashboard import audit
-    monkeypatch.setattr(audit, "SCAN_ROWS", 5)
-    client = client_for(db_url, tmp_path)
     for query, nodes in SCOPES:
         got, before, n = [], "", 0
         while True:
-            body = client.get(f"/api/events?start={START}&end={END}&limit=3&path=_{query}"
-                              f"{before}").get_json()
+            body = events_page(engine, f"/api/events?start={START}&end={END}&limit=3&path=_{query}"
+                                       f"{before}", scan=5)
             got += body["events"]
             n += 1
             if body["next"] is None:
@@ -153,16 +150,14 @@ def test_status_per_node(two_nodes, db_url, tmp_path):
     assert only["newest_event"] == max(e["ts"] for e in two_nodes["node-b"]).replace("T", " ")
 
 
-def test_events_per_node_past_the_bound_file_list(two_nodes, db_url, tmp_path, monkeypatch):
+def test_events_per_node_past_the_bound_file_list(two_nodes, engine):
     """A node with more files than can be bound as a list is filtered by a subquery instead:
     the same pages (node-a has one file, so a bound of 0 takes that path)."""
-    from dashboard import audit
-    monkeypatch.setattr(audit, "MAX_BOUND_FILES", 0)
-    client = client_for(db_url, tmp_path)
     for query, nodes in SCOPES:
         pages, before = [], ""
         while True:
-            body = client.get(f"/api/events?start={START}&end={END}&limit=37{query}{before}").get_json()
+            body = events_page(engine, f"/api/events?start={START}&end={END}&limit=37{query}"
+                                       f"{before}", max_bound_files=0)
             pages += body["events"]
             if body["next"] is None:
                 break

@@ -1,4 +1,5 @@
-"""queries: date ranges, and the stats and status reads on both backends."""
+"""Date ranges (dashboard/params.py), and the stats and status reads (dashboard/queries.py)
+on both backends."""
 from __future__ import annotations
 
 import random
@@ -8,7 +9,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from dashboard import queries
-from dashboard.queries import RangeError, parse_range
+from dashboard.params import RangeError, parse_range
 
 from tests.support.dashboard import (add_event, add_file, add_stats, huge_rows, huge_sums,
                                      set_ingest_status)

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from callbacks import url
-from dashboard.queries import RangeError
+from dashboard.params import RangeError
 
 TODAY = date(2024, 9, 18)
 DEFAULT = date(2022, 1, 1)

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from dashboard import queries, security, span, timeline, users, window
+from dashboard import params, queries, security, span, timeline, users, window
 from tests import reference
 
 from tests.support.dashboard import (SAMPLES, attack_lines, by_name, client_for, events_of,
@@ -59,7 +59,7 @@ def test_a_spec_names_whole_days_or_a_window(spec, expected):
     ({"start": "garbage"}, "start must be a date written YYYY-MM-DD"),
 ])
 def test_a_spec_that_cannot_be_says_why(spec, message):
-    with pytest.raises(queries.RangeError, match=message.replace("(", r"\(").replace(
+    with pytest.raises(params.RangeError, match=message.replace("(", r"\(").replace(
             ")", r"\)").replace(".", r"\.").replace("?", r"\?")):
         span.resolve(spec, TODAY, DEFAULT, NOW)
 

@@ -8,10 +8,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
 from datetime import date, timedelta
+from werkzeug.datastructures import MultiDict
+
 from app import create_app
+from dashboard import audit
 from ingestion.run import Ingester
 from settings import Settings
 from tests import reference
@@ -181,6 +185,16 @@ SAMPLE_FILES = ["msda-excerpt.log", "public-lines.jsonl"]
 
 def client_for(db_url: str, log_dir, **changes):
     return create_app(Settings(db_url=db_url, log_dir=str(log_dir), **changes)).server.test_client()
+
+
+def events_page(engine, url: str, **bounds) -> dict:
+    """Returns the events and next of the /api/events page ``url`` asks for, read as the API
+    reads it (audit.parse_filters, parse_limit, page) but with ``bounds`` (audit.page's
+    ``scan``, ``max_bound_files``) lowered to reach them with little data."""
+    args = MultiDict(parse_qsl(url.split("?", 1)[-1], keep_blank_values=True))
+    filters = audit.parse_filters(args, date.today(), date.fromisoformat(Settings().default_start))
+    return audit.page(engine, filters, audit.parse_limit(args.get("limit")), args.get("before"),
+                      **bounds)
 
 
 def ingest_all(engine, log_dir) -> None:
