@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 import db
 from ingestion import generations
-from ingestion.parse import KINDS
+from ingestion.kinds import KINDS
 
 from .exports import safe_cell
 from .queries import BadParameter, _connection, node_filter, parse_nodes

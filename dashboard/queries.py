@@ -16,7 +16,7 @@ from typing import Iterator
 import sqlalchemy as sa
 
 import db
-from ingestion.parse import KINDS
+from ingestion.kinds import KINDS
 from settings import NODE_NAME, Settings
 
 from .timefmt import stored_time
