@@ -14,7 +14,7 @@ import orjson
 from msgspec import UNSET
 
 from .fastline import decode_line as _decode_line
-from .kinds import KINDS, TRANSFER_NEEDS, TRANSFERS, rule_for
+from .kinds import KINDS, RULES, TRANSFER_NEEDS, TRANSFERS, rule_for
 from .textlogin import login_name, method as text_method, client as text_client, origin
 from .times import BAD_TIME, HOURS, MINUTES, SECONDS, max_ts_for, normalize_time, second, timestamp
 from .values import (INT64, MAX_ACTION, MAX_CLIENT, MAX_CONNECTION_ID, MAX_ERROR, MAX_IP,
@@ -134,6 +134,13 @@ def classify_lines(lines: list, pos: int, fid: int, max_ts: str | None, add_reje
                 add_reject((fid, pos, end, r, data[:sample_bytes]))
         pos = end
     return rows, pos
+
+
+# classify_lines builds a transfer's row inline, reading its columns by name for speed: the
+# fields the transfer rules name. A rule changed there must change it too.
+if {(r.named, r.elapsed, r.method, r.error, r.client, r.text) for r in RULES if r.transfer} \
+        != {(True, "elapsed_ms", None, True, False, False)}:
+    raise ImportError("classify_lines' inline transfer row does not follow kinds.RULES")
 
 
 def _classify_line(line, max_ts: str | None):
