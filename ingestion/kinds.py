@@ -27,16 +27,12 @@ class _Present:
 PRESENT = _Present()    # a Rule.test: its field is in the line, whatever its value
 
 
-def is_text_login(message) -> bool:
-    """The pre-2.7 text login: text that starts with 'User ' and holds ' logged in with'."""
-    return type(message) is str and message.startswith("User ") and " logged in with" in message
-
-
 class Rule(NamedTuple):
     kind: str
     senders: frozenset      # the senders it is for; empty: any sender no other rule names
     needs: str | None       # the field its test reads (None: the sender is enough)
-    test: object = PRESENT  # PRESENT, a value the field must equal, or a predicate on it
+    test: object = PRESENT  # PRESENT; a text the field must equal; or (start, inside): text
+                            # that starts with start and holds inside
     named: bool = True      # the username is the `username` field (else none, or the text's)
     transfer: bool = False  # its `needs` field is its size, a non-empty error makes it failed
     elapsed: str | None = None   # the field of elapsed_ms
@@ -56,7 +52,8 @@ RULES = (
     Rule("login", frozenset({"login"}), None, method="method", client=True),
     Rule("login_failed", frozenset({"connection_failed"}), None, method="login_type",
          error=True),
-    Rule("login", frozenset(), "message", is_text_login, named=False, text=True),
+    Rule("login", frozenset(), "message", ("User ", " logged in with"), named=False,
+         text=True),                                  # the text logins of SFTPGo before 2.7
 )
 
 # A line's sender picks its rule: the first that names it, else the one for any other sender.
@@ -87,4 +84,5 @@ def rule_for(sender: str, line, read) -> Rule | None:
         return rule if value is not UNSET else None
     if type(test) is str:
         return rule if value == test else None
-    return rule if test(value) else None
+    start, inside = test
+    return rule if type(value) is str and value.startswith(start) and inside in value else None

@@ -123,7 +123,12 @@ def classify_lines(lines: list, pos: int, fid: int, max_ts: str | None, add_reje
                     pos = end
                     continue
         try:
-            r = classify_general(data, max_ts) if line is None else _classify_line(line, max_ts)
+            if line is None:
+                r = classify_general(data, max_ts)
+            else:                               # _classify_line, without a call
+                r = rule_for(line.sender, line, read)
+                if r is not None:
+                    r = _fast_event(line, r, max_ts)
         except Exception:                      # a line no rule foresaw: keep it, go on
             log.exception("Line not classified. file_id=%d offset=%d", fid, pos)
             r = PARSE_ERROR
