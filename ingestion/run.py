@@ -23,6 +23,8 @@ from typing import Callable
 import sqlalchemy as sa
 
 import db
+import db_file
+import db_locks
 from settings import Settings
 
 from . import batch as batches, generations, sqlgen
@@ -109,8 +111,8 @@ class Ingester:
         self.tracker = Tracker(engine, settings, self._seam)
         self.commit = BatchCommitter(engine, self._seam, settings.node)
         self._committer: CommitThread | None = None   # the commit thread of the pass under way
-        self._db_file = db.FileWatch(engine.url.render_as_string(hide_password=False),
-                                     "the ingester")
+        self._db_file = db_file.FileWatch(engine.url.render_as_string(hide_password=False),
+                                          "the ingester")
         # A node's passes prune only its own files' events (node A never touches node B's
         # rows); `ingest.py --prune` prunes every node's, a stopped node's included.
         self.pruner = retention.Pruner(engine, settings.events_retention_days,
@@ -146,12 +148,13 @@ class Ingester:
         """
         self._db_file.check()
         try:
-            with db.exclusive(self.engine, db.ingest_lock(self.settings.node), wait=False):
+            lock = db_locks.ingest_lock(self.settings.node)
+            with db_locks.exclusive(self.engine, lock, wait=False):
                 if min_gap_s and self._passed_within(min_gap_s):
                     return Progress(busy=True)
                 prog = self._pass(max_bytes, max_seconds, should_stop or (lambda: False),
                                   on_batch)
-        except db.Busy:
+        except db_locks.Busy:
             return Progress(busy=True)
         except sa.exc.DBAPIError:
             raise                        # nowhere to record it: the caller reports the outage
@@ -221,7 +224,7 @@ class Ingester:
         with self.engine.connect() as conn:      # nothing of ours: no wait for the lock
             if not any(n == self.settings.node for _i, n, _s in backlog.deferred(conn)):
                 return 0
-        with db.exclusive(self.engine, db.ingest_lock(self.settings.node), wait=True):
+        with db_locks.exclusive(self.engine, db_locks.ingest_lock(self.settings.node), wait=True):
             n = backlog.finish(self.engine, self.settings.node, self._seam)
         self._in_backlog = False
         return n

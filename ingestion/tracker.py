@@ -17,7 +17,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-import db
+import db_locks
 from settings import Settings
 
 from . import discover, generations, identity, reader
@@ -188,7 +188,7 @@ class Tracker(Parts):
         """
         node = self.settings.node
         work = []
-        with db.exclusive(self.engine, NEW_FILE_LOCK, wait=True), self.engine.begin() as conn:
+        with db_locks.exclusive(self.engine, NEW_FILE_LOCK, wait=True), self.engine.begin() as conn:
             if self._foreign_files(conn, scan, new):
                 return work
             for sight in new:

@@ -87,14 +87,14 @@ def test_lost_checkpoint_is_rebuilt_from_rows(engine, log_dir):
 
 
 def test_second_pass_while_one_holds_the_lock_is_refused(engine, log_dir):
-    import db
+    import db_locks
     w = LogWriter(log_dir)
     w.write(*mixed(0, 10))
-    lock = db.ingest_lock(ingester(engine, log_dir).settings.node)
-    with db.exclusive(engine, lock, wait=False):
+    lock = db_locks.ingest_lock(ingester(engine, log_dir).settings.node)
+    with db_locks.exclusive(engine, lock, wait=False):
         assert ingester(engine, log_dir).run_pass().busy
-        with pytest.raises(db.Busy):
-            with db.exclusive(engine, lock, wait=False):
+        with pytest.raises(db_locks.Busy):
+            with db_locks.exclusive(engine, lock, wait=False):
                 pass
     assert not ingester(engine, log_dir).run_pass().busy
     assert_exactly_once(engine, w)
