@@ -92,7 +92,7 @@ class AppContext:
         database read) or any other (run_pass checks under the lock): busy is returned."""
         cfg = self.settings
         if min_gap_s and time.monotonic() - self.last_pass < min_gap_s:
-            from ingestion.run import Progress
+            from ingestion.progress import Progress
             return Progress(busy=True)
         try:
             return self.ingester().run_pass(max_bytes=cfg.tick_budget_bytes,
