@@ -32,7 +32,7 @@ from . import backlog, parse, reader, retention, store
 from .commit import BatchCommitter, CommitThread
 from .identity import Generation, ToRead
 from .progress import Progress, count_pending, summed
-from .sightings import holds
+from .sightings import OPEN_SLICE, holds
 from .tracker import Tracker, foreign_problem
 
 log = logging.getLogger(__name__)
@@ -69,14 +69,21 @@ class Ingester:
     """Ingests one log folder into one database; holds only caches, never the truth.
 
     ``seam``, when given, is called with each name of SEAMS as the pass reaches that point: a
-    test can rotate, gzip or kill there (see crash_seam).
+    test can rotate, gzip or kill there (see crash_seam). ``tail_grace_s`` (TAIL_GRACE_S),
+    ``head_bytes`` (reader.HEAD_BYTES: how much of a file's start identifies it) and
+    ``open_slice`` (sightings.OPEN_SLICE) are the product's constants by default; a test
+    passes another value (to reach a limit with little data, or to change one between runs).
     """
 
-    def __init__(self, engine: sa.Engine, settings: Settings, seam: Seam | None = None):
+    def __init__(self, engine: sa.Engine, settings: Settings, seam: Seam | None = None, *,
+                 tail_grace_s: float = TAIL_GRACE_S, head_bytes: int = reader.HEAD_BYTES,
+                 open_slice: int = OPEN_SLICE):
         self.engine = engine
         self.settings = settings
         self._seam = seam or (lambda name: None)
-        self.tracker = Tracker(engine, settings, self._seam)
+        self.tail_grace_s = tail_grace_s
+        self.tracker = Tracker(engine, settings, self._seam, head_bytes=head_bytes,
+                               open_slice=open_slice)
         self.commit = BatchCommitter(engine, self._seam, settings.node)
         self._committer: CommitThread | None = None   # the commit thread of the pass under way
         self._db_file = db_file.FileWatch(engine.url.render_as_string(hide_password=False),
@@ -296,7 +303,7 @@ class Ingester:
     def _tail_due(self, w: ToRead) -> bool:
         """A rotated file that will not grow may have its final fragment taken."""
         return (not w.sight.cand.live and w.sight.content_size > w.gen.offset
-                and time.time() - w.sight.cand.mtime >= TAIL_GRACE_S)
+                and time.time() - w.sight.cand.mtime >= self.tail_grace_s)
 
     def _read_batches(self, rd, w: ToRead, thread: CommitThread, prog: Progress, max_bytes,
                       deadline, should_stop, on_batch) -> None:
