@@ -1,23 +1,21 @@
-"""Database access: engines, the schema and its upgrades, named SQL, and the ingestion lock.
+"""Database access: engines, the schema and its upgrades, named SQL.
 
 The only module that builds engines. SQLite (a file, WAL) and MySQL/MariaDB (PyMySQL) run
-the same code; where their SQL differs, the variants sit side by side in ``sql/``.
+the same code; where their SQL differs, the variants sit side by side in ``sql/``. The named
+locks are db_locks.py's (below this one); the watch on the SQLite file is db_file.py's.
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import functools
-import hashlib
 import logging
-import os
 import re
 import threading
 from pathlib import Path
-from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
+
+from db_locks import Busy, exclusive, ingest_lock
 
 log = logging.getLogger(__name__)
 
@@ -353,120 +351,3 @@ def sqlite_file(url: str) -> Path | None:
     if name.startswith("file:"):
         name = name[len("file:"):].split("?", 1)[0]
     return Path(name).resolve()
-
-
-def file_identity(path: Path) -> tuple[int, int] | None:
-    """Returns (device, inode) of ``path``, or None when nothing is there."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return st.st_dev, st.st_ino
-
-
-class FileWatch:
-    """Notices when the SQLite file in use is no longer at its path (one stat() per check).
-
-    Open connections keep reading a deleted file, and the next one opened (or another
-    process) would create a new, empty file at the path: both would go unnoticed. A
-    restart adopts whatever file is at the path then. No-op for other backends.
-    """
-
-    def __init__(self, url: str, who: str = "the program"):
-        self.path = sqlite_file(url)
-        self.identity = file_identity(self.path) if self.path else None
-        self._who = who
-
-    def check(self) -> None:
-        """Raises DatabaseBroken when the file was deleted or replaced since it was first seen."""
-        if self.path is None:
-            return
-        now = file_identity(self.path)
-        if self.identity is None:            # not created yet when watched: adopt it
-            self.identity = now
-        elif now != self.identity:
-            what = "is gone" if now is None else "is another file now"
-            raise DatabaseBroken(f"database file was deleted or replaced: {self.path} {what}; "
-                                 f"restart {self._who} to use what is at that path")
-
-
-# --- the lock: one ingestion pass at a time, across threads and processes ------------------
-
-_thread_locks: dict[str, threading.Lock] = {}
-_thread_locks_guard = threading.Lock()
-
-
-class Busy(Exception):
-    """Another ingestion pass holds the lock."""
-
-
-def _thread_lock(key: str) -> threading.Lock:
-    with _thread_locks_guard:
-        return _thread_locks.setdefault(key, threading.Lock())
-
-
-def ingest_lock(node: str) -> str:
-    """Returns the name of a node's ingestion lock: passes of one node run one at a time,
-    those of different nodes side by side (each touches only its own node's rows)."""
-    return f"ingest.{node}"
-
-
-@contextlib.contextmanager
-def exclusive(engine: Engine, name: str, wait: bool) -> Iterator[None]:
-    """Holds the named lock for this database, across threads and processes; raises Busy.
-
-    SQLite: flock() on a file beside the database. MySQL/MariaDB: GET_LOCK() on a dedicated
-    connection. Both are released by the operating system or the server if the process dies.
-    """
-    key = f"{engine.url}|{name}"
-    tlock = _thread_lock(key)
-    if not tlock.acquire(blocking=wait):
-        raise Busy(name)
-    try:
-        if dialect(engine) == "sqlite":
-            with _flock(engine, name, wait):
-                yield
-        else:
-            with _mysql_lock(engine, name, wait):
-                yield
-    finally:
-        tlock.release()
-
-
-@contextlib.contextmanager
-def _flock(engine: Engine, name: str, wait: bool) -> Iterator[None]:
-    database = engine.url.database
-    if not database or database == ":memory:":
-        yield
-        return
-    fd = os.open(f"{database}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            raise Busy(name) from None
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
-
-
-@contextlib.contextmanager
-def _mysql_lock(engine: Engine, name: str, wait: bool) -> Iterator[None]:
-    with engine.connect() as conn:
-        lock_name = conn.execute(sa.text("SELECT CONCAT('sftpgo_dash.', :n, '.', DATABASE())"),
-                                 {"n": name}).scalar()
-        if len(lock_name) > 64:           # the server's limit on a lock name: hash the rest
-            lock_name = "sftpgo_dash." + hashlib.sha256(lock_name.encode()).hexdigest()[:48]
-        got = conn.execute(sa.text("SELECT GET_LOCK(:n, :t)"),
-                           {"n": lock_name, "t": 600 if wait else 0}).scalar()
-        conn.commit()
-        if got != 1:
-            raise Busy(name)
-        try:
-            yield
-        finally:
-            try:
-                conn.execute(sa.text("SELECT RELEASE_LOCK(:n)"), {"n": lock_name})
-                conn.commit()
-            except sa.exc.DBAPIError:
-                conn.invalidate()     # never return a connection that may still hold it

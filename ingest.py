@@ -19,7 +19,8 @@ import settings as settings_mod
 # are used, after the arguments are parsed: `ingest.py --help` (and a usage error) answers
 # without paying for them (about 0.2 s of imports; tests/ingestion/test_cli.py checks it).
 if TYPE_CHECKING:
-    from ingestion.run import Ingester, Progress, Seam
+    from ingestion.progress import Progress
+    from ingestion.run import Ingester, Seam
 
 log = logging.getLogger("ingest")
 EXIT_USAGE = 2
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None, seam: Seam | None = None) -> int:
     import db
     from alerts import rules as alert_rules
     from ingestion import discover
+    from ingestion.follow import follow
     from ingestion.run import Ingester
     stop = _StopFlag()
     if args.follow:
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None, seam: Seam | None = None) -> int:
         return EXIT_USAGE
     ingester = Ingester(engine, cfg, seam=seam)
     if args.follow:
-        ingester.follow(stop, on_pass=None if args.quiet else _follow_reporter())
+        follow(ingester, stop, on_pass=None if args.quiet else _follow_reporter())
         return 0
     return _run_to_end(ingester, args, stop)
 
@@ -135,7 +137,7 @@ def _run_to_end(ingester: Ingester, args, stop: _StopFlag) -> int:
 
     import db
     from ingestion import discover
-    from ingestion.run import Progress
+    from ingestion.progress import Progress
     signal.signal(signal.SIGTERM, stop.set)
     bar = _bar() if sys.stderr.isatty() and not args.quiet else None
     total = Progress()

@@ -18,9 +18,9 @@ one next to a stored one, and never change one. A file's events not judged yet a
 of another's frame: judged later, their own frame counts the others, judged by then.
 (frames.py reads the chunks and frames; kinds.py counts them, rule kind by rule kind.)
 
-One step runs at a time across processes and nodes (the "alerts" lock of db.exclusive), in
-one transaction with the cursor moves: a kill -9 anywhere re-judges the same events next
-time, and the derived ids make each alert one row whoever stores it.
+One step runs at a time across processes and nodes (the "alerts" lock of
+db_locks.exclusive), in one transaction with the cursor moves: a kill -9 anywhere re-judges
+the same events next time, and the derived ids make each alert one row whoever stores it.
 
 Clock rules (quiet, stale_node) are judged against the clock on a step once the ingestion has
 caught up (a backfill raises no quiet alert for old gaps); digests are queued there too.
@@ -35,6 +35,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 import db
+import db_locks
 from dashboard import queries
 
 from . import digest as digests
@@ -91,10 +92,10 @@ class Evaluator:
         process holds the lock (nothing done)."""
         started = time.monotonic()
         try:
-            with db.exclusive(self.engine, "alerts", wait=wait):
+            with db_locks.exclusive(self.engine, "alerts", wait=wait):
                 with self.engine.begin() as conn:
                     res = self._step(conn, clock_rules, max_bytes)
-        except db.Busy:
+        except db_locks.Busy:
             return StepResult(busy=True, caught_up=False)
         res.seconds = time.monotonic() - started
         return res

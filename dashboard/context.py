@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 import db
+import db_file
 from settings import Settings
 
 from .answers import Answers
@@ -38,7 +39,7 @@ class AppContext:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _migrated: bool = field(default=False, repr=False)
     _ingester: object = field(default=None, repr=False)
-    _file: db.FileWatch | None = field(default=None, repr=False)  # the SQLite file in use
+    _file: db_file.FileWatch | None = field(default=None, repr=False)  # the SQLite file in use
     last_pass: float = field(default=0.0, repr=False)          # time.monotonic() of the last pass
     answers: Answers = field(default=None, repr=False)     # sized by the settings
 
@@ -53,7 +54,7 @@ class AppContext:
             with self._lock:
                 if not self._migrated:
                     self._migrate()
-                    self._file = db.FileWatch(self.settings.db_url, "the dashboard")
+                    self._file = db_file.FileWatch(self.settings.db_url, "the dashboard")
                     self._migrated = True
         self._check_file()
         return db.make_engine(self.settings.db_url)
@@ -91,7 +92,7 @@ class AppContext:
         database read) or any other (run_pass checks under the lock): busy is returned."""
         cfg = self.settings
         if min_gap_s and time.monotonic() - self.last_pass < min_gap_s:
-            from ingestion.run import Progress
+            from ingestion.progress import Progress
             return Progress(busy=True)
         try:
             return self.ingester().run_pass(max_bytes=cfg.tick_budget_bytes,

@@ -29,7 +29,7 @@ class Parts:
         if not parts:
             return [sight]
         try:
-            return views.split(sight, parts)
+            return views.split(sight, parts, self.sightings.head_bytes)
         except reader.UnreadableFile as exc:
             skip_file(p.scan, sight.cand.path, exc)
             return []
@@ -58,8 +58,9 @@ class Parts:
     def _rest(self, p: "PassState", sight: Sighting, at: int) -> Sighting | None:
         """Returns the view of what follows the first ``at`` bytes of ``sight`` (None when its
         head cannot be read now)."""
+        start = sight.base + at
         try:
-            head = views.heads_at(sight.file, [sight.base + at])[sight.base + at]
+            head = views.heads_at(sight.file, [start], self.sightings.head_bytes)[start]
         except (reader.UnreadableFile, KeyError) as exc:
             skip_file(p.scan, sight.cand.path, exc)
             return None

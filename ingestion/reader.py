@@ -147,9 +147,9 @@ class OpenFile:
         raw = _At(self.fd)
         return _OPENERS[self.codec](raw) if self.compressed else raw
 
-    def head(self) -> bytes:
-        """Returns the first HEAD_BYTES bytes of the content (fewer for a short file)."""
-        return self.span(0, HEAD_BYTES)
+    def head(self, length: int = HEAD_BYTES) -> bytes:
+        """Returns the first ``length`` bytes of the content (fewer for a short file)."""
+        return self.span(0, length)
 
     def span(self, start: int, length: int) -> bytes:
         """Returns ``length`` bytes of content at ``start`` (fewer when the content is shorter)."""

@@ -28,6 +28,7 @@ from typing import Callable, Iterable
 import sqlalchemy as sa
 
 import db
+import db_locks
 
 from .sqlgen import now_text
 from .store import NO_NODE, bump_version
@@ -85,7 +86,7 @@ def prune(engine: sa.Engine, cutoff: date, file_ids: Iterable[int] | None = None
     should_stop = should_stop or (lambda: False)
     deadline = time.monotonic() + max_seconds if max_seconds is not None else None
     try:
-        with db.exclusive(engine, "prune", wait=wait):
+        with db_locks.exclusive(engine, "prune", wait=wait):
             while True:
                 if should_stop() or (max_rows is not None and result.deleted >= max_rows) or \
                         (deadline is not None and time.monotonic() >= deadline):
@@ -98,7 +99,7 @@ def prune(engine: sa.Engine, cutoff: date, file_ids: Iterable[int] | None = None
                 result.deleted += deleted
                 result.batches += 1
                 seam("prune_committed")
-    except db.Busy:
+    except db_locks.Busy:
         return Pruned(cutoff=cutoff, done=False, busy=True)
     if result.deleted:
         log.info("Pruned events. before=%s rows=%d batches=%d done=%s", cutoff,

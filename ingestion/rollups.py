@@ -17,6 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 import db
+import db_locks
 from ingestion import retention, store
 from ingestion.rare import RARE_COLUMNS, RARE_FROM_EVENTS
 from ingestion.rollup_tables import (BYTES_CAP, INSIGHT_ROLLUPS, SECURITY_ROLLUPS,
@@ -116,7 +117,7 @@ def check(engine: sa.Engine) -> list[tuple]:
     retention.pruned_before on are compared (an all-time rollup, against every day of the
     day-keyed one it comes from).
     """
-    with db.exclusive(engine, "prune", wait=True), engine.connect() as conn:
+    with db_locks.exclusive(engine, "prune", wait=True), engine.connect() as conn:
         since = retention.pruned_before(conn)
         p = {} if since is None else {"since": since.isoformat()}
         expected = _rows(conn, _since(_from_events(engine), since), p)
@@ -252,14 +253,15 @@ def rebuild(engine: sa.Engine) -> int:
     row count. After pruning, only the days from
     retention.pruned_before on are recomputed; earlier days keep their rollups (their
     events are gone)."""
-    with db.exclusive(engine, "prune", wait=True):
+    with db_locks.exclusive(engine, "prune", wait=True):
         with engine.connect() as conn:
             every = nodes(conn)
             since = retention.pruned_before(conn)
         p = {} if since is None else {"since": since.isoformat()}
         cut = " AND day >= :since" if since is not None else ""
         for node in every:
-            with db.exclusive(engine, db.ingest_lock(node), wait=True), engine.begin() as conn:
+            with db_locks.exclusive(engine, db_locks.ingest_lock(node), wait=True), \
+                    engine.begin() as conn:
                 where = {"node": node, **p}
                 conn.execute(sa.text("DELETE FROM daily_stats WHERE node = :node" + cut), where)
                 conn.execute(sa.text("INSERT INTO daily_stats (day, kind, username, node,"

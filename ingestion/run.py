@@ -1,4 +1,4 @@
-"""One ingestion pass, the follow loop and run-until-done: the code that ties the rooms together.
+"""One ingestion pass and run-until-done: the code that ties the rooms together.
 
 A pass: take the lock (or report busy); the tracker lists the folder, opens each file once
 and matches the open files to generations; then each generation with pending bytes is read,
@@ -8,7 +8,8 @@ pending or the byte/time budget is spent; last, the tracker releases what is gon
 One open file per generation per pass, verified before it is read: a file's identity (inode,
 head, marker) and its lines are read through the one descriptor it was identified by, so a
 rotation that lands anywhere in a pass can neither make it read one file's bytes as another's
-nor make it report a renamed file as lost (see tracker.py).
+nor make it report a renamed file as lost (see tracker.py). --follow's loop of passes is
+follow.py's; what a pass reports, progress.py's.
 """
 from __future__ import annotations
 
@@ -17,25 +18,26 @@ import logging
 import os
 import signal
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 import sqlalchemy as sa
 
 import db
+import db_file
+import db_locks
 from settings import Settings
 
-from . import batch as batches, generations, sqlgen
+from . import batch as batches, generations
 from . import backlog, parse, reader, retention, store
 from .commit import BatchCommitter, CommitThread
 from .identity import Generation, ToRead
-from .sightings import holds
+from .progress import Progress, count_pending, summed
+from .sightings import OPEN_SLICE, holds
 from .tracker import Tracker, foreign_problem
 
 log = logging.getLogger(__name__)
 
 TAIL_GRACE_S = 5.0   # a rotated file's unterminated tail is taken once it is this old
-FOLLOW_RETRY_MAX_S = 30.0   # the longest wait of --follow between two failed passes
 
 # The points of a pass where a seam (see Ingester) is called, in order.
 SEAMS = ("listed", "opened", "marker", "claimed", "after_read", "after_insert_before_checkpoint",
@@ -63,54 +65,29 @@ def crash_seam(point: str, after_batches: int = 0) -> Seam:
     return seam
 
 
-@dataclass
-class Progress:
-    """What a pass (or a run of passes) did and what is left."""
-    busy: bool = False           # another pass held the lock: nothing was done
-    files: int = 0               # generations being tracked (present in the folder)
-    files_pending: int = 0       # of which with bytes still to read
-    bytes_done: int = 0          # bytes consumed by this pass
-    bytes_pending: int = 0       # bytes left to read after this pass
-    deferred: int = 0            # files left for a later pass (moved under the pass, being
-                                 # checked, no descriptor for them this pass)
-    waiting: int = 0             # their size on disk (in bytes_pending)
-    opened: int = 0              # files opened (the others were unchanged and read, or copies)
-    lines: int = 0
-    events: int = 0
-    malformed: int = 0
-    bytes_lost: int = 0          # bytes of files that vanished or were replaced before being read
-    seconds: float = 0.0
-    pruned: int = 0              # old events dropped after the pass (EVENTS_RETENTION_DAYS)
-
-    @property
-    def complete(self) -> bool:
-        return not self.busy and self.bytes_pending == 0 and self.deferred == 0
-
-    def add(self, p: "Progress") -> None:
-        """Adds a later pass: its counts to these, its view of what is left instead of this."""
-        for name in ("bytes_done", "lines", "events", "malformed", "seconds", "pruned"):
-            setattr(self, name, getattr(self, name) + getattr(p, name))
-        for name in ("busy", "files", "files_pending", "bytes_pending", "deferred", "waiting",
-                     "opened", "bytes_lost"):
-            setattr(self, name, getattr(p, name))
-
-
 class Ingester:
     """Ingests one log folder into one database; holds only caches, never the truth.
 
     ``seam``, when given, is called with each name of SEAMS as the pass reaches that point: a
-    test can rotate, gzip or kill there (see crash_seam).
+    test can rotate, gzip or kill there (see crash_seam). ``tail_grace_s`` (TAIL_GRACE_S),
+    ``head_bytes`` (reader.HEAD_BYTES: how much of a file's start identifies it) and
+    ``open_slice`` (sightings.OPEN_SLICE) are the product's constants by default; a test
+    passes another value (to reach a limit with little data, or to change one between runs).
     """
 
-    def __init__(self, engine: sa.Engine, settings: Settings, seam: Seam | None = None):
+    def __init__(self, engine: sa.Engine, settings: Settings, seam: Seam | None = None, *,
+                 tail_grace_s: float = TAIL_GRACE_S, head_bytes: int = reader.HEAD_BYTES,
+                 open_slice: int = OPEN_SLICE):
         self.engine = engine
         self.settings = settings
         self._seam = seam or (lambda name: None)
-        self.tracker = Tracker(engine, settings, self._seam)
+        self.tail_grace_s = tail_grace_s
+        self.tracker = Tracker(engine, settings, self._seam, head_bytes=head_bytes,
+                               open_slice=open_slice)
         self.commit = BatchCommitter(engine, self._seam, settings.node)
         self._committer: CommitThread | None = None   # the commit thread of the pass under way
-        self._db_file = db.FileWatch(engine.url.render_as_string(hide_password=False),
-                                     "the ingester")
+        self._db_file = db_file.FileWatch(engine.url.render_as_string(hide_password=False),
+                                          "the ingester")
         # A node's passes prune only its own files' events (node A never touches node B's
         # rows); `ingest.py --prune` prunes every node's, a stopped node's included.
         self.pruner = retention.Pruner(engine, settings.events_retention_days,
@@ -146,12 +123,13 @@ class Ingester:
         """
         self._db_file.check()
         try:
-            with db.exclusive(self.engine, db.ingest_lock(self.settings.node), wait=False):
+            lock = db_locks.ingest_lock(self.settings.node)
+            with db_locks.exclusive(self.engine, lock, wait=False):
                 if min_gap_s and self._passed_within(min_gap_s):
                     return Progress(busy=True)
                 prog = self._pass(max_bytes, max_seconds, should_stop or (lambda: False),
                                   on_batch)
-        except db.Busy:
+        except db_locks.Busy:
             return Progress(busy=True)
         except sa.exc.DBAPIError:
             raise                        # nowhere to record it: the caller reports the outage
@@ -199,7 +177,7 @@ class Ingester:
         should_stop = should_stop or (lambda: False)
         deadline = time.monotonic() + max_seconds if max_seconds else None
         total = Progress()
-        report = None if on_batch is None else (lambda p: on_batch(_sum(total, p)))
+        report = None if on_batch is None else (lambda p: on_batch(summed(total, p)))
         while not should_stop():
             left = deadline - time.monotonic() if deadline else None
             prog = self.run_pass(max_seconds=left, should_stop=should_stop, on_batch=report)
@@ -221,7 +199,7 @@ class Ingester:
         with self.engine.connect() as conn:      # nothing of ours: no wait for the lock
             if not any(n == self.settings.node for _i, n, _s in backlog.deferred(conn)):
                 return 0
-        with db.exclusive(self.engine, db.ingest_lock(self.settings.node), wait=True):
+        with db_locks.exclusive(self.engine, db_locks.ingest_lock(self.settings.node), wait=True):
             n = backlog.finish(self.engine, self.settings.node, self._seam)
         self._in_backlog = False
         return n
@@ -237,7 +215,7 @@ class Ingester:
             work = scan.work
             prog = Progress(files=len(work) + len(scan.settled), deferred=scan.deferred,
                             waiting=scan.waiting_bytes, opened=scan.opened)
-            _count_pending(prog, work)
+            count_pending(prog, work)
             deferring = backlog.begin(self.engine, self.settings.node, prog.bytes_pending,
                                       self.settings.backlog_bytes)
             self._in_backlog = deferring
@@ -250,7 +228,7 @@ class Ingester:
                         or (deadline is not None and time.monotonic() >= deadline):
                     break
                 self._read_generation(w, prog, max_bytes, deadline, should_stop, on_batch)
-            _count_pending(prog, work)
+            count_pending(prog, work)
             self.tracker.hold(work)
             self._seam("settle")
             with self.engine.begin() as conn:
@@ -325,7 +303,7 @@ class Ingester:
     def _tail_due(self, w: ToRead) -> bool:
         """A rotated file that will not grow may have its final fragment taken."""
         return (not w.sight.cand.live and w.sight.content_size > w.gen.offset
-                and time.time() - w.sight.cand.mtime >= TAIL_GRACE_S)
+                and time.time() - w.sight.cand.mtime >= self.tail_grace_s)
 
     def _read_batches(self, rd, w: ToRead, thread: CommitThread, prog: Progress, max_bytes,
                       deadline, should_stop, on_batch) -> None:
@@ -384,74 +362,6 @@ class Ingester:
             generations.update_generation(conn, g.id, error=message[:2000] if message else None)
         g.error = message
 
-    # --- follow ----------------------------------------------------------------------------
-
-    def follow(self, should_stop: Callable[[], bool], on_pass: Callable[[Progress], None] | None = None,
-               idle_max_s: float = 1.0, retry_max_s: float = FOLLOW_RETRY_MAX_S) -> None:
-        """Runs passes until ``should_stop()``; backs off up to idle_max_s while idle.
-
-        A pass that fails (the database dropped its connection or is down, the folder is
-        gone) never ends it: the next is tried after a backoff (0.5 s, doubling up to
-        ``retry_max_s``), and once one completes again the node's status records the outage
-        (last_error: how many passes failed since when, and why), then goes on as before."""
-        delay = 0.05
-        failed = None                # while passes fail: [count, since, last reason]
-        while not should_stop():
-            bug = None                   # an error that is not the database's: traced in the log
-            try:
-                prog = self.run_pass(should_stop=should_stop)
-            except sa.exc.DBAPIError as exc:
-                reason = f"database error: {db.error_reason(exc)}"
-                prog = None
-            except db.DatabaseError as exc:     # e.g. its file deleted: say so, never fork it
-                reason = f"database unusable: {exc}"
-                prog = None
-            except Exception as exc:     # the folder vanished, a bug: say so, keep tailing
-                reason = f"{type(exc).__name__}: {exc}"
-                prog, bug = None, exc
-            if prog is None:
-                failed = [failed[0] + 1, failed[1], reason] if failed else \
-                    [1, sqlgen.now_text()[:19], reason]
-                delay = 0.5 if failed[0] == 1 else min(delay * 2, retry_max_s)
-                log.error("Ingestion pass failed, retrying in %.1f s. reason=%s", delay, reason,
-                          exc_info=bug)
-            else:
-                if failed and self._record_outage(*failed):
-                    failed = None        # else the next completed pass records it
-                if on_pass is not None:
-                    on_pass(prog)
-                delay = 0.05 if prog.bytes_done > 0 else min(delay * 2, idle_max_s)
-            _sleep(delay, should_stop)
-        try:
-            self.finish_backlog()
-        except sa.exc.DBAPIError as exc:    # the next start builds them (db.migrate)
-            log.warning("Could not build the indexes of a backlog. reason=%s",
-                        db.error_reason(exc))
-
-    def _record_outage(self, count: int, since: str, reason: str) -> bool:
-        """Writes to the node's status that ``count`` passes failed since ``since``; returns
-        whether it could (the connection can drop again right then: the caller keeps the
-        outage and records it after the next pass that completes)."""
-        message = (f"{count} pass{'es' if count > 1 else ''} failed since {since}, "
-                   f"retried until one completed; last: {reason}")
-        log.warning("Ingestion resumed. %s", message)
-        try:
-            with self.engine.begin() as conn:
-                generations.record_error(conn, self.settings.node, message)
-            return True
-        except sa.exc.DBAPIError as exc:
-            log.warning("Could not record the outage yet. reason=%s", db.error_reason(exc))
-            return False
-
-
-def _sleep(seconds: float, should_stop: Callable[[], bool]) -> None:
-    end = time.monotonic() + seconds
-    while not should_stop():
-        left = end - time.monotonic()
-        if left <= 0:
-            return
-        time.sleep(min(0.05, left))
-
 
 def _problem(scan) -> str | None:
     """Returns what a pass met that the node's status should show: other nodes' files in
@@ -466,17 +376,3 @@ def _problem(scan) -> str | None:
 
 def _reason(exc: Exception) -> str:
     return db.error_reason(exc) if isinstance(exc, sa.exc.DBAPIError) else str(exc)
-
-
-def _sum(total: Progress, p: Progress) -> Progress:
-    """Returns the run so far: ``total`` plus the pass under way."""
-    out = Progress(**vars(total))
-    out.add(p)
-    return out
-
-
-def _count_pending(prog: Progress, work: list[ToRead]) -> None:
-    """Sets the bytes and files still to read, from where each generation now stands."""
-    pending = [w.pending for w in work]
-    prog.bytes_pending = sum(p for p in pending if p > 0) + prog.waiting
-    prog.files_pending = sum(1 for p in pending if p > 0) + prog.deferred

@@ -60,9 +60,15 @@ class Scan:
 
 
 class Sightings:
-    """Opens a pass's files as Sightings; holds caches and descriptors between passes."""
+    """Opens a pass's files as Sightings; holds caches and descriptors between passes.
 
-    def __init__(self):
+    ``head_bytes``: how much of a file's start is read as its head; ``open_slice``: the files
+    one pass opens at most (the constants by default; a test passes others).
+    """
+
+    def __init__(self, head_bytes: int = reader.HEAD_BYTES, open_slice: int = OPEN_SLICE):
+        self.head_bytes = head_bytes
+        self.open_slice = open_slice
         self._heads: dict[tuple, tuple] = {}       # (dev, ino) -> (version, head, content size)
         self._archives: dict[tuple, object] = {}   # archive version -> size, error text, or ArchiveCheck
         self._held: dict[tuple, reader.OpenFile] = {}   # (dev, ino) -> file kept open between passes
@@ -75,7 +81,7 @@ class Sightings:
             in_use = len(os.listdir("/proc/self/fd"))
         except OSError:
             in_use = len(self._held) + len(self._readers) + ARCHIVE_CHECKS + SPARE_FDS
-        return max(min(self.max_open - in_use - SPARE_FDS, OPEN_SLICE), 8)
+        return max(min(self.max_open - in_use - SPARE_FDS, self.open_slice), 8)
 
     def sight(self, scan: Scan, c: discover.Candidate, known: dict, plain: set,
               opened: set, deadline: float | None) -> Sighting | None:
@@ -122,7 +128,7 @@ class Sightings:
                     return None
             else:
                 size = f.disk_size
-            head = f.head()
+            head = f.head(self.head_bytes)
         except (reader.UnreadableFile, OSError) as exc:
             _skip(scan, c.path, exc)
             return None
@@ -235,7 +241,7 @@ class Sightings:
                 continue
             scan.files.append(f)
             try:
-                head = cached[1] if cached else f.head()
+                head = cached[1] if cached else f.head(self.head_bytes)
                 size = cached[2] if held.compressed else f.size()
             except (reader.UnreadableFile, OSError):
                 continue

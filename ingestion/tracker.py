@@ -17,13 +17,13 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-import db
+import db_locks
 from settings import Settings
 
 from . import discover, generations, identity, reader
 from .identity import ACTIVE, MISSING, REPLACED, Generation, Sighting, ToRead
 from .parts import Parts, PassState
-from .sightings import Scan, Sightings, holds
+from .sightings import OPEN_SLICE, Scan, Sightings, holds
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +35,15 @@ class Tracker(Parts):
     """Tracks one log folder's files as generations; holds caches and descriptors, never the truth.
 
     ``seam`` is called at "listed", "opened", "marker" and "claimed" (see run.SEAMS).
+    ``head_bytes`` and ``open_slice``: see Sightings.
     """
 
-    def __init__(self, engine: sa.Engine, settings: Settings, seam: Callable[[str], None]):
+    def __init__(self, engine: sa.Engine, settings: Settings, seam: Callable[[str], None], *,
+                 head_bytes: int = reader.HEAD_BYTES, open_slice: int = OPEN_SLICE):
         self.engine = engine
         self.settings = settings
         self._seam = seam
-        self.sightings = Sightings()
+        self.sightings = Sightings(head_bytes, open_slice)
         self._same: dict[tuple, bool] = {}         # content comparisons of copies
         self._foreign_logged: set[tuple] = set()   # other nodes' files already logged
         self._foreign_heads: dict[bytes, str] = {}  # head of a file refused -> its node
@@ -188,7 +190,7 @@ class Tracker(Parts):
         """
         node = self.settings.node
         work = []
-        with db.exclusive(self.engine, NEW_FILE_LOCK, wait=True), self.engine.begin() as conn:
+        with db_locks.exclusive(self.engine, NEW_FILE_LOCK, wait=True), self.engine.begin() as conn:
             if self._foreign_files(conn, scan, new):
                 return work
             for sight in new:

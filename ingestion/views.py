@@ -44,14 +44,15 @@ def heads_at(f, starts: list[int], length: int = reader.HEAD_BYTES) -> dict[int,
     return out
 
 
-def split(sight: Sighting, parts: dict[int, bytes]) -> list[Sighting]:
+def split(sight: Sighting, parts: dict[int, bytes],
+          head_bytes: int = reader.HEAD_BYTES) -> list[Sighting]:
     """Returns the views of a whole-file Sighting, split at the bases of ``parts`` (base ->
-    the head the part there is known by) that still hold that head; just [sight] when none
-    does."""
+    the head the part there is known by) that still hold that head (``head_bytes`` read
+    there); just [sight] when none does."""
     bases = sorted(b for b in parts if 0 < b < sight.content_size)
     if not bases:
         return [sight]
-    found = heads_at(sight.file, bases, reader.HEAD_BYTES)
+    found = heads_at(sight.file, bases, head_bytes)
     kept = [b for b in bases if found.get(b) and heads_compatible(parts[b], found[b])]
     views, edges = [], [0, *kept, sight.content_size]
     for lo, hi in zip(edges, edges[1:]):

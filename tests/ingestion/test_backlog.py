@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 import db
+import db_locks
 from ingestion import backlog
 from tests.support.ingest import (LogWriter, ban_line, db_events, event_line, expected_events,
                                   failure_line, ingester, noise_line, rare_mismatch, run_cli,
@@ -143,7 +144,7 @@ def test_a_start_leaves_a_backlog_whose_pass_is_under_way_alone(sqlite_url, log_
     engine = db.make_engine(sqlite_url)
     with engine.connect() as conn:
         (node,) = {n for _i, n, _s in backlog.deferred(conn)}
-    with db.exclusive(engine, db.ingest_lock(node), wait=False):   # its pass, as it were
+    with db_locks.exclusive(engine, db_locks.ingest_lock(node), wait=False):  # its pass, as it were
         assert db.repair_deferred_indexes(engine) == 0
         assert indexes(engine) == KEPT and marked(engine) == DEFERRED
     assert db.repair_deferred_indexes(engine) == len(DEFERRED)
@@ -229,7 +230,7 @@ def test_pages_read_the_same_answers_during_a_backlog(sqlite_url, log_dir):
 
     with engine.connect() as conn:
         (node,) = {n for _i, n, _s in backlog.deferred(conn)}
-    with db.exclusive(engine, db.ingest_lock(node), wait=False):   # its pass goes on
+    with db_locks.exclusive(engine, db_locks.ingest_lock(node), wait=False):   # its pass goes on
         during = answers()
         assert indexes(engine) == KEPT, "the app's start built the indexes of a live backlog"
     db.repair_deferred_indexes(engine)

@@ -303,13 +303,11 @@ def test_a_pass_with_nothing_new_leaves_read_files_closed(engine, log_dir):
     assert_exactly_once(engine, w)
 
 
-def test_files_that_wait_for_descriptors_count_as_pending(engine, log_dir, monkeypatch):
-    from ingestion import sightings
-    monkeypatch.setattr(sightings, "OPEN_SLICE", 10)
+def test_files_that_wait_for_descriptors_count_as_pending(engine, log_dir):
     lines = [event_line(i) for i in range(35)]
     for i, line in enumerate(lines):
         (log_dir / f"sftpgo-2024-01-01T00-00-{i:05d}.000.log").write_bytes(line)
-    ing = ingester(engine, log_dir)
+    ing = ingester(engine, log_dir, open_slice=10)
     try:
         first = ing.run_pass()
         assert first.deferred == 25 and first.bytes_pending == sum(map(len, lines[10:]))

@@ -12,7 +12,6 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-from ingestion import run as run_mod
 from tests.support.ingest import (LogWriter, PASSWD_LINK, ROOT, deep_folder, event_line, run_all,
                                   scalar, total_lines)
 
@@ -133,13 +132,12 @@ def test_a_time_more_than_a_day_after_the_file_is_bad_time(engine, log_dir):
     assert str(scalar(engine, "SELECT MAX(day) FROM daily_stats")) == "2024-09-19"
 
 
-def test_a_blank_torn_tail_after_blank_lines_keeps_its_own_row(engine, log_dir, monkeypatch):
-    monkeypatch.setattr(run_mod, "TAIL_GRACE_S", 0.0)
+def test_a_blank_torn_tail_after_blank_lines_keeps_its_own_row(engine, log_dir):
     w = LogWriter(log_dir)
     w.write(event_line(1))
     w.write_raw(b"\n" * 5 + b"  ")                 # the writer died mid-line, after blanks
     backup = w.rotate()
-    run_all(engine, log_dir)
+    run_all(engine, log_dir, tail_grace_s=0.0)
     start = len(event_line(1))
     assert _malformed(engine) == [("empty", start, start + 5, 5),
                                   ("torn_tail", start + 5, start + 7, 1)]

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 import db
+import db_locks
 from ingestion import increments, rollups, sqlgen
 from tests.support.ingest import (LogWriter, db_events, event_line, expected_events, failure_line,
                                   gzip_file, ingester,
@@ -135,7 +136,7 @@ def test_the_lock_is_per_node(engine, tmp_path):
     a, b = LogWriter(tmp_path / "a"), LogWriter(tmp_path / "b")
     a.write(*lines(0, 10))
     b.write(*lines(50, 10))
-    with db.exclusive(engine, db.ingest_lock("node-a"), wait=False):
+    with db_locks.exclusive(engine, db_locks.ingest_lock("node-a"), wait=False):
         assert ingester(engine, a.dir, node="node-a").run_pass().busy
         prog = ingester(engine, b.dir, node="node-b").run_pass()
         assert not prog.busy and prog.lines == 10

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 import db
 from ingestion import retention, rollups
+from ingestion.follow import follow
 from tests.support.ingest import (LogWriter, _T0, ban_line, db_events, event_line, expected_events,
                                   failure_line, gzip_file,
                                   ingester, noise_line,
@@ -330,10 +331,10 @@ def test_pruning_while_ingesting_loses_nothing_kept_and_reads_nothing_twice(engi
     stop_ingest, stop_prune = threading.Event(), threading.Event()
     errors, pruned = [], []
 
-    def follow():
+    def tail():
         ing = ingester(engine, log_dir, batch_bytes=40_000)
         try:
-            ing.follow(stop_ingest.is_set, idle_max_s=0.05)
+            follow(ing, stop_ingest.is_set, idle_max_s=0.05)
         except BaseException as exc:      # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -346,7 +347,7 @@ def test_pruning_while_ingesting_loses_nothing_kept_and_reads_nothing_twice(engi
                 time.sleep(0.01)
         except BaseException as exc:      # pragma: no cover - reported below
             errors.append(exc)
-    threads = [threading.Thread(target=follow), threading.Thread(target=prune)]
+    threads = [threading.Thread(target=tail), threading.Thread(target=prune)]
     for t in threads:
         t.start()
     try:

@@ -87,14 +87,14 @@ def test_lost_checkpoint_is_rebuilt_from_rows(engine, log_dir):
 
 
 def test_second_pass_while_one_holds_the_lock_is_refused(engine, log_dir):
-    import db
+    import db_locks
     w = LogWriter(log_dir)
     w.write(*mixed(0, 10))
-    lock = db.ingest_lock(ingester(engine, log_dir).settings.node)
-    with db.exclusive(engine, lock, wait=False):
+    lock = db_locks.ingest_lock(ingester(engine, log_dir).settings.node)
+    with db_locks.exclusive(engine, lock, wait=False):
         assert ingester(engine, log_dir).run_pass().busy
-        with pytest.raises(db.Busy):
-            with db.exclusive(engine, lock, wait=False):
+        with pytest.raises(db_locks.Busy):
+            with db_locks.exclusive(engine, lock, wait=False):
                 pass
     assert not ingester(engine, log_dir).run_pass().busy
     assert_exactly_once(engine, w)
@@ -352,17 +352,16 @@ def test_partial_line_across_restart_is_completed_once(db_url, engine, log_dir):
     assert_exactly_once(engine, w)
 
 
-def test_torn_tail_of_a_rotated_file_is_stored_once_flagged(engine, log_dir, monkeypatch):
-    monkeypatch.setattr(run_mod, "TAIL_GRACE_S", 0.0)
+def test_torn_tail_of_a_rotated_file_is_stored_once_flagged(engine, log_dir):
     w = LogWriter(log_dir)
     w.write(*mixed(0, 10))
     last = event_line(500)
     w.write_raw(last[:-1])                 # the writer crashed before the newline
     backup = w.rotate()
-    run_all(engine, log_dir)
+    run_all(engine, log_dir, tail_grace_s=0.0)
     assert scalar(engine, "SELECT COUNT(*) FROM events WHERE partial = 1") == 1
     gzip_file(backup)
-    run_all(engine, log_dir)
+    run_all(engine, log_dir, tail_grace_s=0.0)
     assert db_events(engine) == expected_events(w.written + [last])
 
 
@@ -494,15 +493,12 @@ def test_rename_outside_the_glob_and_back_is_not_reread(engine, log_dir):
     assert_exactly_once(engine, w)
 
 
-def test_head_length_change_between_runs_causes_no_reingestion(engine, log_dir, monkeypatch):
-    from ingestion import reader
+def test_head_length_change_between_runs_causes_no_reingestion(engine, log_dir):
     w = LogWriter(log_dir)
     w.write(*mixed(0, 50))
-    monkeypatch.setattr(reader, "HEAD_BYTES", 256)
-    run_all(engine, log_dir)
-    monkeypatch.setattr(reader, "HEAD_BYTES", 1024)
+    run_all(engine, log_dir, head_bytes=256)
     w.write(*mixed(50, 5))
-    run_all(engine, log_dir)
+    run_all(engine, log_dir, head_bytes=1024)
     assert scalar(engine, "SELECT COUNT(*) FROM log_files") == 1
     assert_exactly_once(engine, w)
 
@@ -614,23 +610,21 @@ def test_follow_waits_out_a_locked_database_and_catches_up(sqlite_url, log_dir):
 
 # --- D. copytruncate and files reached twice ---------------------------------------------
 
-def test_copytruncate_with_the_copy_in_the_folder_reads_each_line_once(engine, log_dir,
-                                                                        monkeypatch):
-    monkeypatch.setattr(run_mod, "TAIL_GRACE_S", 0.0)
+def test_copytruncate_with_the_copy_in_the_folder_reads_each_line_once(engine, log_dir):
     w = LogWriter(log_dir)
     w.write(*mixed(0, 200))
-    run_all(engine, log_dir)
+    run_all(engine, log_dir, tail_grace_s=0.0)
     w.write(*mixed(200, 50))                     # not read yet when logrotate copies
     copy = log_dir / "sftpgo-2024-09-18T05-00-00.000.log"
     copy.write_bytes(w.live.read_bytes())
-    run_all(engine, log_dir)                     # the copy, next to the live file, is not re-read
+    run_all(engine, log_dir, tail_grace_s=0.0)   # the copy, next to the live file, is not re-read
     assert_exactly_once(engine, w)
     size = os.path.getsize(w.live)
     with open(w.live, "r+b") as f:               # ...then truncates the live file
         f.truncate(0)
     assert os.path.getsize(w.live) < size
     w.write(*mixed(1000, 30))
-    run_all(engine, log_dir)
+    run_all(engine, log_dir, tail_grace_s=0.0)
     assert_exactly_once(engine, w)
 
 
@@ -670,13 +664,12 @@ def test_odd_values_never_stop_a_file(engine, log_dir):
     assert total_lines(engine) == 7 and scalar(engine, "SELECT SUM(malformed_count) FROM checkpoints") == 0
 
 
-def test_over_long_torn_tail_of_a_rotated_file_drains(engine, log_dir, monkeypatch):
-    monkeypatch.setattr(run_mod, "TAIL_GRACE_S", 0.0)
+def test_over_long_torn_tail_of_a_rotated_file_drains(engine, log_dir):
     w = LogWriter(log_dir)
     w.write(event_line(1))
     w.write_raw(b'{"level":"debug","message":"' + b"y" * 300_000)   # crashed mid-write
     backup = w.rotate()
-    ing = ingester(engine, log_dir, max_line_bytes=100_000)
+    ing = ingester(engine, log_dir, max_line_bytes=100_000, tail_grace_s=0.0)
     ing.run_pass()
     p = ing.run_pass()
     assert p.bytes_pending == 0 and p.files_pending == 0

@@ -117,8 +117,15 @@ def total_lines(engine) -> int:
     return scalar(engine, "SELECT COALESCE(SUM(line_count), 0) FROM checkpoints")
 
 
+# The Ingester's own keywords: constants of the product that a test lowers to reach a limit
+# with little data. Every other keyword of ingester() and run_all() is a setting.
+INGESTER_KNOBS = ("tail_grace_s", "head_bytes", "open_slice")
+
+
 def ingester(engine, log_dir, seam=None, **kw) -> Ingester:
-    return Ingester(engine, Settings(log_dir=str(log_dir), db_url=str(engine.url), **kw), seam=seam)
+    knobs = {k: kw.pop(k) for k in INGESTER_KNOBS if k in kw}
+    cfg = Settings(log_dir=str(log_dir), db_url=str(engine.url), **kw)
+    return Ingester(engine, cfg, seam=seam, **knobs)
 
 
 def run_all(engine, log_dir, **kw):
