@@ -227,9 +227,9 @@ def migrate(engine: Engine, node: str | None = None) -> int:
                         else:
                             conn.exec_driver_sql(stmt)
                     except sa.exc.OperationalError as exc:
-                        if not _columns_added_before(conn, stmt, exc):
+                        if not _done_before(conn, stmt, exc):
                             raise
-                        log.info("Schema columns already added by a stopped run of this "
+                        log.info("Schema change already made by a stopped run of this "
                                  "migration; going on. version=%d", version)
                 conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (:v)"), {"v": version})
             current = version
@@ -239,20 +239,26 @@ def migrate(engine: Engine, node: str | None = None) -> int:
 
 _ADD_COLUMNS = re.compile(r"^ALTER TABLE (\w+)\s+ADD COLUMN \w+[^,]*(?:,\s*ADD COLUMN \w+[^,]*)*$",
                           re.S)
+_CREATE_INDEX = re.compile(r"^CREATE INDEX (\w+) ON (\w+) \(")
 _DUPLICATE_COLUMN = 1060
+_DUPLICATE_KEY_NAME = 1061
 
 
-def _columns_added_before(conn, stmt: str, exc: sa.exc.OperationalError) -> bool:
-    """Whether ``stmt``, an ALTER TABLE that only adds columns, failed on MySQL/MariaDB
-    because every one of them is there: an earlier run of its migration stopped after it
-    (DDL commits on its own there, and MySQL 8 has no ADD COLUMN IF NOT EXISTS)."""
-    args = getattr(exc.orig, "args", None) or (None,)
-    m = _ADD_COLUMNS.match(stmt)
-    if dialect(conn) != "mysql" or args[0] != _DUPLICATE_COLUMN or m is None:
+def _done_before(conn, stmt: str, exc: sa.exc.OperationalError) -> bool:
+    """Whether ``stmt`` failed on MySQL/MariaDB because an earlier run of its migration
+    stopped after it (DDL commits on its own there, and MySQL 8 has neither ADD COLUMN nor
+    CREATE INDEX ... IF NOT EXISTS): an ALTER TABLE that only adds columns, every one of
+    them there; a CREATE INDEX whose index is there on its table."""
+    if dialect(conn) != "mysql":
         return False
-    wanted = set(re.findall(r"ADD COLUMN (\w+)", stmt))
-    have = {c["name"] for c in sa.inspect(conn).get_columns(m.group(1))}
-    return wanted <= have
+    code = (getattr(exc.orig, "args", None) or (None,))[0]
+    if code == _DUPLICATE_COLUMN and (m := _ADD_COLUMNS.match(stmt)) is not None:
+        wanted = set(re.findall(r"ADD COLUMN (\w+)", stmt))
+        have = {c["name"] for c in sa.inspect(conn).get_columns(m.group(1))}
+        return wanted <= have
+    if code == _DUPLICATE_KEY_NAME and (m := _CREATE_INDEX.match(stmt)) is not None:
+        return m.group(1) in {ix["name"] for ix in sa.inspect(conn).get_indexes(m.group(2))}
+    return False
 
 
 # --- indexes deferred by a backlog (migration 019, ingestion/backlog.py) ---------------------

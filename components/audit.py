@@ -4,7 +4,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from ingestion.kinds import KINDS
+from ingestion.counting import KINDS
 
 from . import ids
 from .pieces import panel

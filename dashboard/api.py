@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException
 
 from db import DatabaseBroken, error_reason
 
-from ingestion.kinds import KINDS
+from ingestion.counting import KINDS
 
 from . import (alerts, answers, audit, exports, geo, insight, params, queries, retention_notes,
                security, span, timeline, users, window, write_check)

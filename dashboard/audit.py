@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 import db
 from ingestion import generations
-from ingestion.kinds import KINDS
+from ingestion.counting import KINDS
 
 from .exports import safe_cell
 from .node_scope import node_filter

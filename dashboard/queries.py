@@ -17,7 +17,7 @@ from typing import Iterator
 import sqlalchemy as sa
 
 import db
-from ingestion.kinds import KINDS
+from ingestion.counting import KINDS
 
 from .node_scope import node_params, scoped
 from .params import USERS_LIMIT

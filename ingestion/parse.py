@@ -1,7 +1,7 @@
 """Classify one physical line: an event row, not an event, or malformed (with a reason).
 
 Pure: no I/O. The rules are docs/counting-rules.md, first match wins, stated once in
-kinds.RULES; every path here takes its decisions from there. The usual line is decoded by
+counting.RULES; every path here takes its decisions from there. The usual line is decoded by
 msgspec (fastline.py) into typed fields; any other by orjson into a dict (classify_general).
 The two paths differ only in how they read a value: each reads the fields its line's rule
 names and _row makes the event of them.
@@ -13,8 +13,8 @@ import logging
 import orjson
 from msgspec import UNSET
 
+from .counting import KINDS, RULES, TRANSFER_NEEDS, TRANSFERS, rule_for
 from .fastline import decode_line as _decode_line
-from .kinds import KINDS, RULES, TRANSFER_NEEDS, TRANSFERS, rule_for
 from .textlogin import login_name, method as text_method, client as text_client, origin
 from .times import BAD_TIME, HOURS, MINUTES, SECONDS, max_ts_for, normalize_time, second, timestamp
 from .values import (INT64, MAX_ACTION, MAX_CLIENT, MAX_CONNECTION_ID, MAX_ERROR, MAX_IP,
@@ -80,7 +80,7 @@ def classify_lines(lines: list, pos: int, fid: int, max_ts: str | None, add_reje
     A line kept for inspection goes to ``add_reject((fid, start, end, reason, sample))``. A
     line is bytes without its newline, or a stand-in for one too long to hold, with
     ``length`` and ``sample`` (reader.TooLong). The usual transfer line (a sender of
-    kinds.TRANSFERS, with kinds.TRANSFER_NEEDS) is turned into its row here, inline, when its
+    counting.TRANSFERS, with counting.TRANSFER_NEEDS) is turned into its row here, inline, when its
     values need no more than the checks below (those of _fast_event and _row, in the same
     order): a per-line loop around classify spent ~0.3 us a line on calls and on re-packing
     its tuple. Any other line gets classify's answer.
@@ -145,7 +145,7 @@ def classify_lines(lines: list, pos: int, fid: int, max_ts: str | None, add_reje
 # fields the transfer rules name. A rule changed there must change it too.
 if {(r.named, r.elapsed, r.method, r.error, r.client, r.text) for r in RULES if r.transfer} \
         != {(True, "elapsed_ms", None, True, False, False)}:
-    raise ImportError("classify_lines' inline transfer row does not follow kinds.RULES")
+    raise ImportError("classify_lines' inline transfer row does not follow counting.RULES")
 
 
 def _classify_line(line, max_ts: str | None):

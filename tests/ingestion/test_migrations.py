@@ -402,3 +402,17 @@ def test_018_started_over_after_a_first_run_stopped_after_its_alter(mariadb_url,
     with pytest.raises(sa.exc.OperationalError, match="Duplicate column"):
         db.migrate(engine, "upgrader")
     engine.dispose()
+
+
+def test_020_started_over_after_a_first_run_stopped_after_its_index(mariadb_url):
+    """MariaDB: a first run of 020 that stopped after its CREATE INDEX (committed on its own)
+    but before its version was recorded leaves the index; the next migrate() goes on past it
+    and ends at the latest version, with the index there once."""
+    engine = db.make_engine(mariadb_url)
+    assert db.migrate(engine) == db.latest_version("mysql") >= 20
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM schema_version WHERE version >= 20")
+    assert db.migrate(engine, "upgrader") == db.latest_version("mysql")
+    names = [ix["name"] for ix in sa.inspect(engine).get_indexes("path_daily")]
+    assert names.count("path_daily_by_folder") == 1
+    engine.dispose()

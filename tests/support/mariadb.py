@@ -102,9 +102,13 @@ class MariaDBServer:
 
     def install(self) -> str:
         """Creates the data folder, starts the server and a user `dash`; returns its URL."""
+        # its own temporary folder here too (passed on to the bootstrap server): a sweep of
+        # /tmp, or another install at the same moment, failed it ("Error on delete of
+        # '/tmp/#sql-temptable...'")
+        (self.base / "tmp").mkdir(parents=True, exist_ok=True)
         _run([tool("mariadb-install-db"), "--no-defaults", f"--datadir={self.datadir}",
-              "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db"],
-             "mariadb-install-db")
+              "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db",
+              f"--tmpdir={self.base / 'tmp'}"], "mariadb-install-db")
         self.start()
         password = uuid.uuid4().hex
         users = ("'dash'@'127.0.0.1'", "'dash'@'localhost'")  # PyMySQL's localhost is TCP
