@@ -157,3 +157,23 @@ def test_no_test_module_imports_another_and_benchmarks_import_only_the_support_p
                     not name.startswith("tests.support"):
                 wrong.append(f"{path.relative_to(ROOT)} imports {name}")
     assert wrong == []
+
+
+def test_imports_run_down_the_rooms():
+    """ARCHITECTURE.md: the floor (db.py, db_locks.py, db_file.py, settings.py) imports no
+    room above it; ingestion/ never imports the dashboard's rooms; dashboard/ never imports
+    components/ or callbacks/."""
+    above_floor = ("ingestion", "dashboard", "components", "callbacks", "pages", "alerts",
+                   "app", "ingest", "simulate")
+    rules = {"db.py": above_floor, "db_locks.py": above_floor + ("db",),
+             "db_file.py": above_floor, "settings.py": above_floor + ("db",),
+             "ingestion": ("dashboard", "components", "callbacks", "pages", "app"),
+             "dashboard": ("components", "callbacks", "pages", "app")}
+    wrong = []
+    for room, banned in rules.items():
+        paths = [ROOT / room] if room.endswith(".py") else sorted((ROOT / room).glob("*.py"))
+        for path in paths:
+            for name in _imports(path):
+                if name.split(".")[0] in banned:
+                    wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert wrong == []
