@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 from datetime import date, timedelta
@@ -29,10 +28,8 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import app as dashboard_app  # noqa: E402
-from bench.bench_scale import timings  # noqa: E402
-from bench.bench_security import ingest, write_year  # noqa: E402
-from settings import Settings  # noqa: E402
+from bench.bench_security import (backend_urls, clients_for, ingest, print_table,  # noqa: E402
+                                  time_queries, write_year)
 
 CLIENTS = ["SSH-2.0-OpenSSH_9.6", "SSH-2.0-rclone/v1.66.0", "SSH-2.0-PuTTY_Release_0.80",
            "SSH-2.0-paramiko_3.4.0", "Mozilla/5.0 (X11) Firefox/128.0", "", "curl/8.5.0"]
@@ -86,42 +83,17 @@ def main() -> None:
             n = write_year(logs, args.days, args.per_day)
             dated_folders(logs)
             print(f"wrote {n:,} event lines")
-            urls = {}
-            for backend in args.backends.split(","):
-                if backend == "sqlite":
-                    urls["SQLite"] = f"sqlite:///{work}/bench.db"
-                else:
-                    from bench.mariadb import create_database, throwaway_server
-                    urls["MariaDB"] = create_database(stack.enter_context(throwaway_server()),
-                                                      "bench_insight")
+            urls = backend_urls(stack, args.backends, work, "bench_insight")
             ingested = {name: ingest(name, url, logs) for name, url in urls.items()}
-            clients = {name: dashboard_app.create_app(Settings(db_url=url, log_dir=str(logs)))
-                       .server.test_client() for name, url in urls.items()}
+            clients = clients_for(urls, logs)
             queries = queries_for(args.days)
-            results: dict[tuple, list] = {}
-            for _ in range(args.rounds):
-                for label, query in queries.items():
-                    for name, client in clients.items():
-                        answer = client.get(query)
-                        assert answer.status_code == 200, (query, answer.get_json())
-                        results.setdefault((label, name), []).append(
-                            timings(lambda: client.get(query).get_data(), args.reps))
+            results = time_queries(clients, queries, args.rounds, args.reps)
             paths = next(iter(clients.values())).get(queries["/api/paths depth=8 limit=1000"])
             print(f"\n{n:,} events; /api/paths at depth 8 lists "
                   f"{len(paths.get_json()['paths']):,} folders (limit 1000); "
                   f"{args.rounds} rounds of {args.reps} requests; median over rounds of each "
                   "round's median / p95, in ms\n")
-            print("| request | " + " | ".join(clients) + " |")
-            print("|---|" + "---|" * len(clients))
-            for label in queries:
-                cells = []
-                for name in clients:
-                    rounds = results[(label, name)]
-                    cells.append(f"{statistics.median(x['median_ms'] for x in rounds):,.1f} / "
-                                 f"{statistics.median(x['p95_ms'] for x in rounds):,.1f}")
-                print(f"| `{label}` | " + " | ".join(cells) + " |")
-            print("| ingesting the year (s) | "
-                  + " | ".join(f"{ingested[name]:.1f}" for name in clients) + " |")
+            print_table(clients, queries, results, ingested)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -132,6 +132,53 @@ def ingest(name: str, url: str, logs: Path) -> float:
     return seconds
 
 
+def backend_urls(stack: contextlib.ExitStack, backends: str, work: Path, name: str) -> dict:
+    """Returns {label: database URL} for the comma-separated ``backends`` (sqlite, mariadb):
+    a file under ``work``, a database ``name`` on a throwaway MariaDB that ``stack`` stops."""
+    urls = {}
+    for backend in backends.split(","):
+        if backend == "sqlite":
+            urls["SQLite"] = f"sqlite:///{work}/bench.db"
+        else:
+            from bench.mariadb import create_database, throwaway_server
+            urls["MariaDB"] = create_database(stack.enter_context(throwaway_server()), name)
+    return urls
+
+
+def clients_for(urls: dict, logs: Path) -> dict:
+    """Returns {label: a Flask test client of the dashboard on that database}."""
+    return {name: dashboard_app.create_app(Settings(db_url=url, log_dir=str(logs)))
+            .server.test_client() for name, url in urls.items()}
+
+
+def time_queries(clients: dict, queries: dict, rounds: int, reps: int) -> dict:
+    """Returns {(label, client): [each round's timings]}: every query answered 200 first."""
+    results: dict[tuple, list] = {}
+    for _ in range(rounds):
+        for label, query in queries.items():
+            for name, client in clients.items():
+                answer = client.get(query)
+                assert answer.status_code == 200, (query, answer.get_json())
+                results.setdefault((label, name), []).append(
+                    timings(lambda: client.get(query).get_data(), reps))
+    return results
+
+
+def print_table(clients: dict, queries: dict, results: dict, ingested: dict) -> None:
+    """Prints the Markdown table: a row per query, median / p95 ms per client."""
+    print("| request | " + " | ".join(clients) + " |")
+    print("|---|" + "---|" * len(clients))
+    for label in queries:
+        cells = []
+        for name in clients:
+            rounds = results[(label, name)]
+            cells.append(f"{statistics.median(x['median_ms'] for x in rounds):,.1f} / "
+                         f"{statistics.median(x['p95_ms'] for x in rounds):,.1f}")
+        print(f"| `{label}` | " + " | ".join(cells) + " |")
+    print("| ingesting the year (s) | "
+          + " | ".join(f"{ingested[name]:.1f}" for name in clients) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=365)
@@ -149,41 +196,17 @@ def main() -> None:
             t = time.perf_counter()
             n = write_year(logs, args.days, args.per_day)
             print(f"wrote {n:,} event lines in {time.perf_counter() - t:.1f} s")
-            urls = {}
             if args.db:
-                urls[args.db.split(":", 1)[0].split("+", 1)[0]] = args.db
-            for backend in ([] if args.db else args.backends.split(",")):
-                if backend == "sqlite":
-                    urls["SQLite"] = f"sqlite:///{work}/bench.db"
-                else:
-                    from bench.mariadb import create_database, throwaway_server
-                    urls["MariaDB"] = create_database(stack.enter_context(throwaway_server()),
-                                                      "bench_security")
+                urls = {args.db.split(":", 1)[0].split("+", 1)[0]: args.db}
+            else:
+                urls = backend_urls(stack, args.backends, work, "bench_security")
             ingested = {name: ingest(name, url, logs) for name, url in urls.items()}
-            clients = {name: dashboard_app.create_app(Settings(db_url=url, log_dir=str(logs)))
-                       .server.test_client() for name, url in urls.items()}
+            clients = clients_for(urls, logs)
             queries = queries_for(args.days)
-            results: dict[tuple, list] = {}
-            for r in range(args.rounds):
-                for label, query in queries.items():
-                    for name, client in clients.items():
-                        answer = client.get(query)
-                        assert answer.status_code == 200, (query, answer.get_json())
-                        results.setdefault((label, name), []).append(
-                            timings(lambda: client.get(query).get_data(), args.reps))
+            results = time_queries(clients, queries, args.rounds, args.reps)
             print(f"\n{n:,} events, {args.rounds} rounds of {args.reps} requests; "
                   "median over rounds of each round's median / p95, in ms\n")
-            print("| request | " + " | ".join(clients) + " |")
-            print("|---|" + "---|" * len(clients))
-            for label in queries:
-                cells = []
-                for name in clients:
-                    rounds = results[(label, name)]
-                    cells.append(f"{statistics.median(x['median_ms'] for x in rounds):,.1f} / "
-                                 f"{statistics.median(x['p95_ms'] for x in rounds):,.1f}")
-                print(f"| `{label}` | " + " | ".join(cells) + " |")
-            print("| ingesting the year (s) | "
-                  + " | ".join(f"{ingested[name]:.1f}" for name in clients) + " |")
+            print_table(clients, queries, results, ingested)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
