@@ -47,6 +47,7 @@ HERE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(HERE))
 
 from bench.bench_buckets import build  # noqa: E402
+from bench.browser import chromium  # noqa: E402
 
 GRAPHS = ("graph-user-transfers", "graph-user-bytes", "graph-user-average",
           "graph-activities-by-day")
@@ -179,21 +180,6 @@ def line(ts: str, size: int) -> bytes:
 
 # --- the browser ------------------------------------------------------------------------------
 
-def chromium(profile: str):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    opts = Options()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--window-size=1920,1080",
-                f"--user-data-dir={profile}"):
-        opts.add_argument(arg)
-    opts.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(options=opts)
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CAPTURE})
-    return driver
-
-
 def first_paint(driver, url: str) -> dict:
     """Loads ``url``; returns the seconds from navigation to the four graphs drawn, the
     requests made until then (callbacks among them) and everything captured."""
@@ -224,7 +210,7 @@ def first_paint(driver, url: str) -> dict:
 def capture(port: int, path: str) -> dict:
     """Returns the first paints (fresh, then cached) and the page's own request bodies."""
     profile = tempfile.mkdtemp(prefix="bench-load-chromium-")
-    driver = chromium(profile)
+    driver = chromium(profile, CAPTURE)
     try:
         cold = first_paint(driver, f"http://127.0.0.1:{port}{path}")
         warm = first_paint(driver, f"http://127.0.0.1:{port}{path}")

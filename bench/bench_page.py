@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.browser import chromium  # noqa: E402
 from components import ids  # noqa: E402
 
 GRAPHS = (ids.GRAPH_TRANSFERS, ids.GRAPH_BYTES, ids.GRAPH_AVERAGE, ids.GRAPH_DAYS)
@@ -61,17 +62,8 @@ def page_bytes(port: int, gzip: bool) -> int:
 def render(port: int) -> tuple[float, int]:
     """Returns (navigation start -> four graphs drawn, in seconds; bytes the browser received
     for everything so far), in a fresh headless Chromium."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    opts = Options()
     profile = tempfile.mkdtemp()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--window-size=1920,1080",
-                f"--user-data-dir={profile}"):
-        opts.add_argument(arg)
-    opts.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(options=opts)
+    driver = chromium(profile)
     try:
         driver.get(f"http://127.0.0.1:{port}/")
         check = ("return [%s].every(id => document.querySelector('#' + id + ' .main-svg'))"
