@@ -295,8 +295,10 @@ def _copy_of(sight, matches, claims, settled, provisional, same_content, holder,
         if other is None and (g.id in settled or sight.content_size <= g.offset):
             other = holder(g.id)       # its file is in the folder, left closed this pass
             if other is not None and (_same_file(other, sight)
-                                      or not heads_compatible(g.head, other.head)):
-                other = None           # its inode was reused: by this file, or another one
+                                      or not heads_compatible(g.head, other.head)
+                                      or other.content_size < g.offset):
+                other = None           # its inode was reused (by this file, or another one),
+                                       # or its file no longer holds what was read (truncated)
             if other is None:
                 if sight.content_size <= g.offset and before(g, sight):
                     return True, g.id, sight.content_size   # its file is gone: what was read decides
