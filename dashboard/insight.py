@@ -140,14 +140,12 @@ def paths(conn_or_engine, span: Span, depth: int = DEFAULT_DEPTH, user: str | No
 def _paths_sql(conn, d: str, span: Span, depth: int, nodes, by_folder) -> sa.TextClause:
     """Returns insight_paths for ``span``; on MySQL/MariaDB reading path_daily in folder order
     when ``by_folder`` says so (None: _read_by_folder decides)."""
-    sql = scoped("insight_paths", d, nodes)
     if d != "mysql":
-        return sql
+        return scoped("insight_paths", d, nodes)
     if by_folder is None:
         by_folder = _read_by_folder(conn, span, depth)
     hint = "FORCE INDEX (path_daily_by_folder)" if by_folder else ""
-    sql = sa.text(sql.text.replace("/*index*/", hint))
-    return sql if nodes is None else sql.bindparams(sa.bindparam("nodes", expanding=True))
+    return scoped("insight_paths", d, nodes, {"/*index*/": hint})
 
 
 # A range covering at least this share of the days stored at its depth reads path_daily in

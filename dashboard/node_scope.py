@@ -23,14 +23,18 @@ def node_filter(text: str, nodes) -> str:
     return text
 
 
-def scoped(name: str, d: str, nodes) -> sa.TextClause:
+def scoped(name: str, d: str, nodes, fill: dict | None = None) -> sa.TextClause:
     """Returns the named query filtered to ``nodes`` (bind parameter ``nodes``, a list), or
-    the query as it is when ``nodes`` is None."""
+    the query as it is when ``nodes`` is None; ``fill``: other markers of its text and what
+    stands for them (fixed SQL of the caller's, never a value from a request)."""
     base = db.load_sql(name, d)
-    if nodes is None:
+    if nodes is None and not fill:
         return base
-    return sa.text(node_filter(base.text, nodes)).bindparams(
-        sa.bindparam("nodes", expanding=True))
+    text = base.text
+    for marker, sql in (fill or {}).items():
+        text = text.replace(marker, sql)
+    query = sa.text(node_filter(text, nodes))
+    return query if nodes is None else query.bindparams(sa.bindparam("nodes", expanding=True))
 
 
 def node_params(nodes) -> dict:
